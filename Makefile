@@ -1,0 +1,57 @@
+# The two commands a newcomer needs: `make run` and `make test`. Each sets up .venv from
+# pyproject.toml + requirements.lock (exact pins) and Java for PySpark, then runs.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | sha256sum | cut -c1-12)
+# sam build for the python3.13 Lambda runtime needs python3.13 on PATH (pyenv has it here).
+SAM_PYENV ?= 3.11.7:3.13.0
+
+.PHONY: run test lint validate bench build deploy java venv clean lock
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml requirements.lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip==25.3
+	$(BIN)/python -m pip install -q -c requirements.lock -e '.[dev]'
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+java:
+	@java -version >/dev/null 2>&1 || { echo "installing Java 17 for PySpark"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; }
+
+run: venv java
+	$(BIN)/phenolake run
+
+test: venv java
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/cfn-lint template.yaml
+
+validate: venv
+	$(BIN)/phenolake validate
+
+bench: venv java
+	$(BIN)/python -m bench.run
+
+build: venv
+	PYENV_VERSION=$(SAM_PYENV) $(BIN)/sam build
+
+deploy: build
+	$(BIN)/sam deploy --guided
+	$(BIN)/python -m phenolake_local.publish_glue_library
+
+# Re-pin every transitive dependency after changing pyproject.toml.
+lock:
+	rm -rf /tmp/phenolake-lock && $(PYTHON) -m venv /tmp/phenolake-lock
+	/tmp/phenolake-lock/bin/pip install -q -e '.[dev]'
+	/tmp/phenolake-lock/bin/pip freeze --exclude-editable | grep -v '^-e' > requirements.lock
+
+clean:
+	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache

@@ -1,0 +1,72 @@
+"""Settings a step needs (bucket names, catalog database, topic), read from the environment.
+
+Deployed, each Lambda gets them as environment variables from template.yaml. The embedded
+AWS runs every handler in one process, on threads, so the environment is looked up through a
+context variable that the local invoker sets per call instead of mutating ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+_ENVIRONMENT: ContextVar[Mapping[str, str] | None] = ContextVar("phenolake_env", default=None)
+
+
+def environ() -> Mapping[str, str]:
+    """The environment of the function being run: the per-call override, else the process's."""
+    return _ENVIRONMENT.get() or os.environ
+
+
+@contextmanager
+def using_environment(env: Mapping[str, str]) -> Iterator[None]:
+    """Run a block as if the process had ``env`` as its environment (this thread only)."""
+    token = _ENVIRONMENT.set(dict(env))
+    try:
+        yield
+    finally:
+        _ENVIRONMENT.reset(token)
+
+
+class ConfigurationError(ValueError):
+    """A setting is missing or malformed; the message names it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    landing_bucket: str
+    lake_bucket: str
+    scratch_bucket: str
+    glue_database: str = "phenolake"
+    ledger_table: str = ""
+    topic_arn: str = ""
+    kaggle_secret_id: str = ""
+    slack_secret_id: str = ""
+    timestream_database: str = ""
+    timestream_table: str = ""
+    region: str = "us-east-1"
+    stage: str = "dev"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = environ() if env is None else env
+        missing = [k for k in ("LANDING_BUCKET", "LAKE_BUCKET", "SCRATCH_BUCKET") if not env.get(k)]
+        if missing:
+            raise ConfigurationError(f"environment variable(s) not set: {', '.join(missing)}")
+        return cls(
+            landing_bucket=env["LANDING_BUCKET"],
+            lake_bucket=env["LAKE_BUCKET"],
+            scratch_bucket=env["SCRATCH_BUCKET"],
+            glue_database=env.get("GLUE_DATABASE", "phenolake"),
+            ledger_table=env.get("LEDGER_TABLE", ""),
+            topic_arn=env.get("TOPIC_ARN", ""),
+            kaggle_secret_id=env.get("KAGGLE_SECRET_ID", ""),
+            slack_secret_id=env.get("SLACK_SECRET_ID", ""),
+            timestream_database=env.get("TIMESTREAM_DATABASE", ""),
+            timestream_table=env.get("TIMESTREAM_TABLE", ""),
+            region=env.get("AWS_REGION", env.get("AWS_DEFAULT_REGION", "us-east-1")),
+            stage=env.get("STAGE", "dev"),
+        )

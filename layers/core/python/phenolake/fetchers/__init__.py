@@ -1,0 +1,1 @@
+"""Fetchers bring remote inputs into the landing bucket, idempotently (ETag / sha256)."""

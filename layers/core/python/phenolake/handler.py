@@ -1,0 +1,47 @@
+"""The one wrapper every Lambda handler uses: Powertools logging, EMF metrics, event parsing.
+
+A step's library function takes a parsed event model and the settings and returns a small
+JSON-able dict; counts it wants published as metrics go under ``"metrics"`` and are emitted
+as CloudWatch EMF here, so the library never imports anything Lambda-specific.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.parser import parse
+from pydantic import BaseModel
+
+from phenolake.config import Settings
+
+Event = TypeVar("Event", bound=BaseModel)
+
+_UNITS = {"bytes": MetricUnit.Bytes, "seconds": MetricUnit.Seconds}
+
+
+def unit_of(metric: str) -> MetricUnit:
+    return _UNITS.get(metric.rsplit("_", 1)[-1], MetricUnit.Count)
+
+
+def lambda_entry(
+    step: str, model: type[Event], run: Callable[[Event, Settings], dict[str, Any]]
+) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    logger = Logger(service=step)
+    metrics = Metrics(namespace="phenolake", service=step)
+    copy_config_to_registered_loggers(source_logger=logger, include={"phenolake"})
+
+    @logger.inject_lambda_context(correlation_id_path="execution_id", clear_state=True)
+    @metrics.log_metrics
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        parsed = parse(event=event, model=model)
+        result = run(parsed, Settings.from_env())
+        for name, value in sorted(result.pop("metrics", {}).items()):
+            metrics.add_metric(name=name, unit=unit_of(name), value=value)
+        logger.info("step finished", extra={"step": step, "result": result})
+        return result
+
+    return handler

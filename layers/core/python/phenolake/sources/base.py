@@ -1,0 +1,119 @@
+"""The interface every source implements, so adding one touches only its own module.
+
+A source says how its landed objects are recognised, how an extracted member maps to
+participant / device / metric, how a raw file becomes staged Parquet (streaming, with
+provenance on every row), which Glue job curates it, and how to write seeded samples.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO, ClassVar
+
+import pyarrow as pa
+
+from phenolake.sinks.base import SeriesSpec
+
+PROVENANCE_FIELDS = [
+    pa.field("source_key", pa.string()),
+    pa.field("source_sha256", pa.string()),
+    pa.field("run_id", pa.string()),
+]
+
+
+@dataclass(frozen=True)
+class Member:
+    """What one raw file is: whose data, from which device, of which metric."""
+
+    source: str
+    participant: str
+    metric: str
+    device: str = ""
+
+
+@dataclass(frozen=True)
+class Provenance:
+    source_key: str
+    source_sha256: str
+    run_id: str
+
+    def columns(self, rows: int) -> dict[str, pa.Array]:
+        return {
+            "source_key": pa.array([self.source_key] * rows, pa.string()),
+            "source_sha256": pa.array([self.source_sha256] * rows, pa.string()),
+            "run_id": pa.array([self.run_id] * rows, pa.string()),
+        }
+
+
+@dataclass(frozen=True)
+class DayBatch:
+    """Rows of one day, as the converter streams them out."""
+
+    day: str
+    table: pa.Table
+
+
+@dataclass
+class Rejection:
+    """Rows (or a whole file) a converter would not accept, and why."""
+
+    reason: str
+    rows: int = 0
+    examples: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"reason": self.reason, "rows": self.rows, "examples": self.examples[:5]}
+
+
+class RejectedFile(ValueError):
+    """The whole file is unusable; the step quarantines it with this message as the reason."""
+
+
+@dataclass(frozen=True)
+class FetchTask:
+    """One remote input a source wants brought into the landing bucket."""
+
+    source: str
+    kind: str
+    spec: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "kind": self.kind, **self.spec}
+
+
+class Source(abc.ABC):
+    name: ClassVar[str]
+    #: The curated tables the source's Glue job writes (documentation and completeness).
+    tables: ClassVar[tuple[str, ...]]
+    #: Nominal sample rate per metric in Hz, for expected-row counts; absent if irregular.
+    nominal_hz: ClassVar[dict[str, float]] = {}
+    #: Streams copied to the time-series sink (Timestream) when it is enabled.
+    timeseries: ClassVar[tuple[SeriesSpec, ...]] = ()
+
+    @abc.abstractmethod
+    def recognise(self, relative_path: str) -> bool:
+        """Whether a file or zip (path relative to what the user gave) looks like this source."""
+
+    @abc.abstractmethod
+    def member(self, raw_path: str) -> Member | None:
+        """Map an extracted file (path below the source's raw folder) to its member, or None
+        when the file is not data of this source (it is then reported, not converted)."""
+
+    @abc.abstractmethod
+    def convert(
+        self, stream: BinaryIO, member: Member, provenance: Provenance, rejections: list[Rejection]
+    ) -> Iterator[DayBatch]:
+        """Stream a raw file into day batches; append bad-row reports to ``rejections``.
+
+        Raise RejectedFile when nothing in the file can be trusted."""
+
+    @abc.abstractmethod
+    def write_samples(self, out_dir: Path, seed: int) -> list[Path]:
+        """Write seeded synthetic inputs shaped like the real thing."""
+
+    def fetch_tasks(self, options: dict[str, Any]) -> list[FetchTask]:
+        """Remote inputs to bring in (Kaggle datasets, external buckets); none by default."""
+        return []

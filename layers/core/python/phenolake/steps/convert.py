@@ -1,0 +1,138 @@
+"""Convert (Map item): one raw file -> staged Parquet, one file per day it covers.
+
+The source's converter streams record batches; each day's batches go to their own Parquet
+writer on local disk, so memory stays bounded by one batch. Every row carries provenance
+(source key, the raw file's sha256, run id). Bad rows are counted and reported in
+quarantine; a file that cannot be trusted at all is quarantined whole.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+from pydantic import BaseModel, ConfigDict
+
+from phenolake import lake, sources, storage
+from phenolake.config import Settings
+from phenolake.sources.base import Provenance, RejectedFile, Rejection
+from phenolake.steps.common import StepEvent, s3_client
+
+log = logging.getLogger(__name__)
+
+
+class RawFile(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    source: str
+    bucket: str
+    key: str
+
+
+class ConvertEvent(StepEvent):
+    item: RawFile
+
+
+def download_with_sha256(s3: Any, bucket: str, key: str, target: Path) -> str:
+    digest = hashlib.sha256()
+    body = s3.get_object(Bucket=bucket, Key=key)["Body"]
+    with target.open("wb") as out:
+        for chunk in iter(lambda: body.read(1 << 20), b""):
+            digest.update(chunk)
+            out.write(chunk)
+    return digest.hexdigest()
+
+
+def convert_file(
+    path: Path, source_name: str, raw_relative: str, provenance: Provenance, out_dir: Path
+) -> tuple[dict[str, tuple[Path, int]], list[Rejection], Any]:
+    """Pure conversion on local files: returns day -> (parquet path, rows), rejections, member."""
+    source = sources.get(source_name)
+    member = source.member(raw_relative)
+    rejections: list[Rejection] = []
+    if member is None:
+        return {}, rejections, None
+    writers: dict[str, pq.ParquetWriter] = {}
+    outputs: dict[str, tuple[Path, int]] = {}
+    try:
+        with path.open("rb") as stream:
+            for batch in source.convert(stream, member, provenance, rejections):
+                if batch.day not in writers:
+                    target = out_dir / f"{batch.day}.parquet"
+                    writers[batch.day] = pq.ParquetWriter(
+                        target, batch.table.schema, compression="zstd"
+                    )
+                    outputs[batch.day] = (target, 0)
+                writers[batch.day].write_table(batch.table)
+                target, rows = outputs[batch.day]
+                outputs[batch.day] = (target, rows + batch.table.num_rows)
+    finally:
+        for writer in writers.values():
+            writer.close()
+    return outputs, rejections, member
+
+
+def run(event: ConvertEvent, settings: Settings) -> dict[str, Any]:
+    item = event.item
+    s3 = s3_client(settings)
+    prefix = f"{lake.RAW}/{item.source}/"
+    raw_relative = item.key[len(prefix) :] if item.key.startswith(prefix) else item.key
+    manifest: dict[str, Any] = {"key": item.key, "source": item.source, "days": []}
+    rows = 0
+    rejected_rows = 0
+    quarantined = 0
+    with tempfile.TemporaryDirectory(prefix="phenolake-convert-") as tmp:
+        local = Path(tmp) / "input"
+        sha256 = download_with_sha256(s3, item.bucket, item.key, local)
+        provenance = Provenance(source_key=item.key, source_sha256=sha256, run_id=event.run_id)
+        try:
+            outputs, rejections, member = convert_file(
+                local, item.source, raw_relative, provenance, Path(tmp)
+            )
+        except RejectedFile as exc:
+            storage.quarantine(
+                s3,
+                lake_bucket=settings.lake_bucket,
+                run_id=event.run_id,
+                source_bucket=item.bucket,
+                source_key=item.key,
+                reason=str(exc),
+                detail={"step": "convert", "sha256": sha256},
+            )
+            outputs, rejections, member = {}, [], None
+            quarantined = 1
+            manifest["quarantined"] = str(exc)
+        if member is None and not quarantined:
+            manifest["not_data"] = True
+        for day, (path, day_rows) in sorted(outputs.items()):
+            assert member is not None
+            day_key = lake.DayKey(item.source, member.metric, member.participant, day, member.device)
+            s3.upload_file(str(path), settings.lake_bucket, lake.stage_key(day_key, item.key))
+            manifest["days"].append({**day_key.as_dict(), "rows": day_rows})
+            rows += day_rows
+        if rejections:
+            rejected_rows = sum(r.rows for r in rejections)
+            storage.quarantine(
+                s3,
+                lake_bucket=settings.lake_bucket,
+                run_id=event.run_id,
+                source_bucket=item.bucket,
+                source_key=item.key + ".rejected-rows",
+                reason="; ".join(r.reason for r in rejections),
+                detail={"step": "convert", "rejections": [r.as_dict() for r in rejections],
+                        "rows_kept": rows},
+                body=b"",
+            )
+    manifest.update(rows=rows, rejected_rows=rejected_rows)
+    storage.put_json(
+        s3,
+        settings.lake_bucket,
+        lake.manifest_key(event.run_id, "converted", lake.key_digest(item.key) + ".json"),
+        manifest,
+    )
+    counts = {"rows": rows, "rejected_rows": rejected_rows, "quarantined_files": quarantined}
+    return {"key": item.key, "days": len(manifest["days"]), **counts, "metrics": counts}

@@ -1,0 +1,132 @@
+"""Plan: resolve the window and the sources, and list the landed objects to take in.
+
+The window defaults to yesterday (UTC) of the execution's start. Work is every landed object
+the ledger has not seen with the same ETag, or, on a replay, every landed object whose
+LastModified day is in the window. A dry run stops after this step with the plan and a
+rough cost estimate.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from phenolake import sources, storage
+from phenolake.config import Settings
+from phenolake.ledger import Ledger
+from phenolake.steps.common import s3_client, write_work_list
+
+# Rough prices for the dry-run estimate (us-east-1, on-demand); override per study.
+LAMBDA_GB_SECOND_USD = 0.0000166667
+GLUE_DPU_HOUR_USD = 0.44
+LAMBDA_SECONDS_PER_GB_INPUT = 60.0
+GLUE_DPU_HOURS_PER_RUN = 2 * 0.25
+
+
+class RunRequest(BaseModel):
+    """The execution input: every field optional; an EventBridge schedule sends ``{}``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    date: dt.date | None = None
+    start: dt.date | None = None
+    end: dt.date | None = None
+    sources: list[str] = Field(default_factory=list)
+    participants: list[str] = Field(default_factory=list)
+    dry_run: bool = False
+    replay: bool = False
+    options: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    @field_validator("sources")
+    @classmethod
+    def _known_sources(cls, value: list[str]) -> list[str]:
+        for name in value:
+            sources.get(name)
+        return value
+
+    @model_validator(mode="after")
+    def _window(self) -> RunRequest:
+        if self.date and (self.start or self.end):
+            raise ValueError("give either date or start/end, not both")
+        if self.start and self.end and self.start > self.end:
+            raise ValueError(f"start {self.start} is after end {self.end}")
+        return self
+
+
+class PlanEvent(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    execution_id: str
+    execution_name: str
+    start_time: dt.datetime
+    input: RunRequest = Field(default_factory=RunRequest)
+
+
+def resolve_window(request: RunRequest, started: dt.datetime) -> tuple[dt.date, dt.date]:
+    if request.date:
+        return request.date, request.date
+    if request.start or request.end:
+        start = request.start or request.end
+        end = request.end or request.start
+        assert start and end
+        return start, end
+    yesterday = started.astimezone(dt.UTC).date() - dt.timedelta(days=1)
+    return yesterday, yesterday
+
+
+def estimate(total_bytes: int, sources_to_curate: int) -> dict[str, float]:
+    gb = total_bytes / 1e9
+    lambda_usd = gb * LAMBDA_SECONDS_PER_GB_INPUT * 1.0 * LAMBDA_GB_SECOND_USD
+    glue_usd = sources_to_curate * GLUE_DPU_HOURS_PER_RUN * GLUE_DPU_HOUR_USD
+    return {
+        "input_gb": round(gb, 6),
+        "lambda_usd": round(lambda_usd, 4),
+        "glue_usd": round(glue_usd, 4),
+        "total_usd": round(lambda_usd + glue_usd, 4),
+    }
+
+
+def run(event: PlanEvent, settings: Settings) -> dict[str, Any]:
+    request = event.input
+    run_id = event.execution_name
+    start, end = resolve_window(request, event.start_time)
+    chosen = request.sources or sources.names()
+    s3 = s3_client(settings)
+    ledger = Ledger(storage.client("dynamodb", settings.region), settings.ledger_table)
+
+    work: list[dict[str, Any]] = []
+    for name in chosen:
+        seen = {} if request.replay else ledger.seen(name)
+        for obj in storage.list_objects(s3, settings.landing_bucket, f"{name}/"):
+            if obj.key.endswith("/"):
+                continue
+            if request.replay:
+                if not start <= obj.last_modified.date() <= end:
+                    continue
+            elif seen.get(obj.key) == obj.etag:
+                continue
+            work.append({"source": name, **obj.as_dict()})
+
+    fetch = [
+        task.as_dict()
+        for name in chosen
+        for task in sources.get(name).fetch_tasks(request.options.get(name, {}))
+    ]
+    total_bytes = sum(item["size"] for item in work)
+    landed = write_work_list(s3, settings, run_id, "landed", work)
+    plan = {
+        "run_id": run_id,
+        "window": {"start": start.isoformat(), "end": end.isoformat()},
+        "sources": chosen,
+        "participants": request.participants,
+        "dry_run": request.dry_run,
+        "replay": request.replay,
+        "fetch": fetch,
+        "work": {"landed": landed},
+        "estimate": estimate(total_bytes, len(chosen)),
+    }
+    storage.put_json(s3, settings.lake_bucket, f"manifests/{run_id}/plan.json", plan)
+    plan["metrics"] = {"objects": len(work), "input_bytes": total_bytes}
+    return plan

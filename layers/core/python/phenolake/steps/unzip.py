@@ -1,0 +1,126 @@
+"""Unzip (Map item): take one landed object in: validate and extract a zip, or pass a file on.
+
+Images go to the private scratch bucket (they may show faces until Redact has run), every
+other file to ``raw/``. What was extracted, skipped and rejected is written to the run's
+``extracted/`` manifest for the Worklist step; a refused zip goes to quarantine with a reason.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from phenolake import lake, storage, zipintake
+from phenolake.config import Settings
+from phenolake.ledger import Ledger
+from phenolake.steps.common import StepEvent, s3_client
+
+log = logging.getLogger(__name__)
+
+
+class LandedObject(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    source: str
+    bucket: str
+    key: str
+    etag: str = ""
+    size: int = 0
+
+
+class UnzipEvent(StepEvent):
+    item: LandedObject
+
+
+def _place(settings: Settings, run_id: str, item: LandedObject, member: str | None) -> tuple[str, str]:
+    name = member or item.key
+    if lake.is_image(name):
+        return settings.scratch_bucket, lake.scratch_key(run_id, item.source, item.key, member)
+    return settings.lake_bucket, lake.raw_key(item.source, item.key, member)
+
+
+def run(event: UnzipEvent, settings: Settings) -> dict[str, Any]:
+    item = event.item
+    s3 = s3_client(settings)
+    manifest: dict[str, Any] = {
+        "landing": item.model_dump(),
+        "source": item.source,
+        "images": [],
+        "data": [],
+        "skipped": [],
+        "rejected": [],
+        "quarantined": None,
+    }
+    if lake.is_zip(item.key):
+        _extract_zip(s3, settings, event.run_id, item, manifest)
+    else:
+        bucket, key = _place(settings, event.run_id, item, None)
+        s3.copy_object(Bucket=bucket, Key=key, CopySource={"Bucket": item.bucket, "Key": item.key})
+        manifest["images" if lake.is_image(key) else "data"].append({"bucket": bucket, "key": key})
+
+    for bad in manifest["rejected"]:
+        storage.quarantine(
+            s3,
+            lake_bucket=settings.lake_bucket,
+            run_id=event.run_id,
+            source_bucket=item.bucket,
+            source_key=f"{item.key}/{bad['member']}",
+            reason=bad["reason"],
+            detail={"zip": f"s3://{item.bucket}/{item.key}", "member": bad["member"]},
+            body=b"",
+        )
+    storage.put_json(
+        s3,
+        settings.lake_bucket,
+        lake.manifest_key(event.run_id, "extracted", lake.key_digest(item.key) + ".json"),
+        manifest,
+    )
+    Ledger(storage.client("dynamodb", settings.region), settings.ledger_table).record(
+        item.source,
+        item.key,
+        item.etag,
+        "quarantined" if manifest["quarantined"] else "extracted",
+        event.run_id,
+        files=len(manifest["data"]) + len(manifest["images"]),
+    )
+    counts = {
+        "images": len(manifest["images"]),
+        "data_files": len(manifest["data"]),
+        "skipped_members": len(manifest["skipped"]),
+        "rejected_members": len(manifest["rejected"]),
+        "quarantined_zips": int(bool(manifest["quarantined"])),
+    }
+    return {"key": item.key, **counts, "metrics": counts}
+
+
+def _extract_zip(
+    s3: Any, settings: Settings, run_id: str, item: LandedObject, manifest: dict[str, Any]
+) -> None:
+    with zipintake.scratch_dir() as tmp:
+        local = Path(tmp) / "input.zip"
+        s3.download_file(item.bucket, item.key, str(local))
+        try:
+            extracted, report = zipintake.extract(local, Path(tmp))
+        except zipintake.RejectedZip as exc:
+            manifest["quarantined"] = storage.quarantine(
+                s3,
+                lake_bucket=settings.lake_bucket,
+                run_id=run_id,
+                source_bucket=item.bucket,
+                source_key=item.key,
+                reason=str(exc),
+            )
+            log.warning("zip quarantined", extra={"key": item.key, "reason": str(exc)})
+            return
+        for member, path in zipintake.iter_members(extracted):
+            bucket, key = _place(settings, run_id, item, member)
+            s3.upload_file(str(path), bucket, key)
+            path.unlink()
+            manifest["images" if lake.is_image(member) else "data"].append(
+                {"bucket": bucket, "key": key}
+            )
+        manifest["skipped"] = report.skipped
+        manifest["rejected"] = report.rejected

@@ -1,0 +1,115 @@
+"""Small S3 helpers shared by the steps: JSON documents, listings, quarantine with a reason."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from phenolake import lake
+
+
+@lru_cache(maxsize=8)
+def _client(service: str, region: str) -> Any:
+    return boto3.client(service, region_name=region, config=Config(retries={"mode": "standard"}))
+
+
+def client(service: str, region: str = "us-east-1") -> Any:
+    """A cached boto3 client: Lambdas reuse it across warm invocations."""
+    return _client(service, region)
+
+
+def reset_clients() -> None:
+    """Forget cached clients (the embedded AWS starts a fresh mock per run)."""
+    _client.cache_clear()
+
+
+@dataclass(frozen=True)
+class S3Object:
+    bucket: str
+    key: str
+    size: int
+    etag: str
+    last_modified: dt.datetime
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "bucket": self.bucket,
+            "key": self.key,
+            "size": self.size,
+            "etag": self.etag,
+            "last_modified": self.last_modified.isoformat(),
+        }
+
+
+def list_objects(s3: Any, bucket: str, prefix: str = "") -> Iterator[S3Object]:
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for item in page.get("Contents", []):
+            yield S3Object(
+                bucket=bucket,
+                key=item["Key"],
+                size=int(item["Size"]),
+                etag=item["ETag"].strip('"'),
+                last_modified=item["LastModified"].astimezone(dt.UTC),
+            )
+
+
+def get_json(s3: Any, bucket: str, key: str) -> Any:
+    return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+
+
+def put_json(s3: Any, bucket: str, key: str, document: Any) -> None:
+    body = json.dumps(document, indent=1, sort_keys=True, default=str).encode()
+    s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
+
+
+def sha256_of_object(s3: Any, bucket: str, key: str) -> str:
+    digest = hashlib.sha256()
+    body = s3.get_object(Bucket=bucket, Key=key)["Body"]
+    for chunk in iter(lambda: body.read(1 << 20), b""):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def quarantine(
+    s3: Any,
+    *,
+    lake_bucket: str,
+    run_id: str,
+    source_bucket: str,
+    source_key: str,
+    reason: str,
+    detail: dict[str, Any] | None = None,
+    body: bytes | None = None,
+) -> str:
+    """Copy a rejected object (or the given bytes) to quarantine/ with a reason file beside it.
+
+    Nothing rejected is lost: the reason says what was wrong and where it came from.
+    """
+    target = lake.quarantine_key(run_id, f"{source_bucket}/{source_key}")
+    if body is not None:
+        s3.put_object(Bucket=lake_bucket, Key=target, Body=body)
+    else:
+        s3.copy_object(
+            Bucket=lake_bucket, Key=target, CopySource={"Bucket": source_bucket, "Key": source_key}
+        )
+    put_json(
+        s3,
+        lake_bucket,
+        lake.reason_key(target),
+        {
+            "reason": reason,
+            "source": f"s3://{source_bucket}/{source_key}",
+            "run_id": run_id,
+            "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            **(detail or {}),
+        },
+    )
+    return target

@@ -1,0 +1,1 @@
+"""The embedded AWS for development and tests: moto, patched, running the real template."""

@@ -1,0 +1,296 @@
+"""The embedded AWS: moto in-process, the template deployed into it, state kept in a folder.
+
+``EmbeddedAWS(home)`` starts moto with Step Functions execution on, applies the patches in
+``patches.py``, creates every resource of template.yaml (parameters resolved), uploads the
+Glue scripts where ``sam package`` would, and loads the state a previous run left in
+``home``. ``close()`` writes the state back. Nothing here is deployed to AWS.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import runpy
+import sys
+import tempfile
+import time
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import boto3
+from moto import mock_aws
+
+from phenolake import storage
+from phenolake_local import mirror, patches, template
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS_BUCKET = f"{template.STACK_NAME}-{template.ACCOUNT_ID}-artifacts"
+LOCAL_PARAMETERS = {"BatchLoadPollSeconds": "1"}
+
+_FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": template.REGION,
+    "AWS_REGION": template.REGION,
+}
+
+
+def spark_session() -> Any:
+    """The local SparkSession every Glue script shares (getOrCreate returns this one)."""
+    from pyspark.sql import SparkSession
+
+    return (
+        SparkSession.builder.master("local[2]")
+        .appName("phenolake-local-glue")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
+        .config("spark.sql.parquet.compression.codec", "zstd")
+        .config("spark.hadoop.fs.file.impl", "org.apache.hadoop.fs.RawLocalFileSystem")
+        .config("spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs", "false")
+        .config("spark.driver.memory", "2g")
+        .config("spark.sql.warehouse.dir", str(Path(tempfile.gettempdir()) / "phenolake-spark-warehouse"))
+        .getOrCreate()
+    )
+
+
+class GlueLocalRunner:
+    """Runs a Glue job's script with local PySpark, the way Glue would run it.
+
+    Spark cannot reach moto's S3, so the buckets are written to ``home`` before the job, the
+    job is told to map ``s3://bucket/key`` to ``home/bucket/key`` (``--local_s3_root``), and
+    what it wrote is read back into moto after. Catalog calls go to moto directly.
+    """
+
+    def __init__(self, aws: EmbeddedAWS) -> None:
+        self.aws = aws
+
+    def __call__(self, job_name: str, script_uri: str, arguments: dict[str, str]) -> None:
+        bucket, key = script_uri[5:].split("/", 1)
+        body = self.aws.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        self.aws.save_buckets()
+        spark_session()
+        argv = [f"{job_name}.py", "--JOB_NAME", job_name]
+        for name, value in {**arguments, "--local_s3_root": str(self.aws.home)}.items():
+            argv += [name, value]
+        with tempfile.TemporaryDirectory(prefix="phenolake-glue-") as tmp:
+            script = Path(tmp) / f"{job_name}.py"
+            script.write_bytes(body)
+            saved = sys.argv
+            sys.argv = argv
+            try:
+                runpy.run_path(str(script), run_name="__main__")
+            except SystemExit as exc:
+                if exc.code not in (0, None):
+                    raise RuntimeError(f"Glue script exited with {exc.code}") from None
+            finally:
+                sys.argv = saved
+                self.aws.load_buckets()
+
+
+class EmbeddedAWS:
+    def __init__(
+        self,
+        home: Path,
+        *,
+        root: Path = PROJECT_ROOT,
+        parameters: dict[str, str] | None = None,
+    ) -> None:
+        self.home = home.resolve()
+        self.root = root
+        self.parameters = {**LOCAL_PARAMETERS, **(parameters or {})}
+        self._saved_env: dict[str, str | None] = {}
+        self._mock: Any = None
+        self.deployment: template.Deployment | None = None
+
+    # -------------------------------------------------------------- lifecycle
+    def __enter__(self) -> EmbeddedAWS:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def start(self) -> None:
+        for name, value in _FAKE_CREDENTIALS.items():
+            self._saved_env[name] = os.environ.get(name)
+            os.environ[name] = value
+        # Lambda keeps moto's default (Docker) backend: patches.py replaces its invoke, while
+        # "use_docker": False would route invocations to moto's canned-response backend.
+        self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
+        self._mock.start()
+        storage.reset_clients()
+        patches.apply()
+        patches.set_glue_runner(GlueLocalRunner(self))
+        self.s3 = boto3.client("s3", region_name=template.REGION)
+        self.sfn = boto3.client("stepfunctions", region_name=template.REGION)
+        self.glue = boto3.client("glue", region_name=template.REGION)
+        self.dynamodb = boto3.client("dynamodb", region_name=template.REGION)
+        self.deploy()
+        self.load_state()
+
+    def close(self) -> None:
+        if self._mock is None:
+            return
+        try:
+            self.save_state()
+        finally:
+            patches.REGISTRY.functions.clear()
+            patches.REGISTRY.log_dir = None
+            self._mock.stop()
+            self._mock = None
+            storage.reset_clients()
+            for name, value in self._saved_env.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+
+    # -------------------------------------------------------------- deploy
+    def deploy(self) -> None:
+        """Create the template's resources in moto, as CloudFormation would."""
+        d = template.load(self.root, self.parameters)
+        self.deployment = d
+        iam = boto3.client("iam", region_name=template.REGION)
+        role = iam.create_role(
+            RoleName="phenolake-local", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []})
+        )["Role"]["Arn"]
+        for name in [*d.buckets.values(), ARTIFACTS_BUCKET]:
+            self.s3.create_bucket(Bucket=name)
+        for logical_id, props in self._of_type("AWS::S3::Bucket"):
+            if props.get("VersioningConfiguration", {}).get("Status") == "Enabled":
+                self.s3.put_bucket_versioning(
+                    Bucket=props["BucketName"], VersioningConfiguration={"Status": "Enabled"}
+                )
+        lam = boto3.client("lambda", region_name=template.REGION)
+        package = io.BytesIO()
+        with zipfile.ZipFile(package, "w") as zf:
+            zf.writestr("app.py", "# the embedded AWS runs the handler from its CodeUri in-process\n")
+        for fn in d.functions.values():
+            lam.create_function(
+                FunctionName=fn.name, Runtime="python3.13", Role=role, Handler=fn.handler,
+                Code={"ZipFile": package.getvalue()}, Timeout=fn.timeout, MemorySize=fn.memory,
+                Environment={"Variables": fn.environment},
+            )
+            patches.REGISTRY.register(
+                patches.LocalFunction(fn.name, fn.arn, fn.code_dir, fn.handler, fn.environment, fn.timeout, fn.memory)
+            )
+        for _, props in self._of_type("AWS::Glue::Database"):
+            self.glue.create_database(DatabaseInput=props["DatabaseInput"])
+        for job in d.glue_jobs.values():
+            key = f"glue/{job.script.name}"
+            self.s3.upload_file(str(job.script), ARTIFACTS_BUCKET, key)
+            props = d.resources[job.logical_id]["Properties"]
+            self.glue.create_job(
+                Name=job.name, Role=role,
+                Command={**props["Command"], "ScriptLocation": f"s3://{ARTIFACTS_BUCKET}/{key}"},
+                DefaultArguments=job.default_arguments, GlueVersion=props.get("GlueVersion", "5.1"),
+                ExecutionProperty={"MaxConcurrentRuns": 4},
+            )
+        for _, props in self._of_type("AWS::DynamoDB::Table"):
+            self.dynamodb.create_table(
+                TableName=props["TableName"], KeySchema=props["KeySchema"],
+                AttributeDefinitions=props["AttributeDefinitions"], BillingMode="PAY_PER_REQUEST",
+            )
+        sns = boto3.client("sns", region_name=template.REGION)
+        for logical_id, props in self._of_type("AWS::SNS::Topic"):
+            sns.create_topic(Name=props.get("TopicName", f"{template.STACK_NAME}-{logical_id}"))
+        secrets = boto3.client("secretsmanager", region_name=template.REGION)
+        for logical_id, props in self._of_type("AWS::SecretsManager::Secret"):
+            secrets.create_secret(
+                Name=props.get("Name", f"{template.STACK_NAME}-{logical_id}"),
+                SecretString=props.get("SecretString", "{}"),
+            )
+        ts = boto3.client("timestream-write", region_name=template.REGION)
+        for _, props in self._of_type("AWS::Timestream::Database"):
+            ts.create_database(DatabaseName=props["DatabaseName"])
+        for _, props in self._of_type("AWS::Timestream::Table"):
+            ts.create_table(DatabaseName=props["DatabaseName"], TableName=props["TableName"])
+        self.state_machine_arn = self.sfn.create_state_machine(
+            name=d.state_machine_name, definition=json.dumps(d.state_machine_definition), roleArn=role
+        )["stateMachineArn"]
+
+    def _of_type(self, kind: str) -> list[tuple[str, dict[str, Any]]]:
+        assert self.deployment is not None
+        return [(lid, r["Properties"]) for lid, r in self.deployment.resources.items() if r["Type"] == kind]
+
+    # -------------------------------------------------------------- state
+    @property
+    def buckets(self) -> dict[str, str]:
+        assert self.deployment is not None
+        return self.deployment.buckets
+
+    def bucket(self, logical_id: str) -> str:
+        return self.buckets[logical_id]
+
+    def env(self) -> dict[str, str]:
+        """The environment every function gets (the template's Globals)."""
+        assert self.deployment is not None
+        return next(iter(self.deployment.functions.values())).environment
+
+    @property
+    def state_dir(self) -> Path:
+        return self.home / mirror.STATE_DIR
+
+    def _tables(self) -> list[str]:
+        return [p["TableName"] for _, p in self._of_type("AWS::DynamoDB::Table")]
+
+    def save_buckets(self) -> None:
+        mirror.s3_to_files(self.s3, self.home, list(self.buckets.values()))
+
+    def load_buckets(self) -> None:
+        mirror.files_to_s3(self.s3, self.home, list(self.buckets.values()))
+
+    def load_state(self) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.load_buckets()
+        mirror.load_catalog(self.glue, self.state_dir / mirror.CATALOG_FILE)
+        mirror.load_tables(self.dynamodb, self._tables(), self.state_dir)
+
+    def save_state(self) -> None:
+        self.save_buckets()
+        mirror.dump_catalog(self.glue, self.state_dir / mirror.CATALOG_FILE)
+        mirror.dump_tables(self.dynamodb, self._tables(), self.state_dir)
+
+    # -------------------------------------------------------------- executions
+    def start_execution(self, name: str, execution_input: dict[str, Any]) -> str:
+        patches.REGISTRY.log_dir = self.home / "logs" / name
+        return self.sfn.start_execution(
+            stateMachineArn=self.state_machine_arn, name=name, input=json.dumps(execution_input)
+        )["executionArn"]
+
+    def wait(
+        self,
+        execution_arn: str,
+        on_event: Callable[[dict[str, Any]], None] | None = None,
+        timeout: float = 3600,
+    ) -> dict[str, Any]:
+        seen = 0
+        deadline = time.monotonic() + timeout
+        while True:
+            described = self.sfn.describe_execution(executionArn=execution_arn)
+            if on_event is not None:
+                events = self.history(execution_arn)
+                for event in events[seen:]:
+                    on_event(event)
+                seen = len(events)
+            if described["status"] != "RUNNING":
+                return described
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"execution still running after {timeout} s: {execution_arn}")
+            time.sleep(0.2)
+
+    def history(self, execution_arn: str) -> list[dict[str, Any]]:
+        events: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"executionArn": execution_arn, "maxResults": 1000}
+        while True:
+            page = self.sfn.get_execution_history(**kwargs)
+            events.extend(page["events"])
+            if not page.get("nextToken"):
+                return events
+            kwargs["nextToken"] = page["nextToken"]

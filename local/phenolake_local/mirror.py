@@ -1,0 +1,177 @@
+"""Keep the embedded AWS's state in a folder a person can open.
+
+Buckets are plain files, ``<home>/<bucket>/<key>``; the Glue Data Catalog and DynamoDB
+tables are JSON under ``<home>/.state/``. ``load`` fills moto from the folder when a run
+starts, ``save`` writes moto back when it ends (and around each local Glue job, whose Spark
+reads and writes the files directly).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+STATE_DIR = ".state"
+CATALOG_FILE = "glue-catalog.json"
+SKIP_SUFFIXES = (".crc",)
+
+
+def _md5(path: Path) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _bucket_files(root: Path) -> dict[str, Path]:
+    files: dict[str, Path] = {}
+    if not root.exists():
+        return files
+    for dirpath, _, names in os.walk(root):
+        for name in names:
+            if name.endswith(SKIP_SUFFIXES):
+                continue
+            path = Path(dirpath) / name
+            files[path.relative_to(root).as_posix()] = path
+    return files
+
+
+def _moto_objects(s3: Any, bucket: str) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        for item in page.get("Contents", []):
+            found[item["Key"]] = item["ETag"].strip('"')
+    return found
+
+
+def files_to_s3(s3: Any, home: Path, buckets: list[str]) -> int:
+    """Make each moto bucket hold exactly the files of its folder; returns objects changed."""
+    changed = 0
+    for bucket in buckets:
+        files = _bucket_files(home / bucket)
+        objects = _moto_objects(s3, bucket)
+        for key, path in files.items():
+            if "-" in objects.get(key, "") or objects.get(key) != _md5(path):
+                s3.upload_file(str(path), bucket, key)
+                changed += 1
+        for key in set(objects) - set(files):
+            s3.delete_object(Bucket=bucket, Key=key)
+            changed += 1
+    return changed
+
+
+def s3_to_files(s3: Any, home: Path, buckets: list[str]) -> int:
+    """Make each bucket folder hold exactly the moto bucket's objects; returns files changed."""
+    changed = 0
+    for bucket in buckets:
+        root = home / bucket
+        files = _bucket_files(root)
+        objects = _moto_objects(s3, bucket)
+        for key, etag in objects.items():
+            path = root / key
+            if key.endswith("/"):
+                continue
+            if key in files and "-" not in etag and _md5(files[key]) == etag:
+                continue
+            path.parent.mkdir(parents=True, exist_ok=True)
+            s3.download_file(bucket, key, str(path))
+            changed += 1
+        for key in set(files) - set(objects):
+            files[key].unlink()
+            changed += 1
+        _prune_empty_dirs(root)
+    return changed
+
+
+def _prune_empty_dirs(root: Path) -> None:
+    if not root.exists():
+        return
+    for dirpath, _, _ in sorted(os.walk(root), key=lambda item: -len(item[0])):
+        path = Path(dirpath)
+        if path != root and not any(path.iterdir()):
+            path.rmdir()
+
+
+def _strip(value: Any) -> Any:
+    """JSON-safe copy of a boto3 response: datetimes dropped, as the catalog file keeps them out."""
+    if isinstance(value, dict):
+        return {k: _strip(v) for k, v in value.items() if not hasattr(v, "isoformat")}
+    if isinstance(value, list):
+        return [_strip(v) for v in value]
+    return value
+
+
+_TABLE_INPUT_KEYS = (
+    "Name", "Description", "Owner", "Retention", "StorageDescriptor", "PartitionKeys",
+    "TableType", "Parameters", "ViewOriginalText", "ViewExpandedText",
+)
+
+
+def dump_catalog(glue: Any, path: Path) -> None:
+    catalog: dict[str, Any] = {"databases": {}, "tables": {}, "partitions": {}}
+    for page in glue.get_paginator("get_databases").paginate():
+        for database in page["DatabaseList"]:
+            name = database["Name"]
+            catalog["databases"][name] = _strip(database)
+            catalog["tables"][name] = {}
+            catalog["partitions"][name] = {}
+            for tpage in glue.get_paginator("get_tables").paginate(DatabaseName=name):
+                for table in tpage["TableList"]:
+                    catalog["tables"][name][table["Name"]] = _strip(table)
+                    partitions = [
+                        _strip({"Values": p["Values"], "StorageDescriptor": p.get("StorageDescriptor", {})})
+                        for ppage in glue.get_paginator("get_partitions").paginate(
+                            DatabaseName=name, TableName=table["Name"]
+                        )
+                        for p in ppage["Partitions"]
+                    ]
+                    catalog["partitions"][name][table["Name"]] = sorted(partitions, key=lambda p: p["Values"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(catalog, indent=1, sort_keys=True))
+
+
+def load_catalog(glue: Any, path: Path) -> None:
+    if not path.exists():
+        return
+    catalog = json.loads(path.read_text())
+    existing = {d["Name"] for page in glue.get_paginator("get_databases").paginate() for d in page["DatabaseList"]}
+    for name, database in catalog["databases"].items():
+        if name not in existing:
+            glue.create_database(DatabaseInput={k: v for k, v in database.items() if k in ("Name", "Description", "Parameters", "LocationUri")})
+        for table_name, table in catalog["tables"].get(name, {}).items():
+            glue.create_table(DatabaseName=name, TableInput={k: v for k, v in table.items() if k in _TABLE_INPUT_KEYS})
+            partitions = catalog["partitions"].get(name, {}).get(table_name, [])
+            for start in range(0, len(partitions), 100):
+                glue.batch_create_partition(
+                    DatabaseName=name, TableName=table_name, PartitionInputList=partitions[start : start + 100]
+                )
+
+
+def dump_tables(dynamodb: Any, tables: list[str], state: Path) -> None:
+    deserializer = TypeDeserializer()
+    for table in tables:
+        items = [
+            {k: deserializer.deserialize(v) for k, v in item.items()}
+            for page in dynamodb.get_paginator("scan").paginate(TableName=table)
+            for item in page["Items"]
+        ]
+        items.sort(key=lambda i: (str(i.get("pk")), str(i.get("sk"))))
+        path = state / "dynamodb" / f"{table}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(items, indent=1, sort_keys=True, default=str))
+
+
+def load_tables(dynamodb: Any, tables: list[str], state: Path) -> None:
+    serializer = TypeSerializer()
+    for table in tables:
+        path = state / "dynamodb" / f"{table}.json"
+        if not path.exists():
+            continue
+        for item in json.loads(path.read_text()):
+            dynamodb.put_item(TableName=table, Item={k: serializer.serialize(v) for k, v in item.items()})

@@ -1,0 +1,162 @@
+"""``phenolake run``: land inputs in the embedded AWS, execute the pipeline, summarise it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from phenolake import sources
+from phenolake_local.engine import EmbeddedAWS
+
+SAMPLE_SEED = 20141
+SAMPLES_DIR = "samples"
+
+
+class InputError(ValueError):
+    """Bad input from the user: one line saying what and where."""
+
+
+@dataclass
+class RunOptions:
+    home: Path
+    inputs: list[Path] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    date: dt.date | None = None
+    start: dt.date | None = None
+    end: dt.date | None = None
+    participants: list[str] = field(default_factory=list)
+    dry_run: bool = False
+    replay: bool = False
+    parameters: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class RunResult:
+    execution_name: str
+    status: str
+    output: dict[str, Any]
+    error: str
+    cause: str
+    landed: list[tuple[str, str]]
+    states: list[dict[str, Any]]
+    seconds: float
+
+
+def _files_of(path: Path) -> list[tuple[Path, str]]:
+    """(file, name relative to what the user gave, keeping the folder's own name)."""
+    if path.is_file():
+        return [(path, path.name)]
+    return sorted(
+        (p, p.relative_to(path.parent).as_posix())
+        for p in path.rglob("*")
+        if p.is_file() and not p.name.startswith(".")
+    )
+
+
+def _source_for(path: Path, relative: str, chosen: list[str]) -> str:
+    candidates = chosen or sources.names()
+    claims = [n for n in candidates if sources.get(n).recognise(relative)]
+    if not claims and zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as zf:
+            names = zf.namelist()[:200]
+        claims = [n for n in candidates if any(sources.get(n).recognise(m) for m in names)]
+    if len(chosen) == 1:
+        return chosen[0]
+    if len(claims) == 1:
+        return claims[0]
+    if not claims:
+        raise InputError(f"cannot tell which source {relative} belongs to; pass --source")
+    raise InputError(f"{relative} looks like more than one source ({', '.join(claims)}); pass --source")
+
+
+def plan_landing(inputs: list[Path], chosen: list[str]) -> list[tuple[Path, str, str]]:
+    """(file, source, landing key) for every input file; raises InputError on bad input."""
+    for name in chosen:
+        sources.get(name)
+    planned = []
+    for path in inputs:
+        if not path.exists():
+            raise InputError(f"input not found: {path}")
+        files = _files_of(path)
+        if not files:
+            raise InputError(f"input folder has no files: {path}")
+        for file, relative in files:
+            source = _source_for(file, relative, chosen)
+            planned.append((file, source, f"{source}/{relative}"))
+    return planned
+
+
+def sample_inputs(home: Path, chosen: list[str]) -> list[Path]:
+    """Seeded samples for every source (or the chosen ones), written once under home."""
+    out = []
+    for name in chosen or sources.names():
+        folder = home / SAMPLES_DIR / name
+        if not folder.exists():
+            sources.get(name).write_samples(folder, SAMPLE_SEED)
+        out.append(folder)
+    return out
+
+
+def execution_input(options: RunOptions) -> dict[str, Any]:
+    request: dict[str, Any] = {}
+    if options.date:
+        request["date"] = options.date.isoformat()
+    if options.start:
+        request["start"] = options.start.isoformat()
+    if options.end:
+        request["end"] = options.end.isoformat()
+    if options.replay and not (options.date or options.start or options.end):
+        request["date"] = dt.datetime.now(dt.UTC).date().isoformat()
+    if options.sources:
+        request["sources"] = options.sources
+    if options.participants:
+        request["participants"] = options.participants
+    if options.dry_run:
+        request["dry_run"] = True
+    if options.replay:
+        request["replay"] = True
+    return request
+
+
+def run(options: RunOptions, on_event: Callable[[dict[str, Any]], None] | None = None) -> RunResult:
+    inputs = options.inputs or sample_inputs(options.home, options.sources)
+    planned = plan_landing(inputs, options.sources)
+    started = dt.datetime.now(dt.UTC)
+    name = f"run-{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+    with EmbeddedAWS(options.home, parameters=options.parameters) as aws:
+        landing = aws.bucket("LandingBucket")
+        for file, _, key in planned:
+            aws.s3.upload_file(str(file), landing, key)
+        arn = aws.start_execution(name, execution_input(options))
+        states: dict[str, dict[str, Any]] = {}
+
+        def track(event: dict[str, Any]) -> None:
+            kind = event["type"]
+            details = event.get("stateEnteredEventDetails") or event.get("stateExitedEventDetails")
+            if details and kind.endswith("StateEntered"):
+                states.setdefault(details["name"], {"state": details["name"], "entered": event["timestamp"]})
+            elif details and kind.endswith("StateExited") and details["name"] in states:
+                states[details["name"]]["exited"] = event["timestamp"]
+            if on_event:
+                on_event(event)
+
+        described = aws.wait(arn, track)
+        history = aws.history(arn)
+    failure = next((e.get("executionFailedEventDetails", {}) for e in history if e["type"] == "ExecutionFailed"), {})
+    import json
+
+    return RunResult(
+        execution_name=name,
+        status=described["status"],
+        output=json.loads(described.get("output") or "{}"),
+        error=failure.get("error", ""),
+        cause=failure.get("cause", ""),
+        landed=[(source, key) for _, source, key in planned],
+        states=list(states.values()),
+        seconds=(dt.datetime.now(dt.UTC) - started).total_seconds(),
+    )

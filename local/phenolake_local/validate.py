@@ -1,0 +1,82 @@
+"""``phenolake validate``: the template resolves, the state machine parses, every transition
+lands on a state, and every Lambda the definition calls is a function of the template.
+
+cfn-lint does not look inside ``AWS::Serverless::StateMachine`` definitions, so the
+definition is parsed by moto's ASL parser (the one that executes it) and walked here.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
+from phenolake_local import template
+from phenolake_local.engine import PROJECT_ROOT
+
+
+def transitions(states: dict[str, Any], where: str = "") -> list[str]:
+    """Every Next/Default/StartAt that names a state missing from its scope."""
+    problems: list[str] = []
+    for name, state in states.items():
+        targets = [state.get("Next"), state.get("Default")]
+        targets += [c.get("Next") for c in state.get("Choices", [])]
+        targets += [c.get("Next") for c in state.get("Catch", [])]
+        for target in filter(None, targets):
+            if target not in states:
+                problems.append(f"{where}{name}: transition to unknown state {target!r}")
+        if not state.get("Next") and not state.get("End") and state["Type"] not in ("Choice", "Succeed", "Fail"):
+            problems.append(f"{where}{name}: neither Next nor End")
+        for i, branch in enumerate(state.get("Branches", [])):
+            problems += _scope(branch, f"{where}{name}.branch[{i}].")
+        processor = state.get("ItemProcessor") or state.get("Iterator")
+        if processor:
+            problems += _scope(processor, f"{where}{name}.")
+    return problems
+
+
+def _scope(machine: dict[str, Any], where: str) -> list[str]:
+    problems = transitions(machine["States"], where)
+    if machine.get("StartAt") not in machine["States"]:
+        problems.append(f"{where}StartAt names unknown state {machine.get('StartAt')!r}")
+    return problems
+
+
+def _resources(states: dict[str, Any]) -> list[str]:
+    found = []
+    for state in states.values():
+        if "Resource" in state:
+            found.append(state["Resource"])
+        for branch in state.get("Branches", []):
+            found += _resources(branch["States"])
+        processor = state.get("ItemProcessor") or state.get("Iterator")
+        if processor:
+            found += _resources(processor["States"])
+    return found
+
+
+def validate_all(root: Path = PROJECT_ROOT) -> list[str]:
+    try:
+        deployment = template.load(root)
+    except (template.TemplateError, KeyError, FileNotFoundError) as exc:
+        return [f"template.yaml: {exc}"]
+    definition = deployment.state_machine_definition
+    problems = [f"statemachine: {p}" for p in _scope(definition, "")]
+    try:
+        AmazonStateLanguageParser.parse(json.dumps(definition))
+    except Exception as exc:
+        problems.append(f"statemachine: moto's ASL parser rejects it: {str(exc).splitlines()[0][:300]}")
+    arns = {f.arn for f in deployment.functions.values()}
+    for resource in _resources(definition["States"]):
+        if resource.startswith("arn:aws:lambda:") and resource not in arns:
+            problems.append(f"statemachine: calls {resource}, which is not a function of the template")
+    for job in deployment.glue_jobs.values():
+        if not job.script.exists():
+            problems.append(f"template.yaml: {job.logical_id} script not found: {job.script}")
+    for fn in deployment.functions.values():
+        module = fn.handler.rpartition(".")[0]
+        if not (fn.code_dir / f"{module}.py").exists():
+            problems.append(f"template.yaml: {fn.logical_id} handler not found in {fn.code_dir}")
+    return problems

@@ -1,0 +1,34 @@
+"""Shared fixtures: one SparkSession and one full pipeline run per test session."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("PYSPARK_PYTHON", "python3")
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[object]:
+    from phenolake_local.engine import spark_session
+
+    session = spark_session()
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="session")
+def sample_run(tmp_path_factory: pytest.TempPathFactory, spark: object):
+    """The seeded samples through the whole pipeline once; tests read what it left."""
+    from phenolake_local import runner
+
+    home = tmp_path_factory.mktemp("home")
+    result = runner.run(runner.RunOptions(home=home))
+    return home, result
+
+
+def home_of(sample_run: tuple[Path, object]) -> Path:
+    return sample_run[0]

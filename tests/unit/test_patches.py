@@ -1,0 +1,202 @@
+"""Each patch the embedded AWS applies to moto works; a moto upgrade that breaks one fails here."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from phenolake_local import patches
+
+REGION = "us-east-1"
+ROLE = "arn:aws:iam::123456789012:role/test"
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        patches.apply()
+        yield
+        patches.REGISTRY.functions.clear()
+        patches.set_glue_runner(lambda *a: None)
+
+
+def run_state_machine(definition: dict[str, Any], payload: dict[str, Any] | None = None) -> dict[str, Any]:
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    arn = sfn.create_state_machine(name=f"t{time.monotonic_ns()}", definition=json.dumps(definition), roleArn=ROLE)["stateMachineArn"]
+    execution = sfn.start_execution(stateMachineArn=arn, input=json.dumps(payload or {}))["executionArn"]
+    for _ in range(300):
+        described = sfn.describe_execution(executionArn=execution)
+        if described["status"] != "RUNNING":
+            return described
+        time.sleep(0.05)
+    raise AssertionError("execution did not finish")
+
+
+def register_function(tmp_path: Path, body: str) -> str:
+    (tmp_path / "app.py").write_text(body)
+    role = boto3.client("iam", region_name=REGION).create_role(
+        RoleName="probe", AssumeRolePolicyDocument="{}"
+    )["Role"]["Arn"]
+    lam = boto3.client("lambda", region_name=REGION)
+    arn = lam.create_function(
+        FunctionName="probe", Runtime="python3.13", Role=role, Handler="app.lambda_handler",
+        Code={"ZipFile": b"PK\x05\x06" + b"\0" * 18},
+    )["FunctionArn"]
+    patches.REGISTRY.register(patches.LocalFunction("probe", arn, tmp_path, "app.lambda_handler", {"PROBE": "yes"}))
+    return arn
+
+
+HANDLER = '''
+from phenolake.config import environ
+def lambda_handler(event, context):
+    if event.get("fail"):
+        raise ValueError("asked to fail")
+    return {"got": event, "env": environ().get("PROBE"), "name": context.function_name}
+'''
+
+
+def test_lambda_invoke_runs_the_handler_in_process(aws: None, tmp_path: Path) -> None:
+    register_function(tmp_path, HANDLER)
+    lam = boto3.client("lambda", region_name=REGION)
+    response = lam.invoke(FunctionName="probe", Payload=json.dumps({"a": 1}))
+    assert json.loads(response["Payload"].read()) == {"got": {"a": 1}, "env": "yes", "name": "probe"}
+    failed = lam.invoke(FunctionName="probe", Payload=json.dumps({"fail": True}))
+    assert failed["FunctionError"] == "Unhandled"
+    error = json.loads(failed["Payload"].read())
+    assert error["errorType"] == "ValueError" and error["errorMessage"] == "asked to fail"
+
+
+def test_lambda_task_and_catch_in_a_state_machine(aws: None, tmp_path: Path) -> None:
+    arn = register_function(tmp_path, HANDLER)
+    ok = run_state_machine({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": arn, "End": True}}}, {"x": 2})
+    assert ok["status"] == "SUCCEEDED"
+    assert json.loads(ok["output"])["got"] == {"x": 2}
+    caught = run_state_machine(
+        {"StartAt": "T", "States": {
+            "T": {"Type": "Task", "Resource": arn, "Catch": [{"ErrorEquals": ["ValueError"], "ResultPath": "$.error", "Next": "C"}], "End": True},
+            "C": {"Type": "Pass", "End": True}}},
+        {"fail": True},
+    )
+    assert caught["status"] == "SUCCEEDED"
+    assert json.loads(caught["output"])["error"]["Error"] == "ValueError"
+
+
+def test_distributed_map_reads_items_from_s3(aws: None, tmp_path: Path) -> None:
+    arn = register_function(tmp_path, HANDLER)
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket="work")
+    s3.put_object(Bucket="work", Key="items.json", Body=json.dumps([{"n": i} for i in range(5)]))
+    done = run_state_machine({"StartAt": "M", "States": {"M": {
+        "Type": "Map", "ItemReader": {"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": {"InputType": "JSON"},
+                                       "Parameters": {"Bucket": "work", "Key": "items.json"}},
+        "ItemSelector": {"item.$": "$$.Map.Item.Value"}, "MaxConcurrency": 3,
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}, "StartAt": "T",
+                          "States": {"T": {"Type": "Task", "Resource": arn, "End": True}}},
+        "End": True}}})
+    assert done["status"] == "SUCCEEDED"
+    assert sorted(r["got"]["item"]["n"] for r in json.loads(done["output"])) == [0, 1, 2, 3, 4]
+
+
+def _glue_job() -> Any:
+    glue = boto3.client("glue", region_name=REGION)
+    glue.create_job(Name="job", Role=ROLE, Command={"Name": "glueetl", "ScriptLocation": "s3://code/job.py"},
+                    DefaultArguments={"--lake_bucket": "lake"})
+    return glue
+
+
+def test_glue_job_run_runs_the_script_and_reports_failures(aws: None) -> None:
+    calls: list[tuple[str, str, dict[str, str]]] = []
+    patches.set_glue_runner(lambda name, script, args: calls.append((name, script, args)))
+    glue = _glue_job()
+    run_id = glue.start_job_run(JobName="job", Arguments={"--run_id": "r1"})["JobRunId"]
+    assert calls == [("job", "s3://code/job.py", {"--lake_bucket": "lake", "--run_id": "r1"})]
+    assert glue.get_job_run(JobName="job", RunId=run_id)["JobRun"]["JobRunState"] == "SUCCEEDED"
+
+    def broken(*_: Any) -> None:
+        raise ValueError("no such column: sensor9")
+
+    patches.set_glue_runner(broken)
+    failed = glue.start_job_run(JobName="job")["JobRunId"]
+    described = glue.get_job_run(JobName="job", RunId=failed)["JobRun"]
+    assert described["JobRunState"] == "FAILED"
+    assert described["ErrorMessage"] == "ValueError: no such column: sensor9"
+    sync = run_state_machine({"StartAt": "G", "States": {"G": {
+        "Type": "Task", "Resource": "arn:aws:states:::glue:startJobRun.sync", "Parameters": {"JobName": "job"}, "End": True}}})
+    assert sync["status"] == "FAILED"
+
+
+def _timestream(csv_text: str) -> tuple[Any, dict[str, Any]]:
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket="lake")
+    s3.put_object(Bucket="lake", Key="load/eda/a.csv", Body=csv_text.encode())
+    ts = boto3.client("timestream-write", region_name=REGION)
+    ts.create_database(DatabaseName="db")
+    ts.create_table(DatabaseName="db", TableName="t")
+    request = {
+        "ClientToken": "token-1", "TargetDatabaseName": "db", "TargetTableName": "t",
+        "DataModelConfiguration": {"DataModel": {
+            "TimeColumn": "time", "TimeUnit": "MILLISECONDS",
+            "DimensionMappings": [{"SourceColumn": "participant_id", "DestinationColumn": "participant_id"}],
+            "MultiMeasureMappings": {"TargetMultiMeasureName": "eda", "MultiMeasureAttributeMappings": [
+                {"SourceColumn": "eda", "TargetMultiMeasureAttributeName": "eda", "MeasureValueType": "DOUBLE"}]}}},
+        "DataSourceConfiguration": {"DataSourceS3Configuration": {"BucketName": "lake", "ObjectKeyPrefix": "load/eda/"}, "DataFormat": "CSV"},
+        "ReportConfiguration": {"ReportS3Configuration": {"BucketName": "lake", "ObjectKeyPrefix": "report/eda/", "EncryptionOption": "SSE_S3"}},
+    }
+    return ts, request
+
+
+def _records() -> list[dict[str, Any]]:
+    from moto.timestreamwrite.models import timestreamwrite_backends
+
+    return timestreamwrite_backends["123456789012"][REGION].describe_table("db", "t").records
+
+
+def test_timestream_batch_load(aws: None) -> None:
+    ts, request = _timestream("time,participant_id,eda\n1564617600000,fc096,0.25\n1564617600250,fc096,0.5\n")
+    task_id = ts.create_batch_load_task(**request)["TaskId"]
+    described = ts.describe_batch_load_task(TaskId=task_id)["BatchLoadTaskDescription"]
+    assert described["TaskStatus"] == "SUCCEEDED"
+    assert described["ProgressReport"]["RecordsIngested"] == 2
+    records = _records()
+    assert records[0]["MeasureName"] == "eda" and records[0]["Time"] == "1564617600000"
+    assert records[0]["MeasureValues"] == [{"Name": "eda", "Value": "0.25", "Type": "DOUBLE"}]
+    assert ts.create_batch_load_task(**request)["TaskId"] == task_id  # same token: no second load
+    assert len(_records()) == 2
+
+
+def test_timestream_batch_load_failure_writes_a_report(aws: None) -> None:
+    ts, request = _timestream("time,participant_id,eda\nnot-a-time,fc096,0.25\n")
+    task_id = ts.create_batch_load_task(**request)["TaskId"]
+    assert ts.describe_batch_load_task(TaskId=task_id)["BatchLoadTaskDescription"]["TaskStatus"] == "FAILED"
+    report = boto3.client("s3", region_name=REGION).get_object(Bucket="lake", Key=f"report/eda/{task_id}/errors.json")
+    assert json.loads(report["Body"].read())["ParseFailures"] == 1
+
+
+def test_aws_sdk_timestreamwrite_name_in_a_state_machine(aws: None) -> None:
+    ts, request = _timestream("time,participant_id,eda\n1564617600000,fc096,0.25\n")
+    task_id = ts.create_batch_load_task(**request)["TaskId"]
+    done = run_state_machine({"StartAt": "D", "States": {"D": {
+        "Type": "Task", "Resource": "arn:aws:states:::aws-sdk:timestreamwrite:describeBatchLoadTask",
+        "Parameters": {"TaskId": task_id}, "End": True}}})
+    assert done["status"] == "SUCCEEDED", done
+    assert json.loads(done["output"])["BatchLoadTaskDescription"]["TaskStatus"] == "SUCCEEDED"
+
+
+def test_a_changed_signature_is_reported_loudly() -> None:
+    class Moved:
+        def invoke(self, payload: bytes) -> None: ...
+
+    with pytest.raises(patches.PatchBroken, match=r"Moved.invoke.*update phenolake_local/patches.py"):
+        patches._expect(Moved, "invoke", ["self", "body", "request_headers", "response_headers"])
+    with pytest.raises(patches.PatchBroken, match="is gone"):
+        patches._expect(Moved, "start_job_run", ["self"])
