@@ -18,6 +18,14 @@ Functions interpreter, but some things it cannot do here:
    ``ClientToken`` returns the same task without loading twice.
 4. ``aws-sdk-service-names``: Step Functions calls Timestream as ``aws-sdk:timestreamwrite``
    while boto3 calls it ``timestream-write``.
+6. ``sync-integration``: for ``.sync`` tasks (``glue:startJobRun.sync``) moto's
+   ``StateTaskServiceCallback._eval_integration_pattern`` ends with
+   ``callback_endpoint.interrupt_all()`` on an endpoint that only ``.waitForTaskToken`` tasks
+   have, so every ``.sync`` task fails with a States.Runtime error. The ``.sync`` path is
+   evaluated here without the callback endpoint; other patterns go to moto unchanged.
+5. ``asl-number-literals``: moto's ASL grammar takes ``ToleratedFailurePercentage`` only as a
+   decimal (``10.0``); AWS also accepts an integer (``10``, which is what a template
+   substitution yields). The definition is normalised before moto parses it.
 
 Each patch checks that what it replaces still exists with the signature it expects and
 raises ``PatchBroken`` naming the moto symbol otherwise; tests/unit/test_patches.py exercises
@@ -50,6 +58,17 @@ from moto.glue.models import FakeJob, FakeJobRun
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import (
     StateTaskService,
 )
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import (
+    ResourceCondition,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback import (
+    StateTaskServiceCallback,
+)
+from moto.stepfunctions.parser.asl.eval.callback.callback import (
+    CallbackOutcomeTimedOut,
+    CallbackTimeoutError,
+)
+from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 from moto.timestreamwrite.models import TimestreamWriteBackend
 from moto.timestreamwrite.responses import TimestreamWriteResponse
 
@@ -439,11 +458,104 @@ def _patch_sdk_service_names() -> None:
     overrides.update(SDK_SERVICE_NAMES)
 
 
+# ---------------------------------------------------------------------------- asl-number-literals
+
+DECIMAL_ONLY_FIELDS = ("ToleratedFailurePercentage",)
+
+
+def normalise_numbers(definition: str) -> str:
+    """Integers in decimal-only fields become decimals (``10`` -> ``10.0``)."""
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {
+                k: float(v) if k in DECIMAL_ONLY_FIELDS and isinstance(v, int) else walk(v)
+                for k, v in node.items()
+            }
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    try:
+        return json.dumps(walk(json.loads(definition)))
+    except ValueError:
+        return definition
+
+
+def _patch_asl_number_literals() -> None:
+    original = _expect(AmazonStateLanguageParser, "parse", ["definition"])
+    if getattr(original, "_phenolake", False):
+        return
+
+    def parse(definition: str) -> Any:
+        return original(normalise_numbers(definition))
+
+    parse._phenolake = True  # type: ignore[attr-defined]
+    AmazonStateLanguageParser.parse = staticmethod(parse)  # type: ignore[method-assign,assignment]
+
+
+# ---------------------------------------------------------------------------- sync-integration
+
+
+def _epoch_millis(value: Any) -> Any:
+    """Step Functions outputs timestamps of service responses as epoch milliseconds; moto
+    would keep boto3's datetime objects, which its execution output cannot serialise."""
+    if isinstance(value, dict):
+        return {k: _epoch_millis(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_epoch_millis(v) for v in value]
+    if hasattr(value, "timestamp") and hasattr(value, "isoformat"):
+        return int(value.timestamp() * 1000)
+    return value
+
+
+def _patch_sync_integration() -> None:
+    original = _expect(
+        StateTaskServiceCallback,
+        "_eval_integration_pattern",
+        ["self", "env", "resource_runtime_part", "normalised_parameters", "state_credentials"],
+    )
+    _expect(StateTaskServiceCallback, "_eval_sync", ["self", "env", "sync_resolver", "timeout_seconds"])
+    _expect(StateTaskServiceCallback, "_build_sync_resolver", ["self", "env", "resource_runtime_part"])
+    if getattr(original, "_phenolake", False):
+        return
+
+    def eval_integration_pattern(
+        self: StateTaskServiceCallback, env: Any, resource_runtime_part: Any,
+        normalised_parameters: dict, state_credentials: Any,
+    ) -> None:
+        if self.resource.condition != ResourceCondition.Sync:
+            return original(self, env, resource_runtime_part, normalised_parameters, state_credentials)
+        task_output = env.stack.pop()
+        self.timeout.eval(env=env)
+        timeout_seconds = env.stack.pop()
+        env.stack.append(task_output)
+        resolver = self._build_sync_resolver(
+            env=env, resource_runtime_part=resource_runtime_part,
+            normalised_parameters=normalised_parameters, state_credentials=state_credentials,
+        )
+        outcome = self._eval_sync(
+            env=env, sync_resolver=resolver, timeout_seconds=timeout_seconds,
+            callback_endpoint=None, heartbeat_endpoint=None,
+        )
+        if isinstance(outcome, CallbackOutcomeTimedOut):
+            raise CallbackTimeoutError()
+        if isinstance(outcome, Exception):
+            raise outcome
+        env.stack.append(_epoch_millis(outcome))
+        return None
+
+    eval_integration_pattern._phenolake = True  # type: ignore[attr-defined]
+    StateTaskServiceCallback._eval_integration_pattern = eval_integration_pattern  # type: ignore[method-assign]
+
+
 PATCHES: dict[str, Callable[[], None]] = {
     "lambda-invoke": _patch_lambda_invoke,
     "glue-job-run": _patch_glue_job_run,
     "timestream-batch-load": _patch_timestream_batch_load,
     "aws-sdk-service-names": _patch_sdk_service_names,
+    "asl-number-literals": _patch_asl_number_literals,
+    "sync-integration": _patch_sync_integration,
 }
 
 

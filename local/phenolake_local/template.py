@@ -168,18 +168,21 @@ class _Resolver:
         return self.conditions[name]
 
     def physical_id(self, logical_id: str) -> str:
+        """What ``!Ref`` returns: the name for most resources, the ARN for topics and secrets."""
         resource = self.resources[logical_id]
         props = resource.get("Properties", {})
         kind = resource["Type"]
+        if kind == "AWS::SNS::Topic":
+            name = self.resolve(props.get("TopicName", f"{STACK_NAME}-{logical_id}"))
+            return f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:{name}"
+        if kind == "AWS::SecretsManager::Secret":
+            name = self.resolve(props.get("Name", f"{STACK_NAME}-{logical_id}"))
+            return f"arn:aws:secretsmanager:{REGION}:{ACCOUNT_ID}:secret:{name}"
         for name_prop in ("BucketName", "FunctionName", "TableName", "TopicName", "Name", "DatabaseName"):
             if name_prop in props and kind != "AWS::Glue::Database":
                 return str(self.resolve(props[name_prop]))
         if kind == "AWS::Glue::Database":
             return str(self.resolve(props["DatabaseInput"]["Name"]))
-        if kind == "AWS::SNS::Topic":
-            return f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:{STACK_NAME}-{logical_id}"
-        if kind == "AWS::SecretsManager::Secret":
-            return f"arn:aws:secretsmanager:{REGION}:{ACCOUNT_ID}:secret:{STACK_NAME}-{logical_id}"
         return f"{STACK_NAME}-{logical_id}"
 
     def get_att(self, logical_id: str, attribute: str) -> str:

@@ -121,6 +121,12 @@ def test_glue_job_run_runs_the_script_and_reports_failures(aws: None) -> None:
     run_id = glue.start_job_run(JobName="job", Arguments={"--run_id": "r1"})["JobRunId"]
     assert calls == [("job", "s3://code/job.py", {"--lake_bucket": "lake", "--run_id": "r1"})]
     assert glue.get_job_run(JobName="job", RunId=run_id)["JobRun"]["JobRunState"] == "SUCCEEDED"
+    sync_ok = run_state_machine({"StartAt": "G", "States": {"G": {
+        "Type": "Task", "Resource": "arn:aws:states:::glue:startJobRun.sync",
+        "Parameters": {"JobName": "job", "Arguments": {"--run_id": "r2"}}, "End": True}}})
+    assert sync_ok["status"] == "SUCCEEDED", sync_ok
+    assert json.loads(sync_ok["output"])["JobRunState"] == "SUCCEEDED"
+    assert calls[-1][2]["--run_id"] == "r2"
 
     def broken(*_: Any) -> None:
         raise ValueError("no such column: sensor9")
@@ -133,6 +139,9 @@ def test_glue_job_run_runs_the_script_and_reports_failures(aws: None) -> None:
     sync = run_state_machine({"StartAt": "G", "States": {"G": {
         "Type": "Task", "Resource": "arn:aws:states:::glue:startJobRun.sync", "Parameters": {"JobName": "job"}, "End": True}}})
     assert sync["status"] == "FAILED"
+    history = boto3.client("stepfunctions", region_name=REGION).get_execution_history(executionArn=sync["executionArn"])
+    failed_event = next(e for e in history["events"] if e["type"] == "TaskFailed")
+    assert "sensor9" in failed_event["taskFailedEventDetails"]["cause"]
 
 
 def _timestream(csv_text: str) -> tuple[Any, dict[str, Any]]:
