@@ -43,8 +43,12 @@ def spark_session() -> Any:
     """The local SparkSession every Glue script shares (getOrCreate returns this one)."""
     from pyspark.sql import SparkSession
 
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    log_config = Path(__file__).with_name("log4j2.properties")
     return (
         SparkSession.builder.master("local[2]")
+        .config("spark.driver.extraJavaOptions", f"-Dlog4j.configurationFile=file:{log_config}")
+        .config("spark.ui.showConsoleProgress", "false")
         .appName("phenolake-local-glue")
         .config("spark.ui.enabled", "false")
         .config("spark.sql.shuffle.partitions", "4")

@@ -98,7 +98,7 @@ def sample_inputs(home: Path, chosen: list[str]) -> list[Path]:
         folder = home / SAMPLES_DIR / name
         if not folder.exists():
             sources.get(name).write_samples(folder, SAMPLE_SEED)
-        out.append(folder)
+        out.extend(sorted(folder.iterdir()))
     return out
 
 

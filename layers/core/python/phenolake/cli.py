@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
+from typer._click import exceptions as cx  # typer (pinned) vendors click; these are what it raises
 from rich.console import Console
 from rich.table import Table
 
@@ -229,14 +229,15 @@ def main() -> None:
     except UserError as exc:
         err.print(f"phenolake: error: {exc}")
         sys.exit(2)
-    except click.exceptions.NoArgsIsHelpError:
+    except cx.NoArgsIsHelpError as exc:
+        out.print(exc.ctx.get_help() if exc.ctx else "")
         sys.exit(0)
-    except click.UsageError as exc:
+    except cx.UsageError as exc:
         err.print(f"phenolake: error: {exc.format_message()}".replace("\n", " "))
         sys.exit(2)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except typer.Abort:
         err.print("phenolake: aborted")
         sys.exit(130)
     except FileNotFoundError as exc:
