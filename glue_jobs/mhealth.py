@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import sys
 
-from pyspark.sql import SparkSession
-from pyspark.sql import functions as F
-
 from phenolake.glue import Lake, register, resolve_options
 from phenolake.sources.mhealth import ACTIVITIES, COLUMNS, DEFAULT_RECORDING_START
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
 
 PROVENANCE = ["source_key", "source_sha256", "run_id"]
 
@@ -51,7 +50,8 @@ def main(argv: list[str]) -> None:
     tables = {
         "mhealth_readings": curated,
         "mhealth": curated.select(
-            "activity", "timestamp",
+            "activity",
+            "timestamp",
             F.col("chest_acc_x").alias("sensor1"),
             F.col("chest_acc_y").alias("sensor2"),
             F.col("chest_acc_z").alias("sensor3"),
@@ -67,8 +67,12 @@ def main(argv: list[str]) -> None:
             .parquet(lake.spark_path(f"curated/{table}/"))
         )
         register(
-            df, database=args["database"], table=table, location=lake.uri(f"curated/{table}/"),
-            partition_keys=["user_id"], partition_values=users,
+            df,
+            database=args["database"],
+            table=table,
+            location=lake.uri(f"curated/{table}/"),
+            partition_keys=["user_id"],
+            partition_values=users,
             description="MHEALTH readings (UCI), 50 Hz, one partition per subject.",
         )
 

@@ -22,8 +22,8 @@ from typing import Any
 
 import boto3
 from moto import mock_aws
-
 from phenolake import storage
+
 from phenolake_local import mirror, patches, template
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -58,7 +58,10 @@ def spark_session() -> Any:
         .config("spark.hadoop.fs.file.impl", "org.apache.hadoop.fs.RawLocalFileSystem")
         .config("spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs", "false")
         .config("spark.driver.memory", "2g")
-        .config("spark.sql.warehouse.dir", str(Path(tempfile.gettempdir()) / "phenolake-spark-warehouse"))
+        .config(
+            "spark.sql.warehouse.dir",
+            str(Path(tempfile.gettempdir()) / "phenolake-spark-warehouse"),
+        )
         .getOrCreate()
     )
 
@@ -162,11 +165,12 @@ class EmbeddedAWS:
         self.deployment = d
         iam = boto3.client("iam", region_name=template.REGION)
         role = iam.create_role(
-            RoleName="phenolake-local", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []})
+            RoleName="phenolake-local",
+            AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
         )["Role"]["Arn"]
         for name in [*d.buckets.values(), ARTIFACTS_BUCKET]:
             self.s3.create_bucket(Bucket=name)
-        for logical_id, props in self._of_type("AWS::S3::Bucket"):
+        for _, props in self._of_type("AWS::S3::Bucket"):
             if props.get("VersioningConfiguration", {}).get("Status") == "Enabled":
                 self.s3.put_bucket_versioning(
                     Bucket=props["BucketName"], VersioningConfiguration={"Status": "Enabled"}
@@ -174,15 +178,24 @@ class EmbeddedAWS:
         lam = boto3.client("lambda", region_name=template.REGION)
         package = io.BytesIO()
         with zipfile.ZipFile(package, "w") as zf:
-            zf.writestr("app.py", "# the embedded AWS runs the handler from its CodeUri in-process\n")
+            zf.writestr(
+                "app.py", "# the embedded AWS runs the handler from its CodeUri in-process\n"
+            )
         for fn in d.functions.values():
             lam.create_function(
-                FunctionName=fn.name, Runtime="python3.13", Role=role, Handler=fn.handler,
-                Code={"ZipFile": package.getvalue()}, Timeout=fn.timeout, MemorySize=fn.memory,
+                FunctionName=fn.name,
+                Runtime="python3.13",
+                Role=role,
+                Handler=fn.handler,
+                Code={"ZipFile": package.getvalue()},
+                Timeout=fn.timeout,
+                MemorySize=fn.memory,
                 Environment={"Variables": fn.environment},
             )
             patches.REGISTRY.register(
-                patches.LocalFunction(fn.name, fn.arn, fn.code_dir, fn.handler, fn.environment, fn.timeout, fn.memory)
+                patches.LocalFunction(
+                    fn.name, fn.arn, fn.code_dir, fn.handler, fn.environment, fn.timeout, fn.memory
+                )
             )
         for _, props in self._of_type("AWS::Glue::Database"):
             self.glue.create_database(DatabaseInput=props["DatabaseInput"])
@@ -191,15 +204,19 @@ class EmbeddedAWS:
             self.s3.upload_file(str(job.script), ARTIFACTS_BUCKET, key)
             props = d.resources[job.logical_id]["Properties"]
             self.glue.create_job(
-                Name=job.name, Role=role,
+                Name=job.name,
+                Role=role,
                 Command={**props["Command"], "ScriptLocation": f"s3://{ARTIFACTS_BUCKET}/{key}"},
-                DefaultArguments=job.default_arguments, GlueVersion=props.get("GlueVersion", "5.1"),
+                DefaultArguments=job.default_arguments,
+                GlueVersion=props.get("GlueVersion", "5.1"),
                 ExecutionProperty={"MaxConcurrentRuns": 4},
             )
         for _, props in self._of_type("AWS::DynamoDB::Table"):
             self.dynamodb.create_table(
-                TableName=props["TableName"], KeySchema=props["KeySchema"],
-                AttributeDefinitions=props["AttributeDefinitions"], BillingMode="PAY_PER_REQUEST",
+                TableName=props["TableName"],
+                KeySchema=props["KeySchema"],
+                AttributeDefinitions=props["AttributeDefinitions"],
+                BillingMode="PAY_PER_REQUEST",
             )
         sns = boto3.client("sns", region_name=template.REGION)
         for logical_id, props in self._of_type("AWS::SNS::Topic"):
@@ -216,12 +233,18 @@ class EmbeddedAWS:
         for _, props in self._of_type("AWS::Timestream::Table"):
             ts.create_table(DatabaseName=props["DatabaseName"], TableName=props["TableName"])
         self.state_machine_arn = self.sfn.create_state_machine(
-            name=d.state_machine_name, definition=json.dumps(d.state_machine_definition), roleArn=role
+            name=d.state_machine_name,
+            definition=json.dumps(d.state_machine_definition),
+            roleArn=role,
         )["stateMachineArn"]
 
     def _of_type(self, kind: str) -> list[tuple[str, dict[str, Any]]]:
         assert self.deployment is not None
-        return [(lid, r["Properties"]) for lid, r in self.deployment.resources.items() if r["Type"] == kind]
+        return [
+            (lid, r["Properties"])
+            for lid, r in self.deployment.resources.items()
+            if r["Type"] == kind
+        ]
 
     # -------------------------------------------------------------- state
     @property

@@ -108,8 +108,16 @@ def _strip(value: Any) -> Any:
 
 
 _TABLE_INPUT_KEYS = (
-    "Name", "Description", "Owner", "Retention", "StorageDescriptor", "PartitionKeys",
-    "TableType", "Parameters", "ViewOriginalText", "ViewExpandedText",
+    "Name",
+    "Description",
+    "Owner",
+    "Retention",
+    "StorageDescriptor",
+    "PartitionKeys",
+    "TableType",
+    "Parameters",
+    "ViewOriginalText",
+    "ViewExpandedText",
 )
 
 
@@ -125,13 +133,20 @@ def dump_catalog(glue: Any, path: Path) -> None:
                 for table in tpage["TableList"]:
                     catalog["tables"][name][table["Name"]] = _strip(table)
                     partitions = [
-                        _strip({"Values": p["Values"], "StorageDescriptor": p.get("StorageDescriptor", {})})
+                        _strip(
+                            {
+                                "Values": p["Values"],
+                                "StorageDescriptor": p.get("StorageDescriptor", {}),
+                            }
+                        )
                         for ppage in glue.get_paginator("get_partitions").paginate(
                             DatabaseName=name, TableName=table["Name"]
                         )
                         for p in ppage["Partitions"]
                     ]
-                    catalog["partitions"][name][table["Name"]] = sorted(partitions, key=lambda p: p["Values"])
+                    catalog["partitions"][name][table["Name"]] = sorted(
+                        partitions, key=lambda p: p["Values"]
+                    )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(catalog, indent=1, sort_keys=True))
 
@@ -140,16 +155,31 @@ def load_catalog(glue: Any, path: Path) -> None:
     if not path.exists():
         return
     catalog = json.loads(path.read_text())
-    existing = {d["Name"] for page in glue.get_paginator("get_databases").paginate() for d in page["DatabaseList"]}
+    existing = {
+        d["Name"]
+        for page in glue.get_paginator("get_databases").paginate()
+        for d in page["DatabaseList"]
+    }
     for name, database in catalog["databases"].items():
         if name not in existing:
-            glue.create_database(DatabaseInput={k: v for k, v in database.items() if k in ("Name", "Description", "Parameters", "LocationUri")})
+            glue.create_database(
+                DatabaseInput={
+                    k: v
+                    for k, v in database.items()
+                    if k in ("Name", "Description", "Parameters", "LocationUri")
+                }
+            )
         for table_name, table in catalog["tables"].get(name, {}).items():
-            glue.create_table(DatabaseName=name, TableInput={k: v for k, v in table.items() if k in _TABLE_INPUT_KEYS})
+            glue.create_table(
+                DatabaseName=name,
+                TableInput={k: v for k, v in table.items() if k in _TABLE_INPUT_KEYS},
+            )
             partitions = catalog["partitions"].get(name, {}).get(table_name, [])
             for start in range(0, len(partitions), 100):
                 glue.batch_create_partition(
-                    DatabaseName=name, TableName=table_name, PartitionInputList=partitions[start : start + 100]
+                    DatabaseName=name,
+                    TableName=table_name,
+                    PartitionInputList=partitions[start : start + 100],
                 )
 
 
@@ -174,4 +204,6 @@ def load_tables(dynamodb: Any, tables: list[str], state: Path) -> None:
         if not path.exists():
             continue
         for item in json.loads(path.read_text()):
-            dynamodb.put_item(TableName=table, Item={k: serializer.serialize(v) for k, v in item.items()})
+            dynamodb.put_item(
+                TableName=table, Item={k: serializer.serialize(v) for k, v in item.items()}
+            )

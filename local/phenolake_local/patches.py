@@ -55,14 +55,12 @@ import boto3
 import moto
 from moto.awslambda.models import LambdaFunction
 from moto.glue.models import FakeJob, FakeJobRun
-from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import (
-    StateTaskService,
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+    state_task_service,
+    state_task_service_callback,
 )
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import (
     ResourceCondition,
-)
-from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback import (
-    StateTaskServiceCallback,
 )
 from moto.stepfunctions.parser.asl.eval.callback.callback import (
     CallbackOutcomeTimedOut,
@@ -74,6 +72,8 @@ from moto.timestreamwrite.responses import TimestreamWriteResponse
 
 from phenolake.config import using_environment
 
+StateTaskService = state_task_service.StateTaskService
+StateTaskServiceCallback = state_task_service_callback.StateTaskServiceCallback
 MOTO_VERSION = moto.__version__
 
 
@@ -84,7 +84,10 @@ class PatchBroken(RuntimeError):
 def _expect(owner: Any, name: str, parameters: list[str]) -> Callable[..., Any]:
     target = getattr(owner, name, None)
     if target is None:
-        raise PatchBroken(f"moto {MOTO_VERSION}: {owner.__name__}.{name} is gone; update phenolake_local/patches.py")
+        raise PatchBroken(
+            f"moto {MOTO_VERSION}: {owner.__name__}.{name} is gone; "
+            "update phenolake_local/patches.py"
+        )
     if isinstance(target, property) or getattr(target, "_phenolake", False):
         return target
     found = list(inspect.signature(target).parameters)
@@ -174,7 +177,9 @@ class FunctionRegistry:
             if function.name not in self._handlers:
                 module_name, _, attribute = function.handler.rpartition(".")
                 path = function.code_dir / (module_name.replace(".", "/") + ".py")
-                spec = importlib.util.spec_from_file_location(f"phenolake_fn_{function.name.replace('-', '_')}", path)
+                spec = importlib.util.spec_from_file_location(
+                    f"phenolake_fn_{function.name.replace('-', '_')}", path
+                )
                 if spec is None or spec.loader is None:
                     raise FileNotFoundError(f"handler module not found: {path}")
                 module: ModuleType = importlib.util.module_from_spec(spec)
@@ -208,7 +213,11 @@ class FunctionRegistry:
         except Exception as exc:  # the Lambda runtime turns any exception into a function error
             self.invocations.append((function.name, False))
             with self.log_to(function):
-                print(json.dumps({"level": "ERROR", "message": "unhandled", "error": traceback.format_exc()}))
+                print(
+                    json.dumps(
+                        {"level": "ERROR", "message": "unhandled", "error": traceback.format_exc()}
+                    )
+                )
             error = {
                 "errorMessage": str(exc),
                 "errorType": type(exc).__name__,
@@ -221,7 +230,9 @@ REGISTRY = FunctionRegistry()
 
 
 def _patch_lambda_invoke() -> None:
-    original = _expect(LambdaFunction, "invoke", ["self", "body", "request_headers", "response_headers"])
+    original = _expect(
+        LambdaFunction, "invoke", ["self", "body", "request_headers", "response_headers"]
+    )
     if getattr(original, "_phenolake", False):
         return
 
@@ -229,7 +240,9 @@ def _patch_lambda_invoke() -> None:
         function = REGISTRY.functions.get(self.function_name)
         if function is None:
             return original(self, body, request_headers, response_headers)
-        payload, failed = REGISTRY.invoke(function, body if isinstance(body, bytes) else (body or "").encode())
+        payload, failed = REGISTRY.invoke(
+            function, body if isinstance(body, bytes) else (body or "").encode()
+        )
         if failed:
             response_headers["x-amz-function-error"] = "Unhandled"
         return payload
@@ -269,7 +282,10 @@ def _patch_glue_job_run() -> None:
                 _GLUE_RUNNER[0](self.name, script, dict(job_run.arguments or {}))
                 job_run.phenolake_state = ("SUCCEEDED", "")
             except Exception as exc:
-                job_run.phenolake_state = ("FAILED", f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+                job_run.phenolake_state = (
+                    "FAILED",
+                    f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
+                )
         return run_id
 
     original_status = FakeJobRun.status
@@ -432,9 +448,17 @@ def _patch_timestream_batch_load() -> None:
     def list_tasks(self: TimestreamWriteResponse) -> str:
         tasks = _batch_loads(self.timestreamwrite_backend).values()
         return json.dumps(
-            {"BatchLoadTasks": [{"TaskId": t.task_id, "TaskStatus": t.status,
-                                 "DatabaseName": t.request["TargetDatabaseName"],
-                                 "TableName": t.request["TargetTableName"]} for t in tasks]}
+            {
+                "BatchLoadTasks": [
+                    {
+                        "TaskId": t.task_id,
+                        "TaskStatus": t.status,
+                        "DatabaseName": t.request["TargetDatabaseName"],
+                        "TableName": t.request["TargetTableName"],
+                    }
+                    for t in tasks
+                ]
+            }
         )
 
     TimestreamWriteResponse.create_batch_load_task = create  # type: ignore[attr-defined]
@@ -515,28 +539,42 @@ def _patch_sync_integration() -> None:
         "_eval_integration_pattern",
         ["self", "env", "resource_runtime_part", "normalised_parameters", "state_credentials"],
     )
-    _expect(StateTaskServiceCallback, "_eval_sync", ["self", "env", "sync_resolver", "timeout_seconds"])
-    _expect(StateTaskServiceCallback, "_build_sync_resolver", ["self", "env", "resource_runtime_part"])
+    _expect(
+        StateTaskServiceCallback, "_eval_sync", ["self", "env", "sync_resolver", "timeout_seconds"]
+    )
+    _expect(
+        StateTaskServiceCallback, "_build_sync_resolver", ["self", "env", "resource_runtime_part"]
+    )
     if getattr(original, "_phenolake", False):
         return
 
     def eval_integration_pattern(
-        self: StateTaskServiceCallback, env: Any, resource_runtime_part: Any,
-        normalised_parameters: dict, state_credentials: Any,
+        self: StateTaskServiceCallback,
+        env: Any,
+        resource_runtime_part: Any,
+        normalised_parameters: dict,
+        state_credentials: Any,
     ) -> None:
         if self.resource.condition != ResourceCondition.Sync:
-            return original(self, env, resource_runtime_part, normalised_parameters, state_credentials)
+            return original(
+                self, env, resource_runtime_part, normalised_parameters, state_credentials
+            )
         task_output = env.stack.pop()
         self.timeout.eval(env=env)
         timeout_seconds = env.stack.pop()
         env.stack.append(task_output)
         resolver = self._build_sync_resolver(
-            env=env, resource_runtime_part=resource_runtime_part,
-            normalised_parameters=normalised_parameters, state_credentials=state_credentials,
+            env=env,
+            resource_runtime_part=resource_runtime_part,
+            normalised_parameters=normalised_parameters,
+            state_credentials=state_credentials,
         )
         outcome = self._eval_sync(
-            env=env, sync_resolver=resolver, timeout_seconds=timeout_seconds,
-            callback_endpoint=None, heartbeat_endpoint=None,
+            env=env,
+            sync_resolver=resolver,
+            timeout_seconds=timeout_seconds,
+            callback_endpoint=None,
+            heartbeat_endpoint=None,
         )
         if isinstance(outcome, CallbackOutcomeTimedOut):
             raise CallbackTimeoutError()

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from phenolake import sources
+
 from phenolake_local.engine import EmbeddedAWS
 
 SAMPLE_SEED = 20141
@@ -71,7 +72,9 @@ def _source_for(path: Path, relative: str, chosen: list[str]) -> str:
         return claims[0]
     if not claims:
         raise InputError(f"cannot tell which source {relative} belongs to; pass --source")
-    raise InputError(f"{relative} looks like more than one source ({', '.join(claims)}); pass --source")
+    raise InputError(
+        f"{relative} looks like more than one source ({', '.join(claims)}); pass --source"
+    )
 
 
 def plan_landing(inputs: list[Path], chosen: list[str]) -> list[tuple[Path, str, str]]:
@@ -139,7 +142,9 @@ def run(options: RunOptions, on_event: Callable[[dict[str, Any]], None] | None =
             kind = event["type"]
             details = event.get("stateEnteredEventDetails") or event.get("stateExitedEventDetails")
             if details and kind.endswith("StateEntered"):
-                states.setdefault(details["name"], {"state": details["name"], "entered": event["timestamp"]})
+                states.setdefault(
+                    details["name"], {"state": details["name"], "entered": event["timestamp"]}
+                )
             elif details and kind.endswith("StateExited") and details["name"] in states:
                 states[details["name"]]["exited"] = event["timestamp"]
             if on_event:
@@ -147,7 +152,14 @@ def run(options: RunOptions, on_event: Callable[[dict[str, Any]], None] | None =
 
         described = aws.wait(arn, track)
         history = aws.history(arn)
-    failure = next((e.get("executionFailedEventDetails", {}) for e in history if e["type"] == "ExecutionFailed"), {})
+    failure = next(
+        (
+            e.get("executionFailedEventDetails", {})
+            for e in history
+            if e["type"] == "ExecutionFailed"
+        ),
+        {},
+    )
     import json
 
     return RunResult(

@@ -109,7 +109,8 @@ def load(root: Path, overrides: dict[str, str] | None = None) -> Deployment:
         elif kind == "AWS::Serverless::StateMachine":
             deployment.state_machine_name = props["Name"]
             deployment.state_machine_definition = substitute_definition(
-                (root / props["DefinitionUri"]).read_text(), props.get("DefinitionSubstitutions", {})
+                (root / props["DefinitionUri"]).read_text(),
+                props.get("DefinitionSubstitutions", {}),
             )
     return deployment
 
@@ -156,7 +157,7 @@ class _Resolver:
             "AWS::StackName": STACK_NAME,
             "AWS::Partition": "aws",
             "AWS::URLSuffix": "amazonaws.com",
-            "AWS::StackId": f"arn:aws:cloudformation:{REGION}:{ACCOUNT_ID}:stack/{STACK_NAME}/local",
+            "AWS::StackId": f"arn:aws:cloudformation:{REGION}:{ACCOUNT_ID}:stack/{STACK_NAME}/x",
         }
         self.conditions: dict[str, bool] = {}
         for name in template.get("Conditions", {}):
@@ -178,7 +179,14 @@ class _Resolver:
         if kind == "AWS::SecretsManager::Secret":
             name = self.resolve(props.get("Name", f"{STACK_NAME}-{logical_id}"))
             return f"arn:aws:secretsmanager:{REGION}:{ACCOUNT_ID}:secret:{name}"
-        for name_prop in ("BucketName", "FunctionName", "TableName", "TopicName", "Name", "DatabaseName"):
+        for name_prop in (
+            "BucketName",
+            "FunctionName",
+            "TableName",
+            "TopicName",
+            "Name",
+            "DatabaseName",
+        ):
             if name_prop in props and kind != "AWS::Glue::Database":
                 return str(self.resolve(props[name_prop]))
         if kind == "AWS::Glue::Database":
@@ -189,15 +197,16 @@ class _Resolver:
         kind = self.resources[logical_id]["Type"]
         name = self.physical_id(logical_id)
         if attribute == "Arn":
+            at = f"{REGION}:{ACCOUNT_ID}"
             return {
-                "AWS::Serverless::Function": f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}",
-                "AWS::Lambda::Function": f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}",
+                "AWS::Serverless::Function": f"arn:aws:lambda:{at}:function:{name}",
+                "AWS::Lambda::Function": f"arn:aws:lambda:{at}:function:{name}",
                 "AWS::S3::Bucket": f"arn:aws:s3:::{name}",
-                "AWS::DynamoDB::Table": f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/{name}",
+                "AWS::DynamoDB::Table": f"arn:aws:dynamodb:{at}:table/{name}",
                 "AWS::IAM::Role": f"arn:aws:iam::{ACCOUNT_ID}:role/{name}",
-                "AWS::Serverless::StateMachine": f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:{name}",
-                "AWS::Timestream::Database": f"arn:aws:timestream:{REGION}:{ACCOUNT_ID}:database/{name}",
-                "AWS::Logs::LogGroup": f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:{name}:*",
+                "AWS::Serverless::StateMachine": f"arn:aws:states:{at}:stateMachine:{name}",
+                "AWS::Timestream::Database": f"arn:aws:timestream:{at}:database/{name}",
+                "AWS::Logs::LogGroup": f"arn:aws:logs:{at}:log-group:{name}:*",
             }.get(kind, f"arn:aws:local:{REGION}:{ACCOUNT_ID}:{logical_id}/{name}")
         if attribute == "Name":
             return name.rsplit(":", 1)[-1]
@@ -212,7 +221,7 @@ class _Resolver:
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
-            (key, arg), = value.items()
+            ((key, arg),) = value.items()
             if key == "Ref":
                 return self._ref(arg)
             if key == "Condition":
@@ -236,7 +245,9 @@ class _Resolver:
     def _function(self, key: str, arg: Any) -> Any:
         if key == "Fn::Sub":
             text, extra = (arg, {}) if isinstance(arg, str) else (arg[0], self.resolve(arg[1]))
-            return re.sub(r"\$\{([^}!][^}]*)\}", lambda m: str(self._sub_var(m.group(1), extra)), text)
+            return re.sub(
+                r"\$\{([^}!][^}]*)\}", lambda m: str(self._sub_var(m.group(1), extra)), text
+            )
         if key == "Fn::GetAtt":
             logical_id, attribute = arg if isinstance(arg, list) else arg.split(".", 1)
             return self.get_att(logical_id, attribute)

@@ -27,7 +27,11 @@ def transitions(states: dict[str, Any], where: str = "") -> list[str]:
         for target in filter(None, targets):
             if target not in states:
                 problems.append(f"{where}{name}: transition to unknown state {target!r}")
-        if not state.get("Next") and not state.get("End") and state["Type"] not in ("Choice", "Succeed", "Fail"):
+        if (
+            not state.get("Next")
+            and not state.get("End")
+            and state["Type"] not in ("Choice", "Succeed", "Fail")
+        ):
             problems.append(f"{where}{name}: neither Next nor End")
         for i, branch in enumerate(state.get("Branches", [])):
             problems += _scope(branch, f"{where}{name}.branch[{i}].")
@@ -67,11 +71,15 @@ def validate_all(root: Path = PROJECT_ROOT) -> list[str]:
     try:
         AmazonStateLanguageParser.parse(json.dumps(definition))
     except Exception as exc:
-        problems.append(f"statemachine: moto's ASL parser rejects it: {str(exc).splitlines()[0][:300]}")
+        problems.append(
+            f"statemachine: moto's ASL parser rejects it: {str(exc).splitlines()[0][:300]}"
+        )
     arns = {f.arn for f in deployment.functions.values()}
     for resource in _resources(definition["States"]):
         if resource.startswith("arn:aws:lambda:") and resource not in arns:
-            problems.append(f"statemachine: calls {resource}, which is not a function of the template")
+            problems.append(
+                f"statemachine: calls {resource}, which is not a function of the template"
+            )
     for job in deployment.glue_jobs.values():
         if not job.script.exists():
             problems.append(f"template.yaml: {job.logical_id} script not found: {job.script}")

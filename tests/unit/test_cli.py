@@ -19,16 +19,37 @@ def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]
     ("args", "message"),
     [
         (["run", "--input", "/no/such/path"], "phenolake: error: input not found: /no/such/path"),
-        (["run", "--date", "2024-13-01"], "phenolake: error: --date: not a date (YYYY-MM-DD): '2024-13-01'"),
-        (["run", "--start", "2024-10-05", "--end", "2024-10-01"], "phenolake: error: --start 2024-10-05 is after --end 2024-10-01"),
-        (["run", "--source", "nope"], "phenolake: error: --source: unknown source 'nope' (known: mhealth)"),
-        (["run", "--parameter", "novalue"], "phenolake: error: --parameter: expected NAME=VALUE, got 'novalue'"),
-        (["query", "--format", "xml", "SELECT 1"], "phenolake: error: --format: expected table, csv or json, got 'xml'"),
+        (
+            ["run", "--date", "2024-13-01"],
+            "phenolake: error: --date: not a date (YYYY-MM-DD): '2024-13-01'",
+        ),
+        (
+            ["run", "--start", "2024-10-05", "--end", "2024-10-01"],
+            "phenolake: error: --start 2024-10-05 is after --end 2024-10-01",
+        ),
+        (
+            ["run", "--source", "nope"],
+            "phenolake: error: --source: unknown source 'nope' (known: mhealth)",
+        ),
+        (
+            ["run", "--parameter", "novalue"],
+            "phenolake: error: --parameter: expected NAME=VALUE, got 'novalue'",
+        ),
+        (
+            ["query", "--format", "xml", "SELECT 1"],
+            "phenolake: error: --format: expected table, csv or json, got 'xml'",
+        ),
         (["run", "--bogus"], "phenolake: error: No such option: --bogus"),
     ],
 )
-def test_bad_input_is_one_line_and_exit_code_2(tmp_path: Path, args: list[str], message: str) -> None:
-    result = cli(*args, "--home", str(tmp_path / "home")) if args[0] == "run" and "--bogus" not in args else cli(*args)
+def test_bad_input_is_one_line_and_exit_code_2(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    result = (
+        cli(*args, "--home", str(tmp_path / "home"))
+        if args[0] == "run" and "--bogus" not in args
+        else cli(*args)
+    )
     assert result.returncode == 2, result.stderr
     assert result.stderr.strip() == message
     assert "Traceback" not in result.stderr + result.stdout
@@ -39,7 +60,10 @@ def test_an_input_of_no_known_source(tmp_path: Path) -> None:
     stray.write_text("hello")
     result = cli("run", "--input", str(stray), "--home", str(tmp_path / "home"))
     assert result.returncode == 2
-    assert result.stderr.strip() == "phenolake: error: cannot tell which source notes.txt belongs to; pass --source"
+    assert (
+        result.stderr.strip()
+        == "phenolake: error: cannot tell which source notes.txt belongs to; pass --source"
+    )
 
 
 def test_sample_writes_seeded_inputs(tmp_path: Path) -> None:

@@ -11,7 +11,6 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-
 from phenolake_local import patches
 
 REGION = "us-east-1"
@@ -30,10 +29,16 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         patches.set_glue_runner(lambda *a: None)
 
 
-def run_state_machine(definition: dict[str, Any], payload: dict[str, Any] | None = None) -> dict[str, Any]:
+def run_state_machine(
+    definition: dict[str, Any], payload: dict[str, Any] | None = None
+) -> dict[str, Any]:
     sfn = boto3.client("stepfunctions", region_name=REGION)
-    arn = sfn.create_state_machine(name=f"t{time.monotonic_ns()}", definition=json.dumps(definition), roleArn=ROLE)["stateMachineArn"]
-    execution = sfn.start_execution(stateMachineArn=arn, input=json.dumps(payload or {}))["executionArn"]
+    arn = sfn.create_state_machine(
+        name=f"t{time.monotonic_ns()}", definition=json.dumps(definition), roleArn=ROLE
+    )["stateMachineArn"]
+    execution = sfn.start_execution(stateMachineArn=arn, input=json.dumps(payload or {}))[
+        "executionArn"
+    ]
     for _ in range(300):
         described = sfn.describe_execution(executionArn=execution)
         if described["status"] != "RUNNING":
@@ -49,27 +54,36 @@ def register_function(tmp_path: Path, body: str) -> str:
     )["Role"]["Arn"]
     lam = boto3.client("lambda", region_name=REGION)
     arn = lam.create_function(
-        FunctionName="probe", Runtime="python3.13", Role=role, Handler="app.lambda_handler",
+        FunctionName="probe",
+        Runtime="python3.13",
+        Role=role,
+        Handler="app.lambda_handler",
         Code={"ZipFile": b"PK\x05\x06" + b"\0" * 18},
     )["FunctionArn"]
-    patches.REGISTRY.register(patches.LocalFunction("probe", arn, tmp_path, "app.lambda_handler", {"PROBE": "yes"}))
+    patches.REGISTRY.register(
+        patches.LocalFunction("probe", arn, tmp_path, "app.lambda_handler", {"PROBE": "yes"})
+    )
     return arn
 
 
-HANDLER = '''
+HANDLER = """
 from phenolake.config import environ
 def lambda_handler(event, context):
     if event.get("fail"):
         raise ValueError("asked to fail")
     return {"got": event, "env": environ().get("PROBE"), "name": context.function_name}
-'''
+"""
 
 
 def test_lambda_invoke_runs_the_handler_in_process(aws: None, tmp_path: Path) -> None:
     register_function(tmp_path, HANDLER)
     lam = boto3.client("lambda", region_name=REGION)
     response = lam.invoke(FunctionName="probe", Payload=json.dumps({"a": 1}))
-    assert json.loads(response["Payload"].read()) == {"got": {"a": 1}, "env": "yes", "name": "probe"}
+    assert json.loads(response["Payload"].read()) == {
+        "got": {"a": 1},
+        "env": "yes",
+        "name": "probe",
+    }
     failed = lam.invoke(FunctionName="probe", Payload=json.dumps({"fail": True}))
     assert failed["FunctionError"] == "Unhandled"
     error = json.loads(failed["Payload"].read())
@@ -78,13 +92,26 @@ def test_lambda_invoke_runs_the_handler_in_process(aws: None, tmp_path: Path) ->
 
 def test_lambda_task_and_catch_in_a_state_machine(aws: None, tmp_path: Path) -> None:
     arn = register_function(tmp_path, HANDLER)
-    ok = run_state_machine({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": arn, "End": True}}}, {"x": 2})
+    ok = run_state_machine(
+        {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": arn, "End": True}}}, {"x": 2}
+    )
     assert ok["status"] == "SUCCEEDED"
     assert json.loads(ok["output"])["got"] == {"x": 2}
     caught = run_state_machine(
-        {"StartAt": "T", "States": {
-            "T": {"Type": "Task", "Resource": arn, "Catch": [{"ErrorEquals": ["ValueError"], "ResultPath": "$.error", "Next": "C"}], "End": True},
-            "C": {"Type": "Pass", "End": True}}},
+        {
+            "StartAt": "T",
+            "States": {
+                "T": {
+                    "Type": "Task",
+                    "Resource": arn,
+                    "Catch": [
+                        {"ErrorEquals": ["ValueError"], "ResultPath": "$.error", "Next": "C"}
+                    ],
+                    "End": True,
+                },
+                "C": {"Type": "Pass", "End": True},
+            },
+        },
         {"fail": True},
     )
     assert caught["status"] == "SUCCEEDED"
@@ -96,21 +123,41 @@ def test_distributed_map_reads_items_from_s3(aws: None, tmp_path: Path) -> None:
     s3 = boto3.client("s3", region_name=REGION)
     s3.create_bucket(Bucket="work")
     s3.put_object(Bucket="work", Key="items.json", Body=json.dumps([{"n": i} for i in range(5)]))
-    done = run_state_machine({"StartAt": "M", "States": {"M": {
-        "Type": "Map", "ItemReader": {"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": {"InputType": "JSON"},
-                                       "Parameters": {"Bucket": "work", "Key": "items.json"}},
-        "ItemSelector": {"item.$": "$$.Map.Item.Value"}, "MaxConcurrency": 3,
-        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}, "StartAt": "T",
-                          "States": {"T": {"Type": "Task", "Resource": arn, "End": True}}},
-        "End": True}}})
+    done = run_state_machine(
+        {
+            "StartAt": "M",
+            "States": {
+                "M": {
+                    "Type": "Map",
+                    "ItemReader": {
+                        "Resource": "arn:aws:states:::s3:getObject",
+                        "ReaderConfig": {"InputType": "JSON"},
+                        "Parameters": {"Bucket": "work", "Key": "items.json"},
+                    },
+                    "ItemSelector": {"item.$": "$$.Map.Item.Value"},
+                    "MaxConcurrency": 3,
+                    "ItemProcessor": {
+                        "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                        "StartAt": "T",
+                        "States": {"T": {"Type": "Task", "Resource": arn, "End": True}},
+                    },
+                    "End": True,
+                }
+            },
+        }
+    )
     assert done["status"] == "SUCCEEDED"
     assert sorted(r["got"]["item"]["n"] for r in json.loads(done["output"])) == [0, 1, 2, 3, 4]
 
 
 def _glue_job() -> Any:
     glue = boto3.client("glue", region_name=REGION)
-    glue.create_job(Name="job", Role=ROLE, Command={"Name": "glueetl", "ScriptLocation": "s3://code/job.py"},
-                    DefaultArguments={"--lake_bucket": "lake"})
+    glue.create_job(
+        Name="job",
+        Role=ROLE,
+        Command={"Name": "glueetl", "ScriptLocation": "s3://code/job.py"},
+        DefaultArguments={"--lake_bucket": "lake"},
+    )
     return glue
 
 
@@ -121,9 +168,19 @@ def test_glue_job_run_runs_the_script_and_reports_failures(aws: None) -> None:
     run_id = glue.start_job_run(JobName="job", Arguments={"--run_id": "r1"})["JobRunId"]
     assert calls == [("job", "s3://code/job.py", {"--lake_bucket": "lake", "--run_id": "r1"})]
     assert glue.get_job_run(JobName="job", RunId=run_id)["JobRun"]["JobRunState"] == "SUCCEEDED"
-    sync_ok = run_state_machine({"StartAt": "G", "States": {"G": {
-        "Type": "Task", "Resource": "arn:aws:states:::glue:startJobRun.sync",
-        "Parameters": {"JobName": "job", "Arguments": {"--run_id": "r2"}}, "End": True}}})
+    sync_ok = run_state_machine(
+        {
+            "StartAt": "G",
+            "States": {
+                "G": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::glue:startJobRun.sync",
+                    "Parameters": {"JobName": "job", "Arguments": {"--run_id": "r2"}},
+                    "End": True,
+                }
+            },
+        }
+    )
     assert sync_ok["status"] == "SUCCEEDED", sync_ok
     assert json.loads(sync_ok["output"])["JobRunState"] == "SUCCEEDED"
     assert calls[-1][2]["--run_id"] == "r2"
@@ -136,10 +193,23 @@ def test_glue_job_run_runs_the_script_and_reports_failures(aws: None) -> None:
     described = glue.get_job_run(JobName="job", RunId=failed)["JobRun"]
     assert described["JobRunState"] == "FAILED"
     assert described["ErrorMessage"] == "ValueError: no such column: sensor9"
-    sync = run_state_machine({"StartAt": "G", "States": {"G": {
-        "Type": "Task", "Resource": "arn:aws:states:::glue:startJobRun.sync", "Parameters": {"JobName": "job"}, "End": True}}})
+    sync = run_state_machine(
+        {
+            "StartAt": "G",
+            "States": {
+                "G": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::glue:startJobRun.sync",
+                    "Parameters": {"JobName": "job"},
+                    "End": True,
+                }
+            },
+        }
+    )
     assert sync["status"] == "FAILED"
-    history = boto3.client("stepfunctions", region_name=REGION).get_execution_history(executionArn=sync["executionArn"])
+    history = boto3.client("stepfunctions", region_name=REGION).get_execution_history(
+        executionArn=sync["executionArn"]
+    )
     failed_event = next(e for e in history["events"] if e["type"] == "TaskFailed")
     assert "sensor9" in failed_event["taskFailedEventDetails"]["cause"]
 
@@ -152,14 +222,39 @@ def _timestream(csv_text: str) -> tuple[Any, dict[str, Any]]:
     ts.create_database(DatabaseName="db")
     ts.create_table(DatabaseName="db", TableName="t")
     request = {
-        "ClientToken": "token-1", "TargetDatabaseName": "db", "TargetTableName": "t",
-        "DataModelConfiguration": {"DataModel": {
-            "TimeColumn": "time", "TimeUnit": "MILLISECONDS",
-            "DimensionMappings": [{"SourceColumn": "participant_id", "DestinationColumn": "participant_id"}],
-            "MultiMeasureMappings": {"TargetMultiMeasureName": "eda", "MultiMeasureAttributeMappings": [
-                {"SourceColumn": "eda", "TargetMultiMeasureAttributeName": "eda", "MeasureValueType": "DOUBLE"}]}}},
-        "DataSourceConfiguration": {"DataSourceS3Configuration": {"BucketName": "lake", "ObjectKeyPrefix": "load/eda/"}, "DataFormat": "CSV"},
-        "ReportConfiguration": {"ReportS3Configuration": {"BucketName": "lake", "ObjectKeyPrefix": "report/eda/", "EncryptionOption": "SSE_S3"}},
+        "ClientToken": "token-1",
+        "TargetDatabaseName": "db",
+        "TargetTableName": "t",
+        "DataModelConfiguration": {
+            "DataModel": {
+                "TimeColumn": "time",
+                "TimeUnit": "MILLISECONDS",
+                "DimensionMappings": [
+                    {"SourceColumn": "participant_id", "DestinationColumn": "participant_id"}
+                ],
+                "MultiMeasureMappings": {
+                    "TargetMultiMeasureName": "eda",
+                    "MultiMeasureAttributeMappings": [
+                        {
+                            "SourceColumn": "eda",
+                            "TargetMultiMeasureAttributeName": "eda",
+                            "MeasureValueType": "DOUBLE",
+                        }
+                    ],
+                },
+            }
+        },
+        "DataSourceConfiguration": {
+            "DataSourceS3Configuration": {"BucketName": "lake", "ObjectKeyPrefix": "load/eda/"},
+            "DataFormat": "CSV",
+        },
+        "ReportConfiguration": {
+            "ReportS3Configuration": {
+                "BucketName": "lake",
+                "ObjectKeyPrefix": "report/eda/",
+                "EncryptionOption": "SSE_S3",
+            }
+        },
     }
     return ts, request
 
@@ -171,7 +266,9 @@ def _records() -> list[dict[str, Any]]:
 
 
 def test_timestream_batch_load(aws: None) -> None:
-    ts, request = _timestream("time,participant_id,eda\n1564617600000,fc096,0.25\n1564617600250,fc096,0.5\n")
+    ts, request = _timestream(
+        "time,participant_id,eda\n1564617600000,fc096,0.25\n1564617600250,fc096,0.5\n"
+    )
     task_id = ts.create_batch_load_task(**request)["TaskId"]
     described = ts.describe_batch_load_task(TaskId=task_id)["BatchLoadTaskDescription"]
     assert described["TaskStatus"] == "SUCCEEDED"
@@ -186,17 +283,32 @@ def test_timestream_batch_load(aws: None) -> None:
 def test_timestream_batch_load_failure_writes_a_report(aws: None) -> None:
     ts, request = _timestream("time,participant_id,eda\nnot-a-time,fc096,0.25\n")
     task_id = ts.create_batch_load_task(**request)["TaskId"]
-    assert ts.describe_batch_load_task(TaskId=task_id)["BatchLoadTaskDescription"]["TaskStatus"] == "FAILED"
-    report = boto3.client("s3", region_name=REGION).get_object(Bucket="lake", Key=f"report/eda/{task_id}/errors.json")
+    assert (
+        ts.describe_batch_load_task(TaskId=task_id)["BatchLoadTaskDescription"]["TaskStatus"]
+        == "FAILED"
+    )
+    report = boto3.client("s3", region_name=REGION).get_object(
+        Bucket="lake", Key=f"report/eda/{task_id}/errors.json"
+    )
     assert json.loads(report["Body"].read())["ParseFailures"] == 1
 
 
 def test_aws_sdk_timestreamwrite_name_in_a_state_machine(aws: None) -> None:
     ts, request = _timestream("time,participant_id,eda\n1564617600000,fc096,0.25\n")
     task_id = ts.create_batch_load_task(**request)["TaskId"]
-    done = run_state_machine({"StartAt": "D", "States": {"D": {
-        "Type": "Task", "Resource": "arn:aws:states:::aws-sdk:timestreamwrite:describeBatchLoadTask",
-        "Parameters": {"TaskId": task_id}, "End": True}}})
+    done = run_state_machine(
+        {
+            "StartAt": "D",
+            "States": {
+                "D": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::aws-sdk:timestreamwrite:describeBatchLoadTask",
+                    "Parameters": {"TaskId": task_id},
+                    "End": True,
+                }
+            },
+        }
+    )
     assert done["status"] == "SUCCEEDED", done
     assert json.loads(done["output"])["BatchLoadTaskDescription"]["TaskStatus"] == "SUCCEEDED"
 
@@ -205,7 +317,9 @@ def test_a_changed_signature_is_reported_loudly() -> None:
     class Moved:
         def invoke(self, payload: bytes) -> None: ...
 
-    with pytest.raises(patches.PatchBroken, match=r"Moved.invoke.*update phenolake_local/patches.py"):
+    with pytest.raises(
+        patches.PatchBroken, match=r"Moved.invoke.*update phenolake_local/patches.py"
+    ):
         patches._expect(Moved, "invoke", ["self", "body", "request_headers", "response_headers"])
     with pytest.raises(patches.PatchBroken, match="is gone"):
         patches._expect(Moved, "start_job_run", ["self"])

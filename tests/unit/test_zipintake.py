@@ -8,7 +8,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from phenolake import zipintake
 from phenolake.zipintake import RejectedZip, ZipLimits
 
@@ -25,7 +24,10 @@ def make_zip(path: Path, members: dict[str, bytes], *, symlink: str | None = Non
 
 
 def test_extracts_members_and_skips_junk(tmp_path: Path) -> None:
-    z = make_zip(tmp_path / "a.zip", {"d/a.csv": b"x,y\n1,2\n", "__MACOSX/d/._a.csv": b"junk", "d/.DS_Store": b"j"})
+    z = make_zip(
+        tmp_path / "a.zip",
+        {"d/a.csv": b"x,y\n1,2\n", "__MACOSX/d/._a.csv": b"junk", "d/.DS_Store": b"j"},
+    )
     extracted, report = zipintake.extract(z, tmp_path)
     assert [e.member for e in extracted] == ["d/a.csv"]
     assert extracted[0].path.read_bytes() == b"x,y\n1,2\n"
@@ -36,7 +38,9 @@ def test_extracts_members_and_skips_junk(tmp_path: Path) -> None:
     ("name", "reason"),
     [("../evil.csv", "escapes"), ("/etc/evil.csv", "absolute"), ("C:/evil.csv", "absolute")],
 )
-def test_bad_member_names_are_rejected_rest_extracted(tmp_path: Path, name: str, reason: str) -> None:
+def test_bad_member_names_are_rejected_rest_extracted(
+    tmp_path: Path, name: str, reason: str
+) -> None:
     z = make_zip(tmp_path / "a.zip", {name: b"bad", "ok.csv": b"ok"})
     extracted, report = zipintake.extract(z, tmp_path)
     assert [e.member for e in extracted] == ["ok.csv"]
@@ -97,10 +101,14 @@ def test_one_level_of_nested_zip(tmp_path: Path) -> None:
     inner = make_zip(tmp_path / "inner.zip", {"x/data.csv": b"1"})
     innermost = make_zip(tmp_path / "deep.zip", {"y.csv": b"2"})
     middle = make_zip(tmp_path / "middle.zip", {"deep.zip": innermost.read_bytes()})
-    outer = make_zip(tmp_path / "outer.zip", {"inner.zip": inner.read_bytes(), "middle.zip": middle.read_bytes()})
+    outer = make_zip(
+        tmp_path / "outer.zip", {"inner.zip": inner.read_bytes(), "middle.zip": middle.read_bytes()}
+    )
     extracted, report = zipintake.extract(outer, tmp_path)
     assert [e.member for e in extracted] == ["inner.zip/x/data.csv"]
-    assert report.rejected == [{"member": "middle.zip/deep.zip", "reason": "nested zip deeper than one level"}]
+    assert report.rejected == [
+        {"member": "middle.zip/deep.zip", "reason": "nested zip deeper than one level"}
+    ]
 
 
 def test_encrypted_zip_is_rejected(tmp_path: Path) -> None:

@@ -24,7 +24,10 @@ def _storage(columns: Sequence[Column], location: str) -> dict[str, Any]:
         "InputFormat": PARQUET_INPUT,
         "OutputFormat": PARQUET_OUTPUT,
         "Compressed": True,
-        "SerdeInfo": {"SerializationLibrary": PARQUET_SERDE, "Parameters": {"serialization.format": "1"}},
+        "SerdeInfo": {
+            "SerializationLibrary": PARQUET_SERDE,
+            "Parameters": {"serialization.format": "1"},
+        },
     }
 
 
@@ -50,7 +53,11 @@ def ensure_table(
         "Name": table,
         "Description": description,
         "TableType": "EXTERNAL_TABLE",
-        "Parameters": {"classification": "parquet", "EXTERNAL": "TRUE", "parquet.compression": "ZSTD"},
+        "Parameters": {
+            "classification": "parquet",
+            "EXTERNAL": "TRUE",
+            "parquet.compression": "ZSTD",
+        },
         "StorageDescriptor": _storage(columns, location),
         "PartitionKeys": [{"Name": n, "Type": t} for n, t in partition_keys],
     }
@@ -63,7 +70,12 @@ def ensure_table(
 
 
 def partition_location(table_location: str, keys: Sequence[str], values: Sequence[str]) -> str:
-    return table_location.rstrip("/") + "/" + "/".join(f"{k}={v}" for k, v in zip(keys, values, strict=True)) + "/"
+    return (
+        table_location.rstrip("/")
+        + "/"
+        + "/".join(f"{k}={v}" for k, v in zip(keys, values, strict=True))
+        + "/"
+    )
 
 
 def ensure_partitions(
@@ -78,7 +90,9 @@ def ensure_partitions(
     """Register partitions that are not registered yet; returns how many were added."""
     existing = {
         tuple(p["Values"])
-        for page in glue.get_paginator("get_partitions").paginate(DatabaseName=database, TableName=table)
+        for page in glue.get_paginator("get_partitions").paginate(
+            DatabaseName=database, TableName=table
+        )
         for p in page["Partitions"]
     }
     new = sorted({tuple(v) for v in values} - existing)
@@ -100,12 +114,18 @@ def ensure_partitions(
     return len(new)
 
 
-def delete_partitions(glue: Any, database: str, table: str, values: Iterable[Sequence[str]]) -> None:
+def delete_partitions(
+    glue: Any, database: str, table: str, values: Iterable[Sequence[str]]
+) -> None:
     chunk: list[dict[str, list[str]]] = []
     for v in values:
         chunk.append({"Values": list(v)})
         if len(chunk) == 25:
-            glue.batch_delete_partition(DatabaseName=database, TableName=table, PartitionsToDelete=chunk)
+            glue.batch_delete_partition(
+                DatabaseName=database, TableName=table, PartitionsToDelete=chunk
+            )
             chunk = []
     if chunk:
-        glue.batch_delete_partition(DatabaseName=database, TableName=table, PartitionsToDelete=chunk)
+        glue.batch_delete_partition(
+            DatabaseName=database, TableName=table, PartitionsToDelete=chunk
+        )

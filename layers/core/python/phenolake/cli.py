@@ -7,15 +7,14 @@ A pipeline execution that fails exits 1.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from typer._click import exceptions as cx  # typer (pinned) vendors click; these are what it raises
 from rich.console import Console
 from rich.table import Table
+from typer._click import exceptions as cx  # typer (pinned) vendors click; these are what it raises
 
 app = typer.Typer(
     name="phenolake",
@@ -60,15 +59,39 @@ def _sources(names: list[str]) -> list[str]:
 
 @app.command()
 def run(
-    inputs: Annotated[list[Path] | None, typer.Option("--input", "-i", help="File, folder or zip to land (repeatable). Without it, seeded samples are landed.")] = None,
-    source: Annotated[list[str] | None, typer.Option("--source", "-s", help="Source of the inputs (repeatable); recognised by shape when omitted.")] = None,
+    inputs: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--input",
+            "-i",
+            help="File, folder or zip to land (repeatable). Without it, seeded samples are landed.",
+        ),
+    ] = None,
+    source: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--source",
+            "-s",
+            help="Source of the inputs (repeatable); recognised by shape when omitted.",
+        ),
+    ] = None,
     date: Annotated[str | None, typer.Option(help="Process one day (YYYY-MM-DD).")] = None,
     start: Annotated[str | None, typer.Option(help="Window start (YYYY-MM-DD).")] = None,
     end: Annotated[str | None, typer.Option(help="Window end (YYYY-MM-DD), inclusive.")] = None,
-    participant: Annotated[list[str] | None, typer.Option("--participant", help="Only these participants (repeatable).")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Plan only: print the work and a cost estimate.")] = False,
-    replay: Annotated[bool, typer.Option("--replay", help="Reprocess everything landed in the window.")] = False,
-    parameter: Annotated[list[str] | None, typer.Option("--parameter", help="Template parameter override NAME=VALUE (repeatable).")] = None,
+    participant: Annotated[
+        list[str] | None,
+        typer.Option("--participant", help="Only these participants (repeatable)."),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Plan only: print the work and a cost estimate.")
+    ] = False,
+    replay: Annotated[
+        bool, typer.Option("--replay", help="Reprocess everything landed in the window.")
+    ] = False,
+    parameter: Annotated[
+        list[str] | None,
+        typer.Option("--parameter", help="Template parameter override NAME=VALUE (repeatable)."),
+    ] = None,
     home: HomeOption = DEFAULT_HOME,
 ) -> None:
     """Run the whole pipeline (the real state machine) in the embedded AWS."""
@@ -111,8 +134,15 @@ def run(
 def _inner_state(event: dict[str, Any]) -> bool:
     """States inside Map iterations repeat per item; the progress shows each state once."""
     return event.get("previousEventId", 0) > 0 and event["stateEnteredEventDetails"]["name"] in {
-        "UnzipOne", "RedactBatch", "ConvertFile", "MergeDay", "CurateSource",
-        "CreateBatchLoad", "WaitForBatchLoad", "DescribeBatchLoad", "BatchLoadDone",
+        "UnzipOne",
+        "RedactBatch",
+        "ConvertFile",
+        "MergeDay",
+        "CurateSource",
+        "CreateBatchLoad",
+        "WaitForBatchLoad",
+        "DescribeBatchLoad",
+        "BatchLoadDone",
     }
 
 
@@ -127,7 +157,9 @@ def _parameters(pairs: list[str]) -> dict[str, str]:
 
 
 def _print_summary(result: Any, home: Path) -> None:
-    table = Table(title=f"phenolake run {result.execution_name}: {result.status}", title_justify="left")
+    table = Table(
+        title=f"phenolake run {result.execution_name}: {result.status}", title_justify="left"
+    )
     table.add_column("what")
     table.add_column("count", justify="right")
     output = result.output
@@ -146,7 +178,9 @@ def _print_summary(result: Any, home: Path) -> None:
     table.add_row("seconds", f"{result.seconds:.1f}")
     out.print(table)
     if notify.get("quarantined"):
-        out.print(f"quarantine: {home / 'quarantine'} (see the .reason.json files under the lake bucket)")
+        out.print(
+            f"quarantine: {home / 'quarantine'} (see the .reason.json files under the lake bucket)"
+        )
     if result.status != "SUCCEEDED":
         err.print(f"run failed: {result.error}: {result.cause[:400]}")
     else:
@@ -163,7 +197,9 @@ def _print_tables(home: Path) -> None:
         return
     if not counts:
         return
-    tables = Table(title="tables (query them with: phenolake query \"SELECT ...\")", title_justify="left")
+    tables = Table(
+        title='tables (query them with: phenolake query "SELECT ...")', title_justify="left"
+    )
     tables.add_column("table")
     tables.add_column("rows", justify="right")
     for name, rows in counts.items():
@@ -175,7 +211,9 @@ def _print_tables(home: Path) -> None:
 def query(
     sql: Annotated[str, typer.Argument(help="Athena SQL.")],
     fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")] = "table",
-    athena: Annotated[bool, typer.Option("--athena", help="Run against real Athena (awswrangler).")] = False,
+    athena: Annotated[
+        bool, typer.Option("--athena", help="Run against real Athena (awswrangler).")
+    ] = False,
     workgroup: Annotated[str, typer.Option(help="Athena workgroup (with --athena).")] = "phenolake",
     database: Annotated[str, typer.Option(help="Glue database.")] = "phenolake",
     home: HomeOption = DEFAULT_HOME,
@@ -186,7 +224,11 @@ def query(
     if fmt not in ("table", "csv", "json"):
         raise UserError(f"--format: expected table, csv or json, got {fmt!r}")
     try:
-        result = q.query_athena(sql, database, workgroup) if athena else q.query_local(sql, home, database)
+        result = (
+            q.query_athena(sql, database, workgroup)
+            if athena
+            else q.query_local(sql, home, database)
+        )
     except q.QueryError as exc:
         raise UserError(f"query: {exc}") from None
     sys.stdout.write(q.format_table(result, fmt))  # type: ignore[arg-type]
@@ -197,7 +239,9 @@ def query(
 @app.command()
 def sample(
     out_dir: Annotated[Path, typer.Argument(help="Folder to write the samples into.")],
-    source: Annotated[list[str] | None, typer.Option("--source", "-s", help="Only these sources.")] = None,
+    source: Annotated[
+        list[str] | None, typer.Option("--source", "-s", help="Only these sources.")
+    ] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 20141,
 ) -> None:
     """Write seeded sample inputs for every source."""

@@ -17,7 +17,9 @@ import boto3
 from phenolake import catalog
 
 
-def resolve_options(argv: Sequence[str], required: Sequence[str], optional: Sequence[str] = ()) -> dict[str, str]:
+def resolve_options(
+    argv: Sequence[str], required: Sequence[str], optional: Sequence[str] = ()
+) -> dict[str, str]:
     found: dict[str, str] = {}
     args = list(argv[1:])
     i = 0
@@ -55,12 +57,22 @@ def glue_type(spark_type: Any) -> str:
 
 
 def register(
-    df: Any, *, database: str, table: str, location: str, partition_keys: Sequence[str],
-    partition_values: Sequence[Sequence[str]], description: str = "",
+    df: Any,
+    *,
+    database: str,
+    table: str,
+    location: str,
+    partition_keys: Sequence[str],
+    partition_values: Sequence[Sequence[str]],
+    description: str = "",
 ) -> int:
     glue = boto3.client("glue")
-    columns = [(f.name, glue_type(f.dataType)) for f in df.schema.fields if f.name not in partition_keys]
+    columns = [
+        (f.name, glue_type(f.dataType)) for f in df.schema.fields if f.name not in partition_keys
+    ]
     keys = [(k, glue_type(df.schema[k].dataType)) for k in partition_keys]
     catalog.ensure_database(glue, database)
     catalog.ensure_table(glue, database, table, columns, keys, location, description)
-    return catalog.ensure_partitions(glue, database, table, columns, list(partition_keys), location, partition_values)
+    return catalog.ensure_partitions(
+        glue, database, table, columns, list(partition_keys), location, partition_values
+    )

@@ -21,7 +21,18 @@ QUARANTINE = "quarantine"
 MANIFESTS = "manifests"
 REPORTS = "reports"
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".heic", ".heif", ".webp", ".bmp", ".gif", ".tif", ".tiff")
+IMAGE_SUFFIXES = (
+    ".jpg",
+    ".jpeg",
+    ".png",
+    ".heic",
+    ".heif",
+    ".webp",
+    ".bmp",
+    ".gif",
+    ".tif",
+    ".tiff",
+)
 
 _SAFE = re.compile(r"[^A-Za-z0-9._=-]+")
 
@@ -51,7 +62,9 @@ def landing_key(source: str, relative: str) -> str:
 def raw_key(source: str, landing: str, member: str | None = None) -> str:
     """Extracted non-image files keep the landing key as their folder, so reruns overwrite."""
     base = landing[len(source) + 1 :] if landing.startswith(source + "/") else landing
-    return posixpath.join(RAW, source, base, member) if member else posixpath.join(RAW, source, base)
+    return (
+        posixpath.join(RAW, source, base, member) if member else posixpath.join(RAW, source, base)
+    )
 
 
 def scratch_key(run_id: str, source: str, landing: str, member: str | None = None) -> str:

@@ -62,7 +62,11 @@ def unsafe_name(name: str) -> str | None:
 
 def is_junk(name: str) -> bool:
     parts = name.replace("\\", "/").split("/")
-    return parts[-1] in JUNK_NAMES or any(p in JUNK_FOLDERS for p in parts) or parts[-1].startswith("._")
+    return (
+        parts[-1] in JUNK_NAMES
+        or any(p in JUNK_FOLDERS for p in parts)
+        or parts[-1].startswith("._")
+    )
 
 
 def _is_symlink(info: zipfile.ZipInfo) -> bool:
@@ -70,8 +74,13 @@ def _is_symlink(info: zipfile.ZipInfo) -> bool:
 
 
 def extract(
-    zip_path: Path, work_dir: Path, limits: ZipLimits = ZipLimits(), *, _depth: int = 0,
-    _prefix: str = "", _report: ZipReport | None = None,
+    zip_path: Path,
+    work_dir: Path,
+    limits: ZipLimits = ZipLimits(),
+    *,
+    _depth: int = 0,
+    _prefix: str = "",
+    _report: ZipReport | None = None,
 ) -> tuple[list[Extracted], ZipReport]:
     report = _report or ZipReport()
     try:
@@ -103,7 +112,10 @@ def extract(
             if why:
                 report.rejected.append({"member": name, "reason": why})
                 continue
-            target = work_dir / f"member-{_depth}-{len(out)}-{len(report.rejected)}-{len(report.skipped)}"
+            target = (
+                work_dir
+                / f"member-{_depth}-{len(out)}-{len(report.rejected)}-{len(report.skipped)}"
+            )
             try:
                 size = _copy_member(archive, info, target, limits, report)
             except _MemberError as exc:
@@ -121,7 +133,11 @@ def extract(
                     continue
                 try:
                     nested, _ = extract(
-                        target, work_dir, limits, _depth=_depth + 1, _prefix=name + "/",
+                        target,
+                        work_dir,
+                        limits,
+                        _depth=_depth + 1,
+                        _prefix=name + "/",
                         _report=report,
                     )
                 except RejectedZip as exc:
@@ -156,7 +172,10 @@ def _member_problem(info: zipfile.ZipInfo, limits: ZipLimits) -> str | None:
 
 
 def _copy_member(
-    archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, limits: ZipLimits,
+    archive: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    target: Path,
+    limits: ZipLimits,
     report: ZipReport,
 ) -> int:
     """Copy one member to disk counting real bytes (declared sizes can lie); CRC is checked
@@ -168,7 +187,9 @@ def _copy_member(
                 written += len(chunk)
                 report.total_bytes += len(chunk)
                 if written > limits.max_member_bytes:
-                    raise _MemberError(f"member grew past the limit {limits.max_member_bytes} bytes")
+                    raise _MemberError(
+                        f"member grew past the limit {limits.max_member_bytes} bytes"
+                    )
                 if report.total_bytes > limits.max_total_bytes:
                     raise _MemberError(
                         f"uncompressed total exceeds the limit {limits.max_total_bytes} bytes"
@@ -189,5 +210,3 @@ def iter_members(extracted: list[Extracted]) -> Iterator[tuple[str, Path]]:
 def scratch_dir() -> tempfile.TemporaryDirectory[str]:
     """A temporary folder on local disk (Lambda's /tmp), removed when done."""
     return tempfile.TemporaryDirectory(prefix="phenolake-unzip-")
-
-

@@ -33,5 +33,7 @@ class TimeSeriesSink(abc.ABC):
         """The rows to load, in the sink's load-file layout."""
 
     @abc.abstractmethod
-    def load_request(self, *, run_id: str, prefix: str, spec: SeriesSpec, bucket: str) -> dict[str, Any]:
+    def load_request(
+        self, *, run_id: str, prefix: str, spec: SeriesSpec, bucket: str
+    ) -> dict[str, Any]:
         """The request that starts one bulk load of the files under ``prefix``."""

@@ -26,12 +26,18 @@ def client_token(run_id: str, prefix: str) -> str:
 
 
 def record_bytes(spec: SeriesSpec, dimension_bytes: int = 16) -> int:
-    return 8 + 8 * len(spec.measures) + dimension_bytes * len(spec.dimensions) + len(spec.measure_name)
+    return (
+        8 + 8 * len(spec.measures) + dimension_bytes * len(spec.dimensions) + len(spec.measure_name)
+    )
 
 
 def write_cost(records: int, spec: SeriesSpec) -> dict[str, float]:
     units = records * math.ceil(record_bytes(spec) / 1024)
-    return {"records": records, "write_units": units, "usd": round(units / 1e6 * USD_PER_MILLION_WRITES, 6)}
+    return {
+        "records": records,
+        "write_units": units,
+        "usd": round(units / 1e6 * USD_PER_MILLION_WRITES, 6),
+    }
 
 
 class Timestream(TimeSeriesSink):
@@ -54,7 +60,9 @@ class Timestream(TimeSeriesSink):
             keep = pc.and_(keep, pc.is_valid(rows[measure]))
         return rows.filter(keep)
 
-    def load_request(self, *, run_id: str, prefix: str, spec: SeriesSpec, bucket: str) -> dict[str, Any]:
+    def load_request(
+        self, *, run_id: str, prefix: str, spec: SeriesSpec, bucket: str
+    ) -> dict[str, Any]:
         return {
             "ClientToken": client_token(run_id, prefix),
             "TargetDatabaseName": self.database,
@@ -69,7 +77,11 @@ class Timestream(TimeSeriesSink):
                     "MultiMeasureMappings": {
                         "TargetMultiMeasureName": spec.measure_name,
                         "MultiMeasureAttributeMappings": [
-                            {"SourceColumn": m, "TargetMultiMeasureAttributeName": m, "MeasureValueType": "DOUBLE"}
+                            {
+                                "SourceColumn": m,
+                                "TargetMultiMeasureAttributeName": m,
+                                "MeasureValueType": "DOUBLE",
+                            }
                             for m in spec.measures
                         ],
                     },

@@ -102,7 +102,12 @@ def run(event: CompletenessEvent, settings: Settings) -> dict[str, Any]:
         written += table.num_rows
     catalog.ensure_database(glue, settings.glue_database)
     catalog.ensure_table(
-        glue, settings.glue_database, TABLE, COLUMNS, PARTITIONS, location,
+        glue,
+        settings.glue_database,
+        TABLE,
+        COLUMNS,
+        PARTITIONS,
+        location,
         "Rows per participant x metric x day against the nominal rate.",
     )
     catalog.ensure_partitions(

@@ -110,7 +110,9 @@ def run(event: ConvertEvent, settings: Settings) -> dict[str, Any]:
             manifest["not_data"] = True
         for day, (path, day_rows) in sorted(outputs.items()):
             assert member is not None
-            day_key = lake.DayKey(item.source, member.metric, member.participant, day, member.device)
+            day_key = lake.DayKey(
+                item.source, member.metric, member.participant, day, member.device
+            )
             s3.upload_file(str(path), settings.lake_bucket, lake.stage_key(day_key, item.key))
             manifest["days"].append({**day_key.as_dict(), "rows": day_rows})
             rows += day_rows
@@ -123,8 +125,11 @@ def run(event: ConvertEvent, settings: Settings) -> dict[str, Any]:
                 source_bucket=item.bucket,
                 source_key=item.key + ".rejected-rows",
                 reason="; ".join(r.reason for r in rejections),
-                detail={"step": "convert", "rejections": [r.as_dict() for r in rejections],
-                        "rows_kept": rows},
+                detail={
+                    "step": "convert",
+                    "rejections": [r.as_dict() for r in rejections],
+                    "rows_kept": rows,
+                },
                 body=b"",
             )
     manifest.update(rows=rows, rejected_rows=rejected_rows)

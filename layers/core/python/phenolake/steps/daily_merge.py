@@ -40,7 +40,11 @@ def merge_tables(tables: list[pa.Table]) -> pa.Table:
 def to_parquet_bytes(table: pa.Table) -> bytes:
     sink = io.BytesIO()
     pq.write_table(
-        table, sink, compression="zstd", row_group_size=1 << 20, write_statistics=True,
+        table,
+        sink,
+        compression="zstd",
+        row_group_size=1 << 20,
+        write_statistics=True,
         store_schema=True,
     )
     return sink.getvalue()
@@ -51,12 +55,17 @@ def run(event: MergeEvent, settings: Settings) -> dict[str, Any]:
     day = lake.DayKey(item.source, item.metric, item.participant, item.day, item.device)
     s3 = s3_client(settings)
     staged = sorted(
-        (o for o in storage.list_objects(s3, settings.lake_bucket, lake.stage_prefix(day))
-         if o.key.endswith(".parquet")),
+        (
+            o
+            for o in storage.list_objects(s3, settings.lake_bucket, lake.stage_prefix(day))
+            if o.key.endswith(".parquet")
+        ),
         key=lambda o: o.key,
     )
     tables = [
-        pq.read_table(io.BytesIO(s3.get_object(Bucket=settings.lake_bucket, Key=o.key)["Body"].read()))
+        pq.read_table(
+            io.BytesIO(s3.get_object(Bucket=settings.lake_bucket, Key=o.key)["Body"].read())
+        )
         for o in staged
     ]
     merged = merge_tables(tables)

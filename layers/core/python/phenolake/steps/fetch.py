@@ -27,14 +27,20 @@ class UnknownFetchKind(ValueError):
     pass
 
 
-def fetch_one(task: dict[str, Any], settings: Settings, window: tuple[dt.date, dt.date]) -> list[dict]:
+def fetch_one(
+    task: dict[str, Any], settings: Settings, window: tuple[dt.date, dt.date]
+) -> list[dict]:
     s3 = s3_client(settings)
     kind = task["kind"]
     if kind == "s3":
         from phenolake.fetchers.s3copy import fetch_bucket
 
         return fetch_bucket(
-            s3, source=task["source"], task=task, landing_bucket=settings.landing_bucket, window=window
+            s3,
+            source=task["source"],
+            task=task,
+            landing_bucket=settings.landing_bucket,
+            window=window,
         )
     if kind == "kaggle":
         from phenolake.fetchers.kaggle import fetch_dataset

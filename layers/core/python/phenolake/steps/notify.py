@@ -13,6 +13,8 @@ import logging
 import urllib.request
 from typing import Any, Literal
 
+from pydantic import Field
+
 from phenolake import __version__, lake, storage
 from phenolake.config import Settings
 from phenolake.steps.common import StepEvent, s3_client
@@ -23,22 +25,32 @@ log = logging.getLogger(__name__)
 class NotifyEvent(StepEvent):
     status: Literal["SUCCEEDED", "FAILED", "PARTIAL", "DRY_RUN"] = "SUCCEEDED"
     error: dict[str, Any] | None = None
-    summary: dict[str, Any] = {}
+    summary: dict[str, Any] = Field(default_factory=dict)
 
 
 def _collect(s3: Any, settings: Settings, run_id: str) -> dict[str, Any]:
     totals: dict[str, int] = {
-        "objects": 0, "data_files": 0, "images": 0, "rejected_members": 0, "rows": 0,
-        "rejected_rows": 0, "days": 0, "quarantined": 0,
+        "objects": 0,
+        "data_files": 0,
+        "images": 0,
+        "rejected_members": 0,
+        "rows": 0,
+        "rejected_rows": 0,
+        "days": 0,
+        "quarantined": 0,
     }
     tables: dict[str, int] = {}
-    for obj in storage.list_objects(s3, settings.lake_bucket, lake.manifest_key(run_id, "extracted") + "/"):
+    for obj in storage.list_objects(
+        s3, settings.lake_bucket, lake.manifest_key(run_id, "extracted") + "/"
+    ):
         m = storage.get_json(s3, settings.lake_bucket, obj.key)
         totals["objects"] += 1
         totals["data_files"] += len(m["data"])
         totals["images"] += len(m["images"])
         totals["rejected_members"] += len(m["rejected"])
-    for obj in storage.list_objects(s3, settings.lake_bucket, lake.manifest_key(run_id, "converted") + "/"):
+    for obj in storage.list_objects(
+        s3, settings.lake_bucket, lake.manifest_key(run_id, "converted") + "/"
+    ):
         m = storage.get_json(s3, settings.lake_bucket, obj.key)
         totals["rows"] += m.get("rows", 0)
         totals["rejected_rows"] += m.get("rejected_rows", 0)
@@ -48,14 +60,20 @@ def _collect(s3: Any, settings: Settings, run_id: str) -> dict[str, Any]:
             tables[metric] = tables.get(metric, 0) + day["rows"]
     quarantine_prefix = lake.quarantine_key(run_id, "")
     totals["quarantined"] = sum(
-        1 for o in storage.list_objects(s3, settings.lake_bucket, quarantine_prefix)
+        1
+        for o in storage.list_objects(s3, settings.lake_bucket, quarantine_prefix)
         if o.key.endswith(".reason.json")
     )
-    return {"totals": totals, "rows_by_metric": tables,
-            "quarantine": lake.s3_uri(settings.lake_bucket, quarantine_prefix)}
+    return {
+        "totals": totals,
+        "rows_by_metric": tables,
+        "quarantine": lake.s3_uri(settings.lake_bucket, quarantine_prefix),
+    }
 
 
-def message(run_id: str, status: str, collected: dict[str, Any], error: dict[str, Any] | None) -> str:
+def message(
+    run_id: str, status: str, collected: dict[str, Any], error: dict[str, Any] | None
+) -> str:
     t = collected["totals"]
     lines = [
         f"phenolake run {run_id}: {status}",
@@ -75,7 +93,7 @@ def _slack(settings: Settings, text: str) -> None:
     request = urllib.request.Request(
         url, data=json.dumps({"text": text}).encode(), headers={"Content-Type": "application/json"}
     )
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - https webhook
+    with urllib.request.urlopen(request, timeout=10) as response:
         response.read()
 
 

@@ -34,10 +34,16 @@ def run(event: TimestreamPrepareEvent, settings: Settings) -> dict[str, Any]:
     records = 0
     for name in sorted({d["source"] for d in days}):
         for spec in sources.get(name).timeseries:
-            prefix = lake.manifest_key(event.run_id, "timestream", "load", name, spec.measure_name) + "/"
+            prefix = (
+                lake.manifest_key(event.run_id, "timestream", "load", name, spec.measure_name) + "/"
+            )
             count = 0
             for day in (d for d in days if d["source"] == name and d["metric"] == spec.metric):
-                key = lake.merged_key(lake.DayKey(**{k: day[k] for k in ("source", "metric", "participant", "day", "device")}))
+                key = lake.merged_key(
+                    lake.DayKey(
+                        **{k: day[k] for k in ("source", "metric", "participant", "day", "device")}
+                    )
+                )
                 body = s3.get_object(Bucket=settings.lake_bucket, Key=key)["Body"].read()
                 rows = sink.load_rows(pq.read_table(io.BytesIO(body)), spec)
                 count += rows.num_rows
@@ -53,5 +59,14 @@ def run(event: TimestreamPrepareEvent, settings: Settings) -> dict[str, Any]:
             records += count
             costs.append({"source": name, "stream": spec.measure_name, **write_cost(count, spec)})
             if count and not event.dry_run:
-                tasks.append(sink.load_request(run_id=event.run_id, prefix=prefix, spec=spec, bucket=settings.lake_bucket))
-    return {"tasks": tasks, "cost": costs, "dry_run": event.dry_run, "metrics": {"timestream_records": records}}
+                tasks.append(
+                    sink.load_request(
+                        run_id=event.run_id, prefix=prefix, spec=spec, bucket=settings.lake_bucket
+                    )
+                )
+    return {
+        "tasks": tasks,
+        "cost": costs,
+        "dry_run": event.dry_run,
+        "metrics": {"timestream_records": records},
+    }

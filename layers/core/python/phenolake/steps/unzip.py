@@ -35,7 +35,9 @@ class UnzipEvent(StepEvent):
     item: LandedObject
 
 
-def _place(settings: Settings, run_id: str, item: LandedObject, member: str | None) -> tuple[str, str]:
+def _place(
+    settings: Settings, run_id: str, item: LandedObject, member: str | None
+) -> tuple[str, str]:
     name = member or item.key
     if lake.is_image(name):
         return settings.scratch_bucket, lake.scratch_key(run_id, item.source, item.key, member)

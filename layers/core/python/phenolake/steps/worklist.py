@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from pydantic import Field
+
 from phenolake import lake, sources, storage
 from phenolake.config import Settings
 from phenolake.steps.common import StepEvent, s3_client, write_work_list
@@ -21,14 +23,16 @@ IMAGE_BATCH = 16
 
 class WorklistEvent(StepEvent):
     stage: Literal["extracted", "converted"]
-    participants: list[str] = []
+    participants: list[str] = Field(default_factory=list)
 
 
 def _manifests(s3: Any, settings: Settings, run_id: str, stage: str) -> list[dict[str, Any]]:
     prefix = lake.manifest_key(run_id, stage) + "/"
     return [
         storage.get_json(s3, settings.lake_bucket, obj.key)
-        for obj in sorted(storage.list_objects(s3, settings.lake_bucket, prefix), key=lambda o: o.key)
+        for obj in sorted(
+            storage.list_objects(s3, settings.lake_bucket, prefix), key=lambda o: o.key
+        )
         if obj.key.endswith(".json")
     ]
 
