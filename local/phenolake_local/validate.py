@@ -13,7 +13,7 @@ from typing import Any
 
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 
-from phenolake_local import template
+from phenolake_local import patches, template
 from phenolake_local.engine import PROJECT_ROOT
 
 
@@ -68,6 +68,7 @@ def validate_all(root: Path = PROJECT_ROOT) -> list[str]:
         return [f"template.yaml: {exc}"]
     definition = deployment.state_machine_definition
     problems = [f"statemachine: {p}" for p in _scope(definition, "")]
+    patches.apply()  # the parser the embedded AWS executes with
     try:
         AmazonStateLanguageParser.parse(json.dumps(definition))
     except Exception as exc:

@@ -122,6 +122,7 @@ def run(event: NotifyEvent, settings: Settings) -> dict[str, Any]:
         except Exception as exc:  # a broken webhook must not fail the run's record
             log.warning("slack notification failed", extra={"error": str(exc).splitlines()[0]})
     return {
+        "metrics": {"runs_failed" if event.status == "FAILED" else "runs_notified": 1},
         "status": event.status,
         "manifest": lake.s3_uri(settings.lake_bucket, lake.run_manifest_key(event.run_id)),
         "message": text,
