@@ -1,4 +1,4 @@
-"""Source ``mhealth``: the UCI MHEALTH dataset (Kaggle ``nirmalsankalana/mhealth-dataset-data-set``).
+"""Source ``mhealth``: UCI MHEALTH (Kaggle ``nirmalsankalana/mhealth-dataset-data-set``).
 
 Each ``mHealth_subjectN.log`` is tab-separated, has no header and 24 columns recorded at
 50 Hz: chest acceleration, two ECG leads, left-ankle and right-lower-arm acceleration,
@@ -9,8 +9,11 @@ a row's time is the configured recording start plus ``row_index`` x 20 ms.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, ClassVar
 
@@ -60,6 +63,13 @@ ACTIVITIES = {
 RATE_HZ = 50.0
 DEFAULT_RECORDING_START = dt.datetime(2014, 1, 1, tzinfo=dt.UTC)
 KAGGLE_DATASET = "nirmalsankalana/mhealth-dataset-data-set"
+#: Raw bytes parsed at a time (whole lines): about 85,000 rows.
+BLOCK_BYTES = 16 << 20
+#: Rows yielded at a time (one Parquet row group), unless a day ends first.
+ROW_GROUP_ROWS = 1 << 20
+#: A file with more bad lines than this fraction is quarantined whole (see convert()).
+MAX_BAD_FRACTION = 0.5
+MAX_EXAMPLES = 5
 _SUBJECT = re.compile(r"mhealth_subject(\d+)\.log$", re.IGNORECASE)
 
 STAGE_SCHEMA = pa.schema(
@@ -88,8 +98,16 @@ class MHealth(Source):
     tables: ClassVar[tuple[str, ...]] = ("mhealth", "mhealth_readings")
     nominal_hz: ClassVar[dict[str, float]] = {"readings": RATE_HZ}
 
-    def __init__(self, recording_start: dt.datetime = DEFAULT_RECORDING_START) -> None:
+    def __init__(
+        self,
+        recording_start: dt.datetime = DEFAULT_RECORDING_START,
+        *,
+        block_bytes: int = BLOCK_BYTES,
+        row_group_rows: int = ROW_GROUP_ROWS,
+    ) -> None:
         self.recording_start = recording_start
+        self.block_bytes = block_bytes
+        self.row_group_rows = row_group_rows
 
     def recognise(self, relative_path: str) -> bool:
         lowered = relative_path.lower()
@@ -104,70 +122,120 @@ class MHealth(Source):
     def convert(
         self, stream: BinaryIO, member: Member, provenance: Provenance, rejections: list[Rejection]
     ) -> Iterator[DayBatch]:
-        bad_rows = Rejection(reason="row does not have 24 tab-separated fields")
+        """Stream the log in blocks of whole lines; keep the good rows, report the bad ones.
 
-        def on_invalid(row: Any) -> str:
-            bad_rows.rows += 1
-            if len(bad_rows.examples) < 5:
-                bad_rows.examples.append(f"line {row.number}: {row.text[:120]!r}")
-            return "skip"
+        A worker thread reads and parses the next group of blocks (about ``row_group_rows``
+        rows, one Parquet row group when written) while the caller writes this one, so at
+        most two groups are in memory. Raises RejectedFile for an empty or binary file, a
+        file with no valid row, or one where more than half of the lines are bad."""
+        report = _Report()
+        kept = 0
+        blocks = _blocks(stream, self.block_bytes)
+        next_line = 0  # lines before the next block; advanced only by the worker, in order
 
-        try:
-            reader = csv.open_csv(
-                stream,
-                read_options=csv.ReadOptions(column_names=COLUMNS, block_size=8 << 20),
-                parse_options=csv.ParseOptions(delimiter="\t", invalid_row_handler=on_invalid),
-                convert_options=csv.ConvertOptions(
-                    column_types={**{c: pa.float64() for c in SENSOR_COLUMNS}, "activity_id": pa.int16()},
-                ),
+        def parse_group() -> _Parsed | None:
+            """Parse blocks until they hold a row group's worth of rows, or the input ends."""
+            nonlocal next_line
+            group: _Parsed | None = None
+            while group is None or group.rows < self.row_group_rows:
+                block = next(blocks, None)
+                if block is None:
+                    break
+                parsed = self._parse(block, next_line, member, provenance)
+                next_line += parsed.report.lines
+                group = parsed if group is None else group.extend(parsed)
+            return group
+
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mhealth-parse") as pool:
+            pending = pool.submit(parse_group)
+            while (group := pending.result()) is not None:
+                pending = pool.submit(parse_group)
+                report.merge(group.report)
+                kept += group.rows
+                batches, group = group.batches, None
+                while batches:
+                    yield batches.pop(0)  # dropped as soon as written
+        if report.lines == 0:
+            raise RejectedFile("empty file: no rows")
+        if kept == 0:
+            raise RejectedFile(f"no valid rows in {report.lines} line(s): {report.summary()}")
+        if report.bad > report.lines * MAX_BAD_FRACTION:
+            raise RejectedFile(
+                f"most lines are bad ({report.bad} of {report.lines}): {report.summary()}"
             )
-        except pa.ArrowInvalid as exc:
-            if "Empty CSV file" in str(exc):
-                raise RejectedFile("empty file: no rows") from None
-            raise RejectedFile(f"not an MHEALTH log: {str(exc).splitlines()[0]}") from None
+        rejections.extend(report.rejections())
 
-        row_index = 0
-        total = 0
-        try:
-            for batch in reader:
-                if batch.num_rows == 0:
-                    continue
-                total += batch.num_rows
-                yield from self._day_batches(batch, row_index, member, provenance)
-                row_index += batch.num_rows
-        except pa.ArrowInvalid as exc:
-            raise RejectedFile(f"unreadable value: {str(exc).splitlines()[0]}") from None
-        if bad_rows.rows:
-            rejections.append(bad_rows)
-        if total == 0:
-            raise RejectedFile("no valid rows")
+    def _parse(
+        self, block: _Block, first_line: int, member: Member, provenance: Provenance
+    ) -> _Parsed:
+        """One block of whole lines -> the day batches of its good rows and its bad-row report.
+
+        ``first_line`` is the number of lines before the block; line numbers in the report are
+        1-based lines of the file, and a kept row's ``row_index`` is its line number - 1."""
+        report = _Report()
+        if block.data is None:  # one over-long line, already skipped by the reader
+            report.lines = 1
+            report.add(LONG_LINE, first_line + 1, block.example)
+            return _Parsed([], 0, report)
+        table, invalid = _read_fast(block.data)
+        checked = None
+        if table is None:
+            table, invalid, checked = _read_checked(block.data)
+        lines = table.num_rows + len(invalid.numbers)
+        report.lines = lines
+        last_line = lines if block.truncated else 0  # the unterminated line, if it is bad
+        for number, text in zip(invalid.numbers, invalid.texts, strict=True):
+            reason = TRUNCATED if number == last_line else WRONG_FIELDS
+            report.add(reason, first_line + number, text)
+        # 1-based line within the block of each parsed row: every line but the invalid ones.
+        row_lines = np.arange(1, lines + 1, dtype=np.int64)
+        if invalid.numbers:
+            row_lines = np.delete(row_lines, np.asarray(invalid.numbers, dtype=np.int64) - 1)
+        if checked is not None:
+            codes = checked.codes
+            if last_line and row_lines.size and row_lines[-1] == last_line and codes[-1]:
+                codes[-1] = _TRUNCATED
+            bad = codes != _OK
+            for code in np.unique(codes[bad]):
+                where = np.flatnonzero(codes == code)
+                report.add_many(
+                    _REASONS[code],
+                    first_line + row_lines[where],
+                    [checked.text(int(i)) for i in where[:MAX_EXAMPLES]],
+                )
+            if bad.any():
+                table = table.filter(pa.array(~bad))
+                row_lines = row_lines[~bad]
+        row_index = first_line + row_lines - 1
+        batches = self._day_batches(table, row_index, member, provenance)
+        return _Parsed(batches, table.num_rows, report)
 
     def _day_batches(
-        self, batch: pa.RecordBatch, first_row: int, member: Member, provenance: Provenance
-    ) -> Iterator[DayBatch]:
-        rows = batch.num_rows
-        labels = batch.column("activity_id")
-        unknown = pc.sum(pc.invert(pc.is_in(labels, pa.array(list(ACTIVITIES), pa.int16())))).as_py()
-        if unknown:
-            raise RejectedFile(f"activity label outside 0..12 in {unknown} row(s)")
-        columns: dict[str, pa.Array] = {
-            "user_id": pa.array([member.participant] * rows, pa.string()),
-            "row_index": pa.array(np.arange(first_row, first_row + rows, dtype=np.int64)),
-        }
-        for name in COLUMNS:
-            columns[name] = batch.column(name)
-        columns.update(provenance.columns(rows))
-        table = pa.Table.from_pydict(columns, schema=STAGE_SCHEMA)
-        first_day = day_of_row(first_row, self.recording_start)
-        last_day = day_of_row(first_row + rows - 1, self.recording_start)
-        if first_day == last_day:
-            yield DayBatch(first_day, table)
-            return
-        days = np.array(
-            [day_of_row(i, self.recording_start) for i in range(first_row, first_row + rows)]
-        )
-        for day in dict.fromkeys(days.tolist()):
-            yield DayBatch(day, table.filter(pa.array(days == day)))
+        self, table: pa.Table, row_index: np.ndarray, member: Member, provenance: Provenance
+    ) -> list[DayBatch]:
+        rows = table.num_rows
+        if rows == 0:
+            return []
+        columns: list[pa.Array | pa.ChunkedArray] = [
+            pa.repeat(pa.scalar(member.participant, pa.string()), rows),
+            pa.array(row_index, pa.int64()),
+            *[table.column(name) for name in COLUMNS],
+            pa.repeat(pa.scalar(provenance.source_key, pa.string()), rows),
+            pa.repeat(pa.scalar(provenance.source_sha256, pa.string()), rows),
+            pa.repeat(pa.scalar(provenance.run_id, pa.string()), rows),
+        ]
+        stage = pa.Table.from_arrays(columns, schema=STAGE_SCHEMA)
+        # The day of each row, from integer microseconds; rows ascend, so days do too.
+        midnight = self.recording_start.replace(hour=0, minute=0, second=0, microsecond=0)
+        offset_us = (self.recording_start - midnight) // dt.timedelta(microseconds=1)
+        day_numbers = (offset_us + row_index * _ROW_US) // _DAY_US
+        batches = []
+        for number in range(int(day_numbers[0]), int(day_numbers[-1]) + 1):
+            lo, hi = np.searchsorted(day_numbers, [number, number + 1])
+            if hi > lo:
+                day = (midnight.date() + dt.timedelta(days=number)).isoformat()
+                batches.append(DayBatch(day, stage.slice(lo, hi - lo)))
+        return batches
 
     def fetch_tasks(self, options: dict[str, Any]) -> list[FetchTask]:
         dataset = options.get("kaggle_dataset")
@@ -191,3 +259,279 @@ class MHealth(Source):
                     fh.write("\t".join(f"{v:.5g}" for v in row) + f"\t{label}\n")
             written.append(path)
         return written
+
+
+# --- reading -----------------------------------------------------------------------------
+
+WRONG_FIELDS = "row does not have 24 tab-separated fields"
+TRUNCATED = "truncated last line (no newline at end of file)"
+BLANK = "blank line"
+NON_NUMERIC = "non-numeric value"
+NON_FINITE = "NaN or infinite value"
+BAD_LABEL = "activity label is not an integer in 0..12"
+LONG_LINE = "line longer than the read block"
+
+_OK, _BLANK, _NON_NUMERIC, _NON_FINITE, _BAD_LABEL, _TRUNCATED = range(6)
+_REASONS = {
+    _BLANK: BLANK,
+    _NON_NUMERIC: NON_NUMERIC,
+    _NON_FINITE: NON_FINITE,
+    _BAD_LABEL: BAD_LABEL,
+    _TRUNCATED: TRUNCATED,
+}
+_ROW_US = round(1_000_000 / RATE_HZ)
+_DAY_US = 86_400 * 1_000_000
+_SNIFF_BYTES = 64 << 10
+_EXAMPLE_CHARS = 120
+# The finite numbers Arrow's CSV reader accepts as float64, once spaces are trimmed (it trims
+# them itself); everything else it would refuse, or reads as NaN / infinity.
+_NUMBER = r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"
+_NAN_OR_INF = r"^[+-]?(?:nan|inf)"
+_TRIM = r"^[ \t]+|[ \t]+$"
+
+_PARSE = {
+    "delimiter": "\t",
+    "quote_char": False,
+    "double_quote": False,
+    "escape_char": False,
+    # a blank line becomes a row of empty cells, so it is counted (never silently skipped)
+    "ignore_empty_lines": False,
+}
+_FAST = csv.ConvertOptions(
+    column_types=dict.fromkeys(COLUMNS, pa.float64()),
+    null_values=[],
+    strings_can_be_null=False,
+    quoted_strings_can_be_null=False,
+)
+_RAW = csv.ConvertOptions(
+    column_types=dict.fromkeys(COLUMNS, pa.binary()),
+    null_values=[],
+    strings_can_be_null=False,
+    quoted_strings_can_be_null=False,
+)
+
+
+@dataclass
+class _Block:
+    """Whole lines of the file; ``data`` None stands for one over-long line, skipped."""
+
+    data: memoryview | None
+    truncated: bool = False  # the file's last line, with no newline after it
+    example: str = ""
+
+
+@dataclass
+class _Invalid:
+    """Lines the CSV parser refused (wrong field count): 1-based numbers within the block."""
+
+    numbers: list[int] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
+
+    def handler(self, row: Any) -> str:
+        self.numbers.append(row.number)
+        self.texts.append(row.text[:_EXAMPLE_CHARS])
+        return "skip"
+
+
+@dataclass
+class _Checked:
+    codes: np.ndarray  # a reason code per parsed row, _OK for a good one
+    raw: pa.Table  # the cells as read (binary), for example lines
+
+    def text(self, row: int) -> str:
+        if self.codes[row] == _BLANK:
+            return ""
+        cells = [self.raw.column(name)[row].as_py() for name in COLUMNS]
+        return b"\t".join(cells).decode("utf-8", "replace")[:_EXAMPLE_CHARS]
+
+
+@dataclass
+class _Report:
+    """Bad lines by reason (counts and the first few examples) and the lines seen."""
+
+    lines: int = 0
+    by_reason: dict[str, Rejection] = field(default_factory=dict)
+
+    @property
+    def bad(self) -> int:
+        return sum(r.rows for r in self.by_reason.values())
+
+    def _rejection(self, reason: str) -> Rejection:
+        return self.by_reason.setdefault(reason, Rejection(reason=reason))
+
+    def add(self, reason: str, line: int, text: str) -> None:
+        self.add_many(reason, [line], [text])
+
+    def add_many(self, reason: str, lines: Any, texts: list[str]) -> None:
+        rejection = self._rejection(reason)
+        rejection.rows += len(lines)
+        for line, text in zip(lines, texts, strict=False):
+            if len(rejection.examples) >= MAX_EXAMPLES:
+                break
+            rejection.examples.append(f"line {int(line)}: {text!r}")
+
+    def merge(self, other: _Report) -> None:
+        self.lines += other.lines
+        for reason, theirs in other.by_reason.items():
+            ours = self._rejection(reason)
+            ours.rows += theirs.rows
+            ours.examples.extend(theirs.examples[: MAX_EXAMPLES - len(ours.examples)])
+
+    def rejections(self) -> list[Rejection]:
+        return list(self.by_reason.values())
+
+    def summary(self) -> str:
+        return "; ".join(
+            f"{r.reason}: {r.rows}" + (f" (first: {r.examples[0]})" if r.examples else "")
+            for r in self.by_reason.values()
+        )
+
+
+@dataclass
+class _Parsed:
+    batches: list[DayBatch]  # in row order; consecutive batches are of different days
+    rows: int
+    report: _Report
+
+    def extend(self, other: _Parsed) -> _Parsed:
+        for batch in other.batches:
+            last = self.batches[-1] if self.batches else None
+            if last is not None and last.day == batch.day:
+                self.batches[-1] = DayBatch(batch.day, pa.concat_tables([last.table, batch.table]))
+            else:
+                self.batches.append(batch)
+        self.rows += other.rows
+        self.report.merge(other.report)
+        return self
+
+
+def _blocks(stream: BinaryIO, size: int) -> Iterator[_Block]:
+    """Blocks of at most ``size`` bytes, cut after a newline, read into one reused buffer.
+
+    The file is never whole in memory. A block's data is a view of the buffer, valid until
+    the next block is asked for (the worker parses each block before reading the next)."""
+    buffer = bytearray(size)
+    view = memoryview(buffer)
+    held = 0  # bytes of an unfinished line at the start of the buffer
+    first = True
+    while True:
+        got = _read_into(stream, view[held:])
+        end = held + got
+        if first and got:
+            first = False
+            if buffer.find(b"\0", 0, min(end, _SNIFF_BYTES)) >= 0:
+                raise RejectedFile("binary file (NUL bytes), not an MHEALTH log")
+        if not got:
+            if held:
+                yield _Block(view[:held], truncated=True)
+            return
+        cut = buffer.rfind(b"\n", 0, end) + 1
+        if cut:
+            yield _Block(view[:cut])
+            held = end - cut
+            buffer[:held] = buffer[cut:end]
+        elif end < size:
+            held = end  # a short read: read on
+        else:  # no newline in a whole block: no MHEALTH line is this long; skip to the next
+            example = bytes(view[:_EXAMPLE_CHARS]).decode("utf-8", "replace")
+            held = 0
+            while got := _read_into(stream, view):
+                newline = buffer.find(b"\n", 0, got)
+                if newline >= 0:
+                    held = got - newline - 1
+                    buffer[:held] = buffer[newline + 1 : got]
+                    break
+            yield _Block(None, example=example)
+
+
+def _read_into(stream: BinaryIO, view: memoryview) -> int:
+    readinto = getattr(stream, "readinto", None)
+    if readinto is not None:
+        return readinto(view) or 0
+    data = stream.read(len(view))
+    view[: len(data)] = data
+    return len(data)
+
+
+def _read(data: memoryview | bytes, convert: csv.ConvertOptions) -> tuple[pa.Table, _Invalid]:
+    invalid = _Invalid()
+    table = csv.read_csv(
+        pa.py_buffer(data),
+        # single-threaded so the parser reports line numbers; blocks overlap with writing
+        read_options=csv.ReadOptions(column_names=COLUMNS, use_threads=False),
+        parse_options=csv.ParseOptions(**_PARSE, invalid_row_handler=invalid.handler),
+        convert_options=convert,
+    )
+    return table, invalid
+
+
+def _read_fast(data: memoryview | bytes) -> tuple[pa.Table | None, _Invalid]:
+    """Parse straight to float64; None when any cell or label is bad (then _read_checked)."""
+    try:
+        table, invalid = _read(data, _FAST)
+    except pa.ArrowInvalid:
+        return None, _Invalid()
+    if table.num_rows:
+        for name in COLUMNS:  # a NaN or infinity anywhere makes a column's sum non-finite
+            if not math.isfinite(pc.sum(table.column(name)).as_py()):
+                return None, invalid
+        labels = table.column("activity_id")
+        low, high = pc.min_max(labels).values()
+        if low.as_py() < 0 or high.as_py() > 12:
+            return None, invalid
+        try:
+            labels = pc.cast(labels, pa.int16())  # safe cast: refuses 4.5
+        except pa.ArrowInvalid:
+            return None, invalid
+        table = table.set_column(len(COLUMNS) - 1, "activity_id", labels)
+    else:
+        table = table.set_column(len(COLUMNS) - 1, "activity_id", pa.array([], pa.int16()))
+    return table, invalid
+
+
+def _read_checked(data: memoryview | bytes) -> tuple[pa.Table, _Invalid, _Checked]:
+    """Parse cells as bytes and check each, vectorised: the slow path for a block with bad cells.
+
+    A cell is good exactly when the fast path would have read it as a finite float64."""
+    raw, invalid = _read(data, _RAW)
+    rows = raw.num_rows
+    blank = np.ones(rows, dtype=bool)
+    non_numeric = np.zeros(rows, dtype=bool)
+    non_finite = np.zeros(rows, dtype=bool)
+    values: list[pa.ChunkedArray] = []
+    for name in COLUMNS:
+        cells = raw.column(name)
+        blank &= _numpy(pc.equal(pc.binary_length(cells), 0))
+        try:
+            column = pc.cast(cells, pa.float64())
+            numeric = np.ones(rows, dtype=bool)
+        except pa.ArrowInvalid:
+            trimmed = pc.replace_substring_regex(cells, pattern=_TRIM, replacement="")
+            is_number = pc.match_substring_regex(trimmed, _NUMBER)
+            numbers = pc.if_else(is_number, trimmed, pa.scalar(None, pa.binary()))
+            column = pc.cast(numbers, pa.float64())
+            nan_or_inf = pc.match_substring_regex(trimmed, _NAN_OR_INF, ignore_case=True)
+            numeric = _numpy(pc.or_(is_number, nan_or_inf))
+        finite = _numpy(pc.fill_null(pc.is_finite(column), False))
+        non_numeric |= ~numeric
+        non_finite |= numeric & ~finite
+        values.append(column)
+    labels = _numpy_float(values[-1])
+    with np.errstate(invalid="ignore"):
+        good_label = (labels >= 0) & (labels <= 12) & (labels == np.floor(labels))
+    codes = np.full(rows, _OK, dtype=np.int8)
+    codes[~good_label] = _BAD_LABEL
+    codes[non_finite] = _NON_FINITE
+    codes[non_numeric] = _NON_NUMERIC
+    codes[blank] = _BLANK
+    values[-1] = pc.cast(pa.array(np.where(codes == _OK, labels, 0.0)), pa.int16())
+    table = pa.Table.from_arrays(values, names=COLUMNS)
+    return table, invalid, _Checked(codes, raw)
+
+
+def _numpy(mask: Any) -> np.ndarray:
+    return np.asarray(mask.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _numpy_float(column: Any) -> np.ndarray:
+    return np.asarray(pc.fill_null(column, np.nan).to_numpy(zero_copy_only=False), dtype=np.float64)
