@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import sys
 
-from phenolake.glue import Lake, register, resolve_options
-from phenolake.sources.mhealth import ACTIVITIES, COLUMNS, DEFAULT_RECORDING_START
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
+
+from phenolake.glue import Lake, register, resolve_options
+from phenolake.sources.mhealth import ACTIVITIES, COLUMNS, DEFAULT_RECORDING_START
 
 PROVENANCE = ["source_key", "source_sha256", "run_id"]
 

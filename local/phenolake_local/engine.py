@@ -22,8 +22,8 @@ from typing import Any
 
 import boto3
 from moto import mock_aws
-from phenolake import storage
 
+from phenolake import storage
 from phenolake_local import mirror, patches, template
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]

@@ -70,6 +70,7 @@ from moto.stepfunctions.parser.asl.eval.callback.callback import (
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 from moto.timestreamwrite.models import TimestreamWriteBackend
 from moto.timestreamwrite.responses import TimestreamWriteResponse
+
 from phenolake.config import using_environment
 
 StateTaskService = state_task_service.StateTaskService

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from phenolake import sources
-
 from phenolake_local.engine import EmbeddedAWS
 
 SAMPLE_SEED = 20141

@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from phenolake import query
 from phenolake.sources.mhealth import ACTIVITIES
 from phenolake_local import runner

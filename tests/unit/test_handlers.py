@@ -12,6 +12,7 @@ from typing import Any
 import boto3
 import pyarrow.parquet as pq
 import pytest
+
 from phenolake.sources.mhealth import MHealth
 from phenolake_local.engine import EmbeddedAWS
 

@@ -8,6 +8,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+
 from phenolake import zipintake
 from phenolake.zipintake import RejectedZip, ZipLimits
 
