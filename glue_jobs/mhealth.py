@@ -28,6 +28,8 @@ def main(argv: list[str]) -> None:
     start = args.get("recording_start") or DEFAULT_RECORDING_START.isoformat()
     spark = SparkSession.builder.getOrCreate()
     spark.conf.set("spark.sql.sources.partitionOverwriteMode", "dynamic")
+    # participant ids are strings ("007" must stay "007"), not numbers inferred from paths
+    spark.conf.set("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
 
     merged = lake.spark_path("merged/mhealth/readings/")
     readings = spark.read.option("basePath", merged).parquet(merged)

@@ -45,9 +45,13 @@ def spark_session() -> Any:
 
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     log_config = Path(__file__).with_name("log4j2.properties")
+    # The driver JVM starts before any SparkConf applies, so its options go on the submit line.
+    os.environ.setdefault(
+        "PYSPARK_SUBMIT_ARGS",
+        f"--driver-java-options -Dlog4j.configurationFile=file:{log_config} pyspark-shell",
+    )
     return (
         SparkSession.builder.master("local[2]")
-        .config("spark.driver.extraJavaOptions", f"-Dlog4j.configurationFile=file:{log_config}")
         .config("spark.ui.showConsoleProgress", "false")
         .appName("phenolake-local-glue")
         .config("spark.ui.enabled", "false")

@@ -44,6 +44,7 @@ import sys
 import threading
 import traceback
 import uuid
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -603,6 +604,9 @@ def apply() -> list[str]:
     # moto logs a warning per Map that ToleratedFailurePercentage is not evaluated; known, and
     # said in the README, so it is not repeated on every run.
     logging.getLogger("moto.stepfunctions.parser").setLevel(logging.ERROR)
+    # Handlers running at once on threads share Powertools' metric set in-process (in Lambda
+    # each invocation has the process to itself): one flushes, the other finds it empty.
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
     for patch in PATCHES.values():
         patch()
     return list(PATCHES)

@@ -172,11 +172,14 @@ def _print_summary(result: Any, home: Path) -> None:
         return
     notify = output.get("notify", {})
     table.add_row("inputs landed", str(len(result.landed)))
+    labels = {"objects": "new objects taken in", "days": "participant-days"}
     for name in ("objects", "data_files", "images", "rows", "days", "rejected_rows", "quarantined"):
         if name in notify:
-            table.add_row(name.replace("_", " "), str(notify[name]))
+            table.add_row(labels.get(name, name.replace("_", " ")), str(notify[name]))
     table.add_row("seconds", f"{result.seconds:.1f}")
     out.print(table)
+    if result.landed and notify.get("objects") == 0:
+        out.print("nothing new: every input was taken in by an earlier run (use --replay to redo)")
     if notify.get("quarantined"):
         out.print(
             f"quarantine: {home / 'quarantine'} (see the .reason.json files under the lake bucket)"
