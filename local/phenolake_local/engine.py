@@ -111,8 +111,10 @@ class EmbeddedAWS:
         *,
         root: Path = PROJECT_ROOT,
         parameters: dict[str, str] | None = None,
+        persist: bool = True,
     ) -> None:
         self.home = home.resolve()
+        self.persist = persist
         self.root = root
         self.parameters = {**LOCAL_PARAMETERS, **(parameters or {})}
         self._saved_env: dict[str, str | None] = {}
@@ -149,7 +151,8 @@ class EmbeddedAWS:
         if self._mock is None:
             return
         try:
-            self.save_state()
+            if self.persist:
+                self.save_state()
         finally:
             patches.REGISTRY.functions.clear()
             patches.REGISTRY.log_dir = None

@@ -130,7 +130,10 @@ def run(options: RunOptions, on_event: Callable[[dict[str, Any]], None] | None =
     planned = plan_landing(inputs, options.sources)
     started = dt.datetime.now(dt.UTC)
     name = f"run-{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
-    with EmbeddedAWS(options.home, parameters=options.parameters) as aws:
+    # A dry run lands the inputs so the plan can see them, then forgets everything.
+    with EmbeddedAWS(
+        options.home, parameters=options.parameters, persist=not options.dry_run
+    ) as aws:
         landing = aws.bucket("LandingBucket")
         for file, _, key in planned:
             aws.s3.upload_file(str(file), landing, key)

@@ -129,7 +129,7 @@ def test_dry_run_plans_and_changes_nothing(tmp_path: Path) -> None:
     assert result.output["dry_run"] is True
     assert result.output["work"]["landed"]["count"] == 3
     assert result.output["estimate"]["total_usd"] > 0
-    assert not list(tmp_path.glob("*-lake/curated"))
+    assert not list(tmp_path.glob("*-landing")) and not list(tmp_path.glob("*-lake"))
 
 
 def test_a_failing_step_is_recorded_and_notified(tmp_path: Path) -> None:
