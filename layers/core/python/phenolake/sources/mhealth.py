@@ -4,6 +4,28 @@ Each ``mHealth_subjectN.log`` is tab-separated, has no header and 24 columns rec
 50 Hz: chest acceleration, two ECG leads, left-ankle and right-lower-arm acceleration,
 gyroscope and magnetometer, and an activity label 0..12. The recordings carry no clock, so
 a row's time is the configured recording start plus ``row_index`` x 20 ms.
+
+Conversion streams the file in blocks of whole lines (16 MiB, into one reused buffer) and
+parses each with Arrow's CSV reader straight to float64; a block in which any cell is bad is
+parsed again as bytes and checked cell by cell, vectorised (``_read_checked``), so a bad row
+costs its block a second pass, never the file. A worker thread parses the next row group
+while the caller writes this one; peak memory stays under 512 MiB for any file size (see
+``bench/README.md`` for the figures).
+
+Bad input, line by line (``row_index`` is the line number - 1, so a dropped line leaves a
+20 ms gap and every kept row keeps its true time):
+
+- wrong number of fields, a blank line, a non-numeric cell (including an empty one), NaN or
+  infinity, an activity label that is not an integer in 0..12, an unterminated last line that
+  is bad (a truncated write), a line longer than a block: the line is skipped and counted
+  under its reason, with the first five examples (file line number and text) in a
+  ``Rejection``; the Convert step writes these beside the file in quarantine.
+- the whole file is rejected (``RejectedFile``, quarantined with the reason) when it is empty,
+  binary (NUL bytes in its first 64 KiB), has no valid row, or when more than half of its
+  lines are bad (``MAX_BAD_FRACTION``): a file that is mostly unreadable is most likely not
+  an MHEALTH log at all (another format or delimiter, a corrupt copy), and keeping the
+  minority of lines that happen to parse would pass off a damaged recording as data. Below
+  that, damage is local (a truncated write, a corrupt stretch) and the good rows are kept.
 """
 
 from __future__ import annotations
@@ -66,7 +88,7 @@ KAGGLE_DATASET = "nirmalsankalana/mhealth-dataset-data-set"
 #: Raw bytes parsed at a time (whole lines): about 85,000 rows.
 BLOCK_BYTES = 16 << 20
 #: Rows yielded at a time (one Parquet row group), unless a day ends first.
-ROW_GROUP_ROWS = 1 << 20
+ROW_GROUP_ROWS = 1 << 18
 #: A file with more bad lines than this fraction is quarantined whole (see convert()).
 MAX_BAD_FRACTION = 0.5
 MAX_EXAMPLES = 5
@@ -132,6 +154,14 @@ class MHealth(Source):
         kept = 0
         blocks = _blocks(stream, self.block_bytes)
         next_line = 0  # lines before the next block; advanced only by the worker, in order
+        constants = _Constants(
+            {
+                "user_id": member.participant,
+                "source_key": provenance.source_key,
+                "source_sha256": provenance.source_sha256,
+                "run_id": provenance.run_id,
+            }
+        )
 
         def parse_group() -> _Parsed | None:
             """Parse blocks until they hold a row group's worth of rows, or the input ends."""
@@ -141,7 +171,7 @@ class MHealth(Source):
                 block = next(blocks, None)
                 if block is None:
                     break
-                parsed = self._parse(block, next_line, member, provenance)
+                parsed = self._parse(block, next_line, constants)
                 next_line += parsed.report.lines
                 group = parsed if group is None else group.extend(parsed)
             return group
@@ -165,9 +195,7 @@ class MHealth(Source):
             )
         rejections.extend(report.rejections())
 
-    def _parse(
-        self, block: _Block, first_line: int, member: Member, provenance: Provenance
-    ) -> _Parsed:
+    def _parse(self, block: _Block, first_line: int, constants: _Constants) -> _Parsed:
         """One block of whole lines -> the day batches of its good rows and its bad-row report.
 
         ``first_line`` is the number of lines before the block; line numbers in the report are
@@ -207,22 +235,23 @@ class MHealth(Source):
                 table = table.filter(pa.array(~bad))
                 row_lines = row_lines[~bad]
         row_index = first_line + row_lines - 1
-        batches = self._day_batches(table, row_index, member, provenance)
+        batches = self._day_batches(table, row_index, constants)
         return _Parsed(batches, table.num_rows, report)
 
     def _day_batches(
-        self, table: pa.Table, row_index: np.ndarray, member: Member, provenance: Provenance
+        self, table: pa.Table, row_index: np.ndarray, constants: _Constants
     ) -> list[DayBatch]:
         rows = table.num_rows
         if rows == 0:
             return []
+        constant = constants.columns(rows)
         columns: list[pa.Array | pa.ChunkedArray] = [
-            pa.repeat(pa.scalar(member.participant, pa.string()), rows),
+            constant["user_id"],
             pa.array(row_index, pa.int64()),
             *[table.column(name) for name in COLUMNS],
-            pa.repeat(pa.scalar(provenance.source_key, pa.string()), rows),
-            pa.repeat(pa.scalar(provenance.source_sha256, pa.string()), rows),
-            pa.repeat(pa.scalar(provenance.run_id, pa.string()), rows),
+            constant["source_key"],
+            constant["source_sha256"],
+            constant["run_id"],
         ]
         stage = pa.Table.from_arrays(columns, schema=STAGE_SCHEMA)
         # The day of each row, from integer microseconds; rows ascend, so days do too.
@@ -387,6 +416,37 @@ class _Report:
         )
 
 
+class _Constants:
+    """The columns with one value per file (user id, provenance): built once, then sliced.
+
+    Every block's table shares the same string buffers, so they cost memory once, not per
+    row group in flight (the sha256 alone would be 64 bytes a row)."""
+
+    def __init__(self, values: dict[str, str]) -> None:
+        self.values = values
+        self.arrays: dict[str, pa.Array] = {}
+        self.size = 0
+
+    def columns(self, rows: int) -> dict[str, pa.Array]:
+        if rows > self.size:
+            self.size = max(rows, 1 << 17)
+            self.arrays = {name: _repeat(value, self.size) for name, value in self.values.items()}
+        return {name: array.slice(0, rows) for name, array in self.arrays.items()}
+
+
+def _repeat(value: str, rows: int) -> pa.Array:
+    """A string array of one value, built from buffers (pa.repeat is ~30x slower here).
+
+    Rows are at most a block's (~350,000 even for the shortest lines) and the value at most
+    an S3 key (1,024 bytes), so the int32 offsets cannot overflow."""
+    data = value.encode()
+    if len(data) * rows >= 2**31:
+        raise ValueError(f"constant column too large: {rows} rows of {len(data)} bytes")
+    offsets = np.arange(rows + 1, dtype=np.int32) * np.int32(len(data))
+    buffers = [None, pa.py_buffer(offsets), pa.py_buffer(data * rows)]
+    return pa.Array.from_buffers(pa.string(), rows, buffers)
+
+
 @dataclass
 class _Parsed:
     batches: list[DayBatch]  # in row order; consecutive batches are of different days
@@ -453,12 +513,14 @@ def _read_into(stream: BinaryIO, view: memoryview) -> int:
     return len(data)
 
 
-def _read(data: memoryview | bytes, convert: csv.ConvertOptions) -> tuple[pa.Table, _Invalid]:
+def _read(
+    data: memoryview | bytes, convert: csv.ConvertOptions, threads: bool = False
+) -> tuple[pa.Table, _Invalid]:
     invalid = _Invalid()
     table = csv.read_csv(
         pa.py_buffer(data),
-        # single-threaded so the parser reports line numbers; blocks overlap with writing
-        read_options=csv.ReadOptions(column_names=COLUMNS, use_threads=False),
+        # with threads the parser cannot tell line numbers (row.number is None)
+        read_options=csv.ReadOptions(column_names=COLUMNS, use_threads=threads),
         parse_options=csv.ParseOptions(**_PARSE, invalid_row_handler=invalid.handler),
         convert_options=convert,
     )
@@ -466,9 +528,14 @@ def _read(data: memoryview | bytes, convert: csv.ConvertOptions) -> tuple[pa.Tab
 
 
 def _read_fast(data: memoryview | bytes) -> tuple[pa.Table | None, _Invalid]:
-    """Parse straight to float64; None when any cell or label is bad (then _read_checked)."""
+    """Parse straight to float64; None when any cell or label is bad (then _read_checked).
+
+    Parsed on Arrow's thread pool (both cores while the caller's writer waits); a block with
+    a line of the wrong field count is parsed again on one thread, for its line numbers."""
     try:
-        table, invalid = _read(data, _FAST)
+        table, invalid = _read(data, _FAST, threads=True)
+        if invalid.numbers:
+            table, invalid = _read(data, _FAST)
     except pa.ArrowInvalid:
         return None, _Invalid()
     if table.num_rows:
