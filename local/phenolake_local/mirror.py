@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -183,11 +184,22 @@ def load_catalog(glue: Any, path: Path) -> None:
                 )
 
 
+def _plain_number(value: Any) -> Any:
+    """DynamoDB numbers come back as Decimal; keep them numbers in the JSON file."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
+def _decimal_number(value: Any) -> Any:
+    return Decimal(str(value)) if isinstance(value, float) else value
+
+
 def dump_tables(dynamodb: Any, tables: list[str], state: Path) -> None:
     deserializer = TypeDeserializer()
     for table in tables:
         items = [
-            {k: deserializer.deserialize(v) for k, v in item.items()}
+            {k: _plain_number(deserializer.deserialize(v)) for k, v in item.items()}
             for page in dynamodb.get_paginator("scan").paginate(TableName=table)
             for item in page["Items"]
         ]
@@ -205,5 +217,6 @@ def load_tables(dynamodb: Any, tables: list[str], state: Path) -> None:
             continue
         for item in json.loads(path.read_text()):
             dynamodb.put_item(
-                TableName=table, Item={k: serializer.serialize(v) for k, v in item.items()}
+                TableName=table,
+                Item={k: serializer.serialize(_decimal_number(v)) for k, v in item.items()},
             )

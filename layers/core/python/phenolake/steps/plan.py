@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from phenolake import sources, storage
+from phenolake import lake, sources, storage
 from phenolake.config import Settings
 from phenolake.ledger import Ledger
 from phenolake.steps.common import s3_client, write_work_list
@@ -127,6 +127,6 @@ def run(event: PlanEvent, settings: Settings) -> dict[str, Any]:
         "work": {"landed": landed},
         "estimate": estimate(total_bytes, len(chosen)),
     }
-    storage.put_json(s3, settings.lake_bucket, f"manifests/{run_id}/plan.json", plan)
+    storage.put_json(s3, settings.lake_bucket, lake.manifest_key(run_id, "plan.json"), plan)
     plan["metrics"] = {"objects": len(work), "input_bytes": total_bytes}
     return plan

@@ -1,0 +1,87 @@
+"""The local state folder round-trips buckets, the Glue catalog and DynamoDB items."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import boto3
+from moto import mock_aws
+
+from phenolake import catalog
+from phenolake_local import mirror
+
+
+def test_buckets_catalog_and_tables_round_trip(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    state = tmp_path / ".state"
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        glue = boto3.client("glue", region_name="us-east-1")
+        ddb = boto3.client("dynamodb", region_name="us-east-1")
+        s3.create_bucket(Bucket="lake")
+        s3.put_object(Bucket="lake", Key="curated/t/user_id=1/part.parquet", Body=b"abc")
+        s3.put_object(Bucket="lake", Key="gone.txt", Body=b"x")
+        catalog.ensure_database(glue, "db")
+        catalog.ensure_table(
+            glue, "db", "t", [("a", "double")], [("user_id", "string")], "s3://lake/curated/t/"
+        )
+        catalog.ensure_partitions(
+            glue, "db", "t", [("a", "double")], ["user_id"], "s3://lake/curated/t/", [["1"]]
+        )
+        ddb.create_table(
+            TableName="ledger",
+            BillingMode="PAY_PER_REQUEST",
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+        )
+        ddb.put_item(
+            TableName="ledger",
+            Item={"pk": {"S": "a"}, "sk": {"S": "b"}, "files": {"N": "3"}, "ratio": {"N": "0.5"}},
+        )
+        assert mirror.s3_to_files(s3, tmp_path, ["lake"]) == 2
+        s3.delete_object(Bucket="lake", Key="gone.txt")
+        mirror.s3_to_files(s3, tmp_path, ["lake"])
+        mirror.dump_catalog(glue, state / mirror.CATALOG_FILE)
+        mirror.dump_tables(ddb, ["ledger"], state)
+    assert (tmp_path / "lake/curated/t/user_id=1/part.parquet").read_bytes() == b"abc"
+    assert not (tmp_path / "lake/gone.txt").exists()
+    saved = json.loads((state / mirror.CATALOG_FILE).read_text())
+    assert saved["partitions"]["db"]["t"][0]["Values"] == ["1"]
+    assert json.loads((state / "dynamodb/ledger.json").read_text())[0]["files"] == 3
+
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        glue = boto3.client("glue", region_name="us-east-1")
+        ddb = boto3.client("dynamodb", region_name="us-east-1")
+        s3.create_bucket(Bucket="lake")
+        ddb.create_table(
+            TableName="ledger",
+            BillingMode="PAY_PER_REQUEST",
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+        )
+        mirror.files_to_s3(s3, tmp_path, ["lake"])
+        mirror.load_catalog(glue, state / mirror.CATALOG_FILE)
+        mirror.load_tables(ddb, ["ledger"], state)
+        body = s3.get_object(Bucket="lake", Key="curated/t/user_id=1/part.parquet")["Body"].read()
+        table = glue.get_table(DatabaseName="db", Name="t")["Table"]
+        parts = glue.get_partitions(DatabaseName="db", TableName="t")["Partitions"]
+        item = ddb.get_item(TableName="ledger", Key={"pk": {"S": "a"}, "sk": {"S": "b"}})["Item"]
+    assert body == b"abc"
+    assert table["StorageDescriptor"]["Location"] == "s3://lake/curated/t/"
+    assert [p["Values"] for p in parts] == [["1"]]
+    assert item["files"] == {"N": "3"} and item["ratio"] == {"N": "0.5"}
