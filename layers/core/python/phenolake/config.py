@@ -44,6 +44,7 @@ class Settings:
     ledger_table: str = ""
     topic_arn: str = ""
     kaggle_secret_id: str = ""
+    kaggle_dataset: str = ""
     slack_secret_id: str = ""
     timestream_database: str = ""
     timestream_table: str = ""
@@ -64,6 +65,7 @@ class Settings:
             ledger_table=env.get("LEDGER_TABLE", ""),
             topic_arn=env.get("TOPIC_ARN", ""),
             kaggle_secret_id=env.get("KAGGLE_SECRET_ID", ""),
+            kaggle_dataset=env.get("KAGGLE_DATASET", ""),
             slack_secret_id=env.get("SLACK_SECRET_ID", ""),
             timestream_database=env.get("TIMESTREAM_DATABASE", ""),
             timestream_table=env.get("TIMESTREAM_TABLE", ""),

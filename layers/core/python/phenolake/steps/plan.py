@@ -109,10 +109,15 @@ def run(event: PlanEvent, settings: Settings) -> dict[str, Any]:
                 continue
             work.append({"source": name, **obj.as_dict()})
 
+    defaults = (
+        {"mhealth": {"kaggle_dataset": settings.kaggle_dataset}} if settings.kaggle_dataset else {}
+    )
     fetch = [
         task.as_dict()
         for name in chosen
-        for task in sources.get(name).fetch_tasks(request.options.get(name, {}))
+        for task in sources.get(name).fetch_tasks(
+            {**defaults.get(name, {}), **request.options.get(name, {})}
+        )
     ]
     total_bytes = sum(item["size"] for item in work)
     landed = write_work_list(s3, settings, run_id, "landed", work)
