@@ -52,6 +52,24 @@ def mhealth_log(tmp_path: Path, rows: int = 120) -> bytes:
     return first.read_bytes()
 
 
+def stage(aws: EmbeddedAWS, key: str, body: bytes) -> dict[str, Any]:
+    """Put a raw MHEALTH log in the lake and run the Convert handler on it."""
+    lake = aws.bucket("LakeBucket")
+    aws.s3.put_object(Bucket=lake, Key=key, Body=body)
+    item = {"source": "mhealth", "bucket": lake, "key": key}
+    return invoke(aws, "ConvertFunction", {"run_id": RUN, "item": item})
+
+
+def mhealth_day(participant: str) -> dict[str, str]:
+    return {
+        "source": "mhealth",
+        "metric": "readings",
+        "participant": participant,
+        "day": "2014-01-01",
+        "device": "",
+    }
+
+
 def test_plan_lists_new_objects_and_skips_what_the_ledger_has_seen(aws: EmbeddedAWS) -> None:
     landing, lake = aws.bucket("LandingBucket"), aws.bucket("LakeBucket")
     aws.s3.put_object(Bucket=landing, Key="mhealth/a/mHealth_subject1.log", Body=b"1\t2\n")
@@ -249,19 +267,8 @@ def test_daily_merge_is_the_union_of_staged_files_and_stable(
     lake = aws.bucket("LakeBucket")
     for n in (1, 2):
         key = f"raw/mhealth/p{n}/mHealth_subject1.log"
-        aws.s3.put_object(Bucket=lake, Key=key, Body=mhealth_log(tmp_path / str(n), rows=50 * n))
-        invoke(
-            aws,
-            "ConvertFunction",
-            {"run_id": RUN, "item": {"source": "mhealth", "bucket": lake, "key": key}},
-        )
-    item = {
-        "source": "mhealth",
-        "metric": "readings",
-        "participant": "1",
-        "day": "2014-01-01",
-        "device": "",
-    }
+        stage(aws, key, mhealth_log(tmp_path / str(n), rows=50 * n))
+    item = mhealth_day("1")
     first = invoke(aws, "DailyMergeFunction", {"run_id": RUN, "item": item})
     assert (first["rows"], first["staged_files"]) == (150, 2)
     body = aws.s3.get_object(Bucket=lake, Key=first["key"])["Body"].read()
@@ -291,19 +298,8 @@ def test_redact_fails_closed_without_a_detector(aws: EmbeddedAWS) -> None:
 def test_completeness_registers_its_table(aws: EmbeddedAWS, tmp_path: Path) -> None:
     lake = aws.bucket("LakeBucket")
     key = "raw/mhealth/p/mHealth_subject2.log"
-    aws.s3.put_object(Bucket=lake, Key=key, Body=mhealth_log(tmp_path, rows=100))
-    invoke(
-        aws,
-        "ConvertFunction",
-        {"run_id": RUN, "item": {"source": "mhealth", "bucket": lake, "key": key}},
-    )
-    day = {
-        "source": "mhealth",
-        "metric": "readings",
-        "participant": "2",
-        "day": "2014-01-01",
-        "device": "",
-    }
+    stage(aws, key, mhealth_log(tmp_path, rows=100))
+    day = mhealth_day("2")
     invoke(aws, "DailyMergeFunction", {"run_id": RUN, "item": day})
     aws.s3.put_object(
         Bucket=lake, Key=f"manifests/{RUN}/work/merge.json", Body=json.dumps([day]).encode()

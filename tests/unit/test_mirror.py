@@ -12,6 +12,21 @@ from phenolake import catalog
 from phenolake_local import mirror
 
 
+def create_ledger(ddb: object) -> None:
+    ddb.create_table(  # type: ignore[attr-defined]
+        TableName="ledger",
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+    )
+
+
 def test_buckets_catalog_and_tables_round_trip(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
@@ -30,18 +45,7 @@ def test_buckets_catalog_and_tables_round_trip(tmp_path: Path, monkeypatch) -> N
         catalog.ensure_partitions(
             glue, "db", "t", [("a", "double")], ["user_id"], "s3://lake/curated/t/", [["1"]]
         )
-        ddb.create_table(
-            TableName="ledger",
-            BillingMode="PAY_PER_REQUEST",
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-        )
+        create_ledger(ddb)
         ddb.put_item(
             TableName="ledger",
             Item={"pk": {"S": "a"}, "sk": {"S": "b"}, "files": {"N": "3"}, "ratio": {"N": "0.5"}},
@@ -62,18 +66,7 @@ def test_buckets_catalog_and_tables_round_trip(tmp_path: Path, monkeypatch) -> N
         glue = boto3.client("glue", region_name="us-east-1")
         ddb = boto3.client("dynamodb", region_name="us-east-1")
         s3.create_bucket(Bucket="lake")
-        ddb.create_table(
-            TableName="ledger",
-            BillingMode="PAY_PER_REQUEST",
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-        )
+        create_ledger(ddb)
         mirror.files_to_s3(s3, tmp_path, ["lake"])
         mirror.load_catalog(glue, state / mirror.CATALOG_FILE)
         mirror.load_tables(ddb, ["ledger"], state)
