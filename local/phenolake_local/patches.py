@@ -23,6 +23,12 @@ Functions interpreter, but some things it cannot do here:
    ``callback_endpoint.interrupt_all()`` on an endpoint that only ``.waitForTaskToken`` tasks
    have, so every ``.sync`` task fails with a States.Runtime error. The ``.sync`` path is
    evaluated here without the callback endpoint; other patterns go to moto unchanged.
+7. ``map-tolerated-failures``: moto reads ``ToleratedFailurePercentage``/``Count`` of a
+   Distributed Map but does not apply them, and a failed item silently becomes a ``null``
+   result, so the Map succeeds whatever fails. Here failed items are counted and the Map
+   fails with ``States.ExceedToleratedFailureThreshold`` when a threshold the definition sets
+   (> 0) is exceeded (with none set, any failure fails it, as on AWS); a failed item's
+   result is its ``{"Error", "Cause"}``.
 5. ``asl-number-literals``: moto's ASL grammar takes ``ToleratedFailurePercentage`` only as a
    decimal (``10.0``); AWS also accepts an integer (``10``, which is what a template
    substitution yields). The definition is normalised before moto parses it.
@@ -57,6 +63,27 @@ import boto3
 import moto
 from moto.awslambda.models import LambdaFunction
 from moto.glue.models import FakeJob, FakeJobRun
+from moto.stepfunctions.parser.api import ExecutionFailedEventDetails, HistoryEventType
+from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+    FailureEvent,
+    FailureEventException,
+)
+from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import (
+    StatesErrorName,
+)
+from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
+    StatesErrorNameType,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import (
+    distributed_iteration_component as distributed,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.itemprocessor import (
+    distributed_item_processor_worker as distributed_worker,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.job import (
+    JobClosed,
+    JobPool,
+)
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
     state_task_service,
     state_task_service_callback,
@@ -68,6 +95,8 @@ from moto.stepfunctions.parser.asl.eval.callback.callback import (
     CallbackOutcomeTimedOut,
     CallbackTimeoutError,
 )
+from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+from moto.stepfunctions.parser.asl.eval.program_state import ProgramEnded, ProgramError
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 from moto.timestreamwrite.models import TimestreamWriteBackend
 from moto.timestreamwrite.responses import TimestreamWriteResponse
@@ -589,6 +618,118 @@ def _patch_sync_integration() -> None:
     StateTaskServiceCallback._eval_integration_pattern = eval_integration_pattern  # type: ignore[method-assign]
 
 
+# ------------------------------------------------------------------- map-tolerated-failures
+
+
+@dataclass(frozen=True)
+class ItemFailure:
+    """A failed Distributed Map item (not an Exception, so moto's worker takes the next item)."""
+
+    error: str
+    cause: str
+
+
+class TolerantJobPool(JobPool):
+    """A JobPool that lets failed items close as results until a threshold is exceeded."""
+
+    def __init__(self, job_program: Any, job_inputs: list[Any], count: int, percentage: float):
+        super().__init__(job_program=job_program, job_inputs=job_inputs)
+        self.tolerated_count = count
+        self.tolerated_percentage = percentage
+        self.failures = 0
+        self.exceeded = False
+
+    def _over(self) -> bool:
+        if self.tolerated_count <= 0 and self.tolerated_percentage <= 0:
+            return True
+        share = 100.0 * self.failures / max(self._jobs_number, 1)
+        return (0 < self.tolerated_count < self.failures) or (0 < self.tolerated_percentage < share)
+
+    def close_job(self, job: Any) -> None:
+        failure = job.job_output
+        if not isinstance(failure, ItemFailure):
+            return super().close_job(job)
+        with self._mutex:
+            if self._is_terminated():
+                return None
+            self.failures += 1
+            if self._over():
+                self.exceeded = True
+                self._worker_exception = RuntimeError(failure.cause)
+            else:
+                result = {"Error": failure.error, "Cause": failure.cause}
+                self._closed_jobs.add(JobClosed(job_index=job.job_index, job_output=result))
+            self._notify_on_termination()
+        return None
+
+
+def _patch_map_tolerated_failures() -> None:
+    worker = distributed_worker.DistributedItemProcessorWorker
+    original_eval_job = _expect(worker, "_eval_job", ["self", "env", "job"])
+    if not getattr(original_eval_job, "_phenolake", False):
+
+        def eval_job(self: Any, env: Any, job: Any) -> None:
+            original_eval_job(self, env, job)
+            state = env.program_state()
+            if job.job_output is None and not isinstance(state, ProgramEnded):
+                details = (state.error or {}) if isinstance(state, ProgramError) else {}
+                job.job_output = ItemFailure(
+                    details.get("error", "States.TaskFailed"),
+                    details.get("cause", f"item {job.job_index} did not complete"),
+                )
+
+        eval_job._phenolake = True  # type: ignore[attr-defined]
+        worker._eval_job = eval_job  # type: ignore[method-assign]
+    component = distributed.DistributedIterationComponent
+    original = _expect(component, "_map_run", ["self", "env", "eval_input"])
+    _expect(component, "_launch_worker", ["self", "env", "eval_input", "job_pool"])
+    if getattr(original, "_phenolake", False):
+        return
+
+    def map_run(self: Any, env: Any, eval_input: Any) -> None:
+        items: list[Any] = env.stack.pop()
+        pool = TolerantJobPool(
+            self._get_iteration_program(),
+            items,
+            int(eval_input.tolerated_failure_count or 0),
+            float(eval_input.tolerated_failure_percentage or 0.0),
+        )
+        concurrency = eval_input.map_run_record.max_concurrency
+        workers = (
+            len(items) if concurrency == distributed.DEFAULT_MAX_CONCURRENCY_VALUE else concurrency
+        )
+        for _ in range(min(workers, max(len(items), 1))):
+            self._launch_worker(env=env, eval_input=eval_input, job_pool=pool)
+        pool.await_jobs()
+        if pool.exceeded:
+            cause = (
+                f"{pool.failures} of {len(items)} items failed, more than the Map tolerates "
+                f"(ToleratedFailurePercentage {pool.tolerated_percentage:g}, "
+                f"ToleratedFailureCount {pool.tolerated_count})"
+            )
+            raise FailureEventException(
+                failure_event=FailureEvent(
+                    env=env,
+                    error_name=StatesErrorName(
+                        typ=StatesErrorNameType.StatesExceedToleratedFailureThreshold
+                    ),
+                    event_type=HistoryEventType.ExecutionFailed,
+                    event_details=EventDetails(
+                        executionFailedEventDetails=ExecutionFailedEventDetails(
+                            error=StatesErrorNameType.StatesExceedToleratedFailureThreshold.to_name(),
+                            cause=cause,
+                        )
+                    ),
+                )
+            )
+        if pool.get_worker_exception() is not None:
+            raise pool.get_worker_exception()
+        env.stack.append([closed.job_output for closed in pool.get_closed_jobs()])
+
+    map_run._phenolake = True  # type: ignore[attr-defined]
+    component._map_run = map_run  # type: ignore[method-assign]
+
+
 PATCHES: dict[str, Callable[[], None]] = {
     "lambda-invoke": _patch_lambda_invoke,
     "glue-job-run": _patch_glue_job_run,
@@ -596,13 +737,14 @@ PATCHES: dict[str, Callable[[], None]] = {
     "aws-sdk-service-names": _patch_sdk_service_names,
     "asl-number-literals": _patch_asl_number_literals,
     "sync-integration": _patch_sync_integration,
+    "map-tolerated-failures": _patch_map_tolerated_failures,
 }
 
 
 def apply() -> list[str]:
     """Apply every patch (idempotent); returns their names."""
-    # moto logs a warning per Map that ToleratedFailurePercentage is not evaluated; known, and
-    # said in the README, so it is not repeated on every run.
+    # moto warns per Map that it does not evaluate ToleratedFailurePercentage; the
+    # map-tolerated-failures patch does, so the warning no longer holds.
     logging.getLogger("moto.stepfunctions.parser").setLevel(logging.ERROR)
     # Handlers running at once on threads share Powertools' metric set in-process (in Lambda
     # each invocation has the process to itself): one flushes, the other finds it empty.

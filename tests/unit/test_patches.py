@@ -70,7 +70,7 @@ def register_function(tmp_path: Path, body: str) -> str:
 HANDLER = """
 from phenolake.config import environ
 def lambda_handler(event, context):
-    if event.get("fail"):
+    if event.get("fail") or event.get("item", {}).get("fail"):
         raise ValueError("asked to fail")
     return {"got": event, "env": environ().get("PROBE"), "name": context.function_name}
 """
@@ -324,3 +324,59 @@ def test_a_changed_signature_is_reported_loudly() -> None:
         patches._expect(Moved, "invoke", ["self", "body", "request_headers", "response_headers"])
     with pytest.raises(patches.PatchBroken, match="is gone"):
         patches._expect(Moved, "start_job_run", ["self"])
+
+
+def _map_with(arn: str, items: int, **tolerance: float) -> dict[str, Any]:
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket="work")
+    s3.put_object(
+        Bucket="work",
+        Key="items.json",
+        Body=json.dumps([{"n": i, "fail": i in (3, 7)} for i in range(items)]),
+    )
+    state = {
+        "Type": "Map",
+        "ItemReader": {
+            "Resource": "arn:aws:states:::s3:getObject",
+            "ReaderConfig": {"InputType": "JSON"},
+            "Parameters": {"Bucket": "work", "Key": "items.json"},
+        },
+        "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "T",
+            "States": {"T": {"Type": "Task", "Resource": arn, "End": True}},
+        },
+        "End": True,
+        **tolerance,
+    }
+    return run_state_machine({"StartAt": "M", "States": {"M": state}})
+
+
+def test_distributed_map_tolerates_failures_up_to_the_threshold(aws: None, tmp_path: Path) -> None:
+    arn = register_function(tmp_path, HANDLER)
+    tolerated = _map_with(arn, 20, ToleratedFailurePercentage=10)
+    assert tolerated["status"] == "SUCCEEDED", tolerated
+    results = json.loads(tolerated["output"])
+    assert sum(1 for r in results if r.get("Error") == "ValueError") == 2
+    assert sorted(r["got"]["n"] for r in results if "got" in r) == [
+        n for n in range(20) if n not in (3, 7)
+    ]
+
+
+def test_distributed_map_fails_past_the_threshold(aws: None, tmp_path: Path) -> None:
+    arn = register_function(tmp_path, HANDLER)
+    failed = _map_with(arn, 10, ToleratedFailurePercentage=10)
+    assert failed["status"] == "FAILED"
+    history = boto3.client("stepfunctions", region_name=REGION).get_execution_history(
+        executionArn=failed["executionArn"]
+    )["events"]
+    details = next(e for e in history if e["type"] == "ExecutionFailed")[
+        "executionFailedEventDetails"
+    ]
+    assert details["error"] == "States.ExceedToleratedFailureThreshold"
+    assert "2 of 10 items failed" in details["cause"]
+
+
+def test_distributed_map_without_tolerance_fails_on_one_item(aws: None, tmp_path: Path) -> None:
+    arn = register_function(tmp_path, HANDLER)
+    assert _map_with(arn, 5)["status"] == "FAILED"
