@@ -252,8 +252,16 @@ def test_rows_are_split_at_midnight_by_row_index() -> None:
 
 
 @settings(max_examples=30, deadline=None)
-@given(st.lists(st.tuples(st.lists(st.floats(-1e3, 1e3, allow_nan=False), min_size=23, max_size=23),
-                          st.integers(0, 12)), min_size=1, max_size=40))
+@given(
+    st.lists(
+        st.tuples(
+            st.lists(st.floats(-1e3, 1e3, allow_nan=False), min_size=23, max_size=23),
+            st.integers(0, 12),
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
 def test_round_trip_of_values(rows: list[tuple[list[float], int]]) -> None:
     table, _ = convert("".join(line(v, label) for v, label in rows))
     assert table.num_rows == len(rows)
@@ -319,11 +327,43 @@ def test_mixed_good_and_bad_lines(
 
 
 CELLS = st.one_of(
-    st.sampled_from([
-        "1", "-9.8184", " 1.5", "1.5 ", "+.5", "5.", "1e5", "1E+05", "1.e5", ".e5", "nan", "NaN",
-        "-inf", "Infinity", "1e400", "", " ", "abc", "0x10", "1_0", "1,5", "\u0661", "4.0", "4.5",
-        "12", "13", "-0", "00", "nan(1)", "+-1", "1e", "e1", ".",
-    ]),
+    st.sampled_from(
+        [
+            "1",
+            "-9.8184",
+            " 1.5",
+            "1.5 ",
+            "+.5",
+            "5.",
+            "1e5",
+            "1E+05",
+            "1.e5",
+            ".e5",
+            "nan",
+            "NaN",
+            "-inf",
+            "Infinity",
+            "1e400",
+            "",
+            " ",
+            "abc",
+            "0x10",
+            "1_0",
+            "1,5",
+            "\u0661",
+            "4.0",
+            "4.5",
+            "12",
+            "13",
+            "-0",
+            "00",
+            "nan(1)",
+            "+-1",
+            "1e",
+            "e1",
+            ".",
+        ]
+    ),
     st.text(alphabet="0123456789.eE+- naifx", max_size=6),
 )
 
