@@ -48,7 +48,7 @@ def spark_session() -> Any:
     # The driver JVM starts before any SparkConf applies, so its options go on the submit line.
     os.environ.setdefault(
         "PYSPARK_SUBMIT_ARGS",
-        f"--driver-java-options -Dlog4j.configurationFile=file:{log_config} pyspark-shell",
+        f"--driver-java-options -Dlog4j2.configurationFile=file:{log_config} pyspark-shell",
     )
     return (
         SparkSession.builder.master("local[2]")
