@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -28,7 +27,3 @@ def sample_run(tmp_path_factory: pytest.TempPathFactory, spark: object):
     home = tmp_path_factory.mktemp("home")
     result = runner.run(runner.RunOptions(home=home))
     return home, result
-
-
-def home_of(sample_run: tuple[Path, object]) -> Path:
-    return sample_run[0]
