@@ -10,6 +10,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO, ClassVar
 
@@ -32,6 +33,15 @@ class Member:
     participant: str
     metric: str
     device: str = ""
+
+
+@dataclass(frozen=True)
+class ImageFacts:
+    """Whose an extracted image is and when it was taken, so Redact can file the redacted
+    copy under ``images/<source>/<participant>/<date>/`` and audit it."""
+
+    participant: str
+    taken_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -113,6 +123,11 @@ class Source(abc.ABC):
     @abc.abstractmethod
     def write_samples(self, out_dir: Path, seed: int) -> list[Path]:
         """Write seeded synthetic inputs shaped like the real thing."""
+
+    def image_facts(self, raw_path: str) -> ImageFacts | None:
+        """Participant and capture time of an extracted image (path below the source's raw
+        folder, as ``member`` gets it); None when the source has no images or cannot tell."""
+        return None
 
     def fetch_tasks(self, options: dict[str, Any]) -> list[FetchTask]:
         """Remote inputs to bring in (Kaggle datasets, external buckets); none by default."""
