@@ -28,7 +28,7 @@ from phenolake_local import mirror, patches, template
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS_BUCKET = f"{template.STACK_NAME}-{template.ACCOUNT_ID}-artifacts"
-LOCAL_PARAMETERS = {"BatchLoadPollSeconds": "1"}
+LOCAL_PARAMETERS = {"BatchLoadPollSeconds": "1", "RetryIntervalSeconds": "1"}
 
 _FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",

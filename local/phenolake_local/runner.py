@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 import zipfile
 from collections.abc import Callable
@@ -162,12 +163,14 @@ def run(options: RunOptions, on_event: Callable[[dict[str, Any]], None] | None =
         ),
         {},
     )
-    import json
-
+    output = json.loads(described.get("output") or "{}")
+    status = described["status"]
+    if status == "SUCCEEDED" and output.get("notify", {}).get("status") == "PARTIAL":
+        status = "PARTIAL"  # the execution succeeded, but some Map items failed
     return RunResult(
         execution_name=name,
-        status=described["status"],
-        output=json.loads(described.get("output") or "{}"),
+        status=status,
+        output=output,
         error=failure.get("error", ""),
         cause=failure.get("cause", ""),
         landed=[(source, key) for _, source, key in planned],

@@ -181,13 +181,24 @@ def _print_summary(result: Any, home: Path) -> None:
     if result.landed and notify.get("objects") == 0:
         out.print("nothing new: every input was taken in by an earlier run (use --replay to redo)")
     if notify.get("quarantined"):
-        out.print(
-            f"quarantine: {home / 'quarantine'} (see the .reason.json files under the lake bucket)"
+        where = _local_path(home, notify.get("manifest", "")).parents[2] / "quarantine"
+        out.print(f"quarantine: {where / result.execution_name} (a .reason.json beside each file)")
+    if result.status == "PARTIAL":
+        err.print(
+            f"run partial: {notify.get('failed_items', 0)} item(s) failed after retries; "
+            f"the rest was kept: {_local_path(home, notify.get('failures_uri', ''))}"
         )
-    if result.status != "SUCCEEDED":
+        _print_tables(home)
+    elif result.status != "SUCCEEDED":
         err.print(f"run failed: {result.error}: {result.cause[:400]}")
     else:
         _print_tables(home)
+
+
+def _local_path(home: Path, uri: str) -> Path:
+    """Where an s3:// URI of the embedded AWS lives on disk (bucket folders under home)."""
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return home / bucket / key
 
 
 def _print_tables(home: Path) -> None:

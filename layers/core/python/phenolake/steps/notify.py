@@ -3,6 +3,10 @@
 Every path of the state machine ends here, success or failure: the summary counts what
 was taken in, converted, rejected and quarantined (with where to look), and goes to SNS
 and, when its secret is set, to a Slack webhook.
+
+Map items that failed after their retries were each written by the state machine under
+``manifests/<run>/failures/``; they are gathered into ``manifests/<run>/failures.json`` and a
+run that otherwise succeeded ends PARTIAL, so the good items are kept and the bad ones named.
 """
 
 from __future__ import annotations
@@ -71,6 +75,24 @@ def _collect(s3: Any, settings: Settings, run_id: str) -> dict[str, Any]:
     }
 
 
+def collect_failures(s3: Any, settings: Settings, run_id: str) -> list[dict[str, Any]]:
+    """The failed Map items of the run: step, item and the error after the last retry."""
+    failures = []
+    prefix = lake.manifest_key(run_id, "failures") + "/"
+    for obj in sorted(storage.list_objects(s3, settings.lake_bucket, prefix), key=lambda o: o.key):
+        record = storage.get_json(s3, settings.lake_bucket, obj.key)
+        error = record.get("error") or {}
+        failures.append(
+            {
+                "step": obj.key[len(prefix) :].split("-", 1)[0],
+                "item": record.get("item"),
+                "error": error.get("Error", ""),
+                "cause": str(error.get("Cause", ""))[:2000],
+            }
+        )
+    return failures
+
+
 def message(
     run_id: str, status: str, collected: dict[str, Any], error: dict[str, Any] | None
 ) -> str:
@@ -82,6 +104,13 @@ def message(
         f"quarantined {t['quarantined']} (rejected rows {t['rejected_rows']}, "
         f"rejected zip members {t['rejected_members']}) -> {collected['quarantine']}",
     ]
+    failed = collected.get("failures", [])
+    if failed:
+        by_step: dict[str, int] = {}
+        for failure in failed:
+            by_step[failure["step"]] = by_step.get(failure["step"], 0) + 1
+        steps = ", ".join(f"{step} {n}" for step, n in sorted(by_step.items()))
+        lines.append(f"failed items {len(failed)} ({steps}) -> {collected['failures_uri']}")
     if error:
         lines.append(f"error: {error.get('Error', '')}: {str(error.get('Cause', ''))[:500]}")
     return "\n".join(lines)
@@ -100,10 +129,17 @@ def _slack(settings: Settings, text: str) -> None:
 def run(event: NotifyEvent, settings: Settings) -> dict[str, Any]:
     s3 = s3_client(settings)
     collected = _collect(s3, settings, event.run_id)
+    failures = collect_failures(s3, settings, event.run_id)
+    status = "PARTIAL" if failures and event.status == "SUCCEEDED" else event.status
+    if failures:
+        failures_key = lake.manifest_key(event.run_id, "failures.json")
+        storage.put_json(s3, settings.lake_bucket, failures_key, failures)
+        collected["failures"] = failures
+        collected["failures_uri"] = lake.s3_uri(settings.lake_bucket, failures_key)
     manifest = {
         "run_id": event.run_id,
         "execution_id": event.execution_id,
-        "status": event.status,
+        "status": status,
         "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "code_version": __version__,
         "error": event.error,
@@ -111,10 +147,10 @@ def run(event: NotifyEvent, settings: Settings) -> dict[str, Any]:
         **collected,
     }
     storage.put_json(s3, settings.lake_bucket, lake.run_manifest_key(event.run_id), manifest)
-    text = message(event.run_id, event.status, collected, event.error)
+    text = message(event.run_id, status, collected, event.error)
     if settings.topic_arn:
         storage.client("sns", settings.region).publish(
-            TopicArn=settings.topic_arn, Subject=f"phenolake {event.status}"[:100], Message=text
+            TopicArn=settings.topic_arn, Subject=f"phenolake {status}"[:100], Message=text
         )
     if settings.slack_secret_id:
         try:
@@ -122,9 +158,14 @@ def run(event: NotifyEvent, settings: Settings) -> dict[str, Any]:
         except Exception as exc:  # a broken webhook must not fail the run's record
             log.warning("slack notification failed", extra={"error": str(exc).splitlines()[0]})
     return {
-        "metrics": {"runs_failed" if event.status == "FAILED" else "runs_notified": 1},
-        "status": event.status,
+        "metrics": {
+            "runs_failed" if status == "FAILED" else "runs_notified": 1,
+            "items_failed": len(failures),
+        },
+        "status": status,
         "manifest": lake.s3_uri(settings.lake_bucket, lake.run_manifest_key(event.run_id)),
         "message": text,
+        "failed_items": len(failures),
+        "failures_uri": collected.get("failures_uri", ""),
         **collected["totals"],
     }
