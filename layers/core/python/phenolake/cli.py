@@ -281,9 +281,41 @@ def validate(
     out.print("template, state machine and configuration are valid")
 
 
+def _local_lake(home: Path) -> Path:
+    lakes = sorted(p for p in home.glob("*-lake") if p.is_dir())
+    if not lakes:
+        raise UserError(f"--home: no local lake under {home} (run `phenolake run` first)")
+    return lakes[0]
+
+
+@app.command()
+def verify(
+    bucket: Annotated[
+        str | None, typer.Option(help="Check the deployed lake bucket in S3 instead.")
+    ] = None,
+    home: HomeOption = DEFAULT_HOME,
+) -> None:
+    """Check the chain of run manifests: any changed, missing or unlinked manifest is named."""
+    from phenolake import provenance, storage
+
+    store: provenance.ManifestStore = (
+        provenance.S3Store(storage.client("s3"), bucket)
+        if bucket
+        else provenance.FolderStore(_local_lake(home))
+    )
+    report = provenance.verify(store)
+    for problem in report.problems:
+        err.print(f"verify: {problem}")
+    if not report.ok:
+        raise typer.Exit(1)
+    newest = f", newest {report.runs[0]}" if report.runs else ""
+    out.print(f"manifest chain intact: {len(report.runs)} run(s){newest}")
+
+
 def main() -> None:
     try:
-        app(standalone_mode=False)
+        # without standalone mode, click returns typer.Exit's code instead of exiting with it
+        code = app(standalone_mode=False)
     except UserError as exc:
         err.print(f"phenolake: error: {exc}")
         sys.exit(2)
@@ -301,6 +333,7 @@ def main() -> None:
     except FileNotFoundError as exc:
         err.print(f"phenolake: error: {exc}")
         sys.exit(2)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from phenolake import __version__, lake, storage
+from phenolake import __version__, lake, provenance, sources, storage
 from phenolake.config import Settings
 from phenolake.steps.common import StepEvent, s3_client
 
@@ -44,10 +44,16 @@ def _collect(s3: Any, settings: Settings, run_id: str) -> dict[str, Any]:
         "quarantined": 0,
     }
     tables: dict[str, int] = {}
+    inputs: list[dict[str, Any]] = []
+    files: list[dict[str, Any]] = []
+    merged: set[str] = set()
+    touched: set[str] = set()
     for obj in storage.list_objects(
         s3, settings.lake_bucket, lake.manifest_key(run_id, "extracted") + "/"
     ):
         m = storage.get_json(s3, settings.lake_bucket, obj.key)
+        landing = m.get("landing", {})
+        inputs.append({k: landing.get(k) for k in ("source", "key", "etag", "size")})
         totals["objects"] += 1
         totals["data_files"] += len(m["data"])
         totals["images"] += len(m["images"])
@@ -56,12 +62,15 @@ def _collect(s3: Any, settings: Settings, run_id: str) -> dict[str, Any]:
         s3, settings.lake_bucket, lake.manifest_key(run_id, "converted") + "/"
     ):
         m = storage.get_json(s3, settings.lake_bucket, obj.key)
+        files.append({"key": m["key"], "sha256": m.get("sha256", ""), "rows": m.get("rows", 0)})
+        touched.add(m.get("source", ""))
         totals["rows"] += m.get("rows", 0)
         totals["rejected_rows"] += m.get("rejected_rows", 0)
         totals["days"] += len(m.get("days", []))
         for day in m.get("days", []):
             metric = f"{day['source']}.{day['metric']}"
             tables[metric] = tables.get(metric, 0) + day["rows"]
+            merged.add(lake.merged_key(lake.DayKey(**_day_fields(day))))
     quarantine_prefix = lake.quarantine_key(run_id, "")
     totals["quarantined"] = sum(
         1
@@ -70,9 +79,31 @@ def _collect(s3: Any, settings: Settings, run_id: str) -> dict[str, Any]:
     )
     return {
         "totals": totals,
+        "inputs": sorted(inputs, key=lambda i: str(i["key"])),
+        "files": sorted(files, key=lambda f: f["key"]),
+        "outputs": {"merged": sorted(merged), "tables": _table_rows(s3, settings, touched)},
         "rows_by_metric": tables,
         "quarantine": lake.s3_uri(settings.lake_bucket, quarantine_prefix),
     }
+
+
+def _day_fields(day: dict[str, Any]) -> dict[str, str]:
+    names = ("source", "metric", "participant", "day", "device")
+    return {name: day.get(name, "") for name in names}
+
+
+def _table_rows(s3: Any, settings: Settings, touched: set[str]) -> dict[str, int]:
+    """Rows in each curated table of the sources this run touched (Parquet footers only)."""
+    counts: dict[str, int] = {}
+    for name in sorted(n for n in touched if n in sources.names()):
+        for table in sources.get(name).tables:
+            prefix = lake.curated_prefix(table)
+            counts[table] = sum(
+                storage.parquet_rows(s3, settings.lake_bucket, o.key)
+                for o in storage.list_objects(s3, settings.lake_bucket, prefix)
+                if o.key.endswith(".parquet")
+            )
+    return counts
 
 
 def collect_failures(s3: Any, settings: Settings, run_id: str) -> list[dict[str, Any]]:
@@ -142,11 +173,12 @@ def run(event: NotifyEvent, settings: Settings) -> dict[str, Any]:
         "status": status,
         "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "code_version": __version__,
+        "configuration_sha256": provenance.configuration_hash(settings),
         "error": event.error,
         "steps": event.summary,
         **collected,
     }
-    storage.put_json(s3, settings.lake_bucket, lake.run_manifest_key(event.run_id), manifest)
+    sealed = provenance.seal(provenance.S3Store(s3, settings.lake_bucket), event.run_id, manifest)
     text = message(event.run_id, status, collected, event.error)
     if settings.topic_arn:
         storage.client("sns", settings.region).publish(
@@ -163,7 +195,8 @@ def run(event: NotifyEvent, settings: Settings) -> dict[str, Any]:
             "items_failed": len(failures),
         },
         "status": status,
-        "manifest": lake.s3_uri(settings.lake_bucket, lake.run_manifest_key(event.run_id)),
+        "manifest": lake.s3_uri(settings.lake_bucket, sealed["key"]),
+        "manifest_sha256": sealed["sha256"],
         "message": text,
         "failed_items": len(failures),
         "failures_uri": collected.get("failures_uri", ""),
