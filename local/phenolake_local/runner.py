@@ -177,3 +177,35 @@ def run(options: RunOptions, on_event: Callable[[dict[str, Any]], None] | None =
         states=list(states.values()),
         seconds=(dt.datetime.now(dt.UTC) - started).total_seconds(),
     )
+
+
+def forget(home: Path, participant: str) -> RunResult:
+    """Run the DeleteParticipant state machine of the template on the local lake."""
+    from phenolake_local import template
+
+    started = dt.datetime.now(dt.UTC)
+    name = f"forget-{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+    with EmbeddedAWS(home) as aws:
+        arn = aws.start_execution(
+            name, {"participant": participant}, state_machine=template.DELETE_PARTICIPANT
+        )
+        described = aws.wait(arn)
+        history = aws.history(arn)
+    failure = next(
+        (
+            e.get("executionFailedEventDetails", {})
+            for e in history
+            if e["type"] == "ExecutionFailed"
+        ),
+        {},
+    )
+    return RunResult(
+        execution_name=name,
+        status=described["status"],
+        output=json.loads(described.get("output") or "{}"),
+        error=failure.get("error", ""),
+        cause=failure.get("cause", ""),
+        landed=[],
+        states=[],
+        seconds=(dt.datetime.now(dt.UTC) - started).total_seconds(),
+    )

@@ -281,6 +281,43 @@ def validate(
     out.print("template, state machine and configuration are valid")
 
 
+@app.command()
+def forget(
+    participant: Annotated[str, typer.Argument(help="The participant id, as in the tables.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    home: HomeOption = DEFAULT_HOME,
+) -> None:
+    """Delete a participant from the local lake (consent withdrawal), as DeleteParticipant does."""
+    from phenolake_local import runner
+
+    _local_lake(home)
+    if not participant.strip():
+        raise UserError("participant: empty")
+    if not yes:
+        if not sys.stdin.isatty():
+            raise UserError("forget: deleting needs --yes when not run interactively")
+        typer.confirm(f"Delete every record of participant {participant!r}?", abort=True)
+    result = runner.forget(home, participant)
+    if result.status != "SUCCEEDED":
+        err.print(f"forget failed: {result.error}: {result.cause[:400]}")
+        raise typer.Exit(1)
+    audit = result.output
+    table = Table(title=f"participant {participant} deleted", title_justify="left")
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for zone, n in audit["deleted_objects"].items():
+        table.add_row(f"objects in {zone}", str(n))
+    for name, n in audit["partitions_dropped"].items():
+        table.add_row(f"partitions of {name}", str(n))
+    for name, n in audit["rows_removed"].items():
+        table.add_row(f"rows of {name}", str(n))
+    table.add_row("ledger entries", str(audit["ledger_entries_removed"]))
+    out.print(table)
+    for note in audit["not_deleted"]:
+        out.print(f"not deleted: {note}")
+    out.print(f"audit record: {_local_path(home, audit['audit'])}")
+
+
 def _local_lake(home: Path) -> Path:
     lakes = sorted(p for p in home.glob("*-lake") if p.is_dir())
     if not lakes:
