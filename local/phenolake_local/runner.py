@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from phenolake import sources
+from phenolake import sources, study
 from phenolake_local.engine import EmbeddedAWS
 
 SAMPLE_SEED = 20141
@@ -34,6 +34,8 @@ class RunOptions:
     dry_run: bool = False
     replay: bool = False
     parameters: dict[str, str] = field(default_factory=dict)
+    #: A study configuration file to publish before the run (validated by the caller).
+    config: Path | None = None
 
 
 @dataclass
@@ -135,6 +137,8 @@ def run(options: RunOptions, on_event: Callable[[dict[str, Any]], None] | None =
     with EmbeddedAWS(
         options.home, parameters=options.parameters, persist=not options.dry_run
     ) as aws:
+        if options.config is not None:
+            aws.s3.upload_file(str(options.config), aws.bucket("LakeBucket"), study.CONFIG_KEY)
         landing = aws.bucket("LandingBucket")
         for file, _, key in planned:
             aws.s3.upload_file(str(file), landing, key)

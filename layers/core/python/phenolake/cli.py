@@ -33,8 +33,35 @@ HomeOption = Annotated[
 DEFAULT_HOME = Path(".phenolake")
 
 
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        help="Study configuration (YAML); default: ./study.yaml when it exists.",
+    ),
+]
+DEFAULT_CONFIG = Path("study.yaml")
+
+
 class UserError(Exception):
     """Reported as one line and exit code 2."""
+
+
+def _study_config(path: Path | None) -> Path | None:
+    """The study configuration to use, validated; None when there is none to publish."""
+    from phenolake import study
+
+    if path is None:
+        if not DEFAULT_CONFIG.is_file():
+            return None
+        path = DEFAULT_CONFIG
+    if not path.is_file():
+        raise UserError(f"--config: file not found: {path}")
+    try:
+        study.parse(path.read_text(encoding="utf-8"), str(path))
+    except (study.StudyConfigError, UnicodeDecodeError) as exc:
+        raise UserError(str(exc)) from None
+    return path
 
 
 def _date(value: str | None, option: str) -> dt.date | None:
@@ -92,12 +119,14 @@ def run(
         list[str] | None,
         typer.Option("--parameter", help="Template parameter override NAME=VALUE (repeatable)."),
     ] = None,
+    config: ConfigOption = None,
     home: HomeOption = DEFAULT_HOME,
 ) -> None:
     """Run the whole pipeline (the real state machine) in the embedded AWS."""
     from phenolake_local import runner
 
     chosen = _sources(source or [])
+    config_file = _study_config(config)
     options = runner.RunOptions(
         home=home,
         inputs=list(inputs or []),
@@ -109,6 +138,7 @@ def run(
         dry_run=dry_run,
         replay=replay,
         parameters=_parameters(parameter or []),
+        config=config_file,
     )
     if options.date and (options.start or options.end):
         raise UserError("--date: give either --date or --start/--end, not both")
@@ -268,11 +298,15 @@ def sample(
 
 @app.command()
 def validate(
+    config: ConfigOption = None,
     home: HomeOption = DEFAULT_HOME,
 ) -> None:
-    """Check template.yaml, the state machine definition and the configuration."""
+    """Check template.yaml, the state machine definitions and the study configuration."""
     from phenolake_local import validate as v
 
+    checked = _study_config(config)
+    if checked:
+        out.print(f"{checked}: valid study configuration")
     problems = v.validate_all()
     for problem in problems:
         err.print(f"invalid: {problem}")

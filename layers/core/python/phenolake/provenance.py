@@ -86,10 +86,11 @@ def canonical(document: Any) -> bytes:
     return json.dumps(document, indent=1, sort_keys=True, default=str).encode()
 
 
-def configuration_hash(settings: Any) -> str:
-    """sha256 of the settings a run used (names of buckets, tables, sinks; no secrets)."""
+def configuration_hash(settings: Any, study_sha256: str) -> str:
+    """sha256 of what a run was configured with: the deployment's settings (bucket, table and
+    sink names; no secrets) and the study configuration file's own sha256."""
     fields = {k: v for k, v in vars(settings).items() if not k.endswith("secret_id")}
-    return sha256(canonical(fields))
+    return sha256(canonical({"settings": fields, "study_sha256": study_sha256}))
 
 
 def seal(store: ManifestStore, run_id: str, manifest: dict[str, Any]) -> dict[str, str]:

@@ -106,6 +106,15 @@ def _table_rows(s3: Any, settings: Settings, touched: set[str]) -> dict[str, int
     return counts
 
 
+def _study_sha256(s3: Any, settings: Settings, run_id: str) -> str:
+    """The study configuration's hash as Plan read it (empty when the run failed before)."""
+    try:
+        plan = storage.get_json(s3, settings.lake_bucket, lake.manifest_key(run_id, "plan.json"))
+    except s3.exceptions.NoSuchKey:
+        return ""
+    return str(plan.get("config_sha256", ""))
+
+
 def collect_failures(s3: Any, settings: Settings, run_id: str) -> list[dict[str, Any]]:
     """The failed Map items of the run: step, item and the error after the last retry."""
     failures = []
@@ -173,7 +182,9 @@ def run(event: NotifyEvent, settings: Settings) -> dict[str, Any]:
         "status": status,
         "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "code_version": __version__,
-        "configuration_sha256": provenance.configuration_hash(settings),
+        "configuration_sha256": provenance.configuration_hash(
+            settings, _study_sha256(s3, settings, event.run_id)
+        ),
         "error": event.error,
         "steps": event.summary,
         **collected,
