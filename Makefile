@@ -43,9 +43,9 @@ bench: venv java
 build: venv
 	PYENV_VERSION=$(SAM_PYENV) $(BIN)/sam build
 
-deploy: build
+deploy: validate build
 	$(BIN)/sam deploy --guided
-	$(BIN)/python -m phenolake_local.publish_glue_library
+	$(BIN)/python -m phenolake_local.publish
 
 # Re-pin every transitive dependency after changing pyproject.toml.
 lock:

@@ -28,7 +28,7 @@ from phenolake_local import mirror, patches, template
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS_BUCKET = f"{template.STACK_NAME}-{template.ACCOUNT_ID}-artifacts"
-LOCAL_PARAMETERS = {"BatchLoadPollSeconds": "1"}
+LOCAL_PARAMETERS = {"BatchLoadPollSeconds": "1", "RetryIntervalSeconds": "1"}
 
 _FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -239,11 +239,12 @@ class EmbeddedAWS:
             ts.create_database(DatabaseName=props["DatabaseName"])
         for _, props in self._of_type("AWS::Timestream::Table"):
             ts.create_table(DatabaseName=props["DatabaseName"], TableName=props["TableName"])
-        self.state_machine_arn = self.sfn.create_state_machine(
-            name=d.state_machine_name,
-            definition=json.dumps(d.state_machine_definition),
-            roleArn=role,
-        )["stateMachineArn"]
+        self.state_machine_arns = {
+            logical_id: self.sfn.create_state_machine(
+                name=name, definition=json.dumps(definition), roleArn=role
+            )["stateMachineArn"]
+            for logical_id, (name, definition) in d.state_machines.items()
+        }
 
     def _of_type(self, kind: str) -> list[tuple[str, dict[str, Any]]]:
         assert self.deployment is not None
@@ -292,10 +293,17 @@ class EmbeddedAWS:
         mirror.dump_tables(self.dynamodb, self._tables(), self.state_dir)
 
     # -------------------------------------------------------------- executions
-    def start_execution(self, name: str, execution_input: dict[str, Any]) -> str:
+    def start_execution(
+        self,
+        name: str,
+        execution_input: dict[str, Any],
+        state_machine: str = template.PIPELINE,
+    ) -> str:
         patches.REGISTRY.log_dir = self.home / "logs" / name
         return self.sfn.start_execution(
-            stateMachineArn=self.state_machine_arn, name=name, input=json.dumps(execution_input)
+            stateMachineArn=self.state_machine_arns[state_machine],
+            name=name,
+            input=json.dumps(execution_input),
         )["executionArn"]
 
     def wait(

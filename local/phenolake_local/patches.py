@@ -29,6 +29,11 @@ Functions interpreter, but some things it cannot do here:
    fails with ``States.ExceedToleratedFailureThreshold`` when a threshold the definition sets
    (> 0) is exceeded (with none set, any failure fails it, as on AWS); a failed item's
    result is its ``{"Error", "Cause"}``.
+8. ``inline-map-states-errors``: when an iteration of an inline Map fails with a ``States.*``
+   error (``States.TaskFailed`` from a failed Glue job run, ``States.Timeout``), moto
+   re-raises it as a ``CustomErrorName``, which refuses the ``States.`` prefix, so the
+   run fails with ``States.Runtime`` and the real error and cause are lost. Here a
+   ``States.*`` name becomes the ``StatesErrorName`` it is.
 5. ``asl-number-literals``: moto's ASL grammar takes ``ToleratedFailurePercentage`` only as a
    decimal (``10.0``); AWS also accepts an integer (``10``, which is what a template
    substitution yields). The definition is normalised before moto parses it.
@@ -64,6 +69,9 @@ import moto
 from moto.awslambda.models import LambdaFunction
 from moto.glue.models import FakeJob, FakeJobRun
 from moto.stepfunctions.parser.api import ExecutionFailedEventDetails, HistoryEventType
+from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import (
+    CustomErrorName,
+)
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
     FailureEvent,
     FailureEventException,
@@ -76,6 +84,9 @@ from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name
 )
 from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import (
     distributed_iteration_component as distributed,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import (
+    iteration_worker,
 )
 from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.itemprocessor import (
     distributed_item_processor_worker as distributed_worker,
@@ -730,6 +741,30 @@ def _patch_map_tolerated_failures() -> None:
     component._map_run = map_run  # type: ignore[method-assign]
 
 
+# ------------------------------------------------------------------ inline-map-states-errors
+
+
+def _error_name(error_name: str) -> Any:
+    """A failed iteration's error as moto's error-name object, ``States.*`` included."""
+    if error_name.startswith("States."):
+        return StatesErrorName(typ=StatesErrorNameType.from_name(error_name))
+    return CustomErrorName(error_name=error_name)
+
+
+def _patch_inline_map_states_errors() -> None:
+    module = iteration_worker
+    found = getattr(module, "CustomErrorName", None)
+    if found is _error_name:
+        return
+    if found is not CustomErrorName:
+        raise PatchBroken(
+            f"moto {MOTO_VERSION}: {module.__name__} no longer builds CustomErrorName; "
+            "update phenolake_local/patches.py"
+        )
+    _expect(module.IterationWorker, "_eval_job", ["self", "env", "job"])
+    module.CustomErrorName = _error_name  # type: ignore[attr-defined]
+
+
 PATCHES: dict[str, Callable[[], None]] = {
     "lambda-invoke": _patch_lambda_invoke,
     "glue-job-run": _patch_glue_job_run,
@@ -738,6 +773,7 @@ PATCHES: dict[str, Callable[[], None]] = {
     "asl-number-literals": _patch_asl_number_literals,
     "sync-integration": _patch_sync_integration,
     "map-tolerated-failures": _patch_map_tolerated_failures,
+    "inline-map-states-errors": _patch_inline_map_states_errors,
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 import zipfile
 from collections.abc import Callable
@@ -10,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from phenolake import sources
+from phenolake import sources, study
 from phenolake_local.engine import EmbeddedAWS
 
 SAMPLE_SEED = 20141
@@ -33,6 +34,8 @@ class RunOptions:
     dry_run: bool = False
     replay: bool = False
     parameters: dict[str, str] = field(default_factory=dict)
+    #: A study configuration file to publish before the run (validated by the caller).
+    config: Path | None = None
 
 
 @dataclass
@@ -134,6 +137,8 @@ def run(options: RunOptions, on_event: Callable[[dict[str, Any]], None] | None =
     with EmbeddedAWS(
         options.home, parameters=options.parameters, persist=not options.dry_run
     ) as aws:
+        if options.config is not None:
+            aws.s3.upload_file(str(options.config), aws.bucket("LakeBucket"), study.CONFIG_KEY)
         landing = aws.bucket("LandingBucket")
         for file, _, key in planned:
             aws.s3.upload_file(str(file), landing, key)
@@ -162,15 +167,49 @@ def run(options: RunOptions, on_event: Callable[[dict[str, Any]], None] | None =
         ),
         {},
     )
-    import json
+    output = json.loads(described.get("output") or "{}")
+    status = described["status"]
+    if status == "SUCCEEDED" and output.get("notify", {}).get("status") == "PARTIAL":
+        status = "PARTIAL"  # the execution succeeded, but some Map items failed
+    return RunResult(
+        execution_name=name,
+        status=status,
+        output=output,
+        error=failure.get("error", ""),
+        cause=failure.get("cause", ""),
+        landed=[(source, key) for _, source, key in planned],
+        states=list(states.values()),
+        seconds=(dt.datetime.now(dt.UTC) - started).total_seconds(),
+    )
 
+
+def forget(home: Path, participant: str) -> RunResult:
+    """Run the DeleteParticipant state machine of the template on the local lake."""
+    from phenolake_local import template
+
+    started = dt.datetime.now(dt.UTC)
+    name = f"forget-{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+    with EmbeddedAWS(home) as aws:
+        arn = aws.start_execution(
+            name, {"participant": participant}, state_machine=template.DELETE_PARTICIPANT
+        )
+        described = aws.wait(arn)
+        history = aws.history(arn)
+    failure = next(
+        (
+            e.get("executionFailedEventDetails", {})
+            for e in history
+            if e["type"] == "ExecutionFailed"
+        ),
+        {},
+    )
     return RunResult(
         execution_name=name,
         status=described["status"],
         output=json.loads(described.get("output") or "{}"),
         error=failure.get("error", ""),
         cause=failure.get("cause", ""),
-        landed=[(source, key) for _, source, key in planned],
-        states=list(states.values()),
+        landed=[],
+        states=[],
         seconds=(dt.datetime.now(dt.UTC) - started).total_seconds(),
     )

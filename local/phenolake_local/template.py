@@ -47,6 +47,10 @@ class GlueJobSpec:
     default_arguments: dict[str, str]
 
 
+PIPELINE = "PipelineStateMachine"
+DELETE_PARTICIPANT = "DeleteParticipantStateMachine"
+
+
 @dataclass
 class Deployment:
     root: Path
@@ -56,8 +60,13 @@ class Deployment:
     buckets: dict[str, str] = field(default_factory=dict)
     functions: dict[str, FunctionSpec] = field(default_factory=dict)
     glue_jobs: dict[str, GlueJobSpec] = field(default_factory=dict)
-    state_machine_name: str = ""
-    state_machine_definition: dict[str, Any] = field(default_factory=dict)
+    #: logical id -> (name, definition with its substitutions applied)
+    state_machines: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
+
+    @property
+    def state_machine_definition(self) -> dict[str, Any]:
+        """The daily pipeline's definition."""
+        return self.state_machines[PIPELINE][1]
 
     def function_by_name(self, name: str) -> FunctionSpec | None:
         return next((f for f in self.functions.values() if f.name == name), None)
@@ -107,10 +116,12 @@ def load(root: Path, overrides: dict[str, str] | None = None) -> Deployment:
                 default_arguments={k: str(v) for k, v in props.get("DefaultArguments", {}).items()},
             )
         elif kind == "AWS::Serverless::StateMachine":
-            deployment.state_machine_name = props["Name"]
-            deployment.state_machine_definition = substitute_definition(
-                (root / props["DefinitionUri"]).read_text(),
-                props.get("DefinitionSubstitutions", {}),
+            deployment.state_machines[logical_id] = (
+                props["Name"],
+                substitute_definition(
+                    (root / props["DefinitionUri"]).read_text(),
+                    props.get("DefinitionSubstitutions", {}),
+                ),
             )
     return deployment
 

@@ -66,21 +66,22 @@ def validate_all(root: Path = PROJECT_ROOT) -> list[str]:
         deployment = template.load(root)
     except (template.TemplateError, KeyError, FileNotFoundError) as exc:
         return [f"template.yaml: {exc}"]
-    definition = deployment.state_machine_definition
-    problems = [f"statemachine: {p}" for p in _scope(definition, "")]
+    problems: list[str] = []
     patches.apply()  # the parser the embedded AWS executes with
-    try:
-        AmazonStateLanguageParser.parse(json.dumps(definition))
-    except Exception as exc:
-        problems.append(
-            f"statemachine: moto's ASL parser rejects it: {str(exc).splitlines()[0][:300]}"
-        )
     arns = {f.arn for f in deployment.functions.values()}
-    for resource in _resources(definition["States"]):
-        if resource.startswith("arn:aws:lambda:") and resource not in arns:
+    for logical_id, (_, definition) in sorted(deployment.state_machines.items()):
+        problems += [f"{logical_id}: {p}" for p in _scope(definition, "")]
+        try:
+            AmazonStateLanguageParser.parse(json.dumps(definition))
+        except Exception as exc:
             problems.append(
-                f"statemachine: calls {resource}, which is not a function of the template"
+                f"{logical_id}: moto's ASL parser rejects it: {str(exc).splitlines()[0][:300]}"
             )
+        for resource in _resources(definition["States"]):
+            if resource.startswith("arn:aws:lambda:") and resource not in arns:
+                problems.append(
+                    f"{logical_id}: calls {resource}, which is not a function of the template"
+                )
     for job in deployment.glue_jobs.values():
         if not job.script.exists():
             problems.append(f"template.yaml: {job.logical_id} script not found: {job.script}")

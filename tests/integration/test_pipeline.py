@@ -148,3 +148,22 @@ def test_a_failing_step_is_recorded_and_notified(tmp_path: Path) -> None:
         e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e
     ]
     assert entered[-2:] == ["RecordFailure", "Failed"]
+
+
+def test_run_manifests_record_provenance_and_form_a_chain(
+    sample_run: tuple[Path, runner.RunResult],
+) -> None:
+    from phenolake import provenance
+
+    home, result = sample_run
+    lake_dir = next(home.glob("*-lake"))
+    manifest = json.loads(
+        (lake_dir / "manifests/runs" / f"{result.execution_name}.json").read_text()
+    )
+    assert len(manifest["inputs"]) == 3 and all(i["etag"] for i in manifest["inputs"])
+    assert {len(f["sha256"]) for f in manifest["files"]} == {64}
+    assert manifest["outputs"]["tables"]["mhealth"] >= 4500
+    assert len(manifest["configuration_sha256"]) == 64
+    report = provenance.verify(provenance.FolderStore(lake_dir))
+    assert report.ok, report.problems
+    assert result.execution_name in report.runs

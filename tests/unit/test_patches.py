@@ -215,6 +215,49 @@ def test_glue_job_run_runs_the_script_and_reports_failures(aws: None) -> None:
     assert "sensor9" in failed_event["taskFailedEventDetails"]["cause"]
 
 
+def test_a_states_error_inside_an_inline_map_reaches_its_catch(aws: None) -> None:
+    """The pipeline's Curate is an inline Map of Glue .sync tasks: a failed job must arrive
+    at the Catch as States.TaskFailed with the job's error, not as States.Runtime."""
+
+    def broken(*_: Any) -> None:
+        raise ValueError("no such column: sensor9")
+
+    _glue_job()
+    patches.set_glue_runner(broken)
+    task = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::glue:startJobRun.sync",
+        "Parameters": {"JobName": "job"},
+        "End": True,
+    }
+    caught = run_state_machine(
+        {
+            "StartAt": "M",
+            "States": {
+                "M": {
+                    "Type": "Map",
+                    "ItemsPath": "$.jobs",
+                    "ItemProcessor": {
+                        "ProcessorConfig": {"Mode": "INLINE"},
+                        "StartAt": "G",
+                        "States": {"G": task},
+                    },
+                    "Catch": [
+                        {"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.error", "Next": "C"}
+                    ],
+                    "End": True,
+                },
+                "C": {"Type": "Pass", "End": True},
+            },
+        },
+        {"jobs": [1]},
+    )
+    assert caught["status"] == "SUCCEEDED", caught
+    error = json.loads(caught["output"])["error"]
+    assert error["Error"] == "States.TaskFailed"
+    assert "sensor9" in error["Cause"]
+
+
 def _timestream(csv_text: str) -> tuple[Any, dict[str, Any]]:
     s3 = boto3.client("s3", region_name=REGION)
     s3.create_bucket(Bucket="lake")

@@ -52,7 +52,12 @@ def test_definition_substitutions_are_applied_like_cloudformation() -> None:
     }
 
 
-def test_the_deployed_definition_calls_only_template_functions() -> None:
+def test_every_template_function_is_called_by_a_state_machine() -> None:
     deployment = template.load(validate.PROJECT_ROOT)
     arns = {f.arn for f in deployment.functions.values()}
-    assert set(validate._resources(deployment.state_machine_definition["States"])) & arns == arns
+    called = {
+        resource
+        for _, definition in deployment.state_machines.values()
+        for resource in validate._resources(definition["States"])
+    }
+    assert called & arns == arns

@@ -33,8 +33,35 @@ HomeOption = Annotated[
 DEFAULT_HOME = Path(".phenolake")
 
 
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        help="Study configuration (YAML); default: ./study.yaml when it exists.",
+    ),
+]
+DEFAULT_CONFIG = Path("study.yaml")
+
+
 class UserError(Exception):
     """Reported as one line and exit code 2."""
+
+
+def _study_config(path: Path | None) -> Path | None:
+    """The study configuration to use, validated; None when there is none to publish."""
+    from phenolake import study
+
+    if path is None:
+        if not DEFAULT_CONFIG.is_file():
+            return None
+        path = DEFAULT_CONFIG
+    if not path.is_file():
+        raise UserError(f"--config: file not found: {path}")
+    try:
+        study.parse(path.read_text(encoding="utf-8"), str(path))
+    except (study.StudyConfigError, UnicodeDecodeError) as exc:
+        raise UserError(str(exc)) from None
+    return path
 
 
 def _date(value: str | None, option: str) -> dt.date | None:
@@ -92,12 +119,14 @@ def run(
         list[str] | None,
         typer.Option("--parameter", help="Template parameter override NAME=VALUE (repeatable)."),
     ] = None,
+    config: ConfigOption = None,
     home: HomeOption = DEFAULT_HOME,
 ) -> None:
     """Run the whole pipeline (the real state machine) in the embedded AWS."""
     from phenolake_local import runner
 
     chosen = _sources(source or [])
+    config_file = _study_config(config)
     options = runner.RunOptions(
         home=home,
         inputs=list(inputs or []),
@@ -109,6 +138,7 @@ def run(
         dry_run=dry_run,
         replay=replay,
         parameters=_parameters(parameter or []),
+        config=config_file,
     )
     if options.date and (options.start or options.end):
         raise UserError("--date: give either --date or --start/--end, not both")
@@ -181,13 +211,24 @@ def _print_summary(result: Any, home: Path) -> None:
     if result.landed and notify.get("objects") == 0:
         out.print("nothing new: every input was taken in by an earlier run (use --replay to redo)")
     if notify.get("quarantined"):
-        out.print(
-            f"quarantine: {home / 'quarantine'} (see the .reason.json files under the lake bucket)"
+        where = _local_path(home, notify.get("manifest", "")).parents[2] / "quarantine"
+        out.print(f"quarantine: {where / result.execution_name} (a .reason.json beside each file)")
+    if result.status == "PARTIAL":
+        err.print(
+            f"run partial: {notify.get('failed_items', 0)} item(s) failed after retries; "
+            f"the rest was kept: {_local_path(home, notify.get('failures_uri', ''))}"
         )
-    if result.status != "SUCCEEDED":
+        _print_tables(home)
+    elif result.status != "SUCCEEDED":
         err.print(f"run failed: {result.error}: {result.cause[:400]}")
     else:
         _print_tables(home)
+
+
+def _local_path(home: Path, uri: str) -> Path:
+    """Where an s3:// URI of the embedded AWS lives on disk (bucket folders under home)."""
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return home / bucket / key
 
 
 def _print_tables(home: Path) -> None:
@@ -257,11 +298,15 @@ def sample(
 
 @app.command()
 def validate(
+    config: ConfigOption = None,
     home: HomeOption = DEFAULT_HOME,
 ) -> None:
-    """Check template.yaml, the state machine definition and the configuration."""
+    """Check template.yaml, the state machine definitions and the study configuration."""
     from phenolake_local import validate as v
 
+    checked = _study_config(config)
+    if checked:
+        out.print(f"{checked}: valid study configuration")
     problems = v.validate_all()
     for problem in problems:
         err.print(f"invalid: {problem}")
@@ -270,9 +315,78 @@ def validate(
     out.print("template, state machine and configuration are valid")
 
 
+@app.command()
+def forget(
+    participant: Annotated[str, typer.Argument(help="The participant id, as in the tables.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    home: HomeOption = DEFAULT_HOME,
+) -> None:
+    """Delete a participant from the local lake (consent withdrawal), as DeleteParticipant does."""
+    from phenolake_local import runner
+
+    _local_lake(home)
+    if not participant.strip():
+        raise UserError("participant: empty")
+    if not yes:
+        if not sys.stdin.isatty():
+            raise UserError("forget: deleting needs --yes when not run interactively")
+        typer.confirm(f"Delete every record of participant {participant!r}?", abort=True)
+    result = runner.forget(home, participant)
+    if result.status != "SUCCEEDED":
+        err.print(f"forget failed: {result.error}: {result.cause[:400]}")
+        raise typer.Exit(1)
+    audit = result.output
+    table = Table(title=f"participant {participant} deleted", title_justify="left")
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for zone, n in audit["deleted_objects"].items():
+        table.add_row(f"objects in {zone}", str(n))
+    for name, n in audit["partitions_dropped"].items():
+        table.add_row(f"partitions of {name}", str(n))
+    for name, n in audit["rows_removed"].items():
+        table.add_row(f"rows of {name}", str(n))
+    table.add_row("ledger entries", str(audit["ledger_entries_removed"]))
+    out.print(table)
+    for note in audit["not_deleted"]:
+        out.print(f"not deleted: {note}")
+    out.print(f"audit record: {_local_path(home, audit['audit'])}")
+
+
+def _local_lake(home: Path) -> Path:
+    lakes = sorted(p for p in home.glob("*-lake") if p.is_dir())
+    if not lakes:
+        raise UserError(f"--home: no local lake under {home} (run `phenolake run` first)")
+    return lakes[0]
+
+
+@app.command()
+def verify(
+    bucket: Annotated[
+        str | None, typer.Option(help="Check the deployed lake bucket in S3 instead.")
+    ] = None,
+    home: HomeOption = DEFAULT_HOME,
+) -> None:
+    """Check the chain of run manifests: any changed, missing or unlinked manifest is named."""
+    from phenolake import provenance, storage
+
+    store: provenance.ManifestStore = (
+        provenance.S3Store(storage.client("s3"), bucket)
+        if bucket
+        else provenance.FolderStore(_local_lake(home))
+    )
+    report = provenance.verify(store)
+    for problem in report.problems:
+        err.print(f"verify: {problem}")
+    if not report.ok:
+        raise typer.Exit(1)
+    newest = f", newest {report.runs[0]}" if report.runs else ""
+    out.print(f"manifest chain intact: {len(report.runs)} run(s){newest}")
+
+
 def main() -> None:
     try:
-        app(standalone_mode=False)
+        # without standalone mode, click returns typer.Exit's code instead of exiting with it
+        code = app(standalone_mode=False)
     except UserError as exc:
         err.print(f"phenolake: error: {exc}")
         sys.exit(2)
@@ -290,6 +404,7 @@ def main() -> None:
     except FileNotFoundError as exc:
         err.print(f"phenolake: error: {exc}")
         sys.exit(2)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 A step's library function takes a parsed event model and the settings and returns a small
 JSON-able dict; counts it wants published as metrics go under ``"metrics"`` and are emitted
-as CloudWatch EMF here, so the library never imports anything Lambda-specific.
+as CloudWatch EMF here, so the library never imports anything Lambda-specific. Transient
+AWS errors leave as ``TransientError``, the one name the state machine retries with backoff.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from aws_lambda_powertools.utilities.parser import parse
 from pydantic import BaseModel
 
 from phenolake.config import Settings
+from phenolake.errors import TransientError, is_transient
 
 Event = TypeVar("Event", bound=BaseModel)
 
@@ -38,7 +40,12 @@ def lambda_entry(
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         parsed = parse(event=event, model=model)
-        result = run(parsed, Settings.from_env())
+        try:
+            result = run(parsed, Settings.from_env())
+        except Exception as exc:
+            if is_transient(exc) and not isinstance(exc, TransientError):
+                raise TransientError(f"{type(exc).__name__}: {exc}") from exc
+            raise
         for name, value in sorted(result.pop("metrics", {}).items()):
             metrics.add_metric(name=name, unit=unit_of(name), value=value)
         logger.info("step finished", extra={"step": step, "result": result})

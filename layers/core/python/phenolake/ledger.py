@@ -2,6 +2,8 @@
 
 Plan reads it so a daily run processes only what is new; Unzip writes to it once an object
 has been taken in. One DynamoDB item per object: pk ``object#<source>``, sk the landing key.
+A participant who withdrew consent leaves a tombstone (pk ``forgotten``, sk the sha256 of
+the participant id) that Unzip and Convert check, so no later run or replay brings them back.
 """
 
 from __future__ import annotations
@@ -61,3 +63,40 @@ class Ledger:
             return None
         deserializer = TypeDeserializer()
         return {k: deserializer.deserialize(v) for k, v in found.items()}
+
+    def delete(self, source: str, key: str) -> bool:
+        if not self.table:
+            return False
+        removed = self.dynamodb.delete_item(
+            TableName=self.table,
+            Key={"pk": {"S": f"object#{source}"}, "sk": {"S": key}},
+            ReturnValues="ALL_OLD",
+        )
+        return bool(removed.get("Attributes"))
+
+    def forget(self, participant_sha256: str) -> None:
+        if not self.table:
+            return
+        self.dynamodb.put_item(
+            TableName=self.table,
+            Item={
+                "pk": {"S": "forgotten"},
+                "sk": {"S": participant_sha256},
+                "at": {"S": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")},
+            },
+        )
+
+    def forgotten(self) -> frozenset[str]:
+        """sha256 of every participant id that withdrew consent."""
+        if not self.table:
+            return frozenset()
+        found: set[str] = set()
+        pages = self.dynamodb.get_paginator("query").paginate(
+            TableName=self.table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": "forgotten"}},
+            ProjectionExpression="sk",
+        )
+        for page in pages:
+            found.update(item["sk"]["S"] for item in page["Items"])
+        return frozenset(found)

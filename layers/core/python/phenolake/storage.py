@@ -70,6 +70,19 @@ def put_json(s3: Any, bucket: str, key: str, document: Any) -> None:
     s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
 
 
+def parquet_rows(s3: Any, bucket: str, key: str) -> int:
+    """Row count of a Parquet object from its footer alone (two ranged reads, no data)."""
+    import pyarrow as pa  # here, not at the top: Redact's deployment has no pyarrow
+    import pyarrow.parquet as pq
+
+    tail = s3.get_object(Bucket=bucket, Key=key, Range="bytes=-8")["Body"].read()
+    if len(tail) != 8 or tail[4:] != b"PAR1":
+        raise ValueError(f"s3://{bucket}/{key} is not a Parquet file")
+    length = int.from_bytes(tail[:4], "little")
+    footer = s3.get_object(Bucket=bucket, Key=key, Range=f"bytes=-{length + 8}")["Body"].read()
+    return pq.read_metadata(pa.BufferReader(b"PAR1" + footer)).num_rows
+
+
 def sha256_of_object(s3: Any, bucket: str, key: str) -> str:
     digest = hashlib.sha256()
     body = s3.get_object(Bucket=bucket, Key=key)["Body"]

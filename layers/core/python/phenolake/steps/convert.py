@@ -89,6 +89,7 @@ def run(event: ConvertEvent, settings: Settings) -> dict[str, Any]:
         local = Path(tmp) / "input"
         sha256 = download_with_sha256(s3, item.bucket, item.key, local)
         provenance = Provenance(source_key=item.key, source_sha256=sha256, run_id=event.run_id)
+        manifest["sha256"] = sha256
         try:
             outputs, rejections, member = convert_file(
                 local, item.source, raw_relative, provenance, Path(tmp)

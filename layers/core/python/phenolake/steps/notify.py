@@ -3,6 +3,10 @@
 Every path of the state machine ends here, success or failure: the summary counts what
 was taken in, converted, rejected and quarantined (with where to look), and goes to SNS
 and, when its secret is set, to a Slack webhook.
+
+Map items that failed after their retries were each written by the state machine under
+``manifests/<run>/failures/``; they are gathered into ``manifests/<run>/failures.json`` and a
+run that otherwise succeeded ends PARTIAL, so the good items are kept and the bad ones named.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from phenolake import __version__, lake, storage
+from phenolake import __version__, lake, provenance, sources, storage
 from phenolake.config import Settings
 from phenolake.steps.common import StepEvent, s3_client
 
@@ -40,10 +44,16 @@ def _collect(s3: Any, settings: Settings, run_id: str) -> dict[str, Any]:
         "quarantined": 0,
     }
     tables: dict[str, int] = {}
+    inputs: list[dict[str, Any]] = []
+    files: list[dict[str, Any]] = []
+    merged: set[str] = set()
+    touched: set[str] = set()
     for obj in storage.list_objects(
         s3, settings.lake_bucket, lake.manifest_key(run_id, "extracted") + "/"
     ):
         m = storage.get_json(s3, settings.lake_bucket, obj.key)
+        landing = m.get("landing", {})
+        inputs.append({k: landing.get(k) for k in ("source", "key", "etag", "size")})
         totals["objects"] += 1
         totals["data_files"] += len(m["data"])
         totals["images"] += len(m["images"])
@@ -52,12 +62,15 @@ def _collect(s3: Any, settings: Settings, run_id: str) -> dict[str, Any]:
         s3, settings.lake_bucket, lake.manifest_key(run_id, "converted") + "/"
     ):
         m = storage.get_json(s3, settings.lake_bucket, obj.key)
+        files.append({"key": m["key"], "sha256": m.get("sha256", ""), "rows": m.get("rows", 0)})
+        touched.add(m.get("source", ""))
         totals["rows"] += m.get("rows", 0)
         totals["rejected_rows"] += m.get("rejected_rows", 0)
         totals["days"] += len(m.get("days", []))
         for day in m.get("days", []):
             metric = f"{day['source']}.{day['metric']}"
             tables[metric] = tables.get(metric, 0) + day["rows"]
+            merged.add(lake.merged_key(lake.DayKey(**_day_fields(day))))
     quarantine_prefix = lake.quarantine_key(run_id, "")
     totals["quarantined"] = sum(
         1
@@ -66,9 +79,58 @@ def _collect(s3: Any, settings: Settings, run_id: str) -> dict[str, Any]:
     )
     return {
         "totals": totals,
+        "inputs": sorted(inputs, key=lambda i: str(i["key"])),
+        "files": sorted(files, key=lambda f: f["key"]),
+        "outputs": {"merged": sorted(merged), "tables": _table_rows(s3, settings, touched)},
         "rows_by_metric": tables,
         "quarantine": lake.s3_uri(settings.lake_bucket, quarantine_prefix),
     }
+
+
+def _day_fields(day: dict[str, Any]) -> dict[str, str]:
+    names = ("source", "metric", "participant", "day", "device")
+    return {name: day.get(name, "") for name in names}
+
+
+def _table_rows(s3: Any, settings: Settings, touched: set[str]) -> dict[str, int]:
+    """Rows in each curated table of the sources this run touched (Parquet footers only)."""
+    counts: dict[str, int] = {}
+    for name in sorted(n for n in touched if n in sources.names()):
+        for table in sources.get(name).tables:
+            prefix = lake.curated_prefix(table)
+            counts[table] = sum(
+                storage.parquet_rows(s3, settings.lake_bucket, o.key)
+                for o in storage.list_objects(s3, settings.lake_bucket, prefix)
+                if o.key.endswith(".parquet")
+            )
+    return counts
+
+
+def _study_sha256(s3: Any, settings: Settings, run_id: str) -> str:
+    """The study configuration's hash as Plan read it (empty when the run failed before)."""
+    try:
+        plan = storage.get_json(s3, settings.lake_bucket, lake.manifest_key(run_id, "plan.json"))
+    except s3.exceptions.NoSuchKey:
+        return ""
+    return str(plan.get("config_sha256", ""))
+
+
+def collect_failures(s3: Any, settings: Settings, run_id: str) -> list[dict[str, Any]]:
+    """The failed Map items of the run: step, item and the error after the last retry."""
+    failures = []
+    prefix = lake.manifest_key(run_id, "failures") + "/"
+    for obj in sorted(storage.list_objects(s3, settings.lake_bucket, prefix), key=lambda o: o.key):
+        record = storage.get_json(s3, settings.lake_bucket, obj.key)
+        error = record.get("error") or {}
+        failures.append(
+            {
+                "step": obj.key[len(prefix) :].split("-", 1)[0],
+                "item": record.get("item"),
+                "error": error.get("Error", ""),
+                "cause": str(error.get("Cause", ""))[:2000],
+            }
+        )
+    return failures
 
 
 def message(
@@ -82,6 +144,13 @@ def message(
         f"quarantined {t['quarantined']} (rejected rows {t['rejected_rows']}, "
         f"rejected zip members {t['rejected_members']}) -> {collected['quarantine']}",
     ]
+    failed = collected.get("failures", [])
+    if failed:
+        by_step: dict[str, int] = {}
+        for failure in failed:
+            by_step[failure["step"]] = by_step.get(failure["step"], 0) + 1
+        steps = ", ".join(f"{step} {n}" for step, n in sorted(by_step.items()))
+        lines.append(f"failed items {len(failed)} ({steps}) -> {collected['failures_uri']}")
     if error:
         lines.append(f"error: {error.get('Error', '')}: {str(error.get('Cause', ''))[:500]}")
     return "\n".join(lines)
@@ -100,21 +169,31 @@ def _slack(settings: Settings, text: str) -> None:
 def run(event: NotifyEvent, settings: Settings) -> dict[str, Any]:
     s3 = s3_client(settings)
     collected = _collect(s3, settings, event.run_id)
+    failures = collect_failures(s3, settings, event.run_id)
+    status = "PARTIAL" if failures and event.status == "SUCCEEDED" else event.status
+    if failures:
+        failures_key = lake.manifest_key(event.run_id, "failures.json")
+        storage.put_json(s3, settings.lake_bucket, failures_key, failures)
+        collected["failures"] = failures
+        collected["failures_uri"] = lake.s3_uri(settings.lake_bucket, failures_key)
     manifest = {
         "run_id": event.run_id,
         "execution_id": event.execution_id,
-        "status": event.status,
+        "status": status,
         "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "code_version": __version__,
+        "configuration_sha256": provenance.configuration_hash(
+            settings, _study_sha256(s3, settings, event.run_id)
+        ),
         "error": event.error,
         "steps": event.summary,
         **collected,
     }
-    storage.put_json(s3, settings.lake_bucket, lake.run_manifest_key(event.run_id), manifest)
-    text = message(event.run_id, event.status, collected, event.error)
+    sealed = provenance.seal(provenance.S3Store(s3, settings.lake_bucket), event.run_id, manifest)
+    text = message(event.run_id, status, collected, event.error)
     if settings.topic_arn:
         storage.client("sns", settings.region).publish(
-            TopicArn=settings.topic_arn, Subject=f"phenolake {event.status}"[:100], Message=text
+            TopicArn=settings.topic_arn, Subject=f"phenolake {status}"[:100], Message=text
         )
     if settings.slack_secret_id:
         try:
@@ -122,9 +201,15 @@ def run(event: NotifyEvent, settings: Settings) -> dict[str, Any]:
         except Exception as exc:  # a broken webhook must not fail the run's record
             log.warning("slack notification failed", extra={"error": str(exc).splitlines()[0]})
     return {
-        "metrics": {"runs_failed" if event.status == "FAILED" else "runs_notified": 1},
-        "status": event.status,
-        "manifest": lake.s3_uri(settings.lake_bucket, lake.run_manifest_key(event.run_id)),
+        "metrics": {
+            "runs_failed" if status == "FAILED" else "runs_notified": 1,
+            "items_failed": len(failures),
+        },
+        "status": status,
+        "manifest": lake.s3_uri(settings.lake_bucket, sealed["key"]),
+        "manifest_sha256": sealed["sha256"],
         "message": text,
+        "failed_items": len(failures),
+        "failures_uri": collected.get("failures_uri", ""),
         **collected["totals"],
     }

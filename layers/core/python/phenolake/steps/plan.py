@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from phenolake import lake, sources, storage
+from phenolake import lake, sources, storage, study
 from phenolake.config import Settings
 from phenolake.ledger import Ledger
 from phenolake.steps.common import s3_client, write_work_list
@@ -92,8 +92,9 @@ def run(event: PlanEvent, settings: Settings) -> dict[str, Any]:
     request = event.input
     run_id = event.execution_name
     start, end = resolve_window(request, event.start_time)
-    chosen = request.sources or sources.names()
     s3 = s3_client(settings)
+    config, config_sha256 = study.load_from_lake(s3, settings.lake_bucket)
+    chosen = request.sources or config.enabled_sources()
     ledger = Ledger(storage.client("dynamodb", settings.region), settings.ledger_table)
 
     work: list[dict[str, Any]] = []
@@ -116,7 +117,7 @@ def run(event: PlanEvent, settings: Settings) -> dict[str, Any]:
         task.as_dict()
         for name in chosen
         for task in sources.get(name).fetch_tasks(
-            {**defaults.get(name, {}), **request.options.get(name, {})}
+            {**defaults.get(name, {}), **config.options(name), **request.options.get(name, {})}
         )
     ]
     total_bytes = sum(item["size"] for item in work)
@@ -131,6 +132,8 @@ def run(event: PlanEvent, settings: Settings) -> dict[str, Any]:
         "fetch": fetch,
         "work": {"landed": landed},
         "estimate": estimate(total_bytes, len(chosen)),
+        "study": config.study,
+        "config_sha256": config_sha256,
     }
     storage.put_json(s3, settings.lake_bucket, lake.manifest_key(run_id, "plan.json"), plan)
     plan["metrics"] = {"objects": len(work), "input_bytes": total_bytes}

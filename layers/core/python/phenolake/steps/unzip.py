@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from phenolake import lake, storage, zipintake
+from phenolake import forget, lake, storage, zipintake
 from phenolake.config import Settings
 from phenolake.ledger import Ledger
 from phenolake.steps.common import StepEvent, s3_client
@@ -44,9 +44,18 @@ def _place(
     return settings.lake_bucket, lake.raw_key(item.source, item.key, member)
 
 
+WITHDRAWN = "participant withdrew consent (ledger tombstone): not extracted"
+
+
+def _raw_relative(source: str, landing: str, member: str | None) -> str:
+    return lake.raw_key(source, landing, member)[len(f"{lake.RAW}/{source}/") :]
+
+
 def run(event: UnzipEvent, settings: Settings) -> dict[str, Any]:
     item = event.item
     s3 = s3_client(settings)
+    ledger = Ledger(storage.client("dynamodb", settings.region), settings.ledger_table)
+    forgotten = ledger.forgotten()
     manifest: dict[str, Any] = {
         "landing": item.model_dump(),
         "source": item.source,
@@ -57,7 +66,9 @@ def run(event: UnzipEvent, settings: Settings) -> dict[str, Any]:
         "quarantined": None,
     }
     if lake.is_zip(item.key):
-        _extract_zip(s3, settings, event.run_id, item, manifest)
+        _extract_zip(s3, settings, event.run_id, item, manifest, forgotten)
+    elif forget.withdrawn(item.source, _raw_relative(item.source, item.key, None), forgotten):
+        manifest["skipped"].append(f"{item.key}: {WITHDRAWN}")
     else:
         bucket, key = _place(settings, event.run_id, item, None)
         s3.copy_object(Bucket=bucket, Key=key, CopySource={"Bucket": item.bucket, "Key": item.key})
@@ -80,7 +91,7 @@ def run(event: UnzipEvent, settings: Settings) -> dict[str, Any]:
         lake.manifest_key(event.run_id, "extracted", lake.key_digest(item.key) + ".json"),
         manifest,
     )
-    Ledger(storage.client("dynamodb", settings.region), settings.ledger_table).record(
+    ledger.record(
         item.source,
         item.key,
         item.etag,
@@ -99,7 +110,12 @@ def run(event: UnzipEvent, settings: Settings) -> dict[str, Any]:
 
 
 def _extract_zip(
-    s3: Any, settings: Settings, run_id: str, item: LandedObject, manifest: dict[str, Any]
+    s3: Any,
+    settings: Settings,
+    run_id: str,
+    item: LandedObject,
+    manifest: dict[str, Any],
+    forgotten: frozenset[str],
 ) -> None:
     with zipintake.scratch_dir() as tmp:
         local = Path(tmp) / "input.zip"
@@ -117,12 +133,18 @@ def _extract_zip(
             )
             log.warning("zip quarantined", extra={"key": item.key, "reason": str(exc)})
             return
+        withheld = []
         for member, path in zipintake.iter_members(extracted):
+            relative = _raw_relative(item.source, item.key, member)
+            if forget.withdrawn(item.source, relative, forgotten):
+                path.unlink()
+                withheld.append(f"{member}: {WITHDRAWN}")
+                continue
             bucket, key = _place(settings, run_id, item, member)
             s3.upload_file(str(path), bucket, key)
             path.unlink()
             manifest["images" if lake.is_image(member) else "data"].append(
                 {"bucket": bucket, "key": key}
             )
-        manifest["skipped"] = report.skipped
+        manifest["skipped"] = report.skipped + withheld
         manifest["rejected"] = report.rejected

@@ -1,0 +1,265 @@
+"""Participant deletion (consent withdrawal): remove a participant from every zone of the lake.
+
+What goes: extracted files in ``raw/`` and scratch, ``stage/`` and ``merged/`` files, redacted
+images, quarantined copies, curated partitions of the participant (files and catalog
+partitions), the participant's rows in curated tables that are not partitioned by
+participant (rewritten without them), and landing objects that hold only this participant
+(every version) with their ledger entries.
+
+What stays, and is reported: a landing zip that may also hold other participants is kept,
+and a tombstone in the ledger makes Unzip and Convert skip this participant's members on any
+later run or replay, so the data cannot come back. Timestream has no record delete: its
+records expire with the table's magnetic-store retention.
+
+An audit record goes to ``manifests/deletions/``; it names the participant by sha256 only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import posixpath
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from phenolake import lake, sources, storage
+from phenolake.config import Settings
+from phenolake.ledger import Ledger
+
+#: Column names that hold the participant, across sources (mhealth keeps the seed's user_id).
+PARTICIPANT_COLUMNS = ("participant_id", "user_id", "panelist", "participant")
+
+
+def participant_digest(participant: str) -> str:
+    return hashlib.sha256(participant.encode()).hexdigest()
+
+
+@dataclass
+class ForgetReport:
+    participant_sha256: str
+    deleted_objects: Counter[str] = field(default_factory=Counter)
+    partitions_dropped: Counter[str] = field(default_factory=Counter)
+    rows_removed: Counter[str] = field(default_factory=Counter)
+    ledger_entries_removed: int = 0
+    not_deleted: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "participant_sha256": self.participant_sha256,
+            "deleted_objects": dict(sorted(self.deleted_objects.items())),
+            "partitions_dropped": dict(sorted(self.partitions_dropped.items())),
+            "rows_removed": dict(sorted(self.rows_removed.items())),
+            "ledger_entries_removed": self.ledger_entries_removed,
+            "not_deleted": self.not_deleted,
+        }
+
+
+def participant_of(source_name: str, relative: str) -> str | None:
+    """Whose data a file is (path below its source's raw folder), when the source can tell."""
+    try:
+        source = sources.get(source_name)
+    except sources.UnknownSource:
+        return None
+    if lake.is_image(relative):
+        facts = source.image_facts(relative)
+        return facts.participant if facts else None
+    member = source.member(relative)
+    return member.participant if member else None
+
+
+def belongs(source_name: str, relative: str, participant: str) -> bool:
+    return participant_of(source_name, relative) == participant
+
+
+def withdrawn(source_name: str, relative: str, forgotten: frozenset[str]) -> bool:
+    """Whether a file belongs to a participant who withdrew consent (tombstone in the ledger)."""
+    if not forgotten:
+        return False
+    participant = participant_of(source_name, relative)
+    return participant is not None and participant_digest(participant) in forgotten
+
+
+class Forgetter:
+    def __init__(self, settings: Settings, participant: str) -> None:
+        self.settings = settings
+        self.participant = participant
+        self.s3 = storage.client("s3", settings.region)
+        self.glue = storage.client("glue", settings.region)
+        self.ledger = Ledger(storage.client("dynamodb", settings.region), settings.ledger_table)
+        self.report = ForgetReport(participant_digest(participant))
+
+    def _delete(self, bucket: str, keys: list[str], zone: str) -> None:
+        for start in range(0, len(keys), 1000):
+            chunk = keys[start : start + 1000]
+            self.s3.delete_objects(
+                Bucket=bucket, Delete={"Objects": [{"Key": k} for k in chunk], "Quiet": True}
+            )
+        self.report.deleted_objects[zone] += len(keys)
+
+    def _keys(self, bucket: str, prefix: str) -> list[str]:
+        return [o.key for o in storage.list_objects(self.s3, bucket, prefix)]
+
+    def raw_and_scratch(self) -> None:
+        lake_bucket = self.settings.lake_bucket
+        raw = []
+        for key in self._keys(lake_bucket, lake.RAW + "/"):
+            _, source, relative = key.split("/", 2)
+            if belongs(source, relative, self.participant):
+                raw.append(key)
+        self._delete(lake_bucket, raw, "raw")
+        scratch = []
+        for key in self._keys(self.settings.scratch_bucket, ""):
+            parts = key.split("/", 2)  # <run>/<source>/<landing base>/<member>
+            if len(parts) == 3 and belongs(parts[1], parts[2], self.participant):
+                scratch.append(key)
+        self._delete(self.settings.scratch_bucket, scratch, "scratch")
+
+    def stage_merged_images(self) -> None:
+        marker = f"/participant={lake.safe_part(self.participant)}/"
+        for zone in (lake.STAGE, lake.MERGED):
+            keys = [k for k in self._keys(self.settings.lake_bucket, zone + "/") if marker in k]
+            self._delete(self.settings.lake_bucket, keys, zone)
+        images = [
+            k
+            for k in self._keys(self.settings.lake_bucket, lake.IMAGES + "/")
+            if k.split("/")[2:3] == [lake.safe_part(self.participant)]
+        ]
+        self._delete(self.settings.lake_bucket, images, lake.IMAGES)
+
+    def quarantine(self) -> None:
+        """Quarantined copies keep their original key below ``quarantine/<run>/<bucket>/``."""
+        doomed = []
+        for key in self._keys(self.settings.lake_bucket, lake.QUARANTINE + "/"):
+            original = key.removesuffix(".reason.json").removesuffix(".rejected-rows")
+            parts = original.split("/")
+            # quarantine/<run>/<bucket>/<raw|source>/...
+            tail = parts[3:]
+            if tail[:1] == [lake.RAW]:
+                tail = tail[1:]
+            if len(tail) >= 2 and belongs(tail[0], "/".join(tail[1:]), self.participant):
+                doomed.append(key)
+        self._delete(self.settings.lake_bucket, doomed, lake.QUARANTINE)
+
+    def curated(self) -> None:
+        database = self.settings.glue_database
+        try:
+            tables = [
+                t
+                for page in self.glue.get_paginator("get_tables").paginate(DatabaseName=database)
+                for t in page["TableList"]
+            ]
+        except self.glue.exceptions.EntityNotFoundException:
+            return
+        for table in tables:
+            keys = [k["Name"] for k in table.get("PartitionKeys", [])]
+            columns = [c["Name"] for c in table["StorageDescriptor"]["Columns"]]
+            by_partition = [k for k in keys if k in PARTICIPANT_COLUMNS]
+            if by_partition:
+                self._drop_partitions(table, keys, by_partition[0])
+            elif any(c in PARTICIPANT_COLUMNS for c in columns):
+                column = next(c for c in columns if c in PARTICIPANT_COLUMNS)
+                self._rewrite_without(table, column)
+
+    def _drop_partitions(self, table: dict[str, Any], keys: list[str], column: str) -> None:
+        name = table["Name"]
+        index = keys.index(column)
+        doomed = []
+        for page in self.glue.get_paginator("get_partitions").paginate(
+            DatabaseName=self.settings.glue_database, TableName=name
+        ):
+            for partition in page["Partitions"]:
+                if partition["Values"][index] == self.participant:
+                    doomed.append(partition)
+        for partition in doomed:
+            bucket, prefix = lake.split_s3_uri(partition["StorageDescriptor"]["Location"])
+            self._delete(bucket, self._keys(bucket, prefix.rstrip("/") + "/"), lake.CURATED)
+        if doomed:
+            from phenolake import catalog
+
+            catalog.delete_partitions(
+                self.glue, self.settings.glue_database, name, [p["Values"] for p in doomed]
+            )
+        self.report.partitions_dropped[name] += len(doomed)
+
+    def _rewrite_without(self, table: dict[str, Any], column: str) -> None:
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+
+        bucket, prefix = lake.split_s3_uri(table["StorageDescriptor"]["Location"])
+        for key in self._keys(bucket, prefix.rstrip("/") + "/"):
+            if not key.endswith(".parquet"):
+                continue
+            body = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+            data = pq.read_table(io.BytesIO(body))
+            if column not in data.column_names:
+                continue
+            keep = pc.invert(pc.fill_null(pc.equal(data[column], self.participant), False))
+            kept = data.filter(keep)
+            removed = data.num_rows - kept.num_rows
+            if not removed:
+                continue
+            sink = io.BytesIO()
+            pq.write_table(kept, sink, compression="zstd")
+            self.s3.put_object(Bucket=bucket, Key=key, Body=sink.getvalue())
+            self.report.rows_removed[table["Name"]] += removed
+
+    def landing_and_ledger(self) -> None:
+        bucket = self.settings.landing_bucket
+        for key in self._keys(bucket, ""):
+            source, _, relative = key.partition("/")
+            if lake.is_zip(key) or not belongs(source, relative, self.participant):
+                continue  # zips are kept: the tombstone covers their members
+            versions = self.s3.list_object_versions(Bucket=bucket, Prefix=key)
+            doomed = [
+                {"Key": v["Key"], "VersionId": v["VersionId"]}
+                for v in versions.get("Versions", []) + versions.get("DeleteMarkers", [])
+                if v["Key"] == key
+            ]
+            if doomed:
+                self.s3.delete_objects(Bucket=bucket, Delete={"Objects": doomed, "Quiet": True})
+            self.report.deleted_objects["landing"] += 1
+            if self.ledger.delete(source, key):
+                self.report.ledger_entries_removed += 1
+
+    def run(self, timestream_retention_days: int | None) -> ForgetReport:
+        self.ledger.forget(self.report.participant_sha256)
+        self.raw_and_scratch()
+        self.stage_merged_images()
+        self.quarantine()
+        self.curated()
+        self.landing_and_ledger()
+        self.report.not_deleted.append(
+            "landing zips are kept (one zip may hold several participants); the ledger's "
+            "tombstone makes every later run and replay skip this participant's members"
+        )
+        if self.settings.timestream_table:
+            retention = (
+                f"{timestream_retention_days} days" if timestream_retention_days else "its setting"
+            )
+            self.report.not_deleted.append(
+                "Timestream has no record delete: this participant's records expire with the "
+                f"table's magnetic-store retention ({retention}, TimestreamMagneticRetentionDays)"
+            )
+        return self.report
+
+
+def forget(
+    settings: Settings, participant: str, requested_by: str, timestream_retention_days: int | None
+) -> dict[str, Any]:
+    """Delete ``participant`` everywhere it can be deleted; write and return the audit record."""
+    if not participant.strip():
+        raise ValueError("participant: empty")
+    report = Forgetter(settings, participant).run(timestream_retention_days)
+    at = dt.datetime.now(dt.UTC)
+    audit = {
+        "requested_by": requested_by,
+        "at": at.isoformat(timespec="seconds"),
+        **report.as_dict(),
+    }
+    key = posixpath.join(
+        lake.MANIFESTS, "deletions", f"{at:%Y%m%dT%H%M%SZ}-{report.participant_sha256[:16]}.json"
+    )
+    storage.put_json(storage.client("s3", settings.region), settings.lake_bucket, key, audit)
+    return {**audit, "audit": lake.s3_uri(settings.lake_bucket, key)}

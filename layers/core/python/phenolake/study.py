@@ -1,0 +1,174 @@
+"""The study configuration: one YAML file, validated before anything runs.
+
+A study team edits ``study.yaml`` (sources and their settings, nominal rates, timezones,
+sinks, thresholds). It is validated by ``phenolake validate`` and ``make deploy`` before it
+is published to the lake bucket (``config/study.yaml``), and again by Plan at the start of
+every run, so a typo stops the run at once with the field named, instead of surfacing as
+wrong numbers weeks later. A missing file means the defaults below.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zoneinfo
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from phenolake import sources
+
+CONFIG_KEY = "config/study.yaml"
+
+
+class StudyConfigError(ValueError):
+    """The configuration is invalid; the message names each field and its problem."""
+
+
+def _timezone(value: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown IANA timezone {value!r}") from None
+    return value
+
+
+class SourceSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    #: Passed to the source's fetch tasks (for example ``kaggle_dataset``, ``bucket``, sites).
+    options: dict[str, Any] = Field(default_factory=dict)
+    #: Nominal sample rate per metric (Hz), overriding the source's own, for completeness.
+    nominal_hz: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("nominal_hz")
+    @classmethod
+    def _positive(cls, value: dict[str, float]) -> dict[str, float]:
+        for metric, hz in value.items():
+            if hz <= 0:
+                raise ValueError(f"{metric}: a nominal rate must be > 0 Hz, got {hz}")
+        return value
+
+
+class Timestream(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = False
+    memory_retention_hours: int = Field(24, ge=1, le=8766)
+    magnetic_retention_days: int = Field(3650, ge=1, le=73000)
+
+
+class Thresholds(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    map_tolerated_failure_percentage: float = Field(10, ge=0, le=100)
+    silent_days: int = Field(7, ge=1)
+    face_unsure_band: tuple[float, float] = (0.25, 0.5)
+    qa_images_per_week: int = Field(20, ge=0)
+
+    @field_validator("face_unsure_band")
+    @classmethod
+    def _band(cls, value: tuple[float, float]) -> tuple[float, float]:
+        low, high = value
+        if not 0 < low < high <= 1:
+            raise ValueError(f"expected 0 < low < high <= 1, got [{low}, {high}]")
+        return value
+
+
+class StudyConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    study: str = Field("phenolake", min_length=1, pattern=r"^[A-Za-z0-9._-]+$")
+    timezone: str = "UTC"
+    participant_timezones: dict[str, str] = Field(default_factory=dict)
+    sources: dict[str, SourceSettings] = Field(default_factory=dict)
+    sinks: dict[str, Timestream] = Field(default_factory=lambda: {"timestream": Timestream()})
+    thresholds: Thresholds = Field(default_factory=Thresholds)
+
+    @field_validator("timezone")
+    @classmethod
+    def _study_zone(cls, value: str) -> str:
+        return _timezone(value)
+
+    @field_validator("participant_timezones")
+    @classmethod
+    def _participant_zones(cls, value: dict[str, str]) -> dict[str, str]:
+        for participant, zone in value.items():
+            try:
+                _timezone(zone)
+            except ValueError as exc:
+                raise ValueError(f"{participant}: {exc}") from None
+        return value
+
+    @field_validator("sources")
+    @classmethod
+    def _known_sources(cls, value: dict[str, SourceSettings]) -> dict[str, SourceSettings]:
+        for name in value:
+            sources.get(name)  # UnknownSource (a ValueError) names the known ones
+        return value
+
+    @field_validator("sinks")
+    @classmethod
+    def _known_sinks(cls, value: dict[str, Timestream]) -> dict[str, Timestream]:
+        unknown = sorted(set(value) - {"timestream"})
+        if unknown:
+            raise ValueError(f"unknown sink(s) {', '.join(unknown)} (known: timestream)")
+        return value
+
+    @model_validator(mode="after")
+    def _some_source(self) -> StudyConfig:
+        if not self.enabled_sources():
+            raise ValueError("every source is disabled: enable at least one")
+        return self
+
+    def enabled_sources(self) -> list[str]:
+        """Sources to run: every registered one but those set ``enabled: false``."""
+        return [n for n in sources.names() if self.sources.get(n, SourceSettings()).enabled]
+
+    def options(self, source: str) -> dict[str, Any]:
+        found = self.sources.get(source)
+        return dict(found.options) if found else {}
+
+    def nominal_hz(self, source: str, metric: str) -> float | None:
+        found = self.sources.get(source)
+        if found and metric in found.nominal_hz:
+            return found.nominal_hz[metric]
+        return sources.get(source).nominal_hz.get(metric)
+
+
+def _describe(error: ValidationError, where: str) -> str:
+    problems = []
+    for item in error.errors():
+        field = ".".join(str(p) for p in item["loc"]) or "(top level)"
+        message = item["msg"].removeprefix("Value error, ")
+        problems.append(f"{where}: {field}: {message}")
+    return "; ".join(problems)
+
+
+def parse(text: str, where: str = "study.yaml") -> StudyConfig:
+    try:
+        document = yaml.safe_load(text) if text.strip() else {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" line {mark.line + 1}" if mark else ""
+        raise StudyConfigError(f"{where}:{at}: not valid YAML") from None
+    if not isinstance(document, dict):
+        raise StudyConfigError(f"{where}: expected a mapping of settings at the top level")
+    try:
+        return StudyConfig.model_validate(document)
+    except ValidationError as exc:
+        raise StudyConfigError(_describe(exc, where)) from None
+
+
+def digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def load_from_lake(s3: Any, bucket: str) -> tuple[StudyConfig, str]:
+    """The published configuration and its sha256 (defaults and the hash of "" when absent)."""
+    try:
+        text = s3.get_object(Bucket=bucket, Key=CONFIG_KEY)["Body"].read().decode()
+    except s3.exceptions.NoSuchKey:
+        text = ""
+    return parse(text, f"s3://{bucket}/{CONFIG_KEY}"), digest(text)

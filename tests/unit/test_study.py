@@ -1,0 +1,96 @@
+"""The study configuration: defaults, and errors that name the field and the problem."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import boto3
+import pytest
+
+from phenolake import study
+from phenolake_local.engine import EmbeddedAWS
+
+PHENOLAKE = str(Path(sys.executable).parent / "phenolake")
+PROJECT = Path(__file__).resolve().parents[2]
+
+
+def test_the_shipped_file_is_valid_and_an_empty_one_means_the_defaults() -> None:
+    shipped = study.parse((PROJECT / "study.yaml").read_text())
+    assert shipped.nominal_hz("mhealth", "readings") == 50
+    empty = study.parse("")
+    assert empty.enabled_sources() == study.sources.names()
+    assert empty.thresholds.silent_days == 7 and empty.timezone == "UTC"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("sources: {nope: {}}", "study.yaml: sources: unknown source 'nope'"),
+        ("timezone: Mars/Olympus", "study.yaml: timezone: unknown IANA timezone 'Mars/Olympus'"),
+        (
+            "sources: {mhealth: {nominal_hz: {readings: -5}}}",
+            "study.yaml: sources.mhealth.nominal_hz: readings: a nominal rate must be > 0 Hz",
+        ),
+        ("thresholds: {silent_days: 0}", "study.yaml: thresholds.silent_days: Input should be"),
+        ("sink: {}", "study.yaml: sink: Extra inputs are not permitted"),
+        ("sinks: {influx: {}}", "study.yaml: sinks: unknown sink(s) influx"),
+        (
+            "participant_timezones: {fc096: Nowhere}",
+            "study.yaml: participant_timezones: fc096: unknown IANA timezone 'Nowhere'",
+        ),
+        ("sources: {mhealth: {enabled: false}}", "every source is disabled"),
+        ("study: [1, 2", "study.yaml: line 1: not valid YAML"),
+        ("- a list", "study.yaml: expected a mapping of settings at the top level"),
+    ],
+)
+def test_errors_name_the_field(text: str, message: str) -> None:
+    if "every source" in message and len(study.sources.names()) > 1:
+        others = ", ".join(f"{n}: {{enabled: false}}" for n in study.sources.names())
+        text = f"sources: {{{others}}}"
+    with pytest.raises(study.StudyConfigError) as caught:
+        study.parse(text)
+    assert message in str(caught.value)
+
+
+def test_cli_refuses_a_bad_configuration_in_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "study.yaml"
+    bad.write_text("timezone: Mars/Olympus\n")
+    for command in (["validate"], ["run", "--dry-run"]):
+        done = subprocess.run(
+            [PHENOLAKE, *command, "--config", str(bad), "--home", str(tmp_path / "h")],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 2
+        assert done.stderr.strip() == (
+            f"phenolake: error: {bad}: timezone: unknown IANA timezone 'Mars/Olympus'"
+        )
+
+
+def test_plan_validates_the_published_configuration(tmp_path: Path) -> None:
+    with EmbeddedAWS(tmp_path / "home") as aws:
+        lake = aws.bucket("LakeBucket")
+        aws.s3.put_object(Bucket=lake, Key=study.CONFIG_KEY, Body=b"thresholds: {silent_days: x}")
+        assert aws.deployment is not None
+        response = boto3.client("lambda", region_name="us-east-1").invoke(
+            FunctionName=aws.deployment.functions["PlanFunction"].name,
+            Payload=json.dumps(
+                {
+                    "execution_id": "e",
+                    "execution_name": "run-bad-config",
+                    "start_time": "2024-10-02T02:30:00Z",
+                    "input": {},
+                }
+            ).encode(),
+        )
+    payload = json.loads(response["Payload"].read())
+    assert response.get("FunctionError")
+    assert payload["errorType"] == "StudyConfigError"
+    assert payload["errorMessage"] == (
+        f"s3://{lake}/config/study.yaml: thresholds.silent_days: "
+        "Input should be a valid integer, unable to parse string as an integer"
+    )
