@@ -16,6 +16,9 @@ lets the known column count decide: extra boundaries belong to the kind's one fr
 column (``text``, or a log's ``msg``); a record with too few fields continues on the next
 line (a newline inside the text) unless that line is a whole valid record by itself. A row
 that cannot be made to fit is rejected and counted with examples, never silently dropped.
+Since nothing is escaped, two cases stay ambiguous and are read the one way: a text ending
+in ``",`` right before the next field (read as ending one character early), and a text with
+a newline right after a quote where the lines before already make a whole record.
 
 Types: epoch-millisecond columns stay ``bigint`` under their CSV name (the consolidated
 export gives them back as written) and the row's time becomes ``timestamp`` (UTC); durations
