@@ -85,6 +85,13 @@ def test_files_that_are_not_screenlake_data_have_no_member() -> None:
     assert SOURCE.member("image_zip_x_3.zip/screenshot_data_csv_x.csv") is None  # no panelist
 
 
+def test_without_a_panelist_folder_the_zips_folder_is_the_panelist() -> None:
+    member = SOURCE.member("uploads/p007/image_zip_x_3.zip/log_data_x.csv")
+    assert member == Member(source="screenlake", participant="p007", metric="logs")
+    facts = SOURCE.image_facts("p007/image_zip_x_3.zip/img_x_2024_10_01_23_58_30_137.jpg")
+    assert facts is not None and facts.participant == "p007"
+
+
 def test_image_facts_give_panelist_and_utc_capture_time() -> None:
     name = "img_0b6f1c2e-1111-4222-8333-944455556666_2024_10_01_23_58_30_137.jpg"
     assert SOURCE.image_facts(f"{ZIP}/{name}") == ImageFacts(
@@ -121,6 +128,7 @@ def test_fetch_task_is_an_s3_copy_of_the_panel_bucket() -> None:
         "bucket": "screenlake-zip-prod",
         "prefix": "academia/tenant/17_x/",
         "include_sites": ["a"],
+        "keep_prefix": True,
     }
 
 

@@ -193,6 +193,7 @@ _MEMBER = re.compile(
 )
 _BY_PREFIX = {kind.prefix: kind for kind in KINDS.values()}
 _PANELIST = re.compile(r"(?:^|/)panelist/([^/]+)/")
+_ZIP_FOLDER = re.compile(r"(?:^|/)([^/]+)/image_zip_[^/]*\.zip/", re.IGNORECASE)
 _IMAGE = re.compile(
     r"(?:^|/)img_[^/]*?_(\d{4})_(\d{2})_(\d{2})_(\d{2})_(\d{2})_(\d{2})_(\d{3})\.jpe?g$",
     re.IGNORECASE,
@@ -207,7 +208,9 @@ def kind_of(path: str) -> Kind | None:
 
 
 def panelist_of(path: str) -> str | None:
-    match = _PANELIST.search(path)
+    """The ``panelist/<id>/`` folder, or else the folder holding the ``image_zip_*.zip``
+    (the app files every upload in its panelist's folder)."""
+    match = _PANELIST.search(path) or _ZIP_FOLDER.search(path)
     return match.group(1) if match else None
 
 
@@ -467,7 +470,8 @@ class Screenlake(Source):
         bucket = options.get("bucket")
         if not bucket:
             return []
-        spec = {"bucket": bucket, "prefix": options.get("prefix", "academia/")}
+        # keep_prefix: the landing key is the whole source key, panelist folder included
+        spec = {"bucket": bucket, "prefix": options.get("prefix", "academia/"), "keep_prefix": True}
         for name in ("include_sites", "exclude_sites"):
             if options.get(name):
                 spec[name] = list(options[name])
