@@ -11,6 +11,7 @@ time, and registers the tables and partitions in the Glue Data Catalog.
 from __future__ import annotations
 
 import sys
+from urllib.parse import unquote
 
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
@@ -35,6 +36,12 @@ def exists(spark: SparkSession, path: str) -> bool:
     return bool(hadoop_path.getFileSystem(conf).exists(hadoop_path))
 
 
+def merged_partition(path: str) -> dict[str, str] | None:
+    """``participant`` and ``date`` of a merged file's path (Hive-style, URL-escaped)."""
+    found = dict(unquote(part).split("=", 1) for part in path.split("/") if "=" in part)
+    return found if "participant" in found and "date" in found else None
+
+
 def main(argv: list[str]) -> None:
     args = resolve_options(
         argv,
@@ -55,16 +62,21 @@ def main(argv: list[str]) -> None:
         rows = spark.read.option("basePath", merged).parquet(merged)
         if participants:
             rows = rows.where(F.col("participant").isin(participants))
+        # the partitions written, from the merged files' paths (no pass over the rows)
+        partitions = sorted(
+            {
+                (found["participant"], found["date"])
+                for found in map(merged_partition, rows.inputFiles())
+                if found and (not participants or found["participant"] in participants)
+            }
+        )
+        if not partitions:
+            continue
         curated = rows.select(
             *[F.col(name) for name in kind.schema.names],
             F.col("participant").cast("string").alias("panelist"),
             F.col("date").cast("string").alias("date"),
         )
-        partitions = [
-            [r.panelist, r.date] for r in curated.select("panelist", "date").distinct().collect()
-        ]
-        if not partitions:
-            continue
         (
             curated.repartition("panelist", "date")
             .sortWithinPartitions("timestamp", "source_key", "row_index")
@@ -78,7 +90,7 @@ def main(argv: list[str]) -> None:
             table=kind.table,
             location=lake.uri(f"curated/{kind.table}/"),
             partition_keys=["panelist", "date"],
-            partition_values=sorted(partitions),
+            partition_values=[list(p) for p in partitions],
             description=DESCRIPTIONS[metric],
         )
 

@@ -5,20 +5,19 @@ from __future__ import annotations
 
 import csv
 import json
-import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
 import pytest
 
+from phenolake import cli as cli_module
 from phenolake import query
 from phenolake.sources import screenlake, screenlake_samples
 from phenolake_local import runner
 
 pytestmark = pytest.mark.slow
 
-PHENOLAKE = str(Path(sys.executable).parent / "phenolake")
 SEED = 20141
 
 
@@ -154,16 +153,36 @@ def test_images_are_withheld_and_no_unredacted_image_is_left(screenlake_run) -> 
     assert not [p for p in home.glob("*-scratch/**/*") if p.is_file()]  # scratch copies gone
 
 
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([PHENOLAKE, *args], capture_output=True, text=True, timeout=120)
+def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """The ``phenolake`` command in-process (as its console script runs it): code, out, err."""
+    capsys.readouterr()
+    argv = sys.argv
+    sys.argv = ["phenolake", *args]
+    try:
+        cli_module.main()
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    finally:
+        sys.argv = argv
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
 
 
-def test_export_writes_the_consolidated_csvs(screenlake_run, tmp_path: Path) -> None:
+def test_export_writes_the_consolidated_csvs(screenlake_run, tmp_path: Path, capsys) -> None:
     home, _, _ = screenlake_run
-    result = cli(
-        "export", "screenlake", "--panelist", "p001", "--out", str(tmp_path), "--home", str(home)
+    code, out, err = cli(
+        capsys,
+        "export",
+        "screenlake",
+        "--panelist",
+        "p001",
+        "--out",
+        str(tmp_path),
+        "--home",
+        str(home),
     )
-    assert result.returncode == 0, result.stderr
+    assert code == 0, err
     folder = tmp_path / "panelists/p001/metadata"
     assert sorted(p.name for p in folder.iterdir()) == [
         "app_accessibility_data-consolidated.csv",
@@ -172,7 +191,7 @@ def test_export_writes_the_consolidated_csvs(screenlake_run, tmp_path: Path) -> 
         "screenshot_data-consolidated.csv",
         "session_data-consolidated.csv",
     ]
-    assert f"{folder / 'screenshot_data-consolidated.csv'}: 5 row(s)" in result.stdout
+    assert f"{folder / 'screenshot_data-consolidated.csv'}: 5 row(s)" in out
     with (folder / "screenshot_data-consolidated.csv").open(newline="") as fh:
         shots = list(csv.DictReader(fh))
     assert list(shots[0]) == [c.csv for c in screenlake.KINDS["screenshots"].columns]
@@ -201,23 +220,24 @@ def test_export_writes_the_consolidated_csvs(screenlake_run, tmp_path: Path) -> 
     ],
 )
 def test_export_bad_input_is_one_line_and_exit_code_2(
-    screenlake_run, tmp_path: Path, args: list[str], message: str
+    screenlake_run, tmp_path: Path, capsys, args: list[str], message: str
 ) -> None:
     home, _, _ = screenlake_run
     if "--out" not in args:
         args = [*args, "--out", str(tmp_path)]
-    result = cli("export", "screenlake", *args, "--home", str(home))
-    assert result.returncode == 2
-    assert result.stderr.strip() == message
+    code, _, err = cli(capsys, "export", "screenlake", *args, "--home", str(home))
+    assert code == 2
+    assert err.strip() == message
     assert not list(tmp_path.iterdir())
 
 
-def test_export_of_an_empty_lake(tmp_path: Path) -> None:
-    result = cli(
+def test_export_of_an_empty_lake(tmp_path: Path, capsys) -> None:
+    code, _, err = cli(
+        capsys,
         "export", "screenlake", "--panelist", "p001", "--out", str(tmp_path / "o"),
         "--home", str(tmp_path),
     )  # fmt: skip
-    assert result.returncode == 2
-    assert result.stderr.strip() == (
+    assert code == 2
+    assert err.strip() == (
         f"phenolake: error: no screenlake tables in the lake at {tmp_path} (run the pipeline first)"
     )
