@@ -31,12 +31,8 @@ partitioned by ``panelist`` and ``date``.
 from __future__ import annotations
 
 import datetime as dt
-import io
-import posixpath
 import re
-import uuid
-import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, ClassVar
@@ -280,7 +276,10 @@ NOT_UTF8 = "line is not valid UTF-8"
 
 
 def read_records(
-    lines: Iterable[str], columns: int, free: int | None, accept: Any = None
+    lines: Iterable[str],
+    columns: int,
+    free: int | None,
+    accept: Callable[[list[str]], bool] | None = None,
 ) -> Iterator[Record | Bad]:
     """Put records together from lines (without their line ends); each line is accounted for.
 
@@ -288,7 +287,7 @@ def read_records(
     next lines (a newline inside a field). A continuation line that is a whole record by
     itself (``split_record`` and ``accept(fields)`` both agree) is not glued on: the pending
     record is reported as cut short and the line read as its own record."""
-    accept = accept or (lambda fields: True)
+    accept = accept or (lambda _fields: True)
     pending: list[str] = []
     start = 0
 
@@ -557,7 +556,7 @@ def _day_batches(
         yield DayBatch(day, table.slice(lo, hi - lo))
 
 
-# --- samples helpers shared with the sample writer -----------------------------------------
+# --- the format's writer --------------------------------------------------------------------
 
 
 def csv_text(kind: Kind, rows: Iterable[Iterable[Any]]) -> str:
@@ -567,22 +566,3 @@ def csv_text(kind: Kind, rows: Iterable[Iterable[Any]]) -> str:
         return '"' + SEPARATOR.join("null" if f is None else str(f) for f in fields) + '"\n'
 
     return line(c.csv for c in kind.columns) + "".join(line(r) for r in rows)
-
-
-def zip_key(tenant: str, panel: str, version: str, panelist: str, zip_id: uuid.UUID, n: int) -> str:
-    return posixpath.join(
-        "academia/tenant", tenant, "panel", panel, f"V_{version}", "panelist", panelist,
-        f"image_zip_{zip_id}_{n}.zip",
-    )  # fmt: skip
-
-
-def write_zip(path: Path, members: dict[str, bytes]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for name, body in members.items():
-            info = zipfile.ZipInfo(name, date_time=(2024, 10, 2, 12, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            zf.writestr(info, body)
-    path.write_bytes(buffer.getvalue())
-    return path

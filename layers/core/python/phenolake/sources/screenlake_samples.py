@@ -15,14 +15,17 @@ is in ``FACES`` (file name -> faces shown), for tests of the redaction.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
+import posixpath
 import uuid
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from phenolake.sources.screenlake import KINDS, csv_text, write_zip, zip_key
+from phenolake.sources.screenlake import KINDS, csv_text
 
 WIDTH, HEIGHT = 1080, 2400
 TENANT, PANEL, VERSION = "17_northfield", "3", "2"
@@ -72,6 +75,25 @@ def write(out_dir: Path, seed: int) -> list[Path]:
         key = zip_key(TENANT, PANEL, VERSION, panelist, zip_id, len(screens))
         written.append(write_zip(out_dir / key, members))
     return written
+
+
+def zip_key(tenant: str, panel: str, version: str, panelist: str, zip_id: uuid.UUID, n: int) -> str:
+    return posixpath.join(
+        "academia/tenant", tenant, "panel", panel, f"V_{version}", "panelist", panelist,
+        f"image_zip_{zip_id}_{n}.zip",
+    )  # fmt: skip
+
+
+def write_zip(path: Path, members: dict[str, bytes]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, body in members.items():
+            info = zipfile.ZipInfo(name, date_time=(2024, 10, 2, 12, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, body)
+    path.write_bytes(buffer.getvalue())
+    return path
 
 
 def _uuid(rng: np.random.Generator) -> uuid.UUID:
@@ -145,6 +167,7 @@ def _upload_rows(
 # --- screenshots ----------------------------------------------------------------------------
 
 
+@functools.cache
 def _photos() -> dict[str, Any]:
     from PIL import Image
     from skimage import data
