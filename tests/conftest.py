@@ -21,9 +21,11 @@ def spark() -> Iterator[object]:
 
 @pytest.fixture(scope="session")
 def sample_run(tmp_path_factory: pytest.TempPathFactory, spark: object):
-    """The seeded samples through the whole pipeline once; tests read what it left."""
+    """The seeded MHEALTH samples through the whole pipeline once; tests read what it left.
+
+    Each other source has its own end-to-end run (``tests/integration/test_<source>_*``)."""
     from phenolake_local import runner
 
     home = tmp_path_factory.mktemp("home")
-    result = runner.run(runner.RunOptions(home=home))
+    result = runner.run(runner.RunOptions(home=home, sources=["mhealth"]))
     return home, result

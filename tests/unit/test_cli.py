@@ -29,7 +29,7 @@ def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]
         ),
         (
             ["run", "--source", "nope"],
-            "phenolake: error: --source: unknown source 'nope' (known: mhealth)",
+            "phenolake: error: --source: unknown source 'nope' (known: mhealth, screenlake)",
         ),
         (
             ["run", "--parameter", "novalue"],
@@ -70,6 +70,7 @@ def test_sample_writes_seeded_inputs(tmp_path: Path) -> None:
     result = cli("sample", str(tmp_path / "s"))
     assert result.returncode == 0, result.stderr
     assert "mhealth: 3 file(s)" in result.stdout
+    assert "screenlake: 3 file(s)" in result.stdout
     assert (tmp_path / "s/mhealth/MHEALTHDATASET/mHealth_subject1.log").stat().st_size > 0
 
 

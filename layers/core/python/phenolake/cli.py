@@ -297,6 +297,29 @@ def sample(
 
 
 @app.command()
+def export(
+    source: Annotated[str, typer.Argument(help="The source whose export to write: screenlake.")],
+    panelist: Annotated[str, typer.Option("--panelist", help="The panelist to export.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write the files into.")],
+    database: Annotated[str, typer.Option(help="Glue database.")] = "phenolake",
+    home: HomeOption = DEFAULT_HOME,
+) -> None:
+    """Write a panelist's files as the old tools did (screenlake: <prefix>-consolidated.csv)."""
+    from phenolake import export as exports
+
+    if source != "screenlake":
+        raise UserError(f"export: no export for source {source!r} (known: screenlake)")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UserError(f"--out: not a folder: {out_dir}")
+    try:
+        written = exports.consolidate_screenlake(panelist, out_dir, home, database)
+    except exports.ExportError as exc:
+        raise UserError(str(exc)) from None
+    for path, rows in written:
+        out.print(f"{path}: {rows} row(s)")
+
+
+@app.command()
 def validate(
     config: ConfigOption = None,
     home: HomeOption = DEFAULT_HOME,

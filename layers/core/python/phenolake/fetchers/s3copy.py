@@ -2,6 +2,9 @@
 
 A site is the first path segment below the prefix (``<prefix>/<site>/<participant>/...``).
 An object already landed with the same ETag is skipped, so a rerun copies nothing twice.
+The landing key is the source key below the prefix, or the whole source key with
+``keep_prefix`` (for sources whose keys carry meaning above the prefix, such as Screenlake's
+``.../panelist/<id>/``).
 """
 
 from __future__ import annotations
@@ -72,7 +75,8 @@ def fetch_bucket(
     )
 
     def copy(obj: storage.S3Object) -> dict[str, Any] | None:
-        target = lake.landing_key(source, obj.key[len(prefix) :].lstrip("/"))
+        below = obj.key if task.get("keep_prefix") else obj.key[len(prefix) :]
+        target = lake.landing_key(source, below.lstrip("/"))
         if _landed_etag(s3, landing_bucket, target) == obj.etag:
             return None
         s3.copy_object(
