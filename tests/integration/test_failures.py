@@ -50,7 +50,11 @@ def partial_run(tmp_path_factory: pytest.TempPathFactory, spark: object):
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(convert, "convert_file", flaky)
         result = runner.run(
-            runner.RunOptions(home=home, parameters={"MapToleratedFailurePercentage": "50"})
+            runner.RunOptions(
+                home=home,
+                sources=["mhealth"],
+                parameters={"MapToleratedFailurePercentage": "50"},
+            )
         )
     return home, result, calls
 
