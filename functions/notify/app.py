@@ -3,4 +3,7 @@
 from phenolake.handler import lambda_entry
 from phenolake.steps import notify
 
-lambda_handler = lambda_entry("notify", notify.NotifyEvent, notify.run)
+# A retried Notify (after a timeout, say) must not tell the study team twice.
+lambda_handler = lambda_entry(
+    "notify", notify.NotifyEvent, notify.run, idempotency_key="[run_id, status]"
+)

@@ -361,8 +361,19 @@ def test_notify_writes_the_run_manifest_and_publishes(aws: EmbeddedAWS) -> None:
         },
     )
     assert result["status"] == "FAILED"
+    retried = invoke(
+        aws,
+        "NotifyFunction",
+        {
+            "run_id": RUN,
+            "execution_id": EXECUTION,
+            "status": "FAILED",
+            "error": {"Error": "Glue.AWSGlueException", "Cause": "job failed"},
+        },
+    )
+    assert retried == result  # Powertools idempotency: the retry gets the first result
     manifest = read_json(aws, lake, f"manifests/runs/{RUN}.json")
     assert manifest["status"] == "FAILED" and manifest["error"]["Error"] == "Glue.AWSGlueException"
-    [message] = sqs.receive_message(QueueUrl=queue)["Messages"]
+    [message] = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
     body = json.loads(message["Body"])
     assert f"phenolake run {RUN}: FAILED" in body["Message"] and "job failed" in body["Message"]

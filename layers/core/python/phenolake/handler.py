@@ -14,9 +14,15 @@ from typing import Any, TypeVar
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
 from aws_lambda_powertools.utilities.parser import parse
 from pydantic import BaseModel
 
+from phenolake import storage
 from phenolake.config import Settings
 from phenolake.errors import TransientError, is_transient
 
@@ -29,9 +35,31 @@ def unit_of(metric: str) -> MetricUnit:
     return _UNITS.get(metric.rsplit("_", 1)[-1], MetricUnit.Count)
 
 
+_STORES: dict[tuple[str, str], DynamoDBPersistenceLayer] = {}
+
+
+def _idempotency_store(step: str, settings: Settings) -> DynamoDBPersistenceLayer:
+    """Powertools' idempotency records live in the ledger table (pk ``idempotency#<step>``)."""
+    key = (step, settings.ledger_table)
+    if key not in _STORES:
+        _STORES[key] = DynamoDBPersistenceLayer(
+            table_name=settings.ledger_table,
+            key_attr="pk",
+            sort_key_attr="sk",
+            static_pk_value=f"idempotency#{step}",
+            boto3_client=storage.client("dynamodb", settings.region),
+        )
+    return _STORES[key]
+
+
 def lambda_entry(
-    step: str, model: type[Event], run: Callable[[Event, Settings], dict[str, Any]]
+    step: str,
+    model: type[Event],
+    run: Callable[[Event, Settings], dict[str, Any]],
+    idempotency_key: str | None = None,
 ) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """``idempotency_key`` (JMESPath over the event) makes a step with side effects outside
+    the lake (a notification sent) run once per key: a retry gets the first result back."""
     logger = Logger(service=step)
     metrics = Metrics(namespace="phenolake", service=step)
     copy_config_to_registered_loggers(source_logger=logger, include={"phenolake"})
@@ -40,8 +68,25 @@ def lambda_entry(
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         parsed = parse(event=event, model=model)
+        settings = Settings.from_env()
         try:
-            result = run(parsed, Settings.from_env())
+            if idempotency_key and settings.ledger_table:
+                config = IdempotencyConfig(
+                    event_key_jmespath=idempotency_key, expires_after_seconds=7 * 24 * 3600
+                )
+                config.register_lambda_context(context)
+
+                @idempotent_function(
+                    data_keyword_argument="raw",
+                    persistence_store=_idempotency_store(step, settings),
+                    config=config,
+                )
+                def once(raw: dict[str, Any]) -> dict[str, Any]:
+                    return run(parsed, settings)
+
+                result = dict(once(raw=event))
+            else:
+                result = run(parsed, settings)
         except Exception as exc:
             if is_transient(exc) and not isinstance(exc, TransientError):
                 raise TransientError(f"{type(exc).__name__}: {exc}") from exc
