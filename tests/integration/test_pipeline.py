@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import csv
+import hashlib
 import io
 import json
 from pathlib import Path
@@ -111,10 +112,22 @@ def test_completeness_table(sample_run: tuple[Path, runner.RunResult]) -> None:
     ]
 
 
+def curated_file_hashes(home: Path) -> dict[str, list[str]]:
+    """sha256 of every curated Parquet file, per partition folder (Spark names files at random)."""
+    lake_dir = next(home.glob("*-lake"))
+    found: dict[str, list[str]] = {}
+    for path in sorted((lake_dir / "curated").rglob("*.parquet")):
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        found.setdefault(path.parent.relative_to(lake_dir).as_posix(), []).append(digest)
+    return {folder: sorted(digests) for folder, digests in found.items()}
+
+
 def test_replay_overwrites_the_same_partitions(sample_run: tuple[Path, runner.RunResult]) -> None:
     home, _ = sample_run
+    before = curated_file_hashes(home)
     again = runner.run(runner.RunOptions(home=home, replay=True, sources=["mhealth"]))
     assert again.status == "SUCCEEDED", again.cause
+    assert curated_file_hashes(home) == before  # byte-identical, run_id included
     assert again.output["notify"]["rows"] == 4500
     total = query.query_local("SELECT count(*) AS n FROM mhealth", home).to_pylist()
     assert total == [{"n": 4500}]

@@ -64,6 +64,14 @@ class Ledger:
         deserializer = TypeDeserializer()
         return {k: deserializer.deserialize(v) for k, v in found.items()}
 
+    def ingest_run(self, source: str, key: str, etag: str) -> str | None:
+        """The run that first took in this object with this ETag (a replay keeps it, so the
+        curated rows, whose ``run_id`` says which run took their source in, stay the same)."""
+        found = self.get(source, key)
+        if found and found.get("etag") == etag:
+            return found.get("ingest_run_id") or found.get("run_id")
+        return None
+
     def delete(self, source: str, key: str) -> bool:
         if not self.table:
             return False

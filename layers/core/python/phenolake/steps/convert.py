@@ -31,6 +31,8 @@ class RawFile(BaseModel):
     source: str
     bucket: str
     key: str
+    #: The run that first took in the landed object this file came from (its provenance).
+    ingest_run_id: str = ""
 
 
 class ConvertEvent(StepEvent):
@@ -88,7 +90,9 @@ def run(event: ConvertEvent, settings: Settings) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="phenolake-convert-") as tmp:
         local = Path(tmp) / "input"
         sha256 = download_with_sha256(s3, item.bucket, item.key, local)
-        provenance = Provenance(source_key=item.key, source_sha256=sha256, run_id=event.run_id)
+        provenance = Provenance(
+            source_key=item.key, source_sha256=sha256, run_id=item.ingest_run_id or event.run_id
+        )
         manifest["sha256"] = sha256
         try:
             outputs, rejections, member = convert_file(

@@ -56,6 +56,7 @@ def run(event: UnzipEvent, settings: Settings) -> dict[str, Any]:
     s3 = s3_client(settings)
     ledger = Ledger(storage.client("dynamodb", settings.region), settings.ledger_table)
     forgotten = ledger.forgotten()
+    ingest_run = ledger.ingest_run(item.source, item.key, item.etag) or event.run_id
     manifest: dict[str, Any] = {
         "landing": item.model_dump(),
         "source": item.source,
@@ -73,6 +74,8 @@ def run(event: UnzipEvent, settings: Settings) -> dict[str, Any]:
         bucket, key = _place(settings, event.run_id, item, None)
         s3.copy_object(Bucket=bucket, Key=key, CopySource={"Bucket": item.bucket, "Key": item.key})
         manifest["images" if lake.is_image(key) else "data"].append({"bucket": bucket, "key": key})
+    for data in manifest["data"]:
+        data["ingest_run_id"] = ingest_run
 
     for bad in manifest["rejected"]:
         storage.quarantine(
@@ -98,6 +101,7 @@ def run(event: UnzipEvent, settings: Settings) -> dict[str, Any]:
         "quarantined" if manifest["quarantined"] else "extracted",
         event.run_id,
         files=len(manifest["data"]) + len(manifest["images"]),
+        ingest_run_id=ingest_run,
     )
     counts = {
         "images": len(manifest["images"]),
