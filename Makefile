@@ -5,10 +5,13 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | sha256sum | cut -c1-12)
+# checkov pins boto3 and friends at versions the project does not use: it gets its own venv.
+SCAN := .venv-scan
+SCAN_STAMP := $(SCAN)/.installed-$(shell sha256sum requirements-scan.txt | cut -c1-12)
 # sam build for the python3.13 Lambda runtime needs python3.13 on PATH (pyenv has it here).
 SAM_PYENV ?= 3.11.7:3.13.0
 
-.PHONY: run test lint validate bench build deploy java venv clean lock
+.PHONY: run test lint validate bench build deploy java venv scan-tools clean lock
 
 venv: $(STAMP)
 
@@ -19,6 +22,15 @@ $(STAMP): pyproject.toml requirements.lock
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
+scan-tools: $(SCAN_STAMP)
+
+$(SCAN_STAMP): requirements-scan.txt
+	@test -x $(SCAN)/bin/python || $(PYTHON) -m venv $(SCAN)
+	$(SCAN)/bin/python -m pip install -q --upgrade pip==25.3
+	$(SCAN)/bin/python -m pip install -q --no-deps -r requirements-scan.txt
+	@rm -f $(SCAN)/.installed-*
+	@touch $@
+
 java:
 	@java -version >/dev/null 2>&1 || { echo "installing Java 17 for PySpark"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; }
@@ -26,13 +38,14 @@ java:
 run: venv java
 	$(BIN)/phenolake run
 
-test: venv java
+test: venv java scan-tools
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
-lint: venv
+lint: venv scan-tools
 	$(BIN)/ruff check .
 	$(BIN)/cfn-lint template.yaml
+	$(SCAN)/bin/checkov -f template.yaml --framework cloudformation --skip-download --compact --quiet
 
 validate: venv
 	$(BIN)/phenolake validate
@@ -54,4 +67,4 @@ lock:
 	/tmp/phenolake-lock/bin/pip freeze --exclude-editable | grep -v '^-e' > requirements.lock
 
 clean:
-	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(SCAN) .aws-sam .pytest_cache .ruff_cache
