@@ -92,6 +92,16 @@ def run(
         list[str] | None,
         typer.Option("--parameter", help="Template parameter override NAME=VALUE (repeatable)."),
     ] = None,
+    include_sites: Annotated[
+        str | None,
+        typer.Option(
+            "--include-sites", help="RADAR: only these sites (comma-separated), landed or fetched."
+        ),
+    ] = None,
+    exclude_sites: Annotated[
+        str | None,
+        typer.Option("--exclude-sites", help="RADAR: never these sites (comma-separated)."),
+    ] = None,
     home: HomeOption = DEFAULT_HOME,
 ) -> None:
     """Run the whole pipeline (the real state machine) in the embedded AWS."""
@@ -109,6 +119,7 @@ def run(
         dry_run=dry_run,
         replay=replay,
         parameters=_parameters(parameter or []),
+        source_options=_site_options(include_sites, exclude_sites),
     )
     if options.date and (options.start or options.end):
         raise UserError("--date: give either --date or --start/--end, not both")
@@ -129,6 +140,19 @@ def run(
     _print_summary(result, home)
     if result.status != "SUCCEEDED":
         raise typer.Exit(1)
+
+
+def _site_options(include: str | None, exclude: str | None) -> dict[str, dict[str, Any]]:
+    """``--include-sites``/``--exclude-sites`` -> the radar options of the execution input."""
+    chosen = {}
+    for option, text in (("include_sites", include), ("exclude_sites", exclude)):
+        if text is None:
+            continue
+        names = [n.strip() for n in text.split(",") if n.strip()]
+        if not names:
+            raise UserError(f"--{option.replace('_', '-')}: give one or more site names")
+        chosen[option] = names
+    return {"radar": chosen} if chosen else {}
 
 
 def _inner_state(event: dict[str, Any]) -> bool:

@@ -128,6 +128,12 @@ def parse_seconds(column: pa.ChunkedArray | pa.Array) -> pa.Array:
     return pc.if_else(finite, values, pa.scalar(None, pa.float64()))
 
 
+def site_of_path(path: str) -> str:
+    """The site folder of a data file's path (``.../<site>/<participant>/<topic>/<file>``)."""
+    parts = path.split("/")
+    return parts[-4] if len(parts) >= 4 else ""
+
+
 class Radar(Source):
     name = "radar"
     #: One table per topic, ``radar_<topic>``: the topics are whatever the export holds.
@@ -163,7 +169,7 @@ class Radar(Source):
             raise RejectedFile(
                 f"file name {name!r} does not match yyyyMMdd_HH00[_N].csv.gz (a UTC hour)"
             )
-        site = parts[-4] if len(parts) >= 4 else ""
+        site = site_of_path(provenance.source_key)
         data = _decompress(stream.read(), name)
         table, bad_rows = _read_csv(data)
         names = column_names(table.column_names)

@@ -1,0 +1,160 @@
+"""Glue job: curate RADAR-base topics, one table per topic ``radar_<topic>``.
+
+Reads the merged per-day files (``merged/radar/<topic>/participant=<p>/date=<d>/``) of the
+participants this run touched, for every topic it finds (topics are never listed in code),
+and overwrites exactly those ``site`` / ``participant_id`` / ``date`` partitions (dynamic
+partition overwrite), so a rerun never duplicates rows.
+
+Schema drift (``phenolake.drift``): the table's columns are the cataloged ones plus any new
+column the day files bring (older partitions read it as null); a day file whose column type
+cannot be widened to the table's is quarantined with the reason and never written. Rows that
+are exact copies across the hour's attempt files (``_N``) are written once.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+from collections import defaultdict
+from typing import Any
+
+import boto3
+import pyarrow.parquet as pq
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from phenolake import drift, lake, storage
+from phenolake.glue import Lake, register, resolve_options
+from phenolake.sources.radar import PROVENANCE, snake
+from phenolake.steps.completeness import parse_merged_key
+
+PARTITIONS = ["site", "participant_id", "date"]
+
+
+def table_name(topic: str) -> str:
+    return f"radar_{snake(topic)}"
+
+
+def cataloged_columns(glue: Any, database: str, table: str) -> dict[str, str]:
+    try:
+        found = glue.get_table(DatabaseName=database, Name=table)["Table"]
+    except glue.exceptions.EntityNotFoundException:
+        return {}
+    return {c["Name"]: c["Type"] for c in found["StorageDescriptor"]["Columns"]}
+
+
+def day_files(s3: Any, bucket: str, participants: set[str]) -> dict[str, list[str]]:
+    """Merged day files per topic, in date order, of the touched participants."""
+    topics: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for obj in storage.list_objects(s3, bucket, f"{lake.MERGED}/radar/"):
+        found = parse_merged_key(obj.key)
+        if not found or obj.size == 0:
+            continue
+        if participants and found["participant"] not in participants:
+            continue
+        topics[found["metric"]].append((found["date"], obj.key))
+    return {topic: [key for _, key in sorted(items)] for topic, items in sorted(topics.items())}
+
+
+def file_columns(s3: Any, bucket: str, key: str) -> dict[str, str]:
+    body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    schema = pq.read_schema(io.BytesIO(body))
+    return {f.name: drift.glue_type_of(f.type) for f in schema if f.name not in ("date",)}
+
+
+def curate_topic(
+    spark: SparkSession,
+    s3: Any,
+    glue: Any,
+    store: Lake,
+    args: dict[str, str],
+    topic: str,
+    keys: list[str],
+) -> int:
+    table = table_name(topic)
+    schemas = {key: file_columns(s3, store.bucket, key) for key in keys}
+    schemas = {key: cols for key, cols in schemas.items() if cols}
+    existing = cataloged_columns(glue, args["database"], table)
+    unified = drift.unify(existing, schemas.items())
+    for key, reason in unified.refused.items():
+        storage.quarantine(
+            s3,
+            lake_bucket=store.bucket,
+            run_id=args.get("run_id", ""),
+            source_bucket=store.bucket,
+            source_key=key,
+            reason=reason,
+            detail={"step": "curate", "table": table},
+        )
+        print(f"{table}: quarantined {key}: {reason}")
+    columns = {c: t for c, t in unified.columns.items() if c not in PARTITIONS}
+    groups: dict[tuple[tuple[str, str], ...], list[str]] = defaultdict(list)
+    for key in unified.accepted:
+        groups[tuple(sorted(schemas[key].items()))].append(key)
+    frames: list[DataFrame] = []
+    for group in groups.values():
+        df = spark.read.parquet(*[store.spark_path(k) for k in group])
+        present = set(df.columns)
+        frames.append(
+            df.select(
+                *[
+                    (F.col(c) if c in present else F.lit(None)).cast(t).alias(c)
+                    for c, t in columns.items()
+                    if c not in ("site", "participant_id")
+                ],
+                F.col("site").cast("string").alias("site"),
+                F.col("participant_id").cast("string").alias("participant_id"),
+            )
+        )
+    if not frames:
+        return 0
+    rows = frames[0]
+    for frame in frames[1:]:
+        rows = rows.unionByName(frame)
+    data_columns = [c for c in rows.columns if c not in PROVENANCE]
+    curated = rows.dropDuplicates(data_columns).withColumn(
+        "date", F.date_format(F.col("time"), "yyyy-MM-dd")
+    )
+    (
+        curated.repartition(*PARTITIONS)
+        .sortWithinPartitions("time")
+        .write.mode("overwrite")
+        .partitionBy(*PARTITIONS)
+        .parquet(store.spark_path(lake.curated_prefix(table)))
+    )
+    values = [
+        [r.site, r.participant_id, r.date] for r in curated.select(*PARTITIONS).distinct().collect()
+    ]
+    register(
+        curated,
+        database=args["database"],
+        table=table,
+        location=store.uri(lake.curated_prefix(table)),
+        partition_keys=PARTITIONS,
+        partition_values=values,
+        description=f"RADAR-base topic {topic}: one row per record, time in UTC.",
+    )
+    return len(values)
+
+
+def main(argv: list[str]) -> None:
+    args = resolve_options(
+        argv,
+        ["JOB_NAME", "lake_bucket", "database"],
+        ["run_id", "participants", "local_s3_root"],
+    )
+    store = Lake(args["lake_bucket"], args.get("local_s3_root", ""))
+    spark = SparkSession.builder.getOrCreate()
+    spark.conf.set("spark.sql.sources.partitionOverwriteMode", "dynamic")
+    spark.conf.set("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
+    spark.conf.set("spark.sql.session.timeZone", "UTC")
+    s3 = boto3.client("s3")
+    glue = boto3.client("glue")
+    participants = {p for p in args.get("participants", "").split(",") if p}
+    for topic, keys in day_files(s3, store.bucket, participants).items():
+        partitions = curate_topic(spark, s3, glue, store, args, topic, keys)
+        print(f"{table_name(topic)}: {len(keys)} day file(s), {partitions} partition(s)")
+
+
+if __name__ == "__main__":
+    main(sys.argv)
