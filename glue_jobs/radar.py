@@ -7,8 +7,9 @@ partition overwrite), so a rerun never duplicates rows.
 
 Schema drift (``phenolake.drift``): the table's columns are the cataloged ones plus any new
 column the day files bring (older partitions read it as null); a day file whose column type
-cannot be widened to the table's is quarantined with the reason and never written. Rows that
-are exact copies across the hour's attempt files (``_N``) are written once.
+cannot be widened to the table's is quarantined with the reason and never written. (Exact
+duplicate rows were removed, and counted, by Convert; an hour's ``_N`` attempt files hold
+other rows, so they are all kept.)
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pyspark.sql import functions as F
 
 from phenolake import drift, lake, storage
 from phenolake.glue import Lake, register, resolve_options
-from phenolake.sources.radar import PROVENANCE, snake
+from phenolake.sources.radar import snake
 from phenolake.steps.completeness import parse_merged_key
 
 PARTITIONS = ["site", "participant_id", "date"]
@@ -111,10 +112,7 @@ def curate_topic(
     rows = frames[0]
     for frame in frames[1:]:
         rows = rows.unionByName(frame)
-    data_columns = [c for c in rows.columns if c not in PROVENANCE]
-    curated = rows.dropDuplicates(data_columns).withColumn(
-        "date", F.date_format(F.col("time"), "yyyy-MM-dd")
-    )
+    curated = rows.withColumn("date", F.date_format(F.col("time"), "yyyy-MM-dd")).persist()
     (
         curated.repartition(*PARTITIONS)
         .sortWithinPartitions("time")
@@ -134,6 +132,7 @@ def curate_topic(
         partition_values=values,
         description=f"RADAR-base topic {topic}: one row per record, time in UTC.",
     )
+    curated.unpersist()
     return len(values)
 
 

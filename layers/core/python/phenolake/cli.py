@@ -280,6 +280,64 @@ def sample(
 
 
 @app.command()
+def report(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write the report into.")],
+    silent_days: Annotated[
+        int,
+        typer.Option("--silent-days", help="List participants with no data for more than N days."),
+    ] = 3,
+    period: Annotated[
+        str, typer.Option("--period", help="Participant summaries per month, week or year.")
+    ] = "month",
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Day silence is counted to (default: latest day with data)."),
+    ] = None,
+    home: HomeOption = DEFAULT_HOME,
+) -> None:
+    """Coverage heatmaps (PNG), pivots (CSV), participant stats and summaries, an HTML page."""
+    from phenolake import query as q
+    from phenolake import reports
+
+    if period not in ("month", "week", "year"):
+        raise UserError(f"--period: expected month, week or year, got {period!r}")
+    if silent_days < 0:
+        raise UserError(f"--silent-days: expected a number of days >= 0, got {silent_days}")
+    reference = _date(as_of, "--as-of")
+    try:
+        names = q.table_row_counts(home)
+        missing = [t for t in ("completeness", "participant_stats") if t not in names]
+        if missing:
+            raise UserError(
+                f"no {' or '.join(missing)} table in {home}: run the pipeline first (phenolake run)"
+            )
+        result = reports.write_report(
+            lambda sql: q.query_local(sql, home),
+            out_dir,
+            silent_days=silent_days,
+            period=period,  # type: ignore[arg-type]
+            as_of=reference,
+            table_names=sorted(names),
+        )
+    except (q.QueryError, ValueError) as exc:
+        raise UserError(f"report: {exc}") from None
+    written = result["written"]
+    counts = {
+        "heatmaps (PNG)": sum(p.suffix == ".png" for p in written),
+        "pivots (CSV)": sum(p.suffix == ".csv" for p in written),
+        "participant stats (csv.gz)": sum(p.name.endswith(".csv.gz") for p in written),
+        f"participant summaries ({period})": sum(p.suffix == ".json" for p in written),
+    }
+    for what, count in counts.items():
+        out.print(f"{what}: {count}")
+    silent = result["silent"]
+    out.print(f"silent for more than {silent_days} day(s) as of {result['as_of']}: {len(silent)}")
+    for s in silent:
+        out.print(f"  {s.source} {s.site} {s.participant_id}: last data {s.last_date} ({s.days} d)")
+    out.print(f"report: {out_dir / 'index.html'}")
+
+
+@app.command()
 def validate(
     home: HomeOption = DEFAULT_HOME,
 ) -> None:
