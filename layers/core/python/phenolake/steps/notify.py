@@ -1,8 +1,10 @@
 """Notify: write the run manifest and tell the study team how the run went.
 
 Every path of the state machine ends here, success or failure: the summary counts what
-was taken in, converted, rejected and quarantined (with where to look), and goes to SNS
-and, when its secret is set, to a Slack webhook.
+was taken in, converted, rejected and quarantined (with where to look), lists the
+participants silent for more than ``SilentDays`` days (from the ``participant_stats`` table,
+as ``phenolake report`` lists them), and goes to SNS and, when its secret is set, to a Slack
+webhook.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from phenolake import __version__, lake, storage
+from phenolake import __version__, lake, reports, storage
 from phenolake.config import Settings
 from phenolake.steps.common import StepEvent, s3_client
 
@@ -71,8 +73,28 @@ def _collect(s3: Any, settings: Settings, run_id: str) -> dict[str, Any]:
     }
 
 
+def _silent(s3: Any, settings: Settings) -> list[reports.Silent]:
+    """Participants silent for more than the configured days; none before the first stats."""
+    import io
+
+    import pyarrow.parquet as pq
+    from botocore.exceptions import ClientError
+
+    key = lake.curated_prefix("participant_stats") + "part-0.parquet"
+    try:
+        body = s3.get_object(Bucket=settings.lake_bucket, Key=key)["Body"].read()
+    except ClientError:
+        return []
+    stats = pq.read_table(io.BytesIO(body)).to_pylist()
+    return reports.silent_participants(stats, settings.silent_days)
+
+
 def message(
-    run_id: str, status: str, collected: dict[str, Any], error: dict[str, Any] | None
+    run_id: str,
+    status: str,
+    collected: dict[str, Any],
+    error: dict[str, Any] | None,
+    silent_lines: list[str] | None = None,
 ) -> str:
     t = collected["totals"]
     lines = [
@@ -82,6 +104,7 @@ def message(
         f"quarantined {t['quarantined']} (rejected rows {t['rejected_rows']}, "
         f"rejected zip members {t['rejected_members']}) -> {collected['quarantine']}",
     ]
+    lines.extend(silent_lines or [])
     if error:
         lines.append(f"error: {error.get('Error', '')}: {str(error.get('Cause', ''))[:500]}")
     return "\n".join(lines)
@@ -100,6 +123,8 @@ def _slack(settings: Settings, text: str) -> None:
 def run(event: NotifyEvent, settings: Settings) -> dict[str, Any]:
     s3 = s3_client(settings)
     collected = _collect(s3, settings, event.run_id)
+    silent = _silent(s3, settings)
+    collected["silent"] = [vars(s) for s in silent]
     manifest = {
         "run_id": event.run_id,
         "execution_id": event.execution_id,
@@ -111,7 +136,13 @@ def run(event: NotifyEvent, settings: Settings) -> dict[str, Any]:
         **collected,
     }
     storage.put_json(s3, settings.lake_bucket, lake.run_manifest_key(event.run_id), manifest)
-    text = message(event.run_id, event.status, collected, event.error)
+    text = message(
+        event.run_id,
+        event.status,
+        collected,
+        event.error,
+        reports.silent_lines(silent, settings.silent_days),
+    )
     if settings.topic_arn:
         storage.client("sns", settings.region).publish(
             TopicArn=settings.topic_arn, Subject=f"phenolake {event.status}"[:100], Message=text
