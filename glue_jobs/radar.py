@@ -14,7 +14,9 @@ other rows, so they are all kept.)
 
 from __future__ import annotations
 
+import datetime as dt
 import io
+import json
 import sys
 from collections import defaultdict
 from typing import Any
@@ -63,6 +65,21 @@ def file_columns(s3: Any, bucket: str, key: str) -> dict[str, str]:
     return {f.name: drift.glue_type_of(f.type) for f in schema if f.name not in ("date",)}
 
 
+def quarantine(s3: Any, store: Lake, run_id: str, key: str, reason: str, table: str) -> None:
+    """The refused day file and its reason, as ``storage.quarantine`` files them."""
+    target = lake.quarantine_key(run_id, f"{store.bucket}/{key}")
+    store.put(s3, target, s3.get_object(Bucket=store.bucket, Key=key)["Body"].read())
+    document = {
+        "reason": reason,
+        "source": lake.s3_uri(store.bucket, key),
+        "run_id": run_id,
+        "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "step": "curate",
+        "table": table,
+    }
+    store.put(s3, lake.reason_key(target), json.dumps(document, indent=1).encode())
+
+
 def curate_topic(
     spark: SparkSession,
     s3: Any,
@@ -78,15 +95,7 @@ def curate_topic(
     existing = cataloged_columns(glue, args["database"], table)
     unified = drift.unify(existing, schemas.items())
     for key, reason in unified.refused.items():
-        storage.quarantine(
-            s3,
-            lake_bucket=store.bucket,
-            run_id=args.get("run_id", ""),
-            source_bucket=store.bucket,
-            source_key=key,
-            reason=reason,
-            detail={"step": "curate", "table": table},
-        )
+        quarantine(s3, store, args.get("run_id", ""), key, reason, table)
         print(f"{table}: quarantined {key}: {reason}")
     columns = {c: t for c, t in unified.columns.items() if c not in PARTITIONS}
     groups: dict[tuple[tuple[str, str], ...], list[str]] = defaultdict(list)
