@@ -113,12 +113,12 @@ def test_completeness_table(sample_run: tuple[Path, runner.RunResult]) -> None:
 
 def test_replay_overwrites_the_same_partitions(sample_run: tuple[Path, runner.RunResult]) -> None:
     home, _ = sample_run
-    again = runner.run(runner.RunOptions(home=home, replay=True))
+    again = runner.run(runner.RunOptions(home=home, sources=["mhealth"], replay=True))
     assert again.status == "SUCCEEDED", again.cause
     assert again.output["notify"]["rows"] == 4500
     total = query.query_local("SELECT count(*) AS n FROM mhealth", home).to_pylist()
     assert total == [{"n": 4500}]
-    nothing_new = runner.run(runner.RunOptions(home=home))
+    nothing_new = runner.run(runner.RunOptions(home=home, sources=["mhealth"]))
     assert nothing_new.status == "SUCCEEDED"
     assert nothing_new.output["notify"]["objects"] == 0
 
