@@ -59,10 +59,16 @@ def day_files(s3: Any, bucket: str, participants: set[str]) -> dict[str, list[st
     return {topic: [key for _, key in sorted(items)] for topic, items in sorted(topics.items())}
 
 
-def file_columns(s3: Any, bucket: str, key: str) -> dict[str, str]:
-    body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-    schema = pq.read_schema(io.BytesIO(body))
-    return {f.name: drift.glue_type_of(f.type) for f in schema if f.name not in ("date",)}
+def inspect(s3: Any, bucket: str, key: str) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """A day file's columns (Glue types) and its (site, participant_id) pairs, read by the
+    driver (a file is one participant's topic for one day: small); no pairs if it is empty."""
+    body = pq.ParquetFile(io.BytesIO(s3.get_object(Bucket=bucket, Key=key)["Body"].read()))
+    columns = {f.name: drift.glue_type_of(f.type) for f in body.schema_arrow}
+    if body.metadata.num_rows == 0:
+        return columns, []
+    who = body.read(columns=["site", "participant_id"]).group_by(["site", "participant_id"])
+    pairs = who.aggregate([]).to_pylist()
+    return columns, sorted((r["site"], r["participant_id"]) for r in pairs)
 
 
 def quarantine(s3: Any, store: Lake, run_id: str, key: str, reason: str, table: str) -> None:
@@ -90,8 +96,8 @@ def curate_topic(
     keys: list[str],
 ) -> int:
     table = table_name(topic)
-    schemas = {key: file_columns(s3, store.bucket, key) for key in keys}
-    schemas = {key: cols for key, cols in schemas.items() if cols}
+    found = {key: inspect(s3, store.bucket, key) for key in keys}
+    schemas = {key: columns for key, (columns, sites) in found.items() if sites}
     existing = cataloged_columns(glue, args["database"], table)
     unified = drift.unify(existing, schemas.items())
     for key, reason in unified.refused.items():
@@ -121,7 +127,7 @@ def curate_topic(
     rows = frames[0]
     for frame in frames[1:]:
         rows = rows.unionByName(frame)
-    curated = rows.withColumn("date", F.date_format(F.col("time"), "yyyy-MM-dd")).persist()
+    curated = rows.withColumn("date", F.date_format(F.col("time"), "yyyy-MM-dd"))
     (
         curated.repartition(*PARTITIONS)
         .sortWithinPartitions("time")
@@ -129,9 +135,16 @@ def curate_topic(
         .partitionBy(*PARTITIONS)
         .parquet(store.spark_path(lake.curated_prefix(table)))
     )
-    values = [
-        [r.site, r.participant_id, r.date] for r in curated.select(*PARTITIONS).distinct().collect()
-    ]
+    # the partitions written: a day file's rows are of its day (Convert cut them by their
+    # own time) and of the sites and participants it holds
+    values = sorted(
+        {
+            (site, participant, parsed["date"])
+            for key in unified.accepted
+            if (parsed := parse_merged_key(key))
+            for site, participant in found[key][1]
+        }
+    )
     register(
         curated,
         database=args["database"],
@@ -141,7 +154,6 @@ def curate_topic(
         partition_values=values,
         description=f"RADAR-base topic {topic}: one row per record, time in UTC.",
     )
-    curated.unpersist()
     return len(values)
 
 

@@ -124,7 +124,7 @@ def test_replay_overwrites_the_same_partitions(sample_run: tuple[Path, runner.Ru
 
 
 def test_dry_run_plans_and_changes_nothing(tmp_path: Path) -> None:
-    result = runner.run(runner.RunOptions(home=tmp_path, dry_run=True))
+    result = runner.run(runner.RunOptions(home=tmp_path, sources=["mhealth"], dry_run=True))
     assert result.status == "SUCCEEDED"
     assert result.output["dry_run"] is True
     assert result.output["work"]["landed"]["count"] == 3
