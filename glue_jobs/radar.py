@@ -19,6 +19,7 @@ import io
 import json
 import sys
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import boto3
@@ -32,6 +33,7 @@ from phenolake.sources.radar import snake
 from phenolake.steps.completeness import parse_merged_key
 
 PARTITIONS = ["site", "participant_id", "date"]
+TOPICS_AT_ONCE = 4
 
 
 def table_name(topic: str) -> str:
@@ -171,9 +173,19 @@ def main(argv: list[str]) -> None:
     s3 = boto3.client("s3")
     glue = boto3.client("glue")
     participants = {p for p in args.get("participants", "").split(",") if p}
-    for topic, keys in day_files(s3, store.bucket, participants).items():
-        partitions = curate_topic(spark, s3, glue, store, args, topic, keys)
-        print(f"{table_name(topic)}: {len(keys)} day file(s), {partitions} partition(s)")
+    # Topics are independent tables: their Spark jobs run side by side (a small topic's write
+    # is mostly latency, which overlaps), at most TOPICS_AT_ONCE at a time.
+    topics = day_files(s3, store.bucket, participants)
+    with ThreadPoolExecutor(max_workers=TOPICS_AT_ONCE, thread_name_prefix="topic") as pool:
+        running = {
+            topic: pool.submit(curate_topic, spark, s3, glue, store, args, topic, keys)
+            for topic, keys in topics.items()
+        }
+        for topic, future in running.items():
+            partitions = future.result()
+            print(
+                f"{table_name(topic)}: {len(topics[topic])} day file(s), {partitions} partition(s)"
+            )
 
 
 if __name__ == "__main__":

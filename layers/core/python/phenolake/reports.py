@@ -42,6 +42,11 @@ UNITS: dict[str, dict[str, str]] = {
 }
 
 
+#: Cells are labelled with their percentage while the grid is small enough to read them.
+ANNOTATE_DAYS = 31
+ANNOTATE_PARTICIPANTS = 40
+
+
 @dataclass(frozen=True)
 class Silent:
     source: str
@@ -163,6 +168,14 @@ def draw_heatmap(
     axes.set_yticks([y - 0.5 for y in range(1, len(participants))], minor=True)
     axes.grid(which="minor", color="#dddddd", linewidth=0.5)
     axes.tick_params(which="minor", length=0)
+    if len(dates) <= ANNOTATE_DAYS and len(participants) <= ANNOTATE_PARTICIPANTS:
+        for y, row in enumerate(values):
+            for x, value in enumerate(row):
+                if value <= 0:
+                    continue  # no data: left blank, so silence stands out
+                text = "<1%" if value < 0.01 else f"{value:.0%}"
+                colour = "white" if value > 0.6 else "black"
+                axes.text(x, y, text, ha="center", va="center", fontsize=7, color=colour)
     figure.colorbar(image, ax=axes, label="coverage")
     figure.tight_layout()
     figure.savefig(path)
