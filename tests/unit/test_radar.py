@@ -109,6 +109,7 @@ def test_ragged_rows_and_bad_times_are_skipped_with_reasons() -> None:
     assert found[radar.WRONG_FIELDS].rows == 1
     assert "line 3" in found[radar.WRONG_FIELDS].examples[0]
     assert found[radar.BAD_TIME].rows == 2
+    assert found[radar.BAD_TIME].examples == ["data row 2: time None", "data row 3: time 'soon'"]
 
 
 @pytest.mark.parametrize(

@@ -192,7 +192,7 @@ class Radar(Source):
             report[BAD_TIME] = Rejection(
                 BAD_TIME,
                 missing,
-                [f"row {int(i) + 1}: time {table['time'][int(i)]!r}" for i in where],
+                [f"data row {int(i) + 1}: time {table['time'][int(i)].as_py()!r}" for i in where],
             )
             table, seconds = table.filter(good), seconds.filter(good)
         micros = epoch_seconds_to_us(seconds)
@@ -287,12 +287,11 @@ def _typed(table: pa.Table, site: str, participant: str) -> pa.Table:
     doubles; columns with no value at all dropped (they read as null downstream)."""
     rows = table.num_rows
     for column, value in (("site", site), ("participant_id", participant)):
-        array = pa.array([value] * rows, pa.string())
         if column in table.column_names:
             index = table.column_names.index(column)
             table = table.set_column(index, column, pc.fill_null(table.column(column), value))
         else:
-            table = table.append_column(column, array)
+            table = table.append_column(column, pa.array([value] * rows, pa.string()))
     for index, field in reversed(list(enumerate(table.schema))):
         if field.name in LEADING:
             continue
