@@ -269,5 +269,5 @@ def test_fetch_from_an_external_bucket_by_site(s3: object) -> None:
         "radar/kcl/p1/sensorkit_acceleration/20241017_0100.csv.gz"
     ]
     assert Radar().fetch_tasks({}) == []
-    [only] = Radar().fetch_tasks({"bucket": "export", "include_sites": ["kcl"]})
-    assert only.as_dict()["include_sites"] == ["kcl"]
+    [only] = Radar().fetch_tasks({"bucket": "export", "include_sites": "kcl, mssm"})
+    assert only.as_dict()["include_sites"] == ["kcl", "mssm"]

@@ -223,7 +223,10 @@ class Radar(Source):
             return []
         spec = {"bucket": bucket, "prefix": options.get("prefix", "")}
         for option in SITE_OPTIONS:
-            spec[option] = list(options.get(option) or [])
+            chosen = options.get(option) or []
+            # "a,b" (a template parameter's shape) or ["a", "b"] (the execution input's)
+            names = chosen.split(",") if isinstance(chosen, str) else chosen
+            spec[option] = [str(n).strip() for n in names if str(n).strip()]
         return [FetchTask(source=self.name, kind="s3", spec=spec)]
 
     def write_samples(self, out_dir: Path, seed: int) -> list[Path]:
