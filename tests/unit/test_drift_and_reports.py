@@ -271,3 +271,41 @@ def test_fetch_from_an_external_bucket_by_site(s3: object) -> None:
     assert Radar().fetch_tasks({}) == []
     [only] = Radar().fetch_tasks({"bucket": "export", "include_sites": "kcl, mssm"})
     assert only.as_dict()["include_sites"] == ["kcl", "mssm"]
+
+
+def test_plan_and_fetch_take_the_sites_from_parameters_and_the_execution_input(
+    tmp_path: Path,
+) -> None:
+    from phenolake_local.engine import EmbeddedAWS
+    from tests.unit.test_handlers import EXECUTION, RUN, invoke
+
+    parameters = {"RadarBucket": "export", "RadarPrefix": "output", "RadarIncludeSites": "kcl,mssm"}
+    with EmbeddedAWS(tmp_path / "home", parameters=parameters) as aws:
+        aws.s3.create_bucket(Bucket="export")
+        for site in ("kcl", "mssm", "test"):
+            key = f"output/{site}/p1/sensorkit_acceleration/20241017_0000.csv.gz"
+            aws.s3.put_object(Bucket="export", Key=key, Body=site.encode())
+        today = dt.datetime.now(dt.UTC).date().isoformat()
+        event = {
+            "execution_id": EXECUTION,
+            "execution_name": RUN,
+            "start_time": f"{today}T02:30:00Z",
+            "input": {
+                "date": today,
+                "sources": ["radar"],
+                "options": {"radar": {"exclude_sites": ["mssm"]}},
+            },
+        }
+        plan = invoke(aws, "PlanFunction", event)
+        assert plan["fetch"] == [
+            {
+                "source": "radar", "kind": "s3", "bucket": "export", "prefix": "output",
+                "include_sites": ["kcl", "mssm"], "exclude_sites": ["mssm"],
+            }
+        ]  # fmt: skip
+        fetched = invoke(aws, "FetchFunction", {"run_id": RUN, "plan": plan})
+        assert fetched["fetched"] == 1
+        landed = aws.s3.list_objects_v2(Bucket=aws.bucket("LandingBucket"))["Contents"]
+        assert [o["Key"] for o in landed] == [
+            "radar/kcl/p1/sensorkit_acceleration/20241017_0000.csv.gz"
+        ]
