@@ -156,6 +156,15 @@ def test_bad_input_is_quarantined_with_reasons(radar_run) -> None:
         home,
     ).to_pylist()
     assert light == [{"date": "2024-10-17", "lux": 12.5}]
+    counted = query.query_local(
+        "SELECT metric, date, rows FROM completeness WHERE participant_id = 'kcl-bad' "
+        "ORDER BY metric, date",
+        home,
+    ).to_pylist()
+    assert counted == [  # the refused day is in no table, so it is not counted as data
+        {"metric": "sensorkit_acceleration", "date": "2024-10-17", "rows": 3},
+        {"metric": "sensorkit_ambient_light", "date": "2024-10-17", "rows": 1},
+    ]
     assert result.output["notify"]["quarantined"] == len(files)
 
 
@@ -195,16 +204,21 @@ def test_participant_stats_split_by_device(radar_run) -> None:
     }  # fmt: skip
 
 
-def test_report_and_notification_list_the_silent_participant(radar_run, tmp_path: Path) -> None:
+def test_report_and_notification_list_the_silent_participants(radar_run, tmp_path: Path) -> None:
     home, _, result = radar_run
+    # kcl-bad's only later day was refused (drift), so its last day with data is 2024-10-17
     assert (
-        "silent for more than 1 day(s): 1: radar:connect-mssm/mssm-002"
-        in (result.output["notify"]["message"])
-    )
+        "silent for more than 1 day(s): 2: radar:connect-kcl/kcl-bad (3 d, last 2024-10-17), "
+        "radar:connect-mssm/mssm-002 (2 d, last 2024-10-18)"
+    ) in result.output["notify"]["message"]
     out = tmp_path / "report"
     shown = cli("report", "--out", str(out), "--silent-days", "1", "--home", str(home))
     assert shown.returncode == 0, shown.stderr
-    assert "connect-mssm mssm-002: last data 2024-10-18 (2 d)" in shown.stdout
+    assert (
+        "silent for more than 1 day(s) as of 2024-10-20: 2\n"
+        "  radar connect-kcl kcl-bad: last data 2024-10-17 (3 d)\n"
+        "  radar connect-mssm mssm-002: last data 2024-10-18 (2 d)\n"
+    ) in shown.stdout
     for name in ("heatmap_all.png", "heatmap_radar.png"):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     pivot = list(csv.reader((out / "coverage_radar.csv").open()))
@@ -212,7 +226,7 @@ def test_report_and_notification_list_the_silent_participant(radar_run, tmp_path
     assert [r[0] for r in pivot[1:]] == ["kcl-001", "kcl-002", "kcl-bad", "mssm-001", "mssm-002"]
     assert pivot[-1][3:] == ["0", "0"]  # mssm-002 fell silent
     page = (out / "index.html").read_text()
-    assert page.index("mssm-002") < page.index("<img")
+    assert page.index("kcl-bad") < page.index("mssm-002") < page.index("<img")
     stats = gzip.decompress((out / "stats" / "all_sites.csv.gz").read_bytes()).decode()
     assert stats.splitlines()[0] == (
         "source,site,participant_id,metric,device,row_count,start_date,end_date,day_count"

@@ -13,6 +13,9 @@ three tables the study team queries in Athena and ``phenolake report`` draws:
 ``participant_days`` (partitioned by ``source``, ``date``)
     ``site, participant_id, metric, device, rows``: the same days split by device (the day
     key's device, else the data's ``device`` column), with the site of the rows.
+
+A day file that Curate refused in this run (schema drift, quarantined) is not counted: its
+rows are in no table.
 ``participant_stats`` (not partitioned, rebuilt from every ``participant_days`` partition)
     ``source, site, participant_id, metric, device, row_count, start_date, end_date,
     day_count``: the per-participant statistics the study's scripts used to compute.
@@ -166,15 +169,32 @@ def _split(parquet: pq.ParquetFile, found: dict[str, str]) -> list[tuple[str, st
     ]
 
 
+def refused_by_curate(s3: Any, bucket: str, run_id: str) -> set[str]:
+    """Merged day files this run's Curate refused (schema drift): their rows are in no table,
+    so they are not counted as data."""
+    prefix = lake.quarantine_key(run_id, f"{bucket}/{lake.MERGED}/")
+    suffix = ".reason.json"
+    return {
+        obj.key[len(prefix) - len(lake.MERGED) - 1 : -len(suffix)]
+        for obj in storage.list_objects(s3, bucket, prefix)
+        if obj.key.endswith(suffix)
+    }
+
+
 def day_rows(
-    s3: Any, bucket: str, source: str, day: str, settings: Settings | None = None
+    s3: Any,
+    bucket: str,
+    source: str,
+    day: str,
+    settings: Settings | None = None,
+    refused: set[str] | frozenset[str] = frozenset(),
 ) -> tuple[pa.Table, pa.Table]:
     """The completeness and participant_days rows of one source's day."""
     totals: dict[tuple[str, str], list[Any]] = {}
     split: dict[tuple[str, str, str, str], int] = defaultdict(int)
     for obj in storage.list_objects(s3, bucket, f"{lake.MERGED}/{source}/"):
         found = parse_merged_key(obj.key)
-        if not found or found["date"] != day:
+        if not found or found["date"] != day or obj.key in refused:
             continue
         body = s3.get_object(Bucket=bucket, Key=obj.key)["Body"].read()
         parquet = pq.ParquetFile(io.BytesIO(body))
@@ -251,8 +271,9 @@ def run(event: CompletenessEvent, settings: Settings) -> dict[str, Any]:
     days = storage.get_json(s3, bucket, event.days.key)
     touched = sorted({(d["source"], d["day"]) for d in days})
     written = 0
+    refused = refused_by_curate(s3, bucket, event.run_id)
     for source, day in touched:
-        table, detail = day_rows(s3, bucket, source, day, settings)
+        table, detail = day_rows(s3, bucket, source, day, settings, refused)
         for name, rows in ((TABLE, table), (DAYS_TABLE, detail)):
             key = posixpath.join(
                 lake.curated_prefix(name), f"source={source}", f"date={day}", "part-0.parquet"
