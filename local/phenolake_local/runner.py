@@ -36,6 +36,8 @@ class RunOptions:
     parameters: dict[str, str] = field(default_factory=dict)
     #: A study configuration file to publish before the run (validated by the caller).
     config: Path | None = None
+    #: Per-source options of the execution input (``{"radar": {"include_sites": [...]}}``).
+    source_options: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -125,12 +127,31 @@ def execution_input(options: RunOptions) -> dict[str, Any]:
         request["dry_run"] = True
     if options.replay:
         request["replay"] = True
+    if options.source_options:
+        request["options"] = options.source_options
     return request
+
+
+def _chosen_site(source: str, key: str, options: dict[str, dict[str, Any]]) -> bool:
+    """Whether a local input passes the run's include/exclude sites (RADAR: the folder four
+    levels up from the file, ``<site>/<participant>/<topic>/<file>``)."""
+    chosen = options.get(source, {})
+    include, exclude = chosen.get("include_sites") or [], chosen.get("exclude_sites") or []
+    if source != "radar" or not (include or exclude):
+        return True
+    from phenolake.sources.radar import site_of_path
+
+    site = site_of_path(key)
+    return (not include or site in include) and site not in exclude
 
 
 def run(options: RunOptions, on_event: Callable[[dict[str, Any]], None] | None = None) -> RunResult:
     inputs = options.inputs or sample_inputs(options.home, options.sources)
-    planned = plan_landing(inputs, options.sources)
+    planned = [
+        p
+        for p in plan_landing(inputs, options.sources)
+        if _chosen_site(p[1], p[2], options.source_options)
+    ]
     started = dt.datetime.now(dt.UTC)
     name = f"run-{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
     # A dry run lands the inputs so the plan can see them, then forgets everything.

@@ -120,6 +120,16 @@ def run(
         typer.Option("--parameter", help="Template parameter override NAME=VALUE (repeatable)."),
     ] = None,
     config: ConfigOption = None,
+    include_sites: Annotated[
+        str | None,
+        typer.Option(
+            "--include-sites", help="RADAR: only these sites (comma-separated), landed or fetched."
+        ),
+    ] = None,
+    exclude_sites: Annotated[
+        str | None,
+        typer.Option("--exclude-sites", help="RADAR: never these sites (comma-separated)."),
+    ] = None,
     home: HomeOption = DEFAULT_HOME,
 ) -> None:
     """Run the whole pipeline (the real state machine) in the embedded AWS."""
@@ -139,6 +149,7 @@ def run(
         replay=replay,
         parameters=_parameters(parameter or []),
         config=config_file,
+        source_options=_site_options(include_sites, exclude_sites),
     )
     if options.date and (options.start or options.end):
         raise UserError("--date: give either --date or --start/--end, not both")
@@ -159,6 +170,19 @@ def run(
     _print_summary(result, home)
     if result.status != "SUCCEEDED":
         raise typer.Exit(1)
+
+
+def _site_options(include: str | None, exclude: str | None) -> dict[str, dict[str, Any]]:
+    """``--include-sites``/``--exclude-sites`` -> the radar options of the execution input."""
+    chosen = {}
+    for option, text in (("include_sites", include), ("exclude_sites", exclude)):
+        if text is None:
+            continue
+        names = [n.strip() for n in text.split(",") if n.strip()]
+        if not names:
+            raise UserError(f"--{option.replace('_', '-')}: give one or more site names")
+        chosen[option] = names
+    return {"radar": chosen} if chosen else {}
 
 
 def _inner_state(event: dict[str, Any]) -> bool:
@@ -294,6 +318,64 @@ def sample(
     for name in _sources(source or []) or sources.names():
         written = sources.get(name).write_samples(out_dir / name, seed)
         out.print(f"{name}: {len(written)} file(s) in {out_dir / name}")
+
+
+@app.command()
+def report(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write the report into.")],
+    silent_days: Annotated[
+        int,
+        typer.Option("--silent-days", help="List participants with no data for more than N days."),
+    ] = 3,
+    period: Annotated[
+        str, typer.Option("--period", help="Participant summaries per month, week or year.")
+    ] = "month",
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Day silence is counted to (default: latest day with data)."),
+    ] = None,
+    home: HomeOption = DEFAULT_HOME,
+) -> None:
+    """Coverage heatmaps (PNG), pivots (CSV), participant stats and summaries, an HTML page."""
+    from phenolake import query as q
+    from phenolake import reports
+
+    if period not in ("month", "week", "year"):
+        raise UserError(f"--period: expected month, week or year, got {period!r}")
+    if silent_days < 0:
+        raise UserError(f"--silent-days: expected a number of days >= 0, got {silent_days}")
+    reference = _date(as_of, "--as-of")
+    try:
+        names = q.table_row_counts(home)
+        missing = [t for t in ("completeness", "participant_stats") if t not in names]
+        if missing:
+            raise UserError(
+                f"no {' or '.join(missing)} table in {home}: run the pipeline first (phenolake run)"
+            )
+        result = reports.write_report(
+            lambda sql: q.query_local(sql, home),
+            out_dir,
+            silent_days=silent_days,
+            period=period,  # type: ignore[arg-type]
+            as_of=reference,
+            table_names=sorted(names),
+        )
+    except (q.QueryError, ValueError) as exc:
+        raise UserError(f"report: {exc}") from None
+    written = result["written"]
+    counts = {
+        "heatmaps (PNG)": sum(p.suffix == ".png" for p in written),
+        "pivots (CSV)": sum(p.suffix == ".csv" for p in written),
+        "participant stats (csv.gz)": sum(p.name.endswith(".csv.gz") for p in written),
+        f"participant summaries ({period})": sum(p.suffix == ".json" for p in written),
+    }
+    for what, count in counts.items():
+        out.print(f"{what}: {count}")
+    silent = result["silent"]
+    out.print(f"silent for more than {silent_days} day(s) as of {result['as_of']}: {len(silent)}")
+    for s in silent:
+        out.print(f"  {s.source} {s.site} {s.participant_id}: last data {s.last_date} ({s.days} d)")
+    out.print(f"report: {out_dir / 'index.html'}")
 
 
 @app.command()

@@ -50,6 +50,13 @@ class Settings:
     timestream_table: str = ""
     region: str = "us-east-1"
     stage: str = "dev"
+    radar_bucket: str = ""
+    radar_prefix: str = ""
+    radar_include_sites: tuple[str, ...] = ()
+    radar_exclude_sites: tuple[str, ...] = ()
+    #: The study's nominal rates, ``{(source, metric): Hz}`` (``NominalRates`` parameter).
+    nominal_rates: tuple[tuple[str, str, float], ...] = ()
+    silent_days: int = 3
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -71,4 +78,36 @@ class Settings:
             timestream_table=env.get("TIMESTREAM_TABLE", ""),
             region=env.get("AWS_REGION", env.get("AWS_DEFAULT_REGION", "us-east-1")),
             stage=env.get("STAGE", "dev"),
+            radar_bucket=env.get("RADAR_BUCKET", ""),
+            radar_prefix=env.get("RADAR_PREFIX", ""),
+            radar_include_sites=_names(env.get("RADAR_INCLUDE_SITES", "")),
+            radar_exclude_sites=_names(env.get("RADAR_EXCLUDE_SITES", "")),
+            nominal_rates=parse_rates(env.get("NOMINAL_RATES", "")),
+            silent_days=int(env.get("SILENT_DAYS") or 3),
         )
+
+    def rate(self, source: str, metric: str) -> float | None:
+        """The configured nominal rate of a metric, if the study set one."""
+        return next((hz for s, m, hz in self.nominal_rates if (s, m) == (source, metric)), None)
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(n.strip() for n in text.split(",") if n.strip())
+
+
+def parse_rates(text: str) -> tuple[tuple[str, str, float], ...]:
+    """``radar.sensorkit_acceleration=50,embrace.eda=4`` -> ((source, metric, Hz), ...)."""
+    rates = []
+    for pair in _names(text):
+        name, sep, value = pair.partition("=")
+        source, dot, metric = name.strip().partition(".")
+        try:
+            hz = float(value)
+        except ValueError:
+            hz = -1.0
+        if not sep or not dot or not source or not metric or not hz > 0:
+            raise ConfigurationError(
+                f"NOMINAL_RATES: expected source.metric=Hz (Hz > 0), got {pair!r}"
+            )
+        rates.append((source, metric.strip(), hz))
+    return tuple(rates)

@@ -50,6 +50,18 @@ class Lake:
             return f"file://{self.local_root.rstrip('/')}/{self.bucket}/{key}"
         return self.uri(key)
 
+    def put(self, s3: Any, key: str, body: bytes) -> None:
+        """Write an object the way the job's Spark output is written: locally to the folder
+        (the embedded AWS reads the folder back after the job), else to S3."""
+        if self.local_root:
+            from pathlib import Path
+
+            path = Path(self.local_root) / self.bucket / key
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(body)
+        else:
+            s3.put_object(Bucket=self.bucket, Key=key, Body=body)
+
 
 def glue_type(spark_type: Any) -> str:
     """Spark's simpleString is Hive DDL, which is what the Glue catalog holds."""

@@ -17,6 +17,9 @@ from botocore.exceptions import ClientError
 
 from phenolake import lake, storage
 
+#: The options that choose sites, in fetch tasks, the execution input and the CLI.
+SITE_OPTIONS = ("include_sites", "exclude_sites")
+
 
 def site_of(key: str, prefix: str) -> str:
     rest = key[len(prefix) :].lstrip("/") if key.startswith(prefix) else key

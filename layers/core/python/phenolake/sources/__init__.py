@@ -9,6 +9,7 @@ from phenolake.sources.base import Source
 
 REGISTRY: dict[str, str] = {
     "mhealth": "phenolake.sources.mhealth:MHealth",
+    "radar": "phenolake.sources.radar:Radar",
     "screenlake": "phenolake.sources.screenlake:Screenlake",
 }
 

@@ -1,18 +1,36 @@
-"""Completeness: rows per source x participant x metric x day, against the nominal rate.
+"""Completeness: what data there is per participant x metric x day, against the nominal rate.
 
-Recomputed for every (source, day) the run touched, from the merged files (Parquet footers
-only, no data read), and written as the ``completeness`` table, partitioned by source and
-date, so Athena shows what data there is and what is missing.
+Recomputed after every run for the (source, day)s it touched, from the merged day files
+(footers, plus the ``site`` and ``device`` columns where a file has them), and written as
+three tables the study team queries in Athena and ``phenolake report`` draws:
+
+``completeness`` (partitioned by ``source``, ``date``)
+    ``participant_id, metric, rows, expected_rows, coverage, first_time, last_time``: rows of
+    the day; expected rows from the metric's nominal rate (the study's ``NominalRates``
+    parameter, else the source's ``nominal_hz``; null where there is none); coverage is their
+    ratio; first/last time from the Parquet statistics of the file's ``time`` or
+    ``timestamp`` column (null where the data has no such column).
+``participant_days`` (partitioned by ``source``, ``date``)
+    ``site, participant_id, metric, device, rows``: the same days split by device (the day
+    key's device, else the data's ``device`` column), with the site of the rows.
+
+A day file that Curate refused in this run (schema drift, quarantined) is not counted: its
+rows are in no table.
+``participant_stats`` (not partitioned, rebuilt from every ``participant_days`` partition)
+    ``source, site, participant_id, metric, device, row_count, start_date, end_date,
+    day_count``: the per-participant statistics the study's scripts used to compute.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import posixpath
 from collections import defaultdict
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pydantic import BaseModel
 
@@ -21,25 +39,54 @@ from phenolake.config import Settings
 from phenolake.steps.common import StepEvent, s3_client
 
 TABLE = "completeness"
-COLUMNS: list[catalog.Column] = [
-    ("participant_id", "string"),
-    ("metric", "string"),
-    ("device_id", "string"),
-    ("rows", "bigint"),
-    ("expected_rows", "bigint"),
-    ("coverage", "double"),
-]
+DAYS_TABLE = "participant_days"
+STATS_TABLE = "participant_stats"
 PARTITIONS: list[catalog.Column] = [("source", "string"), ("date", "string")]
+TIME_COLUMNS = ("time", "timestamp")
+
 SCHEMA = pa.schema(
     [
         ("participant_id", pa.string()),
         ("metric", pa.string()),
-        ("device_id", pa.string()),
         ("rows", pa.int64()),
         ("expected_rows", pa.int64()),
         ("coverage", pa.float64()),
+        ("first_time", pa.timestamp("us", "UTC")),
+        ("last_time", pa.timestamp("us", "UTC")),
     ]
 )
+DAYS_SCHEMA = pa.schema(
+    [
+        ("site", pa.string()),
+        ("participant_id", pa.string()),
+        ("metric", pa.string()),
+        ("device", pa.string()),
+        ("rows", pa.int64()),
+    ]
+)
+STATS_SCHEMA = pa.schema(
+    [
+        ("source", pa.string()),
+        ("site", pa.string()),
+        ("participant_id", pa.string()),
+        ("metric", pa.string()),
+        ("device", pa.string()),
+        ("row_count", pa.int64()),
+        ("start_date", pa.string()),
+        ("end_date", pa.string()),
+        ("day_count", pa.int64()),
+    ]
+)
+_GLUE = {
+    pa.string(): "string",
+    pa.int64(): "bigint",
+    pa.float64(): "double",
+    pa.timestamp("us", "UTC"): "timestamp",
+}
+
+
+def columns_of(schema: pa.Schema) -> list[catalog.Column]:
+    return [(f.name, _GLUE[f.type]) for f in schema]
 
 
 class WorkRef(BaseModel):
@@ -63,55 +110,198 @@ def parse_merged_key(key: str) -> dict[str, str] | None:
     return found if "participant" in found and "date" in found else None
 
 
-def expected_rows(source: str, metric: str) -> int | None:
-    rate = sources.get(source).nominal_hz.get(metric) if source in sources.REGISTRY else None
+def nominal_rate(source: str, metric: str, settings: Settings | None = None) -> float | None:
+    """The study's configured rate of a metric, else the source's own; None if irregular."""
+    configured = settings.rate(source, metric) if settings else None
+    if configured:
+        return configured
+    return sources.get(source).nominal_hz.get(metric) if source in sources.REGISTRY else None
+
+
+def expected_rows(source: str, metric: str, settings: Settings | None = None) -> int | None:
+    rate = nominal_rate(source, metric, settings)
     return round(rate * 86400) if rate else None
+
+
+def _time_range(meta: pq.FileMetaData) -> tuple[Any, Any]:
+    """Min and max of the time column from the row groups' statistics (no data read)."""
+    schema = meta.schema.to_arrow_schema()
+    for name in TIME_COLUMNS:
+        index = schema.get_field_index(name)
+        if index < 0 or not pa.types.is_timestamp(schema.field(index).type):
+            continue
+        lows, highs = [], []
+        for group in range(meta.num_row_groups):
+            stats = meta.row_group(group).column(index).statistics
+            if stats is None or not stats.has_min_max:
+                return None, None
+            lows.append(stats.min)
+            highs.append(stats.max)
+        if lows:
+            return _utc(min(lows)), _utc(max(highs))
+    return None, None
+
+
+def _utc(value: Any) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def _split(parquet: pq.ParquetFile, found: dict[str, str]) -> list[tuple[str, str, int]]:
+    """(site, device, rows) of a day file: by the key's device, else the ``device`` column."""
+    names = set(parquet.schema_arrow.names)
+    wanted = [
+        c for c in ("site", "device") if c in names and not (c == "device" and found["device"])
+    ]
+    if not wanted:
+        return [("", found["device"], parquet.metadata.num_rows)]
+    table = parquet.read(columns=wanted)
+    for column in ("site", "device"):
+        if column not in table.column_names:
+            value = found["device"] if column == "device" else ""
+            table = table.append_column(column, pa.array([value] * table.num_rows, pa.string()))
+        else:
+            filled = pc.fill_null(pc.cast(table.column(column), pa.string()), "")
+            table = table.set_column(table.column_names.index(column), column, filled)
+    counts = table.group_by(["site", "device"]).aggregate([("site", "count")])
+    return [
+        (r["site"], r["device"], r["site_count"])
+        for r in counts.sort_by([("site", "ascending"), ("device", "ascending")]).to_pylist()
+    ]
+
+
+def refused_by_curate(s3: Any, bucket: str, run_id: str) -> set[str]:
+    """Merged day files this run's Curate refused (schema drift): their rows are in no table,
+    so they are not counted as data."""
+    prefix = lake.quarantine_key(run_id, f"{bucket}/{lake.MERGED}/")
+    suffix = ".reason.json"
+    return {
+        obj.key[len(prefix) - len(lake.MERGED) - 1 : -len(suffix)]
+        for obj in storage.list_objects(s3, bucket, prefix)
+        if obj.key.endswith(suffix)
+    }
+
+
+def day_rows(
+    s3: Any,
+    bucket: str,
+    source: str,
+    day: str,
+    settings: Settings | None = None,
+    refused: set[str] | frozenset[str] = frozenset(),
+) -> tuple[pa.Table, pa.Table]:
+    """The completeness and participant_days rows of one source's day."""
+    totals: dict[tuple[str, str], list[Any]] = {}
+    split: dict[tuple[str, str, str, str], int] = defaultdict(int)
+    for obj in storage.list_objects(s3, bucket, f"{lake.MERGED}/{source}/"):
+        found = parse_merged_key(obj.key)
+        if not found or found["date"] != day or obj.key in refused:
+            continue
+        body = s3.get_object(Bucket=bucket, Key=obj.key)["Body"].read()
+        parquet = pq.ParquetFile(io.BytesIO(body))
+        count = parquet.metadata.num_rows
+        first, last = _time_range(parquet.metadata) if count else (None, None)
+        key = (found["participant"], found["metric"])
+        seen = totals.setdefault(key, [0, None, None])
+        seen[0] += count
+        seen[1] = first if seen[1] is None or (first and first < seen[1]) else seen[1]
+        seen[2] = last if seen[2] is None or (last and last > seen[2]) else seen[2]
+        for site, device, rows in _split(parquet, found) if count else []:
+            split[(site, found["participant"], found["metric"], device)] += rows
+    columns: dict[str, list[Any]] = defaultdict(list)
+    for (participant, metric), (count, first, last) in sorted(totals.items()):
+        expected = expected_rows(source, metric, settings)
+        columns["participant_id"].append(participant)
+        columns["metric"].append(metric)
+        columns["rows"].append(count)
+        columns["expected_rows"].append(expected)
+        columns["coverage"].append(round(count / expected, 6) if expected else None)
+        columns["first_time"].append(first)
+        columns["last_time"].append(last)
+    detail: dict[str, list[Any]] = defaultdict(list)
+    for (site, participant, metric, device), rows in sorted(split.items()):
+        for name, value in zip(
+            DAYS_SCHEMA.names, (site, participant, metric, device, rows), strict=True
+        ):
+            detail[name].append(value)
+    return (
+        pa.table({n: columns[n] for n in SCHEMA.names}, schema=SCHEMA),
+        pa.table({n: detail[n] for n in DAYS_SCHEMA.names}, schema=DAYS_SCHEMA),
+    )
+
+
+def participant_stats(days: pa.Table) -> pa.Table:
+    """``participant_days`` rows (with source and date) -> one row per participant x metric x
+    device: rows, first and last day with data, days with data."""
+    if days.num_rows == 0:
+        return STATS_SCHEMA.empty_table()
+    keys = ["source", "site", "participant_id", "metric", "device"]
+    stats = days.group_by(keys).aggregate(
+        [("rows", "sum"), ("date", "min"), ("date", "max"), ("date", "count_distinct")]
+    )
+    stats = stats.rename_columns(
+        [*keys, "row_count", "start_date", "end_date", "day_count"]
+    ).select(STATS_SCHEMA.names)
+    return stats.cast(STATS_SCHEMA).sort_by([(k, "ascending") for k in keys])
+
+
+def _write(s3: Any, bucket: str, key: str, table: pa.Table) -> None:
+    sink = io.BytesIO()
+    pq.write_table(table, sink, compression="zstd")
+    s3.put_object(Bucket=bucket, Key=key, Body=sink.getvalue())
+
+
+def _read_all_days(s3: Any, bucket: str) -> pa.Table:
+    tables = []
+    for obj in storage.list_objects(s3, bucket, lake.curated_prefix(DAYS_TABLE)):
+        parts = dict(p.partition("=")[::2] for p in obj.key.split("/") if "=" in p)
+        if not obj.key.endswith(".parquet") or "source" not in parts:
+            continue
+        body = s3.get_object(Bucket=bucket, Key=obj.key)["Body"].read()
+        table = pq.read_table(io.BytesIO(body)).cast(DAYS_SCHEMA)
+        rows = table.num_rows
+        table = table.append_column("source", pa.array([parts["source"]] * rows, pa.string()))
+        tables.append(table.append_column("date", pa.array([parts["date"]] * rows, pa.string())))
+    return pa.concat_tables(tables) if tables else pa.table({})
 
 
 def run(event: CompletenessEvent, settings: Settings) -> dict[str, Any]:
     s3 = s3_client(settings)
     glue = storage.client("glue", settings.region)
-    days = storage.get_json(s3, settings.lake_bucket, event.days.key)
+    bucket, database = settings.lake_bucket, settings.glue_database
+    days = storage.get_json(s3, bucket, event.days.key)
     touched = sorted({(d["source"], d["day"]) for d in days})
-    location = lake.s3_uri(settings.lake_bucket, lake.curated_prefix(TABLE))
     written = 0
+    refused = refused_by_curate(s3, bucket, event.run_id)
     for source, day in touched:
-        rows: dict[str, list[Any]] = defaultdict(list)
-        for obj in storage.list_objects(s3, settings.lake_bucket, f"{lake.MERGED}/{source}/"):
-            found = parse_merged_key(obj.key)
-            if not found or found["date"] != day:
-                continue
-            body = s3.get_object(Bucket=settings.lake_bucket, Key=obj.key)["Body"].read()
-            count = pq.ParquetFile(io.BytesIO(body)).metadata.num_rows
-            expected = expected_rows(source, found["metric"])
-            rows["participant_id"].append(found["participant"])
-            rows["metric"].append(found["metric"])
-            rows["device_id"].append(found["device"])
-            rows["rows"].append(count)
-            rows["expected_rows"].append(expected)
-            rows["coverage"].append(round(count / expected, 6) if expected else None)
-        table = pa.table(rows, schema=SCHEMA).sort_by(
-            [("participant_id", "ascending"), ("metric", "ascending"), ("device_id", "ascending")]
-        )
-        sink = io.BytesIO()
-        pq.write_table(table, sink, compression="zstd")
-        key = posixpath.join(
-            lake.curated_prefix(TABLE), f"source={source}", f"date={day}", "part-0.parquet"
-        )
-        s3.put_object(Bucket=settings.lake_bucket, Key=key, Body=sink.getvalue())
+        table, detail = day_rows(s3, bucket, source, day, settings, refused)
+        for name, rows in ((TABLE, table), (DAYS_TABLE, detail)):
+            key = posixpath.join(
+                lake.curated_prefix(name), f"source={source}", f"date={day}", "part-0.parquet"
+            )
+            _write(s3, bucket, key, rows)
         written += table.num_rows
-    catalog.ensure_database(glue, settings.glue_database)
-    catalog.ensure_table(
-        glue,
-        settings.glue_database,
-        TABLE,
-        COLUMNS,
-        PARTITIONS,
-        location,
-        "Rows per participant x metric x day against the nominal rate.",
-    )
-    catalog.ensure_partitions(
-        glue, settings.glue_database, TABLE, COLUMNS, [k for k, _ in PARTITIONS], location, touched
-    )
+    catalog.ensure_database(glue, database)
+    for name, schema, description in (
+        (TABLE, SCHEMA, "Rows per participant x metric x day against the nominal rate."),
+        (DAYS_TABLE, DAYS_SCHEMA, "Rows per site x participant x metric x device x day."),
+    ):
+        location = lake.s3_uri(bucket, lake.curated_prefix(name))
+        columns = columns_of(schema)
+        catalog.ensure_table(glue, database, name, columns, PARTITIONS, location, description)
+        catalog.ensure_partitions(
+            glue, database, name, columns, [k for k, _ in PARTITIONS], location, touched
+        )
+    stats = participant_stats(_read_all_days(s3, bucket)) if touched else None
+    if stats is not None:
+        _write(s3, bucket, lake.curated_prefix(STATS_TABLE) + "part-0.parquet", stats)
+        catalog.ensure_table(
+            glue,
+            database,
+            STATS_TABLE,
+            columns_of(STATS_SCHEMA),
+            [],
+            lake.s3_uri(bucket, lake.curated_prefix(STATS_TABLE)),
+            "Per participant x metric x device: rows, first/last day with data, days.",
+        )
     counts = {"completeness_rows": written, "days": len(touched)}
     return {**counts, "metrics": counts}

@@ -2,7 +2,10 @@
 
 The merged file is the union of every staged file of that day (staged files are one per raw
 file and are overwritten on a rerun), read in key order and written with fixed settings, so
-a rerun over the same inputs produces the same bytes.
+a rerun over the same inputs produces the same bytes. Where the staged files' columns differ
+(sources whose columns come from the data), the schema drift rule of ``phenolake.drift``
+applies: new columns are added, narrower types widened, and a staged file whose type change
+cannot be widened is quarantined with the reason instead of merged.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict
 
-from phenolake import lake, storage
+from phenolake import drift, lake, storage
 from phenolake.config import Settings
 from phenolake.steps.common import StepEvent, s3_client
 
@@ -35,6 +38,16 @@ class MergeEvent(StepEvent):
 
 def merge_tables(tables: list[pa.Table]) -> pa.Table:
     return pa.concat_tables(tables, promote_options="permissive") if tables else pa.table({})
+
+
+def merge_day(staged: list[tuple[str, pa.Table]]) -> tuple[pa.Table, dict[str, str]]:
+    """The day's merged table and the staged files refused by the drift rule (key -> reason)."""
+    unified = drift.unify(
+        {},
+        [(key, {f.name: drift.glue_type_of(f.type) for f in t.schema}) for key, t in staged],
+    )
+    kept = [t for key, t in staged if key in unified.accepted]
+    return merge_tables(kept), unified.refused
 
 
 def to_parquet_bytes(table: pa.Table) -> bytes:
@@ -63,14 +76,32 @@ def run(event: MergeEvent, settings: Settings) -> dict[str, Any]:
         key=lambda o: o.key,
     )
     tables = [
-        pq.read_table(
-            io.BytesIO(s3.get_object(Bucket=settings.lake_bucket, Key=o.key)["Body"].read())
+        (
+            o.key,
+            pq.read_table(
+                io.BytesIO(s3.get_object(Bucket=settings.lake_bucket, Key=o.key)["Body"].read())
+            ),
         )
         for o in staged
     ]
-    merged = merge_tables(tables)
+    merged, refused = merge_day(tables)
+    for key, reason in refused.items():
+        storage.quarantine(
+            s3,
+            lake_bucket=settings.lake_bucket,
+            run_id=event.run_id,
+            source_bucket=settings.lake_bucket,
+            source_key=key,
+            reason=reason,
+            detail={"step": "daily_merge", "day": day.as_dict()},
+        )
     body = to_parquet_bytes(merged)
     key = lake.merged_key(day)
     s3.put_object(Bucket=settings.lake_bucket, Key=key, Body=body)
-    counts = {"rows": merged.num_rows, "staged_files": len(staged), "merged_bytes": len(body)}
+    counts = {
+        "rows": merged.num_rows,
+        "staged_files": len(staged),
+        "refused_files": len(refused),
+        "merged_bytes": len(body),
+    }
     return {"key": key, **counts, "metrics": counts}

@@ -1,8 +1,10 @@
 """Notify: write the run manifest and tell the study team how the run went.
 
 Every path of the state machine ends here, success or failure: the summary counts what
-was taken in, converted, rejected and quarantined (with where to look), and goes to SNS
-and, when its secret is set, to a Slack webhook.
+was taken in, converted, rejected and quarantined (with where to look), lists the
+participants silent for more than ``SilentDays`` days (from the ``participant_stats`` table,
+as ``phenolake report`` lists them), and goes to SNS and, when its secret is set, to a Slack
+webhook.
 
 Map items that failed after their retries were each written by the state machine under
 ``manifests/<run>/failures/``; they are gathered into ``manifests/<run>/failures.json`` and a
@@ -19,7 +21,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from phenolake import __version__, lake, provenance, sources, storage
+from phenolake import __version__, lake, provenance, reports, sources, storage
 from phenolake.config import Settings
 from phenolake.steps.common import StepEvent, s3_client
 
@@ -133,8 +135,28 @@ def collect_failures(s3: Any, settings: Settings, run_id: str) -> list[dict[str,
     return failures
 
 
+def _silent(s3: Any, settings: Settings) -> list[reports.Silent]:
+    """Participants silent for more than the configured days; none before the first stats."""
+    import io
+
+    import pyarrow.parquet as pq
+    from botocore.exceptions import ClientError
+
+    key = lake.curated_prefix("participant_stats") + "part-0.parquet"
+    try:
+        body = s3.get_object(Bucket=settings.lake_bucket, Key=key)["Body"].read()
+    except ClientError:
+        return []
+    stats = pq.read_table(io.BytesIO(body)).to_pylist()
+    return reports.silent_participants(stats, settings.silent_days)
+
+
 def message(
-    run_id: str, status: str, collected: dict[str, Any], error: dict[str, Any] | None
+    run_id: str,
+    status: str,
+    collected: dict[str, Any],
+    error: dict[str, Any] | None,
+    silent_lines: list[str] | None = None,
 ) -> str:
     t = collected["totals"]
     lines = [
@@ -151,6 +173,7 @@ def message(
             by_step[failure["step"]] = by_step.get(failure["step"], 0) + 1
         steps = ", ".join(f"{step} {n}" for step, n in sorted(by_step.items()))
         lines.append(f"failed items {len(failed)} ({steps}) -> {collected['failures_uri']}")
+    lines.extend(silent_lines or [])
     if error:
         lines.append(f"error: {error.get('Error', '')}: {str(error.get('Cause', ''))[:500]}")
     return "\n".join(lines)
@@ -176,6 +199,8 @@ def run(event: NotifyEvent, settings: Settings) -> dict[str, Any]:
         storage.put_json(s3, settings.lake_bucket, failures_key, failures)
         collected["failures"] = failures
         collected["failures_uri"] = lake.s3_uri(settings.lake_bucket, failures_key)
+    silent = _silent(s3, settings)
+    collected["silent"] = [vars(s) for s in silent]
     manifest = {
         "run_id": event.run_id,
         "execution_id": event.execution_id,
@@ -190,7 +215,13 @@ def run(event: NotifyEvent, settings: Settings) -> dict[str, Any]:
         **collected,
     }
     sealed = provenance.seal(provenance.S3Store(s3, settings.lake_bucket), event.run_id, manifest)
-    text = message(event.run_id, status, collected, event.error)
+    text = message(
+        event.run_id,
+        status,
+        collected,
+        event.error,
+        reports.silent_lines(silent, settings.silent_days),
+    )
     if settings.topic_arn:
         storage.client("sns", settings.region).publish(
             TopicArn=settings.topic_arn, Subject=f"phenolake {status}"[:100], Message=text

@@ -110,9 +110,16 @@ def run(event: PlanEvent, settings: Settings) -> dict[str, Any]:
                 continue
             work.append({"source": name, **obj.as_dict()})
 
-    defaults = (
+    defaults: dict[str, dict[str, Any]] = (
         {"mhealth": {"kaggle_dataset": settings.kaggle_dataset}} if settings.kaggle_dataset else {}
     )
+    if settings.radar_bucket:
+        defaults["radar"] = {
+            "bucket": settings.radar_bucket,
+            "prefix": settings.radar_prefix,
+            "include_sites": list(settings.radar_include_sites),
+            "exclude_sites": list(settings.radar_exclude_sites),
+        }
     fetch = [
         task.as_dict()
         for name in chosen

@@ -1,0 +1,431 @@
+"""Source ``radar``: RADAR-base output-restructure exports (the CONNECT study).
+
+The layout, under any prefix: ``<site>/<participant>/<topic>/yyyyMMdd_HH00[_N].csv.gz`` with a
+``schema-<topic>.json`` (Avro) beside the data. The hour in a file name is a UTC hour; ``_N``
+files are further attempts for the same hour and hold other rows, not copies. Columns are the
+record flattened with dots (``key.projectId, key.userId, key.sourceId, value.time, ...``,
+arrays as ``value.answers.0.questionId``); times are epoch seconds as doubles, sometimes in
+scientific notation (``1.58021982003E9``).
+
+Any topic loads: the columns come from each file's header and their types from its values,
+never from a list of topics. Conversion (one hourly file at a time; RADAR hourly files are
+small, so a file is parsed whole):
+
+- ``value.time`` -> ``time`` (timestamp, UTC, microseconds), ``key.userId`` ->
+  ``participant_id``, ``key.projectId`` -> ``site``; every other column is kept, named in
+  snake case without its ``key.``/``value.`` prefix (``value.timeReceived`` ->
+  ``time_received``, ``value.answers.0.questionId`` -> ``answers_0_question_id``), or with
+  it (``value_date``) where the short name would clash with another column;
+- ``key.*`` columns are strings; integer columns become doubles, so an hour whose values
+  happen to be whole numbers has the type of one that has fractions (no needless drift);
+  a column with no value at all in the hour is left out of that hour (it reads as null);
+- exact duplicate rows are removed and counted (a ``Rejection``, so the count is reported);
+- rows are cut into UTC days by their own ``time``, so an hour that runs past midnight
+  gives rows to both days.
+
+Bad input: a name that does not match the pattern, a ``.gz`` that is not gzip (or is
+truncated), a file that is not UTF-8 CSV, a header without ``value.time``, rows that belong
+to another site or participant than their folder: the file is rejected whole
+(``RejectedFile``, quarantined with the reason). A row with the wrong number of fields or a
+missing / non-numeric time is skipped and counted under its reason, with examples.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import re
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, BinaryIO, ClassVar
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from pyarrow import csv
+
+from phenolake.fetchers.s3copy import SITE_OPTIONS
+from phenolake.sources.base import (
+    DayBatch,
+    FetchTask,
+    Member,
+    Provenance,
+    RejectedFile,
+    Rejection,
+    Source,
+)
+
+#: ``yyyyMMdd_HH00[_N].csv.gz`` (a plain ``.csv`` is taken too).
+FILE_NAME = re.compile(
+    r"^(?P<day>\d{8})_(?P<hour>[01]\d|2[0-3])00(?:_(?P<attempt>\d+))?\.csv(\.gz)?$"
+)
+SCHEMA_NAME = re.compile(r"^schema-(?P<topic>.+)\.json$")
+#: Columns every staged row starts with; other columns are named after the file's header.
+LEADING = ("site", "participant_id", "time")
+PROVENANCE = ("source_key", "source_sha256", "run_id")
+RESERVED = {*LEADING, *PROVENANCE, "date"}
+
+WRONG_FIELDS = "row does not have the header's number of fields"
+BAD_TIME = "value.time missing or not a number of epoch seconds"
+DUPLICATE = "exact duplicate row removed"
+MAX_EXAMPLES = 5
+_EXAMPLE_CHARS = 160
+_NUMBER = r"^\s*[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\s*$"
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+_NOT_WORD = re.compile(r"[^0-9a-zA-Z]+")
+_US_PER_DAY = 86_400 * 1_000_000
+
+
+def snake(name: str) -> str:
+    """``answers.0.questionId`` -> ``answers_0_question_id``."""
+    return _NOT_WORD.sub("_", _CAMEL.sub("_", name)).strip("_").lower()
+
+
+def column_names(header: list[str]) -> list[str]:
+    """The staged name of each header column (see the module docstring)."""
+    fixed = {"value.time": "time", "key.userId": "participant_id", "key.projectId": "site"}
+    names: list[str] = []
+    taken = set(fixed.values()) & set(fixed.get(h, "") for h in header)
+    for column in header:
+        if column in fixed:
+            names.append(fixed[column])
+            continue
+        short = snake(column.split(".", 1)[1] if column.startswith(("key.", "value.")) else column)
+        name = short if short and short not in RESERVED and short not in taken else snake(column)
+        if name in RESERVED or name in taken or not name:
+            name = f"{snake(column) or 'column'}_{len(names)}"
+        taken.add(name)
+        names.append(name)
+    return names
+
+
+def epoch_seconds_to_us(seconds: pa.Array) -> pa.Array:
+    """Epoch seconds (double) -> integer microseconds, rounded to the nearest microsecond.
+
+    Doubles keep about 16 significant digits, so a 2020s time (1.7e9 s) is exact to well
+    under a microsecond; rounding (not truncating) keeps ``1.58021982003E9`` at .030000."""
+    scaled = pc.round(pc.multiply(seconds, 1_000_000.0))
+    return pc.cast(scaled, pa.int64())
+
+
+def parse_seconds(column: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """A time column as read (double, integer or text) -> float64 seconds; null where the cell
+    is empty or not a finite number."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    if pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
+        values = pc.cast(column, pa.float64())
+    else:
+        text = pc.cast(column, pa.string())
+        numeric = pc.match_substring_regex(text, _NUMBER)
+        values = pc.cast(
+            pc.if_else(numeric, pc.utf8_trim_whitespace(text), pa.scalar(None, pa.string())),
+            pa.float64(),
+        )
+    finite = pc.fill_null(pc.is_finite(values), False)
+    return pc.if_else(finite, values, pa.scalar(None, pa.float64()))
+
+
+def site_of_path(path: str) -> str:
+    """The site folder of a data file's path (``.../<site>/<participant>/<topic>/<file>``)."""
+    parts = path.split("/")
+    return parts[-4] if len(parts) >= 4 else ""
+
+
+class Radar(Source):
+    name = "radar"
+    #: One table per topic, ``radar_<topic>``: the topics are whatever the export holds.
+    tables: ClassVar[tuple[str, ...]] = ()
+    #: No rate is assumed for a topic: set the study's with the ``NominalRates`` parameter
+    #: (``radar.sensorkit_acceleration=50``); completeness leaves expected_rows null until then.
+    nominal_hz: ClassVar[dict[str, float]] = {}
+
+    def recognise(self, relative_path: str) -> bool:
+        parts = relative_path.split("/")
+        name = parts[-1]
+        return len(parts) >= 4 and bool(FILE_NAME.match(name) or SCHEMA_NAME.match(name))
+
+    def member(self, raw_path: str) -> Member | None:
+        """``.../<site>/<participant>/<topic>/<file>``; a schema file is not data.
+
+        A ``.csv``/``.gz`` file with a name off the pattern is still a member, so Convert
+        quarantines it with the reason instead of passing over it."""
+        parts = raw_path.split("/")
+        name = parts[-1]
+        if len(parts) < 4 or SCHEMA_NAME.match(name):
+            return None
+        if not (FILE_NAME.match(name) or name.lower().endswith((".csv", ".gz", ".csv.gz"))):
+            return None
+        return Member(source=self.name, participant=parts[-3], metric=parts[-2])
+
+    def convert(
+        self, stream: BinaryIO, member: Member, provenance: Provenance, rejections: list[Rejection]
+    ) -> Iterator[DayBatch]:
+        parts = provenance.source_key.split("/")
+        name = parts[-1]
+        if not FILE_NAME.match(name):
+            raise RejectedFile(
+                f"file name {name!r} does not match yyyyMMdd_HH00[_N].csv.gz (a UTC hour)"
+            )
+        site = site_of_path(provenance.source_key)
+        data = _decompress(stream.read(), name)
+        table, bad_rows = _read_csv(data)
+        names = column_names(table.column_names)
+        table = table.rename_columns(names)
+        if "time" not in names:
+            raise RejectedFile("no value.time column in the header")
+        _check_folder(table, "site", site, "site folder", "key.projectId")
+        _check_folder(
+            table, "participant_id", member.participant, "participant folder", "key.userId"
+        )
+        report: dict[str, Rejection] = {}
+        if bad_rows:
+            report[WRONG_FIELDS] = Rejection(WRONG_FIELDS, len(bad_rows), bad_rows[:MAX_EXAMPLES])
+        table = _typed(table, site, member.participant)
+        seconds = parse_seconds(table.column("time"))
+        good = pc.is_valid(seconds)
+        missing = table.num_rows - int(pc.sum(pc.cast(good, pa.int64())).as_py() or 0)
+        if missing:
+            where = np.flatnonzero(~good.to_numpy(zero_copy_only=False))[:MAX_EXAMPLES]
+            report[BAD_TIME] = Rejection(
+                BAD_TIME,
+                missing,
+                [f"data row {int(i) + 1}: time {table['time'][int(i)].as_py()!r}" for i in where],
+            )
+            table, seconds = table.filter(good), seconds.filter(good)
+        micros = epoch_seconds_to_us(seconds)
+        table = table.set_column(
+            table.column_names.index("time"), "time", pc.cast(micros, pa.timestamp("us", "UTC"))
+        )
+        table, duplicates = _drop_duplicates(table)
+        if duplicates:
+            report[DUPLICATE] = Rejection(DUPLICATE, duplicates)
+        rejections.extend(report.values())
+        if table.num_rows == 0:
+            return
+        ordered = [*LEADING, *[c for c in table.column_names if c not in LEADING]]
+        table = table.select(ordered)
+        for column, values in provenance.columns(table.num_rows).items():
+            table = table.append_column(column, values)
+        table = table.sort_by("time")
+        days = pc.cast(table.column("time"), pa.int64()).to_numpy() // _US_PER_DAY
+        for day in np.unique(days):
+            lo, hi = np.searchsorted(days, [day, day + 1])
+            date = str(np.datetime64(int(day), "D"))
+            yield DayBatch(date, table.slice(lo, hi - lo))
+
+    def fetch_tasks(self, options: dict[str, Any]) -> list[FetchTask]:
+        """An external bucket (``bucket``, ``prefix``) with ``include_sites``/``exclude_sites``."""
+        bucket = options.get("bucket")
+        if not bucket:
+            return []
+        spec = {"bucket": bucket, "prefix": options.get("prefix", "")}
+        for option in SITE_OPTIONS:
+            chosen = options.get(option) or []
+            # "a,b" (a template parameter's shape) or ["a", "b"] (the execution input's)
+            names = chosen.split(",") if isinstance(chosen, str) else chosen
+            spec[option] = [str(n).strip() for n in names if str(n).strip()]
+        return [FetchTask(source=self.name, kind="s3", spec=spec)]
+
+    def write_samples(self, out_dir: Path, seed: int) -> list[Path]:
+        return write_sample_export(out_dir / "output", seed)
+
+
+# --- reading -----------------------------------------------------------------------------
+
+
+def _decompress(data: bytes, name: str) -> bytes:
+    if not name.endswith(".gz"):
+        return data
+    if data[:2] != b"\x1f\x8b":
+        raise RejectedFile(f"{name} is not gzip (it starts with {data[:8]!r})")
+    try:
+        return gzip.decompress(data)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise RejectedFile(f"{name} is a damaged gzip: {exc}") from None
+
+
+def _read_csv(data: bytes) -> tuple[pa.Table, list[str]]:
+    """The file's rows with Arrow's type inference (``key.*`` as text); ragged rows apart."""
+    if not data.strip():
+        raise RejectedFile("empty file: no header")
+    if b"\0" in data[: 64 << 10]:
+        raise RejectedFile("binary content (NUL bytes), not a CSV")
+    header = data.split(b"\n", 1)[0].decode("utf-8", "replace").strip("\r").split(",")
+    bad: list[str] = []
+
+    def invalid(row: Any) -> str:
+        bad.append(f"line {row.number}: {row.text[:_EXAMPLE_CHARS]!r}")
+        return "skip"
+
+    try:
+        table = csv.read_csv(
+            io.BytesIO(data),
+            read_options=csv.ReadOptions(use_threads=False),
+            parse_options=csv.ParseOptions(invalid_row_handler=invalid),
+            convert_options=csv.ConvertOptions(
+                column_types={h: pa.string() for h in header if h.startswith("key.")},
+                strings_can_be_null=True,
+            ),
+        )
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        raise RejectedFile(f"not a readable CSV: {str(exc).splitlines()[0]}") from None
+    return table, bad
+
+
+def _check_folder(table: pa.Table, column: str, folder: str, what: str, field: str) -> None:
+    """Rows must belong to the folder they were filed under (an unknown or wrong folder)."""
+    if column not in table.column_names or not folder:
+        return
+    values = {v for v in pc.unique(table.column(column)).to_pylist() if v}
+    others = sorted(values - {folder})
+    if others:
+        raise RejectedFile(f"{what} {folder!r} holds rows of another {field}: {others[:3]}")
+
+
+def _typed(table: pa.Table, site: str, participant: str) -> pa.Table:
+    """Site and participant filled from the folders where the file lacks them; integers as
+    doubles; columns with no value at all dropped (they read as null downstream)."""
+    rows = table.num_rows
+    for column, value in (("site", site), ("participant_id", participant)):
+        if column in table.column_names:
+            index = table.column_names.index(column)
+            table = table.set_column(index, column, pc.fill_null(table.column(column), value))
+        else:
+            table = table.append_column(column, pa.array([value] * rows, pa.string()))
+    for index, field in reversed(list(enumerate(table.schema))):
+        if field.name in LEADING:
+            continue
+        if pa.types.is_null(field.type):
+            table = table.remove_column(index)
+        elif pa.types.is_integer(field.type):
+            table = table.set_column(index, field.name, pc.cast(table.column(index), pa.float64()))
+    return table
+
+
+def _drop_duplicates(table: pa.Table) -> tuple[pa.Table, int]:
+    """Keep the first of each set of identical rows; how many were dropped."""
+    if table.num_rows < 2:
+        return table, 0
+    indexed = table.append_column("__row", pa.array(np.arange(table.num_rows)))
+    first = indexed.group_by(table.column_names, use_threads=False).aggregate([("__row", "min")])
+    keep = np.sort(first.column("__row_min").to_numpy())
+    return table.take(pa.array(keep)), table.num_rows - len(keep)
+
+
+# --- samples -----------------------------------------------------------------------------
+
+SAMPLE_SITES = {"connect-kcl": 2, "connect-mssm": 2}
+SAMPLE_DAYS = ("2024-10-17", "2024-10-18", "2024-10-19")
+
+
+def _avro(topic: str, fields: list[str]) -> dict[str, Any]:
+    return {
+        "type": "record",
+        "name": "".join(p.title() for p in topic.split("_")),
+        "namespace": "org.radarcns",
+        "fields": [
+            {"name": "key", "type": {"type": "record", "name": "ObservationKey", "fields": [
+                {"name": "projectId", "type": ["null", "string"]},
+                {"name": "userId", "type": "string"},
+                {"name": "sourceId", "type": "string"},
+            ]}},
+            {"name": "value", "type": {"type": "record", "name": "Value", "fields": [
+                {"name": f.removeprefix("value."), "type": "double"} for f in fields
+            ]}},
+        ],
+    }  # fmt: skip
+
+
+def _write(path: Path, header: list[str], rows: list[list[Any]]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = ",".join(header) + "\n" + "".join(",".join(map(str, r)) + "\n" for r in rows)
+    path.write_bytes(gzip.compress(text.encode(), mtime=0))
+    return path
+
+
+def write_sample_export(root: Path, seed: int) -> list[Path]:
+    """Seeded RADAR-base exports: two sites of two participants over three October days.
+
+    Shaped to exercise what real exports do: a retry ``_1`` file for an hour (other rows),
+    an hour that runs past midnight, an exact duplicate row, a questionnaire with answers
+    flattened as ``value.answers.N.*``, a SensorKit topic whose later files add a column, times
+    in scientific notation, and one participant who falls silent after the first day."""
+    rng = np.random.default_rng(seed)
+    written: list[Path] = []
+    key = ["key.projectId", "key.userId", "key.sourceId"]
+    for site, count in SAMPLE_SITES.items():
+        for n in range(count):
+            ppt = f"{site.split('-')[1]}-{n + 1:03d}"
+            source_id = f"src-{rng.integers(1 << 32):08x}"
+            days = SAMPLE_DAYS[:1] if (site, n) == ("connect-mssm", 1) else SAMPLE_DAYS
+            base = [site, ppt, source_id]
+            folder = root / site / ppt
+            # acceleration at 1 Hz: two hours a day, a retry file, the last hour past midnight
+            topic = "sensorkit_acceleration"
+            fields = ["value.time", "value.timeReceived", "value.x", "value.y", "value.z",
+                      "value.device"]  # fmt: skip
+            for day in days:
+                stamp = day.replace("-", "")
+                start = np.datetime64(day, "s").astype(np.int64)
+                for hour, suffix, first, rows in (
+                    (0, "", 1800, 600),
+                    (0, "_1", 2400, 300),
+                    (23, "", 23 * 3600 + 1800, 3000),
+                ):
+                    times = start + first + np.arange(rows)
+                    values = rng.normal(0, 0.3, size=(rows, 3)).round(4)
+                    device = "iPhone" if hour == 0 else "Watch"
+                    lines = [
+                        [*base, f"{t:.3f}", f"{t + 1.5:.3f}", *v, device]
+                        for t, v in zip(times, values, strict=True)
+                    ]
+                    if suffix:
+                        lines.append(lines[-1])  # an exact duplicate row
+                    name = f"{stamp}_{hour:02d}00{suffix}.csv.gz"
+                    written.append(_write(folder / topic / name, key + fields, lines))
+            written.append(_schema(folder / topic, topic, fields))
+            # ambient light every 5 minutes, times in scientific notation; from the second
+            # day the export carries one more column (value.placement)
+            topic = "sensorkit_ambient_light"
+            for i, day in enumerate(days):
+                fields = ["value.time", "value.timeReceived", "value.lux"]
+                if i > 0:
+                    fields.append("value.placement")
+                start = np.datetime64(day, "s").astype(np.int64) + 12 * 3600
+                lines = []
+                for t in start + 300 * np.arange(12):
+                    row = [*base, f"{t:.11E}", f"{t + 2:.11E}", round(float(rng.gamma(2, 80)), 1)]
+                    lines.append(row + (["frontTop"] if i > 0 else []))
+                name = f"{day.replace('-', '')}_1200.csv.gz"
+                written.append(_write(folder / topic / name, key + fields, lines))
+            written.append(_schema(folder / topic, topic, fields))
+            # one PHQ-2 questionnaire a day, answers flattened
+            topic = "questionnaire_response"
+            fields = ["value.time", "value.timeCompleted", "value.name", "value.version"]
+            for q in range(2):
+                answer = f"value.answers.{q}"
+                fields += [f"{answer}.{f}" for f in ("questionId", "value", "startTime", "endTime")]
+            for day in days:
+                t = float(np.datetime64(day, "s").astype(np.int64) + 19 * 3600 + 60 * n)
+                answers = []
+                for q in range(2):
+                    answers += [
+                        f"phq2_{q + 1}",
+                        int(rng.integers(0, 4)),
+                        t + 10 * q,
+                        t + 10 * q + 8,
+                    ]
+                row = [*base, f"{t:.3f}", f"{t + 30:.3f}", "phq2", "1.0", *answers]
+                name = f"{day.replace('-', '')}_1900.csv.gz"
+                written.append(_write(folder / topic / name, key + fields, [row]))
+            written.append(_schema(folder / topic, topic, fields))
+    return written
+
+
+def _schema(folder: Path, topic: str, fields: list[str]) -> Path:
+    path = folder / f"schema-{topic}.json"
+    path.write_text(json.dumps(_avro(topic, fields), indent=1) + "\n")
+    return path
