@@ -9,6 +9,7 @@ quarantine; a file that cannot be trusted at all is quarantined whole.
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import tempfile
 from pathlib import Path
@@ -19,7 +20,7 @@ from pydantic import BaseModel, ConfigDict
 
 from phenolake import lake, sources, storage
 from phenolake.config import Settings
-from phenolake.sources.base import Provenance, RejectedFile, Rejection
+from phenolake.sources.base import Provenance, RejectedFile, Rejection, SideTable
 from phenolake.steps.common import StepEvent, s3_client
 
 log = logging.getLogger(__name__)
@@ -48,9 +49,16 @@ def download_with_sha256(s3: Any, bucket: str, key: str, target: Path) -> str:
 
 
 def convert_file(
-    path: Path, source_name: str, raw_relative: str, provenance: Provenance, out_dir: Path
+    path: Path,
+    source_name: str,
+    raw_relative: str,
+    provenance: Provenance,
+    out_dir: Path,
+    side_tables: list[SideTable] | None = None,
 ) -> tuple[dict[str, tuple[Path, int]], list[Rejection], Any]:
-    """Pure conversion on local files: returns day -> (parquet path, rows), rejections, member."""
+    """Pure conversion on local files: returns day -> (parquet path, rows), rejections, member.
+
+    Side tables the converter yields (small, one per file) are appended to ``side_tables``."""
     source = sources.get(source_name)
     member = source.member(raw_relative)
     rejections: list[Rejection] = []
@@ -61,6 +69,10 @@ def convert_file(
     try:
         with path.open("rb") as stream:
             for batch in source.convert(stream, member, provenance, rejections):
+                if isinstance(batch, SideTable):
+                    if side_tables is not None:
+                        side_tables.append(batch)
+                    continue
                 if batch.day not in writers:
                     target = out_dir / f"{batch.day}.parquet"
                     writers[batch.day] = pq.ParquetWriter(
@@ -89,9 +101,10 @@ def run(event: ConvertEvent, settings: Settings) -> dict[str, Any]:
         local = Path(tmp) / "input"
         sha256 = download_with_sha256(s3, item.bucket, item.key, local)
         provenance = Provenance(source_key=item.key, source_sha256=sha256, run_id=event.run_id)
+        side_tables: list[SideTable] = []
         try:
             outputs, rejections, member = convert_file(
-                local, item.source, raw_relative, provenance, Path(tmp)
+                local, item.source, raw_relative, provenance, Path(tmp), side_tables
             )
         except RejectedFile as exc:
             storage.quarantine(
@@ -103,11 +116,31 @@ def run(event: ConvertEvent, settings: Settings) -> dict[str, Any]:
                 reason=str(exc),
                 detail={"step": "convert", "sha256": sha256},
             )
-            outputs, rejections, member = {}, [], None
+            outputs, rejections, member, side_tables = {}, [], None, []
             quarantined = 1
             manifest["quarantined"] = str(exc)
         if member is None and not quarantined:
             manifest["not_data"] = True
+            reason = sources.get(item.source).reject_reason(raw_relative)
+            if reason:
+                storage.quarantine(
+                    s3,
+                    lake_bucket=settings.lake_bucket,
+                    run_id=event.run_id,
+                    source_bucket=item.bucket,
+                    source_key=item.key,
+                    reason=reason,
+                    detail={"step": "convert", "sha256": sha256},
+                )
+                quarantined = 1
+                manifest["quarantined"] = reason
+        for side in side_tables:
+            assert member is not None
+            side_key = lake.side_key(item.source, side.name, member.participant, item.key)
+            sink = io.BytesIO()
+            pq.write_table(side.table, sink, compression="zstd")
+            s3.put_object(Bucket=settings.lake_bucket, Key=side_key, Body=sink.getvalue())
+            manifest.setdefault("side_tables", []).append(side_key)
         for day, (path, day_rows) in sorted(outputs.items()):
             assert member is not None
             day_key = lake.DayKey(

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from phenolake import lake, storage, zipintake
+from phenolake import lake, sources, storage, zipintake
 from phenolake.config import Settings
 from phenolake.ledger import Ledger
 from phenolake.steps.common import StepEvent, s3_client
@@ -117,6 +117,7 @@ def _extract_zip(
             )
             log.warning("zip quarantined", extra={"key": item.key, "reason": str(exc)})
             return
+        members = []
         for member, path in zipintake.iter_members(extracted):
             bucket, key = _place(settings, run_id, item, member)
             s3.upload_file(str(path), bucket, key)
@@ -124,5 +125,11 @@ def _extract_zip(
             manifest["images" if lake.is_image(member) else "data"].append(
                 {"bucket": bucket, "key": key}
             )
+            members.append(member)
         manifest["skipped"] = report.skipped
         manifest["rejected"] = report.rejected
+        if item.source in sources.REGISTRY:
+            manifest["rejected"] += [
+                {"member": where or ".", "reason": reason}
+                for where, reason in sources.get(item.source).check_export(members)
+            ]
