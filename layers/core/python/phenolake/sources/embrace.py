@@ -618,8 +618,8 @@ def _day(number: int) -> str:
 
 # --- samples -----------------------------------------------------------------------------
 
-SAMPLE_START_MS = int(dt.datetime(2019, 8, 1, 23, 50, tzinfo=dt.UTC).timestamp() * 1000)
-SAMPLE_MINUTES = 20
+SAMPLE_START_MS = int(dt.datetime(2019, 8, 1, 23, 55, tzinfo=dt.UTC).timestamp() * 1000)
+SAMPLE_MINUTES = 10
 #: site, participant folder, device serials, timezone (minutes east of UTC), wrap in a folder
 SAMPLE_PARTICIPANTS = (
     ("FC", "096", ("3YK3J151VJ", "3YK3K152ZP"), -240, True),
