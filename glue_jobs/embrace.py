@@ -26,6 +26,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.utils import AnalysisException
 
 from phenolake.glue import Lake, register, resolve_options
+from phenolake.lake import safe_part
 from phenolake.sources.embrace import DUPLICATES, STREAMS
 
 PROVENANCE = ["source_key", "source_sha256", "run_id"]
@@ -52,9 +53,12 @@ def read(spark: SparkSession, lake: Lake, key: str, participants: list[str]) -> 
         if "PATH_NOT_FOUND" in str(exc) or "Path does not exist" in str(exc):
             return None
         raise
-    if participants:
-        df = df.where(F.col("participant_id").isin(participants))
-    return df
+    if participants:  # the path's participant= folder first, so Spark prunes the others
+        folders = [safe_part(p) for p in participants]
+        df = df.where(
+            F.col("participant").isin(folders) & F.col("participant_id").isin(participants)
+        )
+    return df.drop("participant", "device")
 
 
 def offsets(metadata: DataFrame) -> DataFrame:
@@ -166,8 +170,7 @@ def main(argv: list[str]) -> None:
             "participant_id",
             F.col("date").cast("string").alias("date"),
         )
-        if stream == "eda":
-            curated = curated.cache()
+        curated = curated.cache()  # read twice: partition values, then the write
         write(
             curated,
             lake,
@@ -185,12 +188,11 @@ def main(argv: list[str]) -> None:
                 ["participant_id"],
                 "Minutes and share of each local day the Embrace was worn (EDA windows).",
             )
-            curated.unpersist()
+        curated.unpersist()
 
     counts = read(spark, lake, f"stage/embrace/{DUPLICATES}/", participants)
     if counts is None:
         return
-    counts = counts.drop("participant")
     columns = [c for c in counts.columns if c != "participant_id"]
     write(
         counts.select(*columns, "participant_id"),

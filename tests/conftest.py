@@ -25,5 +25,5 @@ def sample_run(tmp_path_factory: pytest.TempPathFactory, spark: object):
     from phenolake_local import runner
 
     home = tmp_path_factory.mktemp("home")
-    result = runner.run(runner.RunOptions(home=home))
+    result = runner.run(runner.RunOptions(home=home, sources=["mhealth"]))
     return home, result

@@ -113,18 +113,18 @@ def test_completeness_table(sample_run: tuple[Path, runner.RunResult]) -> None:
 
 def test_replay_overwrites_the_same_partitions(sample_run: tuple[Path, runner.RunResult]) -> None:
     home, _ = sample_run
-    again = runner.run(runner.RunOptions(home=home, replay=True))
+    again = runner.run(runner.RunOptions(home=home, replay=True, sources=["mhealth"]))
     assert again.status == "SUCCEEDED", again.cause
     assert again.output["notify"]["rows"] == 4500
     total = query.query_local("SELECT count(*) AS n FROM mhealth", home).to_pylist()
     assert total == [{"n": 4500}]
-    nothing_new = runner.run(runner.RunOptions(home=home))
+    nothing_new = runner.run(runner.RunOptions(home=home, sources=["mhealth"]))
     assert nothing_new.status == "SUCCEEDED"
     assert nothing_new.output["notify"]["objects"] == 0
 
 
 def test_dry_run_plans_and_changes_nothing(tmp_path: Path) -> None:
-    result = runner.run(runner.RunOptions(home=tmp_path, dry_run=True))
+    result = runner.run(runner.RunOptions(home=tmp_path, dry_run=True, sources=["mhealth"]))
     assert result.status == "SUCCEEDED"
     assert result.output["dry_run"] is True
     assert result.output["work"]["landed"]["count"] == 3

@@ -84,7 +84,22 @@ def message(
     ]
     if error:
         lines.append(f"error: {error.get('Error', '')}: {str(error.get('Cause', ''))[:500]}")
+        report = batch_load_report(error)
+        if report:
+            lines.append(f"batch load error report: {report}")
     return "\n".join(lines)
+
+
+def batch_load_report(error: dict[str, Any]) -> str | None:
+    """Where a failed Timestream batch load wrote its error report (the state machine's
+    ``BatchLoadFailed`` cause is the DescribeBatchLoadTask result), or None."""
+    try:
+        cause = json.loads(str(error.get("Cause", "")))
+        report = cause["Report"]["ReportS3Configuration"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    prefix = str(report.get("ObjectKeyPrefix", "")).rstrip("/")
+    return lake.s3_uri(report["BucketName"], f"{prefix}/{cause.get('TaskId', '')}/")
 
 
 def _slack(settings: Settings, text: str) -> None:
@@ -101,6 +116,7 @@ def run(event: NotifyEvent, settings: Settings) -> dict[str, Any]:
     s3 = s3_client(settings)
     collected = _collect(s3, settings, event.run_id)
     manifest = {
+        "batch_load_report": batch_load_report(event.error) if event.error else None,
         "run_id": event.run_id,
         "execution_id": event.execution_id,
         "status": event.status,

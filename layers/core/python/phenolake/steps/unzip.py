@@ -130,6 +130,6 @@ def _extract_zip(
         manifest["rejected"] = report.rejected
         if item.source in sources.REGISTRY:
             manifest["rejected"] += [
-                {"member": where or ".", "reason": reason}
+                {"member": where or "_export", "reason": reason}  # "" is the zip as a whole
                 for where, reason in sources.get(item.source).check_export(members)
             ]
