@@ -70,6 +70,7 @@ def test_sample_writes_seeded_inputs(tmp_path: Path) -> None:
     result = cli("sample", str(tmp_path / "s"))
     assert result.returncode == 0, result.stderr
     assert "mhealth: 3 file(s)" in result.stdout
+    assert "embrace: 2 file(s)" in result.stdout
     assert (tmp_path / "s/mhealth/MHEALTHDATASET/mHealth_subject1.log").stat().st_size > 0
 
 
