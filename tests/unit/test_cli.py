@@ -29,7 +29,7 @@ def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]
         ),
         (
             ["run", "--source", "nope"],
-            "phenolake: error: --source: unknown source 'nope' (known: mhealth)",
+            "phenolake: error: --source: unknown source 'nope' (known: embrace, mhealth)",
         ),
         (
             ["run", "--parameter", "novalue"],
