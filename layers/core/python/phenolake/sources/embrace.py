@@ -102,11 +102,19 @@ LAYOUT = "<study>/<SITE>/<participant>/<device>/"
 
 TIME = pa.timestamp("ms", tz="UTC")
 KEYS = [pa.field("participant_id", pa.string()), pa.field("device_id", pa.string())]
+#: Columns with one value per file are dictionary-encoded in the converter's batches (a day of
+#: acc is 2.8 million rows: as plain strings the provenance alone would take 500 MB); Parquet
+#: stores them as strings (dictionary pages), so readers see plain strings.
+CONSTANT = pa.dictionary(pa.int32(), pa.string())
 STAGE_SCHEMAS = {
     stream: pa.schema(
-        [*KEYS, pa.field("time", TIME)]
-        + [pa.field(c, pa.float64()) for c in columns]
-        + PROVENANCE_FIELDS
+        [
+            pa.field("participant_id", CONSTANT),
+            pa.field("device_id", CONSTANT),
+            pa.field("time", TIME),
+            *[pa.field(c, pa.float64()) for c in columns],
+            *[pa.field(f.name, CONSTANT) for f in PROVENANCE_FIELDS],
+        ]
     )
     for stream, (_, columns) in STREAMS.items()
 }
@@ -141,7 +149,7 @@ NON_NUMERIC = "non-numeric value"
 BAD_METADATA = "metadata row with an unreadable datetime or timezone"
 MAX_BAD_FRACTION = 0.5
 MAX_EXAMPLES = 5
-BLOCK_BYTES = 8 << 20
+BLOCK_BYTES = 1 << 20  # Arrow's CSV reader holds several blocks' strings: 8 MiB peaks at 490 MB
 _DAY_MS = 86_400_000
 _MONTH = re.compile(r"(\d{8})_(\d{8})(?:\.zip)?$", re.IGNORECASE)
 _NUMBER = r"^\s*[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\s*$"
@@ -220,18 +228,20 @@ def dedupe(
     rows = len(time_ms)
     if rows == 0:
         return np.zeros(0, dtype=np.int64), DupeCounts()
-    canonical = np.where(np.isnan(values), np.nan, values)
-    bits = np.ascontiguousarray(canonical).view(np.int64).reshape(values.shape)
+    canonical = np.where(np.isnan(values), np.nan, values)  # one NaN bit pattern
+    bits = canonical.view(np.int64)
     order = np.lexsort((*[bits[:, i] for i in range(bits.shape[1] - 1, -1, -1)], time_ms))
-    times, sorted_bits = time_ms[order], bits[order]
+    sorted_bits = bits[order]
+    del canonical, bits
+    times = time_ms[order]
     new_time = np.ones(rows, dtype=bool)
     new_time[1:] = times[1:] != times[:-1]
+    del times
     new_row = new_time.copy()
     new_row[1:] |= np.any(sorted_bits[1:] != sorted_bits[:-1], axis=1)
-    time_group = np.cumsum(new_time) - 1
-    row_group = np.cumsum(new_row) - 1
-    repeated = np.bincount(time_group)[time_group] > 1
-    perfect = np.bincount(row_group)[row_group] > 1
+    del sorted_bits
+    repeated = _in_runs_longer_than_one(new_time)
+    perfect = _in_runs_longer_than_one(new_row)
     unclear = repeated & ~perfect
     nan = missing[order]
     keep = new_row & ~unclear & ~nan
@@ -244,6 +254,13 @@ def dedupe(
         kept_rows=int(keep.sum()),
     )
     return order[keep], counts
+
+
+def _in_runs_longer_than_one(starts: np.ndarray) -> np.ndarray:
+    """For sorted rows whose runs begin where ``starts`` is true: is the row's run longer?"""
+    first = np.flatnonzero(starts)
+    sizes = np.diff(np.append(first, starts.size))
+    return np.repeat(sizes > 1, sizes)
 
 
 class Embrace(Source):
@@ -345,9 +362,10 @@ class Embrace(Source):
                 with ipc.open_file(days[day]) as spilled:
                     table = spilled.read_all()
                 time_ms = table["time"].to_numpy()
-                values = np.column_stack(
-                    [table[f"v{i}"].to_numpy() for i in range(len(header))]
-                ).astype(np.float64)
+                values = np.empty((table.num_rows, len(header)), dtype=np.float64)
+                for i in range(len(header)):
+                    values[:, i] = table[f"v{i}"].to_numpy()
+                del table
                 if member.metric == "eda":
                     values[values == 0.0] = 0.0  # -0.0 -> 0.0 (== is true for both zeros)
                 keep, day_counts = dedupe(time_ms, values, np.isnan(values[:, 0]))
@@ -366,7 +384,9 @@ class Embrace(Source):
                     ],
                     *_provenance(provenance, rows),
                 ]
+                del time_ms, values, kept, keep  # before the next day is read
                 yield DayBatch(_day(day), pa.Table.from_arrays(arrays, schema=schema))
+                del arrays
         rejections.extend(report.rejections())
         yield SideTable(DUPLICATES, duplicates_row(member, provenance, counts))
 
@@ -545,42 +565,49 @@ def _spill_by_day(
 
 
 def _checked(raw: pa.Table, names: list[str], report: _Report) -> pa.Table:
-    """Cells (strings) -> int64 time and float64 values; bad rows reported and dropped."""
+    """Cells (strings) -> int64 time and float64 values; bad rows reported and dropped.
+
+    Each column is cast straight to float64 (Arrow's parser); only a column holding a cell it
+    refuses (an empty cell, a word) is checked cell by cell with the regular expressions."""
     rows = raw.num_rows
     report.lines += rows
     bad_time = np.zeros(rows, dtype=bool)
     bad_value = np.zeros(rows, dtype=bool)
-    columns: list[pa.Array] = []
+    columns: list[np.ndarray] = []
     for name in names:
         cells = raw[name]
-        missing = pc.match_substring_regex(cells, _MISSING)
-        number = pc.match_substring_regex(cells, _NUMBER)
-        good = pc.if_else(number, pc.utf8_trim_whitespace(cells), pa.scalar(None, pa.string()))
-        values = pc.cast(good, pa.float64())
-        if name == "time":
-            bad_time |= ~_np(number)
-            columns.append(values)
-        else:
-            bad_value |= ~_np(pc.or_(number, missing))
-            columns.append(values)
-    time = np.asarray(pc.fill_null(columns[0], np.nan).to_numpy(zero_copy_only=False))
-    with np.errstate(invalid="ignore"):
-        bad_time |= ~np.isfinite(time) | (time != np.floor(time))
+        try:
+            values = _float(pc.cast(cells, pa.float64()))
+            numeric = np.ones(rows, dtype=bool)
+        except pa.ArrowInvalid:
+            number = pc.match_substring_regex(cells, _NUMBER)
+            trimmed = pc.utf8_trim_whitespace(cells)
+            values = _float(pc.cast(pc.if_else(number, trimmed, None), pa.float64()))
+            numeric = _np(number)
+            if name != "time":
+                numeric |= _np(pc.match_substring_regex(cells, _MISSING))
+        with np.errstate(invalid="ignore"):
+            if name == "time":
+                bad_time |= ~numeric | ~np.isfinite(values) | (values != np.floor(values))
+            else:
+                bad_value |= ~numeric | np.isinf(values)
+        columns.append(values)
     bad_value &= ~bad_time
     for mask, reason in ((bad_time, BAD_TIME), (bad_value, NON_NUMERIC)):
         if mask.any():
-            where = np.flatnonzero(mask)
-            example = ",".join(str(raw[n][int(where[0])]) for n in names)
-            report.add(
-                reason,
-                f"row {report.lines - rows + int(where[0]) + 1}: {example!r}",
-                rows=int(mask.sum()),
-            )
+            first = int(np.flatnonzero(mask)[0])
+            example = ",".join(str(raw[n][first]) for n in names)
+            row = report.lines - rows + first + 1
+            report.add(reason, f"row {row}: {example!r}", rows=int(mask.sum()))
     keep = ~(bad_time | bad_value)
-    out = {"time": pa.array(np.where(keep, time, 0).astype(np.int64))}
+    out = {"time": pa.array(np.where(keep, columns[0], 0).astype(np.int64))}
     for name, values in zip(names[1:], columns[1:], strict=True):
-        out[name] = pc.fill_null(values, np.nan)
+        out[name] = pa.array(values)
     return pa.table(out).filter(pa.array(keep))
+
+
+def _float(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    return np.asarray(pc.fill_null(values, np.nan).to_numpy(zero_copy_only=False), np.float64)
 
 
 def _np(mask: pa.ChunkedArray | pa.Array) -> np.ndarray:
@@ -600,8 +627,8 @@ def _parse_datetime(text: str) -> dt.datetime | None:
 
 def _repeat(value: str, rows: int) -> pa.Array:
     return pa.DictionaryArray.from_arrays(
-        pa.array(np.zeros(rows, dtype=np.int32)), pa.array([value])
-    ).cast(pa.string())
+        pa.array(np.zeros(rows, dtype=np.int32)), pa.array([value], pa.string())
+    )
 
 
 def _provenance(provenance: Provenance, rows: int) -> list[pa.Array]:
