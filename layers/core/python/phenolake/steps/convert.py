@@ -3,7 +3,10 @@
 The source's converter streams record batches; each day's batches go to their own Parquet
 writer on local disk, so memory stays bounded by one batch. Every row carries provenance
 (source key, the raw file's sha256, run id). Bad rows are counted and reported in
-quarantine; a file that cannot be trusted at all is quarantined whole.
+quarantine; a file that cannot be trusted at all is quarantined whole. A file that is not data
+of its source is quarantined when the source gives a reason (``Source.reject_reason``). Small
+per-file tables a converter derives besides its rows (``SideTable``, e.g. embrace's duplicate
+counts) go to ``stage/<source>/<name>/participant=<p>/``, one file per raw file.
 """
 
 from __future__ import annotations
