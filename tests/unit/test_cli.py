@@ -29,7 +29,8 @@ def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]
         ),
         (
             ["run", "--source", "nope"],
-            "phenolake: error: --source: unknown source 'nope' (known: mhealth, radar, screenlake)",
+            "phenolake: error: --source: unknown source 'nope' "
+            "(known: embrace, mhealth, radar, screenlake)",
         ),
         (
             ["run", "--parameter", "novalue"],
@@ -71,6 +72,7 @@ def test_sample_writes_seeded_inputs(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "mhealth: 3 file(s)" in result.stdout
     assert "screenlake: 3 file(s)" in result.stdout
+    assert "embrace: 2 file(s)" in result.stdout
     assert (tmp_path / "s/mhealth/MHEALTHDATASET/mHealth_subject1.log").stat().st_size > 0
 
 

@@ -197,6 +197,8 @@ def _inner_state(event: dict[str, Any]) -> bool:
         "WaitForBatchLoad",
         "DescribeBatchLoad",
         "BatchLoadDone",
+        "BatchLoadSucceeded",
+        "BatchLoadFailed",
     }
 
 
@@ -220,9 +222,20 @@ def _print_summary(result: Any, home: Path) -> None:
     if "dry_run" in output and output.get("dry_run"):
         landed = output.get("work", {}).get("landed", {})
         table.add_row("objects to take in", str(landed.get("count", 0)))
-        for name, value in output.get("estimate", {}).items():
-            table.add_row(f"estimate {name}", str(value))
+        estimate = output.get("estimate", {})
+        for name, value in estimate.items():
+            if name != "timestream":
+                table.add_row(f"estimate {name}", str(value))
+        timestream = estimate.get("timestream", {})
+        for stream in timestream.get("streams", []):
+            table.add_row(
+                f"timestream {stream['source']}.{stream['stream']}",
+                f"~{stream['records']} records of ~{stream['bytes_per_record']} B, "
+                f"{stream['write_units']} write units, ${stream['usd']}",
+            )
         out.print(table)
+        if timestream.get("streams"):
+            _print_timestream_preview(timestream)
         return
     notify = output.get("notify", {})
     table.add_row("inputs landed", str(len(result.landed)))
@@ -253,6 +266,23 @@ def _local_path(home: Path, uri: str) -> Path:
     """Where an s3:// URI of the embedded AWS lives on disk (bucket folders under home)."""
     bucket, _, key = uri.removeprefix("s3://").partition("/")
     return home / bucket / key
+
+
+def _print_timestream_preview(timestream: dict[str, Any]) -> None:
+    """The first records a Timestream load would write (one multi-measure record per row)."""
+    state = "would be loaded" if timestream["enabled"] else "not loaded: EnableTimestream=false"
+    out.print(f"Timestream records, preview ({state}; estimated ${timestream['usd']}):")
+    streams: dict[str, list[dict[str, Any]]] = {}
+    for record in timestream["preview"]:
+        streams.setdefault(record["measure_name"], []).append(record)
+    for records in streams.values():
+        preview = Table(title_justify="left")
+        columns = list(records[0])
+        for column in columns:
+            preview.add_column(column)
+        for record in records:
+            preview.add_row(*["" if record[c] is None else str(record[c]) for c in columns])
+        out.print(preview)
 
 
 def _print_tables(home: Path) -> None:

@@ -109,6 +109,12 @@ def stage_key(day: DayKey, origin: str) -> str:
     return stage_prefix(day) + key_digest(origin) + ".parquet"
 
 
+def side_key(source: str, name: str, participant: str, origin: str) -> str:
+    """A converter's side table of one raw file (``SideTable``); a rerun overwrites it."""
+    folder = f"participant={safe_part(participant)}"
+    return posixpath.join(STAGE, source, name, folder, key_digest(origin) + ".parquet")
+
+
 def merged_key(day: DayKey) -> str:
     return posixpath.join(MERGED, day.partition_path(), "part-0.parquet")
 

@@ -1,9 +1,11 @@
 """Timestream batch load: CSV load files, the data-model mapping, an idempotent client token.
 
-Cost (dry run): Timestream bills writes per 1 KB unit of each record; a multi-measure record
-of n DOUBLE measures and d dimensions is about 8 (time) + 8n + sum(dimension sizes) + measure
-name bytes. ``write_units(records, bytes_per_record)`` rounds each record up to 1 KB, the
-batch-load price (USD per million write units) is a constant you can change.
+Cost (dry run): Timestream bills writes in 1 KB units per record; a multi-measure record of
+n DOUBLE measures and d dimensions is 8 (time) + sum over dimensions of (name + value bytes)
++ the measure name + sum over measures of (name bytes + 8). ``measured_record_bytes`` takes the
+mean over real rows (the dry run's preview), ``record_bytes`` assumes 16-byte dimension values;
+``write_cost`` = records x ceil(bytes per record / 1024) write units x
+``USD_PER_MILLION_WRITES`` / 1e6 (a constant: change it for your region or contract).
 """
 
 from __future__ import annotations
@@ -27,14 +29,32 @@ def client_token(run_id: str, prefix: str) -> str:
 
 def record_bytes(spec: SeriesSpec, dimension_bytes: int = 16) -> int:
     return (
-        8 + 8 * len(spec.measures) + dimension_bytes * len(spec.dimensions) + len(spec.measure_name)
+        8
+        + sum(len(d) + dimension_bytes for d in spec.dimensions)
+        + len(spec.measure_name)
+        + sum(len(m) + 8 for m in spec.measures)
     )
 
 
-def write_cost(records: int, spec: SeriesSpec) -> dict[str, float]:
-    units = records * math.ceil(record_bytes(spec) / 1024)
+def measured_record_bytes(rows: pa.Table, spec: SeriesSpec) -> float:
+    """Mean record size over load rows (``Timestream.load_rows`` output), by the formula above."""
+    if rows.num_rows == 0:
+        return float(record_bytes(spec))
+    dimensions = sum(
+        len(d) + pc.mean(pc.binary_length(pc.cast(rows[d], pa.string()))).as_py()
+        for d in spec.dimensions
+    )
+    return 8 + dimensions + len(spec.measure_name) + sum(len(m) + 8 for m in spec.measures)
+
+
+def write_cost(
+    records: int, spec: SeriesSpec, bytes_per_record: float | None = None
+) -> dict[str, float]:
+    size = record_bytes(spec) if bytes_per_record is None else bytes_per_record
+    units = records * math.ceil(size / 1024)
     return {
         "records": records,
+        "bytes_per_record": round(size, 1),
         "write_units": units,
         "usd": round(units / 1e6 * USD_PER_MILLION_WRITES, 6),
     }

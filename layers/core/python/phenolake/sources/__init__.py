@@ -8,6 +8,7 @@ from functools import cache
 from phenolake.sources.base import Source
 
 REGISTRY: dict[str, str] = {
+    "embrace": "phenolake.sources.embrace:Embrace",
     "mhealth": "phenolake.sources.mhealth:MHealth",
     "radar": "phenolake.sources.radar:Radar",
     "screenlake": "phenolake.sources.screenlake:Screenlake",

@@ -66,6 +66,16 @@ class DayBatch:
     table: pa.Table
 
 
+@dataclass(frozen=True)
+class SideTable:
+    """A small table a converter derives from a whole file besides its rows (embrace's
+    duplicate counts): Convert writes it once per raw file, under
+    ``stage/<source>/<name>/participant=<p>/``, for the source's Glue job to curate."""
+
+    name: str
+    table: pa.Table
+
+
 @dataclass
 class Rejection:
     """Rows (or a whole file) a converter would not accept, and why."""
@@ -115,7 +125,7 @@ class Source(abc.ABC):
     @abc.abstractmethod
     def convert(
         self, stream: BinaryIO, member: Member, provenance: Provenance, rejections: list[Rejection]
-    ) -> Iterator[DayBatch]:
+    ) -> Iterator[DayBatch | SideTable]:
         """Stream a raw file into day batches; append bad-row reports to ``rejections``.
 
         Raise RejectedFile when nothing in the file can be trusted."""
@@ -123,6 +133,16 @@ class Source(abc.ABC):
     @abc.abstractmethod
     def write_samples(self, out_dir: Path, seed: int) -> list[Path]:
         """Write seeded synthetic inputs shaped like the real thing."""
+
+    def reject_reason(self, raw_path: str) -> str | None:
+        """Why a file ``member`` does not take should be quarantined; None (the default) when
+        it is simply not data (a README) and is only reported in the run's manifest."""
+        return None
+
+    def check_export(self, members: list[str]) -> list[tuple[str, str]]:
+        """Problems of an extracted zip as a whole, as (member or folder, reason), e.g. a
+        device folder without one of its stream files; Unzip quarantines a reason for each."""
+        return []
 
     def image_facts(self, raw_path: str) -> ImageFacts | None:
         """Participant and capture time of an extracted image (path below the source's raw

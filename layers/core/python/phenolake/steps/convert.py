@@ -3,12 +3,16 @@
 The source's converter streams record batches; each day's batches go to their own Parquet
 writer on local disk, so memory stays bounded by one batch. Every row carries provenance
 (source key, the raw file's sha256, run id). Bad rows are counted and reported in
-quarantine; a file that cannot be trusted at all is quarantined whole.
+quarantine; a file that cannot be trusted at all is quarantined whole. A file that is not data
+of its source is quarantined when the source gives a reason (``Source.reject_reason``). Small
+per-file tables a converter derives besides its rows (``SideTable``, e.g. embrace's duplicate
+counts) go to ``stage/<source>/<name>/participant=<p>/``, one file per raw file.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import tempfile
 from pathlib import Path
@@ -19,7 +23,7 @@ from pydantic import BaseModel, ConfigDict
 
 from phenolake import lake, sources, storage
 from phenolake.config import Settings
-from phenolake.sources.base import Provenance, RejectedFile, Rejection
+from phenolake.sources.base import Provenance, RejectedFile, Rejection, SideTable
 from phenolake.steps.common import StepEvent, s3_client
 
 log = logging.getLogger(__name__)
@@ -50,9 +54,16 @@ def download_with_sha256(s3: Any, bucket: str, key: str, target: Path) -> str:
 
 
 def convert_file(
-    path: Path, source_name: str, raw_relative: str, provenance: Provenance, out_dir: Path
+    path: Path,
+    source_name: str,
+    raw_relative: str,
+    provenance: Provenance,
+    out_dir: Path,
+    side_tables: list[SideTable] | None = None,
 ) -> tuple[dict[str, tuple[Path, int]], list[Rejection], Any]:
-    """Pure conversion on local files: returns day -> (parquet path, rows), rejections, member."""
+    """Pure conversion on local files: returns day -> (parquet path, rows), rejections, member.
+
+    Side tables the converter yields (small, one per file) are appended to ``side_tables``."""
     source = sources.get(source_name)
     member = source.member(raw_relative)
     rejections: list[Rejection] = []
@@ -63,6 +74,10 @@ def convert_file(
     try:
         with path.open("rb") as stream:
             for batch in source.convert(stream, member, provenance, rejections):
+                if isinstance(batch, SideTable):
+                    if side_tables is not None:
+                        side_tables.append(batch)
+                    continue
                 if batch.day not in writers:
                     target = out_dir / f"{batch.day}.parquet"
                     writers[batch.day] = pq.ParquetWriter(
@@ -94,9 +109,10 @@ def run(event: ConvertEvent, settings: Settings) -> dict[str, Any]:
             source_key=item.key, source_sha256=sha256, run_id=item.ingest_run_id or event.run_id
         )
         manifest["sha256"] = sha256
+        side_tables: list[SideTable] = []
         try:
             outputs, rejections, member = convert_file(
-                local, item.source, raw_relative, provenance, Path(tmp)
+                local, item.source, raw_relative, provenance, Path(tmp), side_tables
             )
         except RejectedFile as exc:
             storage.quarantine(
@@ -108,11 +124,31 @@ def run(event: ConvertEvent, settings: Settings) -> dict[str, Any]:
                 reason=str(exc),
                 detail={"step": "convert", "sha256": sha256},
             )
-            outputs, rejections, member = {}, [], None
+            outputs, rejections, member, side_tables = {}, [], None, []
             quarantined = 1
             manifest["quarantined"] = str(exc)
         if member is None and not quarantined:
             manifest["not_data"] = True
+            reason = sources.get(item.source).reject_reason(raw_relative)
+            if reason:
+                storage.quarantine(
+                    s3,
+                    lake_bucket=settings.lake_bucket,
+                    run_id=event.run_id,
+                    source_bucket=item.bucket,
+                    source_key=item.key,
+                    reason=reason,
+                    detail={"step": "convert", "sha256": sha256},
+                )
+                quarantined = 1
+                manifest["quarantined"] = reason
+        for side in side_tables:
+            assert member is not None
+            side_key = lake.side_key(item.source, side.name, member.participant, item.key)
+            sink = io.BytesIO()
+            pq.write_table(side.table, sink, compression="zstd")
+            s3.put_object(Bucket=settings.lake_bucket, Key=side_key, Body=sink.getvalue())
+            manifest.setdefault("side_tables", []).append(side_key)
         for day, (path, day_rows) in sorted(outputs.items()):
             assert member is not None
             day_key = lake.DayKey(

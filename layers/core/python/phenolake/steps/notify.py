@@ -176,7 +176,22 @@ def message(
     lines.extend(silent_lines or [])
     if error:
         lines.append(f"error: {error.get('Error', '')}: {str(error.get('Cause', ''))[:500]}")
+        report = batch_load_report(error)
+        if report:
+            lines.append(f"batch load error report: {report}")
     return "\n".join(lines)
+
+
+def batch_load_report(error: dict[str, Any]) -> str | None:
+    """Where a failed Timestream batch load wrote its error report (the state machine's
+    ``BatchLoadFailed`` cause is the DescribeBatchLoadTask result), or None."""
+    try:
+        cause = json.loads(str(error.get("Cause", "")))
+        report = cause["Report"]["ReportS3Configuration"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    prefix = str(report.get("ObjectKeyPrefix", "")).rstrip("/")
+    return lake.s3_uri(report["BucketName"], f"{prefix}/{cause.get('TaskId', '')}/")
 
 
 def _slack(settings: Settings, text: str) -> None:
@@ -202,6 +217,7 @@ def run(event: NotifyEvent, settings: Settings) -> dict[str, Any]:
     silent = _silent(s3, settings)
     collected["silent"] = [vars(s) for s in silent]
     manifest = {
+        "batch_load_report": batch_load_report(event.error) if event.error else None,
         "run_id": event.run_id,
         "execution_id": event.execution_id,
         "status": status,

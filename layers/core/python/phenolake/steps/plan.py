@@ -3,7 +3,7 @@
 The window defaults to yesterday (UTC) of the execution's start. Work is every landed object
 the ledger has not seen with the same ETag, or, on a replay, every landed object whose
 LastModified day is in the window. A dry run stops after this step with the plan and a
-rough cost estimate.
+rough cost estimate, including the Timestream records (a preview) and their write cost.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from phenolake import lake, sources, storage, study
 from phenolake.config import Settings
 from phenolake.ledger import Ledger
 from phenolake.steps.common import s3_client, write_work_list
+from phenolake.steps.timestream_prepare import estimate_landed
 
 # Rough prices for the dry-run estimate (us-east-1, on-demand); override per study.
 LAMBDA_GB_SECOND_USD = 0.0000166667
@@ -142,6 +143,16 @@ def run(event: PlanEvent, settings: Settings) -> dict[str, Any]:
         "study": config.study,
         "config_sha256": config_sha256,
     }
+    if request.dry_run:
+        # What a Timestream load of these inputs would write and cost, read from the landed
+        # files themselves (ranged reads, nothing extracted or written); counted in the total
+        # only when the deployment loads Timestream.
+        timestream = estimate_landed(s3, work, enabled=bool(settings.timestream_database))
+        plan["estimate"]["timestream"] = timestream
+        if timestream["enabled"]:
+            plan["estimate"]["total_usd"] = round(
+                plan["estimate"]["total_usd"] + timestream["usd"], 4
+            )
     storage.put_json(s3, settings.lake_bucket, lake.manifest_key(run_id, "plan.json"), plan)
     plan["metrics"] = {"objects": len(work), "input_bytes": total_bytes}
     return plan

@@ -4,21 +4,35 @@ Each source declares which merged metrics are time series (``Source.timeseries``
 the day files merged in this run become CSVs under ``manifests/<run>/timestream/load/...``
 and one CreateBatchLoadTask request is returned for the state machine's
 Create -> Wait -> Describe loop. A dry run returns the record counts and the write cost.
+
+``estimate_landed`` is the dry run's estimate before anything is extracted (the Plan step
+calls it): for every landed file (or zip member, read through ranged GETs) that is one of a
+source's time series, the first ``PREVIEW_BYTES`` are converted as Convert would, the load
+records counted, and the file's rows estimated as kept rows x file size / bytes read. Record
+sizes are measured on those rows; a few records are returned as a preview.
 """
 
 from __future__ import annotations
 
 import io
 import posixpath
-from typing import Any
+import zipfile
+from collections.abc import Callable, Iterator
+from typing import IO, Any
 
+import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from phenolake import lake, sources, storage
+from phenolake import lake, sources, storage, zipintake
 from phenolake.config import Settings
-from phenolake.sinks.timestream import Timestream, write_cost
+from phenolake.sinks.base import SeriesSpec
+from phenolake.sinks.timestream import Timestream, measured_record_bytes, write_cost
+from phenolake.sources.base import DayBatch, Provenance, RejectedFile
 from phenolake.steps.common import StepEvent, s3_client
+
+PREVIEW_BYTES = 64 << 10
+PREVIEW_RECORDS = 3
 
 
 class TimestreamPrepareEvent(StepEvent):
@@ -38,6 +52,7 @@ def run(event: TimestreamPrepareEvent, settings: Settings) -> dict[str, Any]:
                 lake.manifest_key(event.run_id, "timestream", "load", name, spec.measure_name) + "/"
             )
             count = 0
+            size = 0.0
             for day in (d for d in days if d["source"] == name and d["metric"] == spec.metric):
                 key = lake.merged_key(
                     lake.DayKey(
@@ -47,6 +62,7 @@ def run(event: TimestreamPrepareEvent, settings: Settings) -> dict[str, Any]:
                 body = s3.get_object(Bucket=settings.lake_bucket, Key=key)["Body"].read()
                 rows = sink.load_rows(pq.read_table(io.BytesIO(body)), spec)
                 count += rows.num_rows
+                size += measured_record_bytes(rows, spec) * rows.num_rows
                 if event.dry_run or rows.num_rows == 0:
                     continue
                 out = io.BytesIO()
@@ -57,7 +73,8 @@ def run(event: TimestreamPrepareEvent, settings: Settings) -> dict[str, Any]:
                     Body=out.getvalue(),
                 )
             records += count
-            costs.append({"source": name, "stream": spec.measure_name, **write_cost(count, spec)})
+            cost = write_cost(count, spec, size / count if count else None)
+            costs.append({"source": name, "stream": spec.measure_name, **cost})
             if count and not event.dry_run:
                 tasks.append(
                     sink.load_request(
@@ -69,4 +86,85 @@ def run(event: TimestreamPrepareEvent, settings: Settings) -> dict[str, Any]:
         "cost": costs,
         "dry_run": event.dry_run,
         "metrics": {"timestream_records": records},
+    }
+
+
+def _landed_files(
+    s3: Any, item: dict[str, Any]
+) -> Iterator[tuple[str, int, Callable[[], IO[bytes]]]]:
+    """(path below the source's raw folder, size, opener) of a landed file or its zip members."""
+    source, bucket, key, size = item["source"], item["bucket"], item["key"], int(item["size"])
+    raw_prefix = posixpath.join(lake.RAW, source) + "/"
+    if not lake.is_zip(key):
+        yield (
+            lake.raw_key(source, key)[len(raw_prefix) :],
+            size,
+            lambda: storage.open_ranged(s3, bucket, key, size),
+        )
+        return
+    try:
+        archive = zipfile.ZipFile(storage.open_ranged(s3, bucket, key, size))
+    except (zipfile.BadZipFile, OSError):
+        return  # Unzip will quarantine it; nothing of it would be loaded
+    with archive:
+        for info in archive.infolist():
+            if info.is_dir() or zipintake.is_junk(info.filename):
+                continue
+            relative = lake.raw_key(source, key, info.filename)[len(raw_prefix) :]
+            yield relative, info.file_size, lambda info=info: archive.open(info)
+
+
+def estimate_landed(s3: Any, work: list[dict[str, Any]], enabled: bool) -> dict[str, Any]:
+    """Timestream records, write units and cost of loading the landed ``work``, and a preview."""
+    sink = Timestream("", "")
+    totals: dict[tuple[str, str], dict[str, Any]] = {}
+    preview: list[dict[str, Any]] = []
+    for item in work:
+        source = sources.get(item["source"])
+        specs: dict[str, SeriesSpec] = {s.metric: s for s in source.timeseries}
+        if not specs:
+            continue
+        for relative, size, opener in _landed_files(s3, item):
+            member = source.member(relative)
+            spec = specs.get(member.metric) if member else None
+            if member is None or spec is None:
+                continue
+            with opener() as stream:
+                head = stream.read(PREVIEW_BYTES)
+            if size > len(head):
+                head = head[: head.rfind(b"\n") + 1]
+            provenance = Provenance(source_key=relative, source_sha256="", run_id="dry-run")
+            try:
+                tables = [
+                    b.table
+                    for b in source.convert(io.BytesIO(head), member, provenance, [])
+                    if isinstance(b, DayBatch)
+                ]
+            except RejectedFile:
+                continue  # Convert will quarantine it; nothing of it would be loaded
+            if not tables or not head:
+                continue
+            rows = sink.load_rows(pa.concat_tables(tables), spec)
+            stream_total = totals.setdefault(
+                (item["source"], spec.measure_name),
+                {"records": 0.0, "bytes": 0.0, "sampled": 0},
+            )
+            stream_total["records"] += rows.num_rows * size / len(head)
+            stream_total["bytes"] += measured_record_bytes(rows, spec) * rows.num_rows
+            stream_total["sampled"] += rows.num_rows
+            shown = sum(1 for p in preview if p["measure_name"] == spec.measure_name)
+            for record in rows.slice(0, max(0, PREVIEW_RECORDS - shown)).to_pylist():
+                preview.append({"measure_name": spec.measure_name, **record})
+    streams = []
+    for (name, stream), total in sorted(totals.items()):
+        spec = next(s for s in sources.get(name).timeseries if s.measure_name == stream)
+        size = total["bytes"] / total["sampled"] if total["sampled"] else None
+        streams.append(
+            {"source": name, "stream": stream, **write_cost(round(total["records"]), spec, size)}
+        )
+    return {
+        "enabled": enabled,
+        "streams": streams,
+        "usd": round(sum(s["usd"] for s in streams), 6),
+        "preview": preview,
     }

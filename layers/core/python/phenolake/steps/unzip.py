@@ -2,7 +2,9 @@
 
 Images go to the private scratch bucket (they may show faces until Redact has run), every
 other file to ``raw/``. What was extracted, skipped and rejected is written to the run's
-``extracted/`` manifest for the Worklist step; a refused zip goes to quarantine with a reason.
+``extracted/`` manifest for the Worklist step; a refused zip goes to quarantine with a reason,
+and so does each problem the source finds in the export as a whole (``Source.check_export``,
+e.g. a device folder without one of its stream files).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from phenolake import forget, lake, storage, zipintake
+from phenolake import forget, lake, sources, storage, zipintake
 from phenolake.config import Settings
 from phenolake.ledger import Ledger
 from phenolake.steps.common import StepEvent, s3_client
@@ -138,6 +140,7 @@ def _extract_zip(
             log.warning("zip quarantined", extra={"key": item.key, "reason": str(exc)})
             return
         withheld = []
+        members = []
         for member, path in zipintake.iter_members(extracted):
             relative = _raw_relative(item.source, item.key, member)
             if forget.withdrawn(item.source, relative, forgotten):
@@ -150,5 +153,11 @@ def _extract_zip(
             manifest["images" if lake.is_image(member) else "data"].append(
                 {"bucket": bucket, "key": key}
             )
+            members.append(member)
         manifest["skipped"] = report.skipped + withheld
         manifest["rejected"] = report.rejected
+        if item.source in sources.REGISTRY:
+            manifest["rejected"] += [
+                {"member": where or "_export", "reason": reason}  # "" is the zip as a whole
+                for where, reason in sources.get(item.source).check_export(members)
+            ]

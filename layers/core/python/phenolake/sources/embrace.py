@@ -1,0 +1,720 @@
+"""Source ``embrace``: Empatica Embrace monthly exports, ``Sensors_<study>_<sites>_<s>_<e>.zip``.
+
+Inside a zip: ``<study>/<SITE>/<participant>/<device serial>/{acc,eda,temp,metadata}.csv``,
+possibly under extra leading folders (one export wraps everything in a folder named like the
+zip); junk members (``.DS_Store``, ``__MACOSX/``) are skipped by the zip intake. The level is
+found by structure: a stream file's folder is the device, its parent the participant, then the
+site, then the study, whatever lies above. ``participant_id`` = site lower-cased + participant
+folder (``FC/096`` -> ``fc096``), ``device_id`` = the serial folder.
+
+Streams (times are epoch milliseconds, UTC; values have 6 decimals):
+``eda.csv`` ``Unix Timestamp (UTC),EDA (microS)`` ~4 Hz, ``temp.csv``
+``Unix Timestamp (UTC),Degrees (°C)`` ~1 Hz, ``acc.csv`` ``Unix Timestamp (UTC),x (g),y (g),z (g)``
+~32 Hz. ``metadata.csv`` carries the timezone offset (minutes east of UTC) that the Glue job
+uses for ``local_date``.
+
+Dedupe (the old Timestone pipeline's rule), per participant x device x stream x export:
+EDA values that are ``-0.0`` become ``0.0``; counted on the rows as read: ``total_rows``,
+``total_dupes`` (rows whose timestamp occurs more than once), ``perfect`` (rows that are an
+exact copy of another row; every row of such a group counts), ``unclear`` (rows of a repeated
+timestamp that are not an exact copy of another row), so ``total_dupes = perfect + unclear``,
+and ``nan`` (rows with a missing value; for acc, a missing x). Then unclear rows are dropped,
+then rows with a missing value, then one of each exact copy is kept (``kept_rows``).
+
+Where dedupe runs: in the converter. Duplicates can be anywhere in a monthly file (a re-sent
+block lands at the end), so dedupe needs the whole member file, and Convert is the one step
+that reads a whole file. Memory stays bounded: rows are spilled to one local Arrow file per UTC
+day while the CSV streams in, and copies share a timestamp, so they always share a day: each
+day is deduped on its own, in memory, and yielded sorted by time. The counts leave the
+converter as a ``SideTable`` (one row per file), which Convert writes to
+``stage/embrace/duplicates/participant=<p>/<file digest>.parquet`` (a rerun overwrites it) and
+the Glue job curates into ``embrace_duplicates``.
+
+Bad input: a header that is not the stream's, an empty file, or a file with more bad rows than
+good is rejected whole (``RejectedFile``). A row with a wrong field count, a missing or
+non-numeric timestamp or a non-numeric value is skipped and reported (``Rejection``, with
+examples) and is not part of the counts; an empty cell or ``nan`` is a missing value (``nan``).
+A stream file outside the structure, or another file in the export, is quarantined with the
+reason (``reject_reason``); a device folder lacking a stream file is reported by ``check_export``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO, ClassVar
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from pyarrow import csv, ipc
+
+from phenolake.sinks.base import SeriesSpec
+from phenolake.sources.base import (
+    PROVENANCE_FIELDS,
+    DayBatch,
+    Member,
+    Provenance,
+    RejectedFile,
+    Rejection,
+    SideTable,
+    Source,
+)
+
+TIME_HEADER = "Unix Timestamp (UTC)"
+#: stream -> (CSV header after the time column, staged column names)
+STREAMS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "eda": (("EDA (microS)",), ("eda_microsiemens",)),
+    "temp": (("Degrees (°C)",), ("temp_celsius",)),
+    "acc": (("x (g)", "y (g)", "z (g)"), ("x_g", "y_g", "z_g")),
+}
+METADATA = "metadata"
+METADATA_HEADER = (
+    "Datetime (UTC)",
+    "Timezone (minutes)",
+    "Embrace firmware version",
+    "App",
+    "App version",
+    "Mobile OS",
+    "Mobile OS version",
+    "GTCS algorithm version",
+)
+METADATA_COLUMNS = (
+    "datetime_utc",
+    "timezone_minutes",
+    "firmware_version",
+    "app",
+    "app_version",
+    "mobile_os",
+    "mobile_os_version",
+    "gtcs_algorithm_version",
+)
+FILES = (*STREAMS, METADATA)
+RATE_HZ = {"eda": 4.0, "temp": 1.0, "acc": 32.0}
+DUPLICATES = "duplicates"
+LAYOUT = "<study>/<SITE>/<participant>/<device>/"
+
+TIME = pa.timestamp("ms", tz="UTC")
+KEYS = [pa.field("participant_id", pa.string()), pa.field("device_id", pa.string())]
+#: Columns with one value per file are dictionary-encoded in the converter's batches (a day of
+#: acc is 2.8 million rows: as plain strings the provenance alone would take 500 MB); Parquet
+#: stores them as strings (dictionary pages), so readers see plain strings.
+CONSTANT = pa.dictionary(pa.int32(), pa.string())
+STAGE_SCHEMAS = {
+    stream: pa.schema(
+        [
+            pa.field("participant_id", CONSTANT),
+            pa.field("device_id", CONSTANT),
+            pa.field("time", TIME),
+            *[pa.field(c, pa.float64()) for c in columns],
+            *[pa.field(f.name, CONSTANT) for f in PROVENANCE_FIELDS],
+        ]
+    )
+    for stream, (_, columns) in STREAMS.items()
+}
+METADATA_SCHEMA = pa.schema(
+    [
+        *KEYS,
+        pa.field("datetime_utc", TIME),
+        pa.field("timezone_minutes", pa.int32()),
+        *[pa.field(c, pa.string()) for c in METADATA_COLUMNS[2:]],
+        *PROVENANCE_FIELDS,
+    ]
+)
+DUPLICATES_SCHEMA = pa.schema(
+    [
+        *KEYS,
+        pa.field("month", pa.string()),
+        pa.field("stream", pa.string()),
+        pa.field("perfect", pa.int64()),
+        pa.field("nan", pa.int64()),
+        pa.field("unclear", pa.int64()),
+        pa.field("total_rows", pa.int64()),
+        pa.field("total_dupes", pa.int64()),
+        pa.field("kept_rows", pa.int64()),
+        *PROVENANCE_FIELDS,
+    ]
+)
+
+WRONG_HEADER = "header is not one of the Embrace stream headers"
+WRONG_FIELDS = "row has the wrong number of fields"
+BAD_TIME = "missing or non-numeric timestamp"
+NON_NUMERIC = "non-numeric value"
+BAD_METADATA = "metadata row with an unreadable datetime or timezone"
+MAX_BAD_FRACTION = 0.5
+MAX_EXAMPLES = 5
+BLOCK_BYTES = 1 << 20  # Arrow's CSV reader holds several blocks' strings: 8 MiB peaks at 490 MB
+_DAY_MS = 86_400_000
+_MONTH = re.compile(r"(\d{8})_(\d{8})(?:\.zip)?$", re.IGNORECASE)
+_NUMBER = r"^\s*[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\s*$"
+_MISSING = r"^\s*(?:[nN][aA][nN])?\s*$"
+_EXAMPLE_CHARS = 120
+
+
+def _inside_zip(raw_path: str) -> tuple[str, ...]:
+    """The path's parts below its last ``.zip`` component (all of it for loose files)."""
+    parts = PurePosixPath(raw_path).parts
+    zips = [i for i, p in enumerate(parts) if p.lower().endswith(".zip")]
+    return parts[zips[-1] + 1 :] if zips else parts
+
+
+def _junk(parts: tuple[str, ...]) -> bool:
+    return any(p == "__MACOSX" or p.startswith(".") for p in parts)
+
+
+def stream_of(raw_path: str) -> str | None:
+    """Which Embrace file a path names (acc, eda, temp, metadata), by its file name."""
+    name = PurePosixPath(raw_path).name.lower()
+    stem = name[:-4] if name.endswith(".csv") else ""
+    return stem if stem in FILES else None
+
+
+def locate(raw_path: str) -> tuple[str, str, str] | None:
+    """(site, participant folder, device serial) of a stream file, found by structure.
+
+    The file must sit in ``<study>/<SITE>/<participant>/<device>/`` below whatever leading
+    folders the export has, so at least four folders (inside the zip) above it."""
+    parts = _inside_zip(raw_path)
+    if _junk(parts) or stream_of(raw_path) is None or len(parts) < 5:
+        return None
+    site, participant, device = parts[-4], parts[-3], parts[-2]
+    if not (site and participant and device):
+        return None
+    return site, participant, device
+
+
+def participant_id(site: str, folder: str) -> str:
+    return site.lower() + folder
+
+
+def export_month(key: str) -> str:
+    """``20190801_20190831`` from ``Sensors_U02_ALLSITES_20190801_20190831.zip`` (or a folder
+    named like it) anywhere in the key; empty when the export is not named that way."""
+    for part in PurePosixPath(key).parts:
+        match = _MONTH.search(part)
+        if match:
+            return f"{match.group(1)}_{match.group(2)}"
+    return ""
+
+
+@dataclass(frozen=True)
+class DupeCounts:
+    total_rows: int = 0
+    total_dupes: int = 0
+    perfect: int = 0
+    unclear: int = 0
+    nan: int = 0
+    kept_rows: int = 0
+
+    def __add__(self, other: DupeCounts) -> DupeCounts:
+        ours, theirs = asdict(self), asdict(other)
+        return DupeCounts(**{name: ours[name] + theirs[name] for name in ours})
+
+
+def dedupe(
+    time_ms: np.ndarray, values: np.ndarray, missing: np.ndarray
+) -> tuple[np.ndarray, DupeCounts]:
+    """The rows to keep (indices, in time order) and the counts, by the rule in the module doc.
+
+    ``values`` is (rows, measures) float64 with NaN for a missing cell; ``missing`` marks the
+    rows that count as having a missing value. Exact copies compare the values bit for bit
+    (NaN equal to NaN), so EDA's ``-0.0`` must be made ``0.0`` before."""
+    rows = len(time_ms)
+    if rows == 0:
+        return np.zeros(0, dtype=np.int64), DupeCounts()
+    canonical = np.where(np.isnan(values), np.nan, values)  # one NaN bit pattern
+    bits = canonical.view(np.int64)
+    order = np.lexsort((*[bits[:, i] for i in range(bits.shape[1] - 1, -1, -1)], time_ms))
+    sorted_bits = bits[order]
+    del canonical, bits
+    times = time_ms[order]
+    new_time = np.ones(rows, dtype=bool)
+    new_time[1:] = times[1:] != times[:-1]
+    del times
+    new_row = new_time.copy()
+    new_row[1:] |= np.any(sorted_bits[1:] != sorted_bits[:-1], axis=1)
+    del sorted_bits
+    repeated = _in_runs_longer_than_one(new_time)
+    perfect = _in_runs_longer_than_one(new_row)
+    unclear = repeated & ~perfect
+    nan = missing[order]
+    keep = new_row & ~unclear & ~nan
+    counts = DupeCounts(
+        total_rows=rows,
+        total_dupes=int(repeated.sum()),
+        perfect=int(perfect.sum()),
+        unclear=int(unclear.sum()),
+        nan=int(nan.sum()),
+        kept_rows=int(keep.sum()),
+    )
+    return order[keep], counts
+
+
+def _in_runs_longer_than_one(starts: np.ndarray) -> np.ndarray:
+    """For sorted rows whose runs begin where ``starts`` is true: is the row's run longer?"""
+    first = np.flatnonzero(starts)
+    sizes = np.diff(np.append(first, starts.size))
+    return np.repeat(sizes > 1, sizes)
+
+
+class Embrace(Source):
+    name = "embrace"
+    tables: ClassVar[tuple[str, ...]] = (
+        "embrace_eda",
+        "embrace_temp",
+        "embrace_acc",
+        "embrace_wear_time",
+        "embrace_duplicates",
+    )
+    nominal_hz: ClassVar[dict[str, float]] = RATE_HZ
+    timeseries: ClassVar[tuple[SeriesSpec, ...]] = tuple(
+        SeriesSpec(
+            metric=stream,
+            measure_name=stream,
+            time_column="time",
+            dimensions=("participant_id", "device_id"),
+            measures=columns,
+        )
+        for stream, (_, columns) in STREAMS.items()
+    )
+
+    def __init__(self, *, block_bytes: int = BLOCK_BYTES) -> None:
+        self.block_bytes = block_bytes
+
+    def recognise(self, relative_path: str) -> bool:
+        name = PurePosixPath(relative_path).name
+        if name.lower().startswith("sensors_") and name.lower().endswith(".zip"):
+            return True
+        return locate(relative_path) is not None
+
+    def member(self, raw_path: str) -> Member | None:
+        found = locate(raw_path)
+        if found is None:
+            return None
+        site, folder, device = found
+        return Member(
+            source=self.name,
+            participant=participant_id(site, folder),
+            metric=stream_of(raw_path) or "",
+            device=device,
+        )
+
+    def reject_reason(self, raw_path: str) -> str | None:
+        parts = _inside_zip(raw_path)
+        if _junk(parts):
+            return None
+        stream = stream_of(raw_path)
+        if stream is None:
+            return (
+                f"not an Embrace file: expected acc.csv, eda.csv, temp.csv or metadata.csv "
+                f"in {LAYOUT}"
+            )
+        return f"{stream}.csv is not in {LAYOUT} (found {'/'.join(parts)})"
+
+    def check_export(self, members: list[str]) -> list[tuple[str, str]]:
+        """Device folders that lack a stream file, and an export with no device folder at all."""
+        devices: dict[tuple[str, ...], set[str]] = {}
+        for member in members:
+            parts = PurePosixPath(member).parts
+            if locate(member) is not None:
+                devices.setdefault(parts[:-1], set()).add(stream_of(member) or "")
+        problems = []
+        for folder, found in sorted(devices.items()):
+            for missing in sorted(set(FILES) - found):
+                why = "local_date unknown" if missing == METADATA else "stream missing"
+                problems.append(
+                    (
+                        "/".join((*folder, f"{missing}.csv")),
+                        f"device folder has no {missing}.csv ({why})",
+                    )
+                )
+        if not devices:
+            problems.append(("", f"no Embrace device folder ({LAYOUT}acc|eda|temp|metadata.csv)"))
+        return problems
+
+    def convert(
+        self, stream: BinaryIO, member: Member, provenance: Provenance, rejections: list[Rejection]
+    ) -> Iterator[DayBatch | SideTable]:
+        if member.metric == METADATA:
+            yield from self._convert_metadata(stream, member, provenance, rejections)
+            return
+        header, columns = STREAMS[member.metric]
+        reader = io.BufferedReader(stream, buffer_size=1 << 16)  # type: ignore[arg-type]
+        _check_header(reader, (TIME_HEADER, *header))
+        report = _Report()
+        counts = DupeCounts()
+        schema = STAGE_SCHEMAS[member.metric]
+        with tempfile.TemporaryDirectory(prefix="phenolake-embrace-") as tmp:
+            days = _spill_by_day(reader, len(header), Path(tmp), report, self.block_bytes)
+            if report.lines == 0 and not days:
+                pass  # a header and no rows: a device that recorded nothing; counts are zero
+            elif report.bad > report.lines * MAX_BAD_FRACTION:
+                raise RejectedFile(
+                    f"most rows are bad ({report.bad} of {report.lines}): {report.summary()}"
+                )
+            for day in sorted(days):
+                with ipc.open_file(days[day]) as spilled:
+                    table = spilled.read_all()
+                time_ms = table["time"].to_numpy()
+                values = np.empty((table.num_rows, len(header)), dtype=np.float64)
+                for i in range(len(header)):
+                    values[:, i] = table[f"v{i}"].to_numpy()
+                del table
+                if member.metric == "eda":
+                    values[values == 0.0] = 0.0  # -0.0 -> 0.0 (== is true for both zeros)
+                keep, day_counts = dedupe(time_ms, values, np.isnan(values[:, 0]))
+                counts += day_counts
+                if keep.size == 0:
+                    continue
+                rows = keep.size
+                kept = values[keep]
+                arrays = [
+                    _repeat(member.participant, rows),
+                    _repeat(member.device, rows),
+                    pa.array(time_ms[keep], pa.int64()).cast(TIME),
+                    *[
+                        pa.array(kept[:, i], pa.float64(), from_pandas=True)
+                        for i in range(len(columns))
+                    ],
+                    *_provenance(provenance, rows),
+                ]
+                del time_ms, values, kept, keep  # before the next day is read
+                yield DayBatch(_day(day), pa.Table.from_arrays(arrays, schema=schema))
+                del arrays
+        rejections.extend(report.rejections())
+        yield SideTable(DUPLICATES, duplicates_row(member, provenance, counts))
+
+    def _convert_metadata(
+        self, stream: BinaryIO, member: Member, provenance: Provenance, rejections: list[Rejection]
+    ) -> Iterator[DayBatch]:
+        reader = io.BufferedReader(stream, buffer_size=1 << 16)  # type: ignore[arg-type]
+        _check_header(reader, METADATA_HEADER)
+        report = _Report()
+        table = csv.read_csv(
+            reader,
+            read_options=csv.ReadOptions(column_names=list(METADATA_COLUMNS), use_threads=False),
+            parse_options=csv.ParseOptions(invalid_row_handler=report.invalid_row),
+            convert_options=csv.ConvertOptions(
+                column_types=dict.fromkeys(METADATA_COLUMNS, pa.string()),
+                strings_can_be_null=False,
+            ),
+        )
+        report.lines += table.num_rows
+        by_day: dict[str, list[dict[str, object]]] = {}
+        for number, row in enumerate(table.to_pylist(), start=2):
+            when = _parse_datetime(row["datetime_utc"])
+            try:
+                offset = int(float(row["timezone_minutes"]))
+            except ValueError:
+                offset = None
+            if when is None or offset is None:
+                report.add(
+                    BAD_METADATA,
+                    f"line {number}: {row['datetime_utc']!r}, {row['timezone_minutes']!r}",
+                )
+                continue
+            by_day.setdefault(when.date().isoformat(), []).append(
+                {
+                    "participant_id": member.participant,
+                    "device_id": member.device,
+                    **row,
+                    "datetime_utc": when,
+                    "timezone_minutes": offset,
+                    "source_key": provenance.source_key,
+                    "source_sha256": provenance.source_sha256,
+                    "run_id": provenance.run_id,
+                }
+            )
+        if report.lines and report.bad > report.lines * MAX_BAD_FRACTION:
+            raise RejectedFile(f"most metadata rows are bad: {report.summary()}")
+        for day in sorted(by_day):
+            yield DayBatch(day, pa.Table.from_pylist(by_day[day], schema=METADATA_SCHEMA))
+        rejections.extend(report.rejections())
+
+    def write_samples(self, out_dir: Path, seed: int) -> list[Path]:
+        """Two exports of August 2019 (sites FC and MG); see ``_sample_exports``."""
+        out_dir.mkdir(parents=True, exist_ok=True)
+        written = []
+        for name, members in _sample_exports(seed).items():
+            path = out_dir / name
+            with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+                for member, body in members:
+                    info = zipfile.ZipInfo(member, date_time=(2019, 9, 1, 0, 0, 0))
+                    info.compress_type = zipfile.ZIP_DEFLATED
+                    zf.writestr(info, body)
+            written.append(path)
+        return written
+
+
+def duplicates_row(member: Member, provenance: Provenance, counts: DupeCounts) -> pa.Table:
+    row = {
+        "participant_id": member.participant,
+        "device_id": member.device,
+        "month": export_month(provenance.source_key),
+        "stream": member.metric,
+        **asdict(counts),
+        "source_key": provenance.source_key,
+        "source_sha256": provenance.source_sha256,
+        "run_id": provenance.run_id,
+    }
+    return pa.Table.from_pylist([row], schema=DUPLICATES_SCHEMA)
+
+
+# --- reading -----------------------------------------------------------------------------
+
+
+@dataclass
+class _Report:
+    lines: int = 0
+    by_reason: dict[str, Rejection] | None = None
+
+    def __post_init__(self) -> None:
+        self.by_reason = {}
+
+    @property
+    def bad(self) -> int:
+        assert self.by_reason is not None
+        return sum(r.rows for r in self.by_reason.values())
+
+    def add(self, reason: str, example: str, rows: int = 1) -> None:
+        assert self.by_reason is not None
+        rejection = self.by_reason.setdefault(reason, Rejection(reason=reason))
+        rejection.rows += rows
+        if example and len(rejection.examples) < MAX_EXAMPLES:
+            rejection.examples.append(example[:_EXAMPLE_CHARS])
+
+    def invalid_row(self, row: csv.InvalidRow) -> str:
+        self.lines += 1
+        self.add(WRONG_FIELDS, f"{row.text!r}")
+        return "skip"
+
+    def rejections(self) -> list[Rejection]:
+        assert self.by_reason is not None
+        return list(self.by_reason.values())
+
+    def summary(self) -> str:
+        assert self.by_reason is not None
+        return "; ".join(
+            f"{r.reason}: {r.rows}" + (f" (first: {r.examples[0]})" if r.examples else "")
+            for r in self.by_reason.values()
+        )
+
+
+def _check_header(reader: io.BufferedReader, expected: tuple[str, ...]) -> None:
+    raw = reader.readline()
+    if not raw:
+        raise RejectedFile("empty file: no header")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("latin-1")  # an export re-saved by a spreadsheet (°C in Latin-1)
+    found = tuple(cell.strip() for cell in text.rstrip("\r\n").split(","))
+    if found != expected:
+        raise RejectedFile(f"{WRONG_HEADER}: expected {','.join(expected)!r}, got {text.strip()!r}")
+
+
+def _spill_by_day(
+    reader: io.BufferedReader, measures: int, tmp: Path, report: _Report, block_bytes: int
+) -> dict[int, Path]:
+    """Stream the rows, check them, and append each to its UTC day's Arrow file."""
+    names = ["time", *[f"v{i}" for i in range(measures)]]
+    spill_schema = pa.schema(
+        [("time", pa.int64())] + [(f"v{i}", pa.float64()) for i in range(measures)]
+    )
+    writers: dict[int, ipc.RecordBatchFileWriter] = {}
+    paths: dict[int, Path] = {}
+    try:
+        batches = csv.open_csv(
+            reader,
+            read_options=csv.ReadOptions(
+                column_names=names, use_threads=False, block_size=block_bytes
+            ),
+            parse_options=csv.ParseOptions(invalid_row_handler=report.invalid_row),
+            convert_options=csv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False
+            ),
+        )
+    except pa.ArrowInvalid as exc:
+        if "Empty CSV file" in str(exc):
+            return {}
+        raise RejectedFile(f"unreadable CSV: {exc}") from None
+    try:
+        for batch in batches:
+            table = _checked(pa.Table.from_batches([batch]), names, report)
+            if table.num_rows == 0:
+                continue
+            day_numbers = table["time"].to_numpy() // _DAY_MS
+            for number in np.unique(day_numbers):
+                part = table.filter(pa.array(day_numbers == number))
+                if number not in writers:
+                    paths[int(number)] = tmp / f"{int(number)}.arrow"
+                    writers[int(number)] = ipc.new_file(paths[int(number)], spill_schema)
+                writers[int(number)].write_table(part.cast(spill_schema))
+    except pa.ArrowInvalid as exc:
+        raise RejectedFile(f"unreadable CSV: {exc}") from None
+    finally:
+        for writer in writers.values():
+            writer.close()
+    return paths
+
+
+def _checked(raw: pa.Table, names: list[str], report: _Report) -> pa.Table:
+    """Cells (strings) -> int64 time and float64 values; bad rows reported and dropped.
+
+    Each column is cast straight to float64 (Arrow's parser); only a column holding a cell it
+    refuses (an empty cell, a word) is checked cell by cell with the regular expressions."""
+    rows = raw.num_rows
+    report.lines += rows
+    bad_time = np.zeros(rows, dtype=bool)
+    bad_value = np.zeros(rows, dtype=bool)
+    columns: list[np.ndarray] = []
+    for name in names:
+        cells = raw[name]
+        try:
+            values = _float(pc.cast(cells, pa.float64()))
+            numeric = np.ones(rows, dtype=bool)
+        except pa.ArrowInvalid:
+            number = pc.match_substring_regex(cells, _NUMBER)
+            trimmed = pc.utf8_trim_whitespace(cells)
+            values = _float(pc.cast(pc.if_else(number, trimmed, None), pa.float64()))
+            numeric = _np(number)
+            if name != "time":
+                numeric |= _np(pc.match_substring_regex(cells, _MISSING))
+        with np.errstate(invalid="ignore"):
+            if name == "time":
+                bad_time |= ~numeric | ~np.isfinite(values) | (values != np.floor(values))
+            else:
+                bad_value |= ~numeric | np.isinf(values)
+        columns.append(values)
+    bad_value &= ~bad_time
+    for mask, reason in ((bad_time, BAD_TIME), (bad_value, NON_NUMERIC)):
+        if mask.any():
+            first = int(np.flatnonzero(mask)[0])
+            example = ",".join(str(raw[n][first]) for n in names)
+            row = report.lines - rows + first + 1
+            report.add(reason, f"row {row}: {example!r}", rows=int(mask.sum()))
+    keep = ~(bad_time | bad_value)
+    out = {"time": pa.array(np.where(keep, columns[0], 0).astype(np.int64))}
+    for name, values in zip(names[1:], columns[1:], strict=True):
+        out[name] = pa.array(values)
+    return pa.table(out).filter(pa.array(keep))
+
+
+def _float(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    return np.asarray(pc.fill_null(values, np.nan).to_numpy(zero_copy_only=False), np.float64)
+
+
+def _np(mask: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    return np.asarray(pc.fill_null(mask, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _parse_datetime(text: str) -> dt.datetime | None:
+    text = text.strip()
+    try:
+        if re.fullmatch(r"\d{10,13}", text):
+            return dt.datetime.fromtimestamp(int(text) / (1000 if len(text) > 10 else 1), dt.UTC)
+        when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when.astimezone(dt.UTC)
+
+
+def _repeat(value: str, rows: int) -> pa.Array:
+    return pa.DictionaryArray.from_arrays(
+        pa.array(np.zeros(rows, dtype=np.int32)), pa.array([value], pa.string())
+    )
+
+
+def _provenance(provenance: Provenance, rows: int) -> list[pa.Array]:
+    return [
+        _repeat(provenance.source_key, rows),
+        _repeat(provenance.source_sha256, rows),
+        _repeat(provenance.run_id, rows),
+    ]
+
+
+def _day(number: int) -> str:
+    return (dt.date(1970, 1, 1) + dt.timedelta(days=int(number))).isoformat()
+
+
+# --- samples -----------------------------------------------------------------------------
+
+SAMPLE_START_MS = int(dt.datetime(2019, 8, 1, 23, 55, tzinfo=dt.UTC).timestamp() * 1000)
+SAMPLE_MINUTES = 10
+#: site, participant folder, device serials, timezone (minutes east of UTC), wrap in a folder
+SAMPLE_PARTICIPANTS = (
+    ("FC", "096", ("3YK3J151VJ", "3YK3K152ZP"), -240, True),
+    ("MG", "012", ("3YK3M153QX",), 120, False),
+)
+SAMPLE_MONTH = "20190801_20190831"
+
+
+def _fmt(value: float) -> str:
+    return "" if np.isnan(value) else f"{value:.6f}"
+
+
+def _stream_csv(stream: str, rng: np.random.Generator, serial_index: int) -> str:
+    """One stream of ``SAMPLE_MINUTES`` minutes with duplicates of every kind, a NaN and (EDA)
+    a ``-0.0``; an off-wrist stretch (EDA under 0.03 µS) on the first device."""
+    hz = RATE_HZ[stream]
+    rows = int(SAMPLE_MINUTES * 60 * hz)
+    step = 1000 / hz
+    times = SAMPLE_START_MS + np.round(np.arange(rows) * step).astype(np.int64)
+    header, _ = STREAMS[stream]
+    if stream == "eda":
+        values = rng.uniform(0.2, 4.0, size=(rows, 1))
+        if serial_index == 0:
+            values[int(rows * 0.25) : int(rows * 0.5), 0] = rng.uniform(0.0, 0.02, int(rows * 0.25))
+    elif stream == "temp":
+        values = rng.normal(33.0, 0.5, size=(rows, 1))
+    else:
+        values = rng.normal(0.0, 0.3, size=(rows, 3))
+
+    def row(index: int, shift: float = 0.0) -> str:
+        return f"{times[index]}," + ",".join(_fmt(v + shift) for v in values[index])
+
+    data = [row(i) for i in range(rows)]
+    # duplicates of every kind (see SAMPLE_COUNTS): a NaN row, for EDA a 0.0 and its -0.0 copy,
+    # an unclear pair (same time, another value), a perfect copy next to its row and one at
+    # the end of the file
+    data[40] = f"{times[40]}," + ",".join([""] * values.shape[1])
+    if stream == "eda":
+        data[50] = f"{times[50]},0.000000"
+        data.insert(51, f"{times[50]},-0.0")
+    data.insert(30, row(29, shift=1.0))
+    data.insert(11, data[10])
+    data.append(row(20))
+    lines = [f"{TIME_HEADER},{','.join(header)}", *data]
+    return "\n".join(lines) + "\n"
+
+
+def _metadata_csv(offset: int) -> str:
+    first = dt.datetime.fromtimestamp(SAMPLE_START_MS / 1000, dt.UTC)
+    return (
+        ",".join(METADATA_HEADER)
+        + "\n"
+        + f"{first:%Y-%m-%d %H:%M:%S},{offset},2.1.0,Mate,1.30.0,iOS,12.3.1,1.0\n"
+    )
+
+
+def _sample_exports(seed: int) -> dict[str, list[tuple[str, bytes]]]:
+    rng = np.random.default_rng(seed)
+    exports: dict[str, list[tuple[str, bytes]]] = {}
+    for site, folder, serials, offset, wrapped in SAMPLE_PARTICIPANTS:
+        name = f"Sensors_U02_{site}_{SAMPLE_MONTH}.zip"
+        lead = f"{name[:-4]}/" if wrapped else ""
+        members: list[tuple[str, bytes]] = [(f"{lead}.DS_Store", b"\0\0\0\1Bud1")]
+        for index, serial in enumerate(serials):
+            base = f"{lead}U02/{site}/{folder}/{serial}/"
+            for stream in STREAMS:
+                members.append((base + f"{stream}.csv", _stream_csv(stream, rng, index).encode()))
+            members.append((base + "metadata.csv", _metadata_csv(offset).encode()))
+            members.append((f"__MACOSX/{base}._eda.csv", b"\0\5\26\7junk"))
+        exports[name] = members
+    return exports
