@@ -50,6 +50,9 @@ class Settings:
     timestream_table: str = ""
     region: str = "us-east-1"
     stage: str = "dev"
+    redact_mode: str = "box"
+    qa_per_week: int = 20
+    qa_seed: int = 4
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -71,4 +74,21 @@ class Settings:
             timestream_table=env.get("TIMESTREAM_TABLE", ""),
             region=env.get("AWS_REGION", env.get("AWS_DEFAULT_REGION", "us-east-1")),
             stage=env.get("STAGE", "dev"),
+            redact_mode=_choice(env, "REDACT_MODE", "box", ("box", "pixelate")),
+            qa_per_week=_count(env, "REDACT_QA_PER_WEEK", 20),
+            qa_seed=_count(env, "REDACT_QA_SEED", 4),
         )
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = env.get(name) or default
+    if value not in allowed:
+        raise ConfigurationError(f"{name}: expected one of {', '.join(allowed)}, got {value!r}")
+    return value
+
+
+def _count(env: Mapping[str, str], name: str, default: int) -> int:
+    value = env.get(name) or str(default)
+    if not value.isdigit():
+        raise ConfigurationError(f"{name}: expected a whole number >= 0, got {value!r}")
+    return int(value)
