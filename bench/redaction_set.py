@@ -14,7 +14,7 @@ Scenes (seeded), each with its ground-truth face boxes:
   tight (brow to chin, no hair or shoulders), and with no head around them the detector
   finds about three in four; a real 24 px face comes with its head (the ``small`` scenes);
 - ``screenshot``: 1080x2400 phone screenshots (status bar, app bar, text, chat bubbles)
-  with faces inside: a posted photo, a video-call grid, avatars, a small group photo;
+  with faces inside: a posted photo, a video-call grid, avatars, a crowd photo (24-48 px);
 - ``empty``: screenshots and photos with no face (for precision).
 
 Ground truth: LFW crops are tight face boxes, so a pasted crop's rectangle is its face; the
@@ -297,12 +297,13 @@ def _screenshot(rng: np.random.Generator, layout: str) -> Scene:
             cv2.rectangle(canvas, (150, y), (int(rng.integers(600, 1040)), y + 160), bubble, -1)
             _text_lines(canvas, rng, y, y + 160, x0=180, colour=text)
             y += 220
-    elif layout == "smallgroup":  # a wide group photo with faces 24-40 px
+    elif layout == "smallgroup":  # a crowd photo, faces 24-48 px, at its own size
         _text_lines(canvas, rng, 260, 900, colour=text)
-        area = (0, 960, w, 960 + 700)
-        canvas[960 : 960 + 700] = cv2.resize(_background(rng, PHOTO), (w, 700))
-        faces += _faces_on(canvas, rng, int(rng.integers(6, 12)), (24, 40), area, decoys=3)
-        _text_lines(canvas, rng, 1700, h - 160, colour=text)
+        crowd = _crowd(rng)
+        x, y = (w - PHOTO[0]) // 2, 960
+        canvas[y : y + PHOTO[1], x : x + PHOTO[0]] = crowd.image
+        faces += [(a + x, b + y, c + x, d + y) for a, b, c, d in crowd.faces]
+        _text_lines(canvas, rng, y + PHOTO[1] + 40, h - 160, colour=text)
     else:  # text only
         _text_lines(canvas, rng, 260, h - 160, colour=text)
     return Scene(f"screen-{layout}", "screenshot" if faces else "empty", canvas, faces)
