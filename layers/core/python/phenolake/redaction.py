@@ -14,7 +14,8 @@ and text, so detection runs in two passes:
 1. the whole image with its short side scaled to ``base_short`` (faces from ~40 px up);
 2. only when the image is larger than that: fixed-size tiles at ``detail_short`` resolution
    over the cells that could hold a small face (textured, and not text on a flat background:
-   see ``candidate_cells``); one network for the tile size.
+   see ``candidate_cells``) and are not inside a face pass 1 found; one network for the tile
+   size.
 
 Boxes from both passes are merged by non-maximum suppression. Recall on the evaluation set
 (``python -m bench.redaction``) is measured in exactly this configuration.
@@ -266,7 +267,7 @@ class FaceDetector:
         found.append(boxes)
         detail = min(1.0, cfg.detail_short / min(h, w))
         if detail > base * 1.25:
-            found.append(self._detail_pass(image, detail))
+            found.append(self._detail_pass(image, detail, boxes))
         merged = _nms(np.concatenate(found), cfg.nms_iou)
         return [
             Face(
@@ -277,7 +278,9 @@ class FaceDetector:
             if b[2] - b[0] >= 1 and b[3] - b[1] >= 1
         ]
 
-    def _detail_pass(self, image: np.ndarray, scale: float) -> np.ndarray:
+    def _detail_pass(self, image: np.ndarray, scale: float, known: np.ndarray) -> np.ndarray:
+        """Tiles over the candidate cells, minus those inside faces the whole-image pass
+        already found (``known``, in image pixels): no time is spent finding a face twice."""
         cfg = self.config
         h, w = image.shape[:2]
         dw, dh = round(w * scale), round(h * scale)
@@ -287,6 +290,11 @@ class FaceDetector:
         # A 3x3 median removes JPEG ringing around text, which would look textured.
         gray = cv2.medianBlur(cv2.cvtColor(scaled, cv2.COLOR_BGR2GRAY), 3)
         cells = candidate_cells(gray, cfg.cell)
+        for x1, y1, x2, y2, _ in known * np.array([scale] * 4 + [1]):
+            fw, fh = x2 - x1, y2 - y1
+            r0, r1 = int(y1 - 0.3 * fh) // cfg.cell + 1, int(y2 + 0.1 * fh) // cfg.cell
+            c0, c1 = int(x1 - 0.2 * fw) // cfg.cell + 1, int(x2 + 0.2 * fw) // cfg.cell
+            cells[max(0, r0) : max(0, r1), max(0, c0) : max(0, c1)] = False
         cells = cv2.dilate(cells.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
         tile, step = cfg.tile, cfg.tile - 64  # 64 px overlap: a 48 px face is whole in a tile
         per_tile = max(1, tile // cfg.cell)
