@@ -57,7 +57,7 @@ class DetectorConfig:
 
     threshold: float = 0.1  # scores at or above are faces (redacted): recall first
     sure: float = 0.5  # below this (and >= threshold) a face is redacted AND flagged
-    base_short: int = 480  # short side of the whole-image pass
+    base_short: int = 416  # short side of the whole-image pass
     detail_short: int = 1080  # short side of the tile pass (never upscales past 1x)
     tile: int = 320  # tile side in detail-pass pixels
     cell: int = 16  # texture-map cell side, in detail-pass pixels
