@@ -205,6 +205,11 @@ class _Resolver:
         return f"{STACK_NAME}-{logical_id}"
 
     def get_att(self, logical_id: str, attribute: str) -> str:
+        implicit = logical_id.removesuffix("Role")
+        if logical_id not in self.resources and (
+            self.resources.get(implicit, {}).get("Type") == "AWS::Serverless::Function"
+        ):  # the execution role SAM generates for a function (<Function>Role)
+            return f"arn:aws:iam::{ACCOUNT_ID}:role/{STACK_NAME}-{logical_id}"
         kind = self.resources[logical_id]["Type"]
         name = self.physical_id(logical_id)
         if attribute == "Arn":

@@ -1,4 +1,5 @@
-"""The ``phenolake`` command: run the pipeline locally, query the lake, write samples, validate.
+"""The ``phenolake`` command: run the pipeline locally, query the lake, write samples, validate,
+redact a folder of images.
 
 Bad input never shows a traceback: one line on stderr naming what and where, exit code 2.
 A pipeline execution that fails exits 1.
@@ -348,6 +349,62 @@ def sample(
     for name in _sources(source or []) or sources.names():
         written = sources.get(name).write_samples(out_dir / name, seed)
         out.print(f"{name}: {len(written)} file(s) in {out_dir / name}")
+
+
+@app.command()
+def redact(
+    in_dir: Annotated[Path, typer.Argument(help="Folder of images to redact.")],
+    out_dir: Annotated[Path, typer.Argument(help="Folder for the redacted copies (same names).")],
+    mode: Annotated[str, typer.Option(help="box (solid black) or pixelate.")] = "box",
+) -> None:
+    """Redact faces in a folder of images with the library the Redact step uses.
+
+    Images that cannot be decoded with confidence are reported as quarantined and not
+    written. Prints one line per image and a summary."""
+    from phenolake import lake, redaction
+
+    if mode not in ("box", "pixelate"):
+        raise UserError(f"--mode: expected box or pixelate, got {mode!r}")
+    if not in_dir.is_dir():
+        raise UserError(f"IN_DIR: not a folder: {in_dir}")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UserError(f"OUT_DIR: exists and is not a folder: {out_dir}")
+    if out_dir.resolve() == in_dir.resolve():
+        raise UserError("OUT_DIR must differ from IN_DIR (the originals are kept)")
+    images = sorted(p for p in in_dir.iterdir() if p.is_file() and lake.is_image(p.name))
+    if not images:
+        raise UserError(f"IN_DIR: no images in {in_dir}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    detector = redaction.default_detector()
+    table = Table("image", "faces", "scores", "action", "flagged")
+    counts = {"redacted": 0, "no_faces": 0, "quarantined": 0, "flagged": 0, "faces": 0}
+    for path in images:
+        try:
+            result = redaction.redact(
+                redaction.decode(path.read_bytes(), path.name), detector, mode
+            )  # type: ignore[arg-type]
+            (out_dir / path.name).write_bytes(redaction.encode(result.image, path.name))
+        except redaction.UnreadableImage as exc:
+            counts["quarantined"] += 1
+            table.add_row(path.name, "-", "-", f"quarantined: {exc}", "-")
+            continue
+        counts[result.action] += 1
+        counts["faces"] += len(result.faces)
+        counts["flagged"] += result.flagged
+        scores = " ".join(f"{f.score:.2f}" for f in result.faces)
+        table.add_row(
+            path.name,
+            str(len(result.faces)),
+            scores,
+            result.action,
+            "yes" if result.flagged else "",
+        )
+    out.print(table)
+    out.print(
+        f"{len(images)} image(s): {counts['redacted']} redacted ({counts['faces']} face(s), "
+        f"{counts['flagged']} flagged for review), {counts['no_faces']} with no face, "
+        f"{counts['quarantined']} quarantined (not written); output in {out_dir}"
+    )
 
 
 @app.command()

@@ -57,6 +57,9 @@ class Settings:
     #: The study's nominal rates, ``{(source, metric): Hz}`` (``NominalRates`` parameter).
     nominal_rates: tuple[tuple[str, str, float], ...] = ()
     silent_days: int = 3
+    redact_mode: str = "box"
+    qa_per_week: int = 20
+    qa_seed: int = 4
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -84,6 +87,9 @@ class Settings:
             radar_exclude_sites=_names(env.get("RADAR_EXCLUDE_SITES", "")),
             nominal_rates=parse_rates(env.get("NOMINAL_RATES", "")),
             silent_days=int(env.get("SILENT_DAYS") or 3),
+            redact_mode=_choice(env, "REDACT_MODE", "box", ("box", "pixelate")),
+            qa_per_week=_count(env, "REDACT_QA_PER_WEEK", 20),
+            qa_seed=_count(env, "REDACT_QA_SEED", 4),
         )
 
     def rate(self, source: str, metric: str) -> float | None:
@@ -111,3 +117,17 @@ def parse_rates(text: str) -> tuple[tuple[str, str, float], ...]:
             )
         rates.append((source, metric.strip(), hz))
     return tuple(rates)
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = env.get(name) or default
+    if value not in allowed:
+        raise ConfigurationError(f"{name}: expected one of {', '.join(allowed)}, got {value!r}")
+    return value
+
+
+def _count(env: Mapping[str, str], name: str, default: int) -> int:
+    value = env.get(name) or str(default)
+    if not value.isdigit():
+        raise ConfigurationError(f"{name}: expected a whole number >= 0, got {value!r}")
+    return int(value)

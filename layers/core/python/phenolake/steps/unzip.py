@@ -53,6 +53,28 @@ def _raw_relative(source: str, landing: str, member: str | None) -> str:
     return lake.raw_key(source, landing, member)[len(f"{lake.RAW}/{source}/") :]
 
 
+def image_entry(bucket: str, key: str, item: LandedObject, member: str | None) -> dict[str, Any]:
+    """A scratch image for Redact, with whose it is and when it was taken (the source's
+    ``image_facts``, asked here because Redact runs without the sources' dependencies)."""
+    entry: dict[str, Any] = {"bucket": bucket, "key": key}
+    raw = lake.raw_key(item.source, item.key, member)
+    prefix = f"{lake.RAW}/{item.source}/"
+    try:
+        facts = sources.get(item.source).image_facts(raw[len(prefix) :])
+    except sources.UnknownSource:
+        facts = None
+    if facts is not None:
+        entry["participant"] = facts.participant
+        entry["taken_at"] = facts.taken_at.isoformat() if facts.taken_at else None
+    return entry
+
+
+def _entry(bucket: str, key: str, item: LandedObject, member: str | None) -> dict[str, Any]:
+    if lake.is_image(key):
+        return image_entry(bucket, key, item, member)
+    return {"bucket": bucket, "key": key}
+
+
 def run(event: UnzipEvent, settings: Settings) -> dict[str, Any]:
     item = event.item
     s3 = s3_client(settings)
@@ -75,7 +97,9 @@ def run(event: UnzipEvent, settings: Settings) -> dict[str, Any]:
     else:
         bucket, key = _place(settings, event.run_id, item, None)
         s3.copy_object(Bucket=bucket, Key=key, CopySource={"Bucket": item.bucket, "Key": item.key})
-        manifest["images" if lake.is_image(key) else "data"].append({"bucket": bucket, "key": key})
+        manifest["images" if lake.is_image(key) else "data"].append(
+            _entry(bucket, key, item, None)
+        )
     for data in manifest["data"]:
         data["ingest_run_id"] = ingest_run
 
@@ -151,7 +175,7 @@ def _extract_zip(
             s3.upload_file(str(path), bucket, key)
             path.unlink()
             manifest["images" if lake.is_image(member) else "data"].append(
-                {"bucket": bucket, "key": key}
+                _entry(bucket, key, item, member)
             )
             members.append(member)
         manifest["skipped"] = report.skipped + withheld

@@ -5,7 +5,9 @@ a small manifest under ``manifests/<run>/<stage>/`` and this step folds them int
 lists the next Maps read from S3:
 
 - ``extracted`` -> ``redact.json`` (image batches) and ``convert.json`` (data files)
-- ``converted`` -> ``merge.json`` (participant x metric x day) and the sources to curate
+- ``converted`` -> ``merge.json`` (participant x metric x day) and the sources to curate;
+  it also folds the Redact batches' audit rows into the ``image_redactions`` table
+  (``phenolake.image_audit``: Redact itself runs without pyarrow)
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from phenolake import lake, sources, storage
+from phenolake import image_audit, lake, sources, storage
 from phenolake.config import Settings
 from phenolake.steps.common import StepEvent, s3_client, write_work_list
+from phenolake.steps.redact import audit_rows
 
 IMAGE_BATCH = 16
 
@@ -82,8 +85,22 @@ def run(event: WorklistEvent, settings: Settings) -> dict[str, Any]:
     merge, curate = after_convert(
         _manifests(s3, settings, event.run_id, "converted"), event.participants
     )
+    audit = audit_rows(s3, settings, event.run_id)
+    partitions = image_audit.fold(
+        s3,
+        storage.client("glue", settings.region),
+        settings.lake_bucket,
+        settings.glue_database,
+        event.run_id,
+        audit,
+    )
     return {
         "merge": write_work_list(s3, settings, event.run_id, "merge", merge),
         "curate": curate,
-        "metrics": {"days": len(merge), "sources_to_curate": len(curate)},
+        "metrics": {
+            "days": len(merge),
+            "sources_to_curate": len(curate),
+            "images_audited": len(audit),
+            "audit_partitions": partitions,
+        },
     }
