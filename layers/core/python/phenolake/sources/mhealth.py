@@ -560,7 +560,7 @@ def _read_polars(data: memoryview | bytes) -> pa.Table | None:
 
     This is the speed of the conversion: polars parses these logs about twice as fast a core
     as Arrow's CSV reader (~9 against ~17 CPU-seconds for the 2.4 GB benchmark log, the
-    bulk of the work). It is stricter than Arrow (it refuses padded cells, ``1_0``, quotes)
+    bulk of the work). It is stricter than Arrow (it refuses trailing spaces, ``1_0``, quotes)
     and never says which line was bad, so it only ever says "clean": a block it refuses, or
     where a row is missing or null (it reads a blank or short line as nulls), goes to Arrow's
     reader, which keeps the good rows and names the bad lines. Both read a finite number to
