@@ -103,7 +103,7 @@ def test_completeness_table(sample_run: tuple[Path, runner.RunResult]) -> None:
     assert rows == [
         {
             "participant_id": p,
-            "metric": "readings",
+            "metric": "mhealth_readings",  # the table, as the report names non-radar metrics
             "date": "2014-01-01",
             "rows": 1500,
             "expected_rows": 4_320_000,

@@ -94,3 +94,24 @@ def test_plan_validates_the_published_configuration(tmp_path: Path) -> None:
         f"s3://{lake}/config/study.yaml: thresholds.silent_days: "
         "Input should be a valid integer, unable to parse string as an integer"
     )
+
+
+def test_study_values_take_precedence_over_the_deployment_parameters() -> None:
+    from phenolake.config import Settings
+
+    deployed = Settings(
+        landing_bucket="l",
+        lake_bucket="k",
+        scratch_bucket="s",
+        nominal_rates=(("radar", "sensorkit_acceleration", 50.0), ("embrace", "eda", 4.0)),
+        silent_days=3,
+    )
+    config = study.parse(
+        "sources: {radar: {nominal_hz: {sensorkit_acceleration: 100}}}\n"
+        "thresholds: {silent_days: 10}\n"
+    )
+    applied = study.apply(deployed, config)
+    assert applied.rate("radar", "sensorkit_acceleration") == 100
+    assert applied.rate("embrace", "eda") == 4
+    assert applied.silent_days == 10
+    assert study.apply(deployed, study.parse("")).silent_days == 3  # not set: the parameter

@@ -9,6 +9,7 @@ wrong numbers weeks later. A missing file means the defaults below.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import zoneinfo
 from typing import Any
@@ -172,3 +173,15 @@ def load_from_lake(s3: Any, bucket: str) -> tuple[StudyConfig, str]:
     except s3.exceptions.NoSuchKey:
         text = ""
     return parse(text, f"s3://{bucket}/{CONFIG_KEY}"), digest(text)
+
+
+def apply(settings: Any, config: StudyConfig) -> Any:
+    """Settings with what study.yaml sets explicitly taking precedence over the deployment's
+    parameters (``NominalRates``, ``SilentDays``), so the file is the one place to look."""
+    rates = {(s, m): hz for s, m, hz in settings.nominal_rates}
+    for name, found in config.sources.items():
+        rates.update({(name, metric): hz for metric, hz in found.nominal_hz.items()})
+    changes: dict[str, Any] = {"nominal_rates": tuple((s, m, hz) for (s, m), hz in rates.items())}
+    if "silent_days" in config.thresholds.model_fields_set:
+        changes["silent_days"] = config.thresholds.silent_days
+    return dataclasses.replace(settings, **changes)

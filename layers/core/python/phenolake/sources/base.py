@@ -110,6 +110,9 @@ class Source(abc.ABC):
     tables: ClassVar[tuple[str, ...]]
     #: Nominal sample rate per metric in Hz, for expected-row counts; absent if irregular.
     nominal_hz: ClassVar[dict[str, float]] = {}
+    #: How the completeness report names a metric: the table its rows land in, where that
+    #: says more than the merged folder's name (mhealth ``readings`` -> ``mhealth_readings``).
+    metric_tables: ClassVar[dict[str, str]] = {}
     #: Streams copied to the time-series sink (Timestream) when it is enabled.
     timeseries: ClassVar[tuple[SeriesSpec, ...]] = ()
 

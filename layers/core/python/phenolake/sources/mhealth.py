@@ -126,6 +126,7 @@ class MHealth(Source):
     name = "mhealth"
     tables: ClassVar[tuple[str, ...]] = ("mhealth", "mhealth_readings")
     nominal_hz: ClassVar[dict[str, float]] = {"readings": RATE_HZ}
+    metric_tables: ClassVar[dict[str, str]] = {"readings": "mhealth_readings"}
 
     def __init__(
         self,

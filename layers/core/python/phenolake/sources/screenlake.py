@@ -441,6 +441,7 @@ class Screenlake(Source):
     tables: ClassVar[tuple[str, ...]] = tuple(kind.table for kind in KINDS.values())
     #: Screenshots, events and sessions come when the phone is used: no nominal rate.
     nominal_hz: ClassVar[dict[str, float]] = {}
+    metric_tables: ClassVar[dict[str, str]] = {k.metric: k.table for k in KINDS.values()}
 
     def recognise(self, relative_path: str) -> bool:
         return bool(

@@ -34,7 +34,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pydantic import BaseModel
 
-from phenolake import catalog, lake, sources, storage
+from phenolake import catalog, lake, sources, storage, study
 from phenolake.config import Settings
 from phenolake.steps.common import StepEvent, s3_client
 
@@ -208,10 +208,11 @@ def day_rows(
         for site, device, rows in _split(parquet, found) if count else []:
             split[(site, found["participant"], found["metric"], device)] += rows
     columns: dict[str, list[Any]] = defaultdict(list)
+    named = sources.get(source).metric_tables if source in sources.REGISTRY else {}
     for (participant, metric), (count, first, last) in sorted(totals.items()):
         expected = expected_rows(source, metric, settings)
         columns["participant_id"].append(participant)
-        columns["metric"].append(metric)
+        columns["metric"].append(named.get(metric, metric))
         columns["rows"].append(count)
         columns["expected_rows"].append(expected)
         columns["coverage"].append(round(count / expected, 6) if expected else None)
@@ -266,6 +267,7 @@ def _read_all_days(s3: Any, bucket: str) -> pa.Table:
 
 def run(event: CompletenessEvent, settings: Settings) -> dict[str, Any]:
     s3 = s3_client(settings)
+    settings = study.apply(settings, study.load_from_lake(s3, settings.lake_bucket)[0])
     glue = storage.client("glue", settings.region)
     bucket, database = settings.lake_bucket, settings.glue_database
     days = storage.get_json(s3, bucket, event.days.key)

@@ -13,6 +13,7 @@ run that otherwise succeeded ends PARTIAL, so the good items are kept and the ba
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -21,7 +22,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from phenolake import __version__, lake, provenance, reports, sources, storage
+from phenolake import __version__, lake, provenance, reports, sources, storage, study
 from phenolake.config import Settings
 from phenolake.steps.common import StepEvent, s3_client
 
@@ -206,6 +207,9 @@ def _slack(settings: Settings, text: str) -> None:
 
 def run(event: NotifyEvent, settings: Settings) -> dict[str, Any]:
     s3 = s3_client(settings)
+    # a run that failed on its configuration is still recorded and notified
+    with contextlib.suppress(study.StudyConfigError):
+        settings = study.apply(settings, study.load_from_lake(s3, settings.lake_bucket)[0])
     collected = _collect(s3, settings, event.run_id)
     failures = collect_failures(s3, settings, event.run_id)
     status = "PARTIAL" if failures and event.status == "SUCCEEDED" else event.status
