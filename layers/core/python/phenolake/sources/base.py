@@ -110,6 +110,10 @@ class Source(abc.ABC):
     tables: ClassVar[tuple[str, ...]]
     #: Nominal sample rate per metric in Hz, for expected-row counts; absent if irregular.
     nominal_hz: ClassVar[dict[str, float]] = {}
+    #: The UTC timestamp column of converted rows, when the data has real times: rows before
+    #: 2000 or more than a day in the future are rejected by the Convert step (a clock reset
+    #: or a unit mix-up), so no far-off day partition is ever written.
+    time_column: ClassVar[str | None] = None
     #: How the completeness report names a metric: the table its rows land in, where that
     #: says more than the merged folder's name (mhealth ``readings`` -> ``mhealth_readings``).
     metric_tables: ClassVar[dict[str, str]] = {}

@@ -273,6 +273,7 @@ class Embrace(Source):
         "embrace_duplicates",
     )
     nominal_hz: ClassVar[dict[str, float]] = RATE_HZ
+    time_column: ClassVar[str | None] = "time"
     timeseries: ClassVar[tuple[SeriesSpec, ...]] = tuple(
         SeriesSpec(
             metric=stream,

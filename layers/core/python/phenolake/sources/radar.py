@@ -141,6 +141,7 @@ class Radar(Source):
     #: No rate is assumed for a topic: set the study's with the ``NominalRates`` parameter
     #: (``radar.sensorkit_acceleration=50``); completeness leaves expected_rows null until then.
     nominal_hz: ClassVar[dict[str, float]] = {}
+    time_column: ClassVar[str | None] = "time"
 
     def recognise(self, relative_path: str) -> bool:
         parts = relative_path.split("/")
