@@ -25,7 +25,7 @@ from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql.utils import AnalysisException
 
-from phenolake.glue import Lake, register, resolve_options
+from phenolake.glue import Lake, register, start_job
 from phenolake.lake import safe_part
 from phenolake.sources.embrace import DUPLICATES, STREAMS
 
@@ -140,17 +140,7 @@ def write(
 
 
 def main(argv: list[str]) -> None:
-    args = resolve_options(
-        argv,
-        ["JOB_NAME", "lake_bucket", "database"],
-        ["run_id", "participants", "local_s3_root"],
-    )
-    lake = Lake(args["lake_bucket"], args.get("local_s3_root", ""))
-    spark = SparkSession.builder.getOrCreate()
-    spark.conf.set("spark.sql.sources.partitionOverwriteMode", "dynamic")
-    spark.conf.set("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
-    spark.conf.set("spark.sql.session.timeZone", "UTC")
-    spark.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MILLIS")
+    args, lake, spark = start_job(argv, timestamps="TIMESTAMP_MILLIS")
     participants = [p for p in args.get("participants", "").split(",") if p]
 
     metadata = read(spark, lake, "merged/embrace/metadata/", participants)

@@ -9,27 +9,17 @@ from __future__ import annotations
 
 import sys
 
-from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from phenolake.glue import Lake, register, resolve_options
+from phenolake.glue import register, start_job
 from phenolake.sources.mhealth import ACTIVITIES, COLUMNS, DEFAULT_RECORDING_START
 
 PROVENANCE = ["source_key", "source_sha256", "run_id"]
 
 
 def main(argv: list[str]) -> None:
-    args = resolve_options(
-        argv,
-        ["JOB_NAME", "lake_bucket", "database"],
-        ["run_id", "participants", "recording_start", "local_s3_root"],
-    )
-    lake = Lake(args["lake_bucket"], args.get("local_s3_root", ""))
+    args, lake, spark = start_job(argv, ["recording_start"])
     start = args.get("recording_start") or DEFAULT_RECORDING_START.isoformat()
-    spark = SparkSession.builder.getOrCreate()
-    spark.conf.set("spark.sql.sources.partitionOverwriteMode", "dynamic")
-    # participant ids are strings ("007" must stay "007"), not numbers inferred from paths
-    spark.conf.set("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
 
     merged = lake.spark_path("merged/mhealth/readings/")
     readings = spark.read.option("basePath", merged).parquet(merged)

@@ -28,7 +28,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from phenolake import drift, lake, storage
-from phenolake.glue import Lake, register, resolve_options
+from phenolake.glue import Lake, register, start_job
 from phenolake.sources.radar import snake
 from phenolake.steps.completeness import parse_merged_key
 
@@ -160,16 +160,7 @@ def curate_topic(
 
 
 def main(argv: list[str]) -> None:
-    args = resolve_options(
-        argv,
-        ["JOB_NAME", "lake_bucket", "database"],
-        ["run_id", "participants", "local_s3_root"],
-    )
-    store = Lake(args["lake_bucket"], args.get("local_s3_root", ""))
-    spark = SparkSession.builder.getOrCreate()
-    spark.conf.set("spark.sql.sources.partitionOverwriteMode", "dynamic")
-    spark.conf.set("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
-    spark.conf.set("spark.sql.session.timeZone", "UTC")
+    args, store, spark = start_job(argv)
     s3 = boto3.client("s3")
     glue = boto3.client("glue")
     participants = {p for p in args.get("participants", "").split(",") if p}

@@ -16,7 +16,7 @@ from urllib.parse import unquote
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from phenolake.glue import Lake, register, resolve_options
+from phenolake.glue import register, start_job
 from phenolake.sources.screenlake import KINDS
 
 DESCRIPTIONS = {
@@ -43,16 +43,7 @@ def merged_partition(path: str) -> dict[str, str] | None:
 
 
 def main(argv: list[str]) -> None:
-    args = resolve_options(
-        argv,
-        ["JOB_NAME", "lake_bucket", "database"],
-        ["run_id", "participants", "local_s3_root"],
-    )
-    lake = Lake(args["lake_bucket"], args.get("local_s3_root", ""))
-    spark = SparkSession.builder.getOrCreate()
-    spark.conf.set("spark.sql.sources.partitionOverwriteMode", "dynamic")
-    # panelist ids and dates are strings ("007" must stay "007"), not types inferred from paths
-    spark.conf.set("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
+    args, lake, spark = start_job(argv)
     participants = [p for p in args.get("participants", "").split(",") if p]
 
     for metric, kind in KINDS.items():

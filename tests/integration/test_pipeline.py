@@ -142,6 +142,7 @@ def test_dry_run_plans_and_changes_nothing(tmp_path: Path) -> None:
     assert result.output["dry_run"] is True
     assert result.output["work"]["landed"]["count"] == 3
     assert result.output["estimate"]["total_usd"] > 0
+    assert result.output["estimate"]["athena_full_scan_usd"] > 0  # Athena's 10 MB minimum
     assert not list(tmp_path.glob("*-landing")) and not list(tmp_path.glob("*-lake"))
 
 

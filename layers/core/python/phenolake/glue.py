@@ -37,6 +37,29 @@ def resolve_options(
     return {k: v for k, v in found.items() if k in required or k in optional}
 
 
+def start_job(
+    argv: Sequence[str], optional: Sequence[str] = (), timestamps: str = "TIMESTAMP_MICROS"
+) -> tuple[dict[str, str], Lake, Any]:
+    """A job's arguments, its lake and a SparkSession configured as every curate job needs:
+    dynamic partition overwrite (a rerun replaces only the partitions it writes), partition
+    values kept as strings ("007" stays "007"), UTC, and an explicit Parquet timestamp type.
+    Each setting is made by every job, because locally the jobs share one SparkSession."""
+    from pyspark.sql import SparkSession
+
+    args = resolve_options(
+        argv,
+        ["JOB_NAME", "lake_bucket", "database"],
+        ["run_id", "participants", "local_s3_root", *optional],
+    )
+    lake = Lake(args["lake_bucket"], args.get("local_s3_root", ""))
+    spark = SparkSession.builder.getOrCreate()
+    spark.conf.set("spark.sql.sources.partitionOverwriteMode", "dynamic")
+    spark.conf.set("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
+    spark.conf.set("spark.sql.session.timeZone", "UTC")
+    spark.conf.set("spark.sql.parquet.outputTimestampType", timestamps)
+    return args, lake, spark
+
+
 @dataclass(frozen=True)
 class Lake:
     bucket: str

@@ -146,21 +146,25 @@ def run(event: ConvertEvent, settings: Settings) -> dict[str, Any]:
             source_key=item.key, source_sha256=sha256, run_id=item.ingest_run_id or event.run_id
         )
         manifest["sha256"] = sha256
-        side_tables: list[SideTable] = []
-        try:
-            outputs, rejections, member = convert_file(
-                local, item.source, raw_relative, provenance, Path(tmp), side_tables
-            )
-        except RejectedFile as exc:
+
+        def quarantine_file(reason: str) -> None:
             storage.quarantine(
                 s3,
                 lake_bucket=settings.lake_bucket,
                 run_id=event.run_id,
                 source_bucket=item.bucket,
                 source_key=item.key,
-                reason=str(exc),
+                reason=reason,
                 detail={"step": "convert", "sha256": sha256},
             )
+
+        side_tables: list[SideTable] = []
+        try:
+            outputs, rejections, member = convert_file(
+                local, item.source, raw_relative, provenance, Path(tmp), side_tables
+            )
+        except RejectedFile as exc:
+            quarantine_file(str(exc))
             outputs, rejections, member, side_tables = {}, [], None, []
             quarantined = 1
             manifest["quarantined"] = str(exc)
@@ -168,15 +172,7 @@ def run(event: ConvertEvent, settings: Settings) -> dict[str, Any]:
             manifest["not_data"] = True
             reason = sources.get(item.source).reject_reason(raw_relative)
             if reason:
-                storage.quarantine(
-                    s3,
-                    lake_bucket=settings.lake_bucket,
-                    run_id=event.run_id,
-                    source_bucket=item.bucket,
-                    source_key=item.key,
-                    reason=reason,
-                    detail={"step": "convert", "sha256": sha256},
-                )
+                quarantine_file(reason)
                 quarantined = 1
                 manifest["quarantined"] = reason
         for side in side_tables:

@@ -24,6 +24,8 @@ LAMBDA_GB_SECOND_USD = 0.0000166667
 GLUE_DPU_HOUR_USD = 0.44
 LAMBDA_SECONDS_PER_GB_INPUT = 60.0
 GLUE_DPU_HOURS_PER_RUN = 2 * 0.25
+ATHENA_USD_PER_TB = 5.0
+ATHENA_MINIMUM_BYTES = 10 * 1024 * 1024
 
 
 class RunRequest(BaseModel):
@@ -77,16 +79,33 @@ def resolve_window(request: RunRequest, started: dt.datetime) -> tuple[dt.date, 
     return yesterday, yesterday
 
 
-def estimate(total_bytes: int, sources_to_curate: int) -> dict[str, float]:
+def estimate(total_bytes: int, sources_to_curate: int, curated_bytes: int = 0) -> dict[str, float]:
+    """Lambda and Glue cost of the run, and what one Athena query scanning every table the run
+    rewrites would cost afterwards (today's curated bytes plus the input, an upper bound: the
+    Parquet written is smaller than the raw input)."""
     gb = total_bytes / 1e9
     lambda_usd = gb * LAMBDA_SECONDS_PER_GB_INPUT * 1.0 * LAMBDA_GB_SECOND_USD
     glue_usd = sources_to_curate * GLUE_DPU_HOURS_PER_RUN * GLUE_DPU_HOUR_USD
+    scanned = max(curated_bytes + total_bytes, ATHENA_MINIMUM_BYTES)
+    athena_usd = scanned / 1e12 * ATHENA_USD_PER_TB
     return {
         "input_gb": round(gb, 6),
         "lambda_usd": round(lambda_usd, 4),
         "glue_usd": round(glue_usd, 4),
+        "athena_full_scan_gb": round(scanned / 1e9, 6),
+        "athena_full_scan_usd": round(athena_usd, 6),
         "total_usd": round(lambda_usd + glue_usd, 4),
     }
+
+
+def curated_bytes(s3: Any, settings: Settings, chosen: list[str]) -> int:
+    """Bytes in the curated tables of the chosen sources, as they are before the run."""
+    return sum(
+        obj.size
+        for name in chosen
+        for table in sources.get(name).tables
+        for obj in storage.list_objects(s3, settings.lake_bucket, lake.curated_prefix(table))
+    )
 
 
 def run(event: PlanEvent, settings: Settings) -> dict[str, Any]:
@@ -139,7 +158,9 @@ def run(event: PlanEvent, settings: Settings) -> dict[str, Any]:
         "replay": request.replay,
         "fetch": fetch,
         "work": {"landed": landed},
-        "estimate": estimate(total_bytes, len(chosen)),
+        "estimate": estimate(
+            total_bytes, len(chosen), curated_bytes(s3, settings, chosen) if request.dry_run else 0
+        ),
         "study": config.study,
         "config_sha256": config_sha256,
     }
