@@ -123,6 +123,11 @@ def _date_range(dates: list[str]) -> list[str]:
     return [(first + dt.timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
 
 
+def _cell(coverage: float) -> float:
+    """Coverage to 4 decimals, but a day with any data never rounds to 0 (0 means silence)."""
+    return max(round(coverage, 4), 0.0001) if coverage > 0 else 0.0
+
+
 def pivot(
     grid: dict[tuple[str, str], dict[str, float]],
 ) -> tuple[list[str], list[str], list[list[float]]]:
@@ -130,7 +135,7 @@ def pivot(
     participants = sorted({p for _, p in grid})
     dates = _date_range([d for cells in grid.values() for d in cells])
     by_participant = {p: cells for (_, p), cells in grid.items()}
-    values = [[round(by_participant[p].get(d, 0.0), 4) for d in dates] for p in participants]
+    values = [[_cell(by_participant[p].get(d, 0.0)) for d in dates] for p in participants]
     return participants, dates, values
 
 
@@ -144,10 +149,24 @@ def write_pivot_csv(
     path.write_text("\n".join(lines) + "\n")
 
 
+MAX_DAYS_DRAWN = 120
+MAX_DAY_LABELS = 40
+
+
 def draw_heatmap(
     path: Path, title: str, participants: list[str], dates: list[str], values: list[list[float]]
 ) -> None:
-    """A participants x days heatmap of coverage (0 white .. 1 dark green), day labels on x."""
+    """A participants x days heatmap of coverage (0 white .. 1 dark green), day labels on x.
+
+    Sources recorded years apart (a public 2014 dataset beside a 2024 study) would make the
+    overall view thousands of days wide and unreadable: past ``MAX_DAYS_DRAWN`` days only the
+    days on which someone has data are drawn, and the title says so (the CSV keeps every day).
+    """
+    if len(dates) > MAX_DAYS_DRAWN:
+        kept = [i for i in range(len(dates)) if any(row[i] > 0 for row in values)]
+        dates = [dates[i] for i in kept]
+        values = [[row[i] for i in kept] for row in values]
+        title = f"{title} (days with data only)"
     import matplotlib
 
     matplotlib.use("Agg")
@@ -159,15 +178,17 @@ def draw_heatmap(
     image = axes.imshow(
         values, cmap="Greens", vmin=0.0, vmax=1.0, aspect="auto", interpolation="none"
     )
-    axes.set_xticks(range(len(dates)), dates, rotation=90, fontsize=8)
+    step = max(1, -(-len(dates) // MAX_DAY_LABELS))
+    axes.set_xticks(range(0, len(dates), step), dates[::step], rotation=90, fontsize=8)
     axes.set_yticks(range(len(participants)), participants, fontsize=8)
     axes.set_xlabel("day (UTC)")
     axes.set_ylabel("participant")
     axes.set_title(title)
-    axes.set_xticks([x - 0.5 for x in range(1, len(dates))], minor=True)
-    axes.set_yticks([y - 0.5 for y in range(1, len(participants))], minor=True)
-    axes.grid(which="minor", color="#dddddd", linewidth=0.5)
-    axes.tick_params(which="minor", length=0)
+    if step == 1:  # cell borders only while cells are wide enough to see
+        axes.set_xticks([x - 0.5 for x in range(1, len(dates))], minor=True)
+        axes.set_yticks([y - 0.5 for y in range(1, len(participants))], minor=True)
+        axes.grid(which="minor", color="#dddddd", linewidth=0.5)
+        axes.tick_params(which="minor", length=0)
     if len(dates) <= ANNOTATE_DAYS and len(participants) <= ANNOTATE_PARTICIPANTS:
         for y, row in enumerate(values):
             for x, value in enumerate(row):
