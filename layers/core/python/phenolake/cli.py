@@ -531,12 +531,14 @@ def forget(
     table = Table(title=f"participant {participant} deleted", title_justify="left")
     table.add_column("what")
     table.add_column("count", justify="right")
-    for zone, n in audit["deleted_objects"].items():
-        table.add_row(f"objects in {zone}", str(n))
-    for name, n in audit["partitions_dropped"].items():
-        table.add_row(f"partitions of {name}", str(n))
-    for name, n in audit["rows_removed"].items():
-        table.add_row(f"rows of {name}", str(n))
+    for label, counts in (
+        ("objects in", audit["deleted_objects"]),
+        ("partitions of", audit["partitions_dropped"]),
+        ("rows of", audit["rows_removed"]),
+    ):
+        for name, n in counts.items():
+            if n:  # the tables and zones that never held the participant are left out
+                table.add_row(f"{label} {name}", str(n))
     table.add_row("ledger entries", str(audit["ledger_entries_removed"]))
     out.print(table)
     for note in audit["not_deleted"]:
