@@ -350,27 +350,15 @@ def test_notify_writes_the_run_manifest_and_publishes(aws: EmbeddedAWS) -> None:
     boto3.client("sns", region_name="us-east-1").subscribe(
         TopicArn=aws.env()["TOPIC_ARN"], Protocol="sqs", Endpoint=queue_arn
     )
-    result = invoke(
-        aws,
-        "NotifyFunction",
-        {
-            "run_id": RUN,
-            "execution_id": EXECUTION,
-            "status": "FAILED",
-            "error": {"Error": "Glue.AWSGlueException", "Cause": "job failed"},
-        },
-    )
+    event = {
+        "run_id": RUN,
+        "execution_id": EXECUTION,
+        "status": "FAILED",
+        "error": {"Error": "Glue.AWSGlueException", "Cause": "job failed"},
+    }
+    result = invoke(aws, "NotifyFunction", event)
     assert result["status"] == "FAILED"
-    retried = invoke(
-        aws,
-        "NotifyFunction",
-        {
-            "run_id": RUN,
-            "execution_id": EXECUTION,
-            "status": "FAILED",
-            "error": {"Error": "Glue.AWSGlueException", "Cause": "job failed"},
-        },
-    )
+    retried = invoke(aws, "NotifyFunction", event)
     assert retried == result  # Powertools idempotency: the retry gets the first result
     manifest = read_json(aws, lake, f"manifests/runs/{RUN}.json")
     assert manifest["status"] == "FAILED" and manifest["error"]["Error"] == "Glue.AWSGlueException"
