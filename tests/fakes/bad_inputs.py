@@ -6,14 +6,13 @@ from __future__ import annotations
 import gzip
 import io
 import shutil
-import stat
-import zipfile
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from phenolake.sources.mhealth import MHealth
+from tests.fakes.zips import make_zip
 
 
 def make(root: Path) -> list[Path]:
@@ -30,16 +29,8 @@ def make(root: Path) -> list[Path]:
     (m / "mHealth_subject3.log").write_bytes(b"")
     (m / "mHealth_subject4.log").write_bytes(bytes(range(256)) * 64)
 
-    def zipped(name, members, symlink=None, compression=zipfile.ZIP_DEFLATED):
-        path = m / name
-        with zipfile.ZipFile(path, "w", compression=compression) as zf:
-            for member, body in members.items():
-                zf.writestr(member, body)
-            if symlink:
-                info = zipfile.ZipInfo(symlink)
-                info.external_attr = (stat.S_IFLNK | 0o777) << 16
-                zf.writestr(info, "/etc/passwd")
-        return path
+    def zipped(name: str, members: dict[str, bytes], symlink: str | None = None) -> Path:
+        return make_zip(m / name, members, symlink=symlink)
 
     zipped(
         "mhealth_members.zip",

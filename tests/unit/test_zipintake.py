@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import stat
 import zipfile
 from pathlib import Path
 
@@ -11,17 +10,7 @@ import pytest
 
 from phenolake import zipintake
 from phenolake.zipintake import RejectedZip, ZipLimits
-
-
-def make_zip(path: Path, members: dict[str, bytes], *, symlink: str | None = None) -> Path:
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for name, body in members.items():
-            zf.writestr(name, body)
-        if symlink:
-            info = zipfile.ZipInfo(symlink)
-            info.external_attr = (stat.S_IFLNK | 0o777) << 16
-            zf.writestr(info, "/etc/passwd")
-    return path
+from tests.fakes.zips import make_zip
 
 
 def test_extracts_members_and_skips_junk(tmp_path: Path) -> None:
