@@ -61,6 +61,19 @@ def test_faces_on_real_photos_are_found_and_covered(
     assert tally.precision >= 0.9
 
 
+def test_one_detector_serves_threads_at_once(sample: list[Scene]) -> None:
+    """The embedded AWS runs Redact's Map items on threads sharing the process's detector;
+    concurrent forwards must give what one thread gets (cv2.dnn nets are not thread-safe)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    shared = redaction.FaceDetector()
+    images = [scene.image for scene in sample] * 3
+    alone = [[f.box() for f in redaction.FaceDetector().detect(image)] for image in images]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda image: [f.box() for f in shared.detect(image)], images))
+    assert together == alone
+
+
 def test_a_rotated_low_quality_photo_is_still_redacted(
     detector: redaction.FaceDetector, sample: list[Scene]
 ) -> None:

@@ -30,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import os
 import struct
+import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -209,7 +210,12 @@ def _nms(boxes: np.ndarray, iou: float) -> np.ndarray:
 
 
 class FaceDetector:
-    """CenterFace with one cv2.dnn network per input size (built lazily, kept for reuse)."""
+    """CenterFace with one cv2.dnn network per input size (built lazily, kept for reuse).
+
+    A cv2.dnn network is not safe to run from two threads at once (a concurrent forward
+    corrupts its layer state for good: "conv->C == input.size[1]" ever after). A Lambda runs
+    one image at a time, but the embedded AWS runs Map items on threads, so forwards are
+    serialised by a lock."""
 
     def __init__(self, config: DetectorConfig = DetectorConfig(), model: Path | None = None):
         if model is None:
@@ -221,6 +227,7 @@ class FaceDetector:
         self._model = model.read_bytes()
         self.model_sha256 = hashlib.sha256(self._model).hexdigest()
         self._nets: dict[tuple[int, int], cv2.dnn.Net] = {}
+        self._lock = threading.Lock()
 
     def _net(self, width: int, height: int) -> cv2.dnn.Net:
         net = self._nets.get((width, height))
@@ -232,9 +239,11 @@ class FaceDetector:
     def _forward(self, image: np.ndarray, threshold: float) -> np.ndarray:
         """Run on an image whose sides are multiples of 32; boxes (x1,y1,x2,y2,score) in it."""
         h, w = image.shape[:2]
-        net = self._net(w, h)
-        net.setInput(cv2.dnn.blobFromImage(image, 1.0, (w, h), (0, 0, 0), swapRB=True))
-        heatmap, scale, offset, _ = net.forward(_OUTPUTS)
+        blob = cv2.dnn.blobFromImage(image, 1.0, (w, h), (0, 0, 0), swapRB=True)
+        with self._lock:
+            net = self._net(w, h)
+            net.setInput(blob)
+            heatmap, scale, offset, _ = net.forward(_OUTPUTS)
         heat = heatmap[0, 0]
         ys, xs = np.where(heat >= threshold)
         if len(ys) == 0:
