@@ -180,14 +180,7 @@ def run(options: RunOptions, on_event: Callable[[dict[str, Any]], None] | None =
 
         described = aws.wait(arn, track)
         history = aws.history(arn)
-    failure = next(
-        (
-            e.get("executionFailedEventDetails", {})
-            for e in history
-            if e["type"] == "ExecutionFailed"
-        ),
-        {},
-    )
+    failure = _failure(history)
     output = json.loads(described.get("output") or "{}")
     status = described["status"]
     if status == "SUCCEEDED" and output.get("notify", {}).get("status") == "PARTIAL":
@@ -204,6 +197,18 @@ def run(options: RunOptions, on_event: Callable[[dict[str, Any]], None] | None =
     )
 
 
+def _failure(history: list[dict[str, Any]]) -> dict[str, str]:
+    """The execution's error and cause, when it failed ({} otherwise)."""
+    return next(
+        (
+            e.get("executionFailedEventDetails", {})
+            for e in history
+            if e["type"] == "ExecutionFailed"
+        ),
+        {},
+    )
+
+
 def forget(home: Path, participant: str) -> RunResult:
     """Run the DeleteParticipant state machine of the template on the local lake."""
     from phenolake_local import template
@@ -216,14 +221,7 @@ def forget(home: Path, participant: str) -> RunResult:
         )
         described = aws.wait(arn)
         history = aws.history(arn)
-    failure = next(
-        (
-            e.get("executionFailedEventDetails", {})
-            for e in history
-            if e["type"] == "ExecutionFailed"
-        ),
-        {},
-    )
+    failure = _failure(history)
     return RunResult(
         execution_name=name,
         status=described["status"],

@@ -3,7 +3,7 @@
 Plan reads it so a daily run processes only what is new; Unzip writes to it once an object
 has been taken in. One DynamoDB item per object: pk ``object#<source>``, sk the landing key.
 A participant who withdrew consent leaves a tombstone (pk ``forgotten``, sk the sha256 of
-the participant id) that Unzip and Convert check, so no later run or replay brings them back.
+the participant id) that Unzip checks, so no later run or replay brings them back.
 """
 
 from __future__ import annotations

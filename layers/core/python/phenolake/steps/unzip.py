@@ -57,10 +57,8 @@ def image_entry(bucket: str, key: str, item: LandedObject, member: str | None) -
     """A scratch image for Redact, with whose it is and when it was taken (the source's
     ``image_facts``, asked here because Redact runs without the sources' dependencies)."""
     entry: dict[str, Any] = {"bucket": bucket, "key": key}
-    raw = lake.raw_key(item.source, item.key, member)
-    prefix = f"{lake.RAW}/{item.source}/"
     try:
-        facts = sources.get(item.source).image_facts(raw[len(prefix) :])
+        facts = sources.get(item.source).image_facts(_raw_relative(item.source, item.key, member))
     except sources.UnknownSource:
         facts = None
     if facts is not None:
