@@ -119,9 +119,11 @@ def run_pandas(src: Path, out: Path) -> dict[str, int]:
 def run_phenolake(src: Path, out: Path) -> dict[str, int]:
     import pyarrow.parquet as pq
 
+    from phenolake import sources
     from phenolake.sources.base import Provenance
     from phenolake.steps.convert import convert_file
 
+    sources.get("mhealth")  # imported as pandas is above: convert_file loads it on first use
     _start_clock()
     provenance = Provenance(
         source_key="raw/mhealth/MHEALTHDATASET/mHealth_subject1.log",

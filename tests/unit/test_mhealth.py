@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from phenolake import sources
+from phenolake import decimal_text, sources
 from phenolake.sources import mhealth
 from phenolake.sources.base import Member, Provenance, RejectedFile, Rejection
 from phenolake.steps.convert import convert_file
@@ -387,36 +387,40 @@ def test_checked_path_agrees_with_the_fast_path(cells: list[str]) -> None:
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(CELLS, min_size=24, max_size=24), st.sampled_from(["\n", "\r\n", ""]))
-def test_polars_reads_a_line_only_when_arrow_reads_it_alike(cells: list[str], end: str) -> None:
-    """polars (the fast parser) says "clean" only for lines Arrow keeps, with equal values."""
+def test_exact_parser_reads_a_line_only_when_arrow_reads_it_alike(
+    cells: list[str], end: str
+) -> None:
+    """decimal_text (the fast parser) says "clean" only for lines Arrow keeps, with equal values."""
     data = ("\t".join(cells) + end).encode()
-    by_polars = mhealth._read_polars(data)
-    if by_polars is None or (checked := mhealth._finite_with_labels(by_polars)) is None:
+    exact = mhealth._read_exact(data)
+    if exact is None or (checked := mhealth._with_labels(exact)) is None:
         return
-    with mock.patch.object(mhealth, "pl", None):
+    with mock.patch.object(decimal_text, "parse_into", None):
         by_arrow, invalid = mhealth._read_fast(data)
     assert by_arrow is not None and not invalid.numbers
     assert checked.equals(by_arrow)
 
 
-def test_polars_parses_clean_blocks_and_declines_the_rest() -> None:
-    assert mhealth.pl is not None, "polars is a dependency: without it conversion is slow"
-    clean = mhealth._read_polars((GOOD * 3 + GOOD[:-1]).encode())
+def test_exact_parser_reads_clean_blocks_and_declines_the_rest() -> None:
+    assert decimal_text.parse_into is not None, "numba is a dependency: without it, slow"
+    clean = mhealth._read_exact((GOOD * 3 + GOOD.replace("1.5", "-9.8184e-3")).encode())
     assert clean is not None and clean.num_rows == 4
+    assert clean["chest_acc_x"].to_pylist() == [1.5] * 3 + [-0.0098184]
     for bad in ("\n", "\r\n", "1\t2\n", GOOD.replace("\n", "\t\n"), GOOD.replace("1.5", "1_5", 1)):
-        assert mhealth._read_polars((GOOD + bad + GOOD).encode()) is None, bad
-    assert mhealth._read_polars(codecs.BOM_UTF8 + GOOD.encode()) is None
+        assert mhealth._read_exact((GOOD + bad + GOOD).encode()) is None, bad
+    assert mhealth._read_exact((GOOD + GOOD[:-1]).encode()) is None  # no newline at the end
+    assert mhealth._read_exact(codecs.BOM_UTF8 + GOOD.encode()) is None
 
 
 def convert_both_ways(raw: Path, source: mhealth.MHealth, out: Path) -> list[object]:
-    """convert_file with polars and with Arrow's reader alone: each day's Parquet table and the
-    report (or the reason the file was rejected)."""
+    """convert_file with decimal_text and with Arrow's reader alone: each day's Parquet table
+    and the report (or the reason the file was rejected)."""
     results: list[object] = []
-    for polars in (mhealth.pl, None):
-        target = out / ("polars" if polars else "arrow")
+    for parse_into in (decimal_text.parse_into, None):
+        target = out / ("exact" if parse_into else "arrow")
         target.mkdir()
         with (
-            mock.patch.object(mhealth, "pl", polars),
+            mock.patch.object(decimal_text, "parse_into", parse_into),
             mock.patch.object(sources, "get", lambda name: source),
         ):
             try:
@@ -431,24 +435,24 @@ def convert_both_ways(raw: Path, source: mhealth.MHealth, out: Path) -> list[obj
     return results
 
 
-def test_polars_and_arrow_write_the_same_parquet_for_a_clean_file(tmp_path: Path) -> None:
+def test_exact_parser_and_arrow_write_the_same_parquet_for_a_clean_file(tmp_path: Path) -> None:
     [raw, *_] = SOURCE.write_samples(tmp_path, seed=11, rows=3000)
     start = dt.datetime(2014, 1, 1, 23, 59, 30, tzinfo=dt.UTC)  # 60 s of rows: two days
     source = mhealth.MHealth(recording_start=start, block_bytes=8192, row_group_rows=500)
     parsed: list[pa.Table | None] = []
-    read_polars = mhealth._read_polars
+    read_exact = mhealth._read_exact
 
     def spy(data: bytes) -> pa.Table | None:
-        table = read_polars(data)
-        if mhealth.pl is not None:  # the run with polars
+        table = read_exact(data)
+        if decimal_text.parse_into is not None:  # the run with decimal_text
             parsed.append(table)
         return table
 
-    with mock.patch.object(mhealth, "_read_polars", spy):
-        by_polars, by_arrow = convert_both_ways(raw, source, tmp_path)
-    assert len(parsed) > 1 and all(table is not None for table in parsed)  # polars read it all
-    assert by_polars == by_arrow
-    tables, rejections = by_polars  # type: ignore[misc]
+    with mock.patch.object(mhealth, "_read_exact", spy):
+        by_exact, by_arrow = convert_both_ways(raw, source, tmp_path)
+    assert len(parsed) > 1 and all(table is not None for table in parsed)  # it read every block
+    assert by_exact == by_arrow
+    tables, rejections = by_exact  # type: ignore[misc]
     assert rejections == [] and sorted(tables) == ["2014-01-01", "2014-01-02"]
     assert [t.num_rows for _, t in sorted(tables.items())] == [1500, 1500]
     assert tables["2014-01-01"].schema == mhealth.STAGE_SCHEMA
@@ -461,7 +465,7 @@ def test_polars_and_arrow_write_the_same_parquet_for_a_clean_file(tmp_path: Path
     st.sampled_from(["\n", "\r\n"]),
     st.booleans(),
 )
-def test_polars_and_arrow_write_the_same_parquet(
+def test_exact_parser_and_arrow_write_the_same_parquet(
     lines: list[tuple[str, str]], block_bytes: int, newline: str, final_newline: bool
 ) -> None:
     """Any mix of good and bad lines: the same Parquet and the same report either way."""
@@ -470,8 +474,8 @@ def test_polars_and_arrow_write_the_same_parquet(
     with tempfile.TemporaryDirectory() as tmp:
         raw = Path(tmp) / "mHealth_subject3.log"
         raw.write_text(text, newline="")
-        by_polars, by_arrow = convert_both_ways(raw, source, Path(tmp))
-    assert by_polars == by_arrow
+        by_exact, by_arrow = convert_both_ways(raw, source, Path(tmp))
+    assert by_exact == by_arrow
 
 
 def test_convert_file_writes_good_rows_and_reports_bad(tmp_path: Path) -> None:

@@ -119,6 +119,9 @@ class Source(abc.ABC):
     metric_tables: ClassVar[dict[str, str]] = {}
     #: Streams copied to the time-series sink (Timestream) when it is enabled.
     timeseries: ClassVar[tuple[SeriesSpec, ...]] = ()
+    #: pyarrow ``ParquetWriter`` options for the staged day files, beside zstd compression:
+    #: where a source's volume makes the writer's cost matter (mhealth).
+    stage_parquet: ClassVar[dict[str, Any]] = {}
 
     @abc.abstractmethod
     def recognise(self, relative_path: str) -> bool:

@@ -6,12 +6,13 @@ gyroscope and magnetometer, and an activity label 0..12. The recordings carry no
 a row's time is the configured recording start plus ``row_index`` x 20 ms.
 
 Conversion streams the file in blocks of whole lines (8 MiB, into one reused buffer) and
-parses each straight to float64 with polars' CSV reader, the fastest here (``_read_polars``
-says why); a block polars declines goes to Arrow's CSV reader, which names the lines with the
-wrong field count, and a block in which any cell is bad is parsed again as bytes and checked
-cell by cell, vectorised (``_read_checked``), so a bad row costs its block a second pass,
-never the file. A worker thread parses the next row group while the caller writes this one;
-peak memory stays under 512 MiB for any file size (see ``bench/README.md`` for the figures).
+parses each straight to float64 with ``decimal_text``, a strict exact parser compiled by
+numba (``_read_exact`` says why); a block it declines goes to Arrow's CSV reader, which names
+the lines with the wrong field count, and a block in which any cell is bad is parsed again as
+bytes and checked cell by cell, vectorised (``_read_checked``), so a bad row costs its block
+a second pass, never the file. A worker thread parses the next row group while the caller
+writes this one; peak memory stays under 512 MiB for any file size (see ``bench/README.md``
+for the figures).
 
 Bad input, line by line (``row_index`` is the line number - 1, so a dropped line leaves a
 20 ms gap and every kept row keeps its true time):
@@ -31,7 +32,6 @@ Bad input, line by line (``row_index`` is the line number - 1, so a dropped line
 
 from __future__ import annotations
 
-import codecs
 import datetime as dt
 import math
 import re
@@ -46,11 +46,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pyarrow import csv
 
-try:
-    import polars as pl
-except ImportError:  # a runtime without polars: Arrow's reader parses every block (slower)
-    pl = None
-
+from phenolake import decimal_text
 from phenolake.sources.base import (
     DayBatch,
     FetchTask,
@@ -94,21 +90,29 @@ DEFAULT_RECORDING_START = dt.datetime(2014, 1, 1, tzinfo=dt.UTC)
 KAGGLE_DATASET = "nirmalsankalana/mhealth-dataset-data-set"
 #: Raw bytes parsed at a time (whole lines): about 43,000 rows (16 MiB: +26 MiB peak RSS).
 BLOCK_BYTES = 8 << 20
-#: Rows yielded at a time (one Parquet row group), unless a day ends first.
-ROW_GROUP_ROWS = 1 << 18
+#: Rows parsed and written at a time (one Parquet row group), unless a day ends first.
+#: Measured on the benchmark log: 2^17 rows, the same speed and +25 MiB peak RSS; 2^18,
+#: +55 MiB more; 2^16, ~5% slower and +2% output.
+ROW_GROUP_ROWS = 3 << 15
 #: A file with more bad lines than this fraction is quarantined whole (see convert()).
 MAX_BAD_FRACTION = 0.5
 MAX_EXAMPLES = 5
 _SUBJECT = re.compile(r"mhealth_subject(\d+)\.log$", re.IGNORECASE)
 
+#: Every column is required (not nullable): a kept row has every value, and the Parquet
+#: writer then spends nothing on definition levels (11% of its time here).
 STAGE_SCHEMA = pa.schema(
-    [pa.field("user_id", pa.string()), pa.field("row_index", pa.int64())]
-    + [pa.field(c, pa.float64()) for c in SENSOR_COLUMNS]
-    + [pa.field("activity_id", pa.int16())]
-    + [
-        pa.field("source_key", pa.string()),
-        pa.field("source_sha256", pa.string()),
-        pa.field("run_id", pa.string()),
+    [
+        pa.field(name, kind, nullable=False)
+        for name, kind in [
+            ("user_id", pa.string()),
+            ("row_index", pa.int64()),
+            *[(c, pa.float64()) for c in SENSOR_COLUMNS],
+            ("activity_id", pa.int16()),
+            ("source_key", pa.string()),
+            ("source_sha256", pa.string()),
+            ("run_id", pa.string()),
+        ]
     ]
 )
 
@@ -127,6 +131,21 @@ class MHealth(Source):
     tables: ClassVar[tuple[str, ...]] = ("mhealth", "mhealth_readings")
     nominal_hz: ClassVar[dict[str, float]] = {"readings": RATE_HZ}
     metric_tables: ClassVar[dict[str, str]] = {"readings": "mhealth_readings"}
+    #: Writing is half of the conversion's work and the slower of its two threads
+    #: (``bench/README.md``), so the staged files are written for speed; Glue rewrites them
+    #: into the curated tables. ``row_index`` (one value per row) is delta-encoded rather than
+    #: hashed into a dictionary that overflows and is thrown away; min/max statistics are kept
+    #: for the columns a reader filters on, not for the 23 sensor columns; pages hold a whole
+    #: row group and values go to the encoder 64k at a time; zstd's fastest standard level
+    #: (-1: 5% less writer time for 1% more bytes). Measured per 0.24 GB: 0.50 -> 0.40 CPU-s.
+    stage_parquet: ClassVar[dict[str, Any]] = {
+        "use_dictionary": [name for name in STAGE_SCHEMA.names if name != "row_index"],
+        "column_encoding": {"row_index": "DELTA_BINARY_PACKED"},
+        "write_statistics": ["user_id", "row_index", "activity_id"],
+        "compression_level": -1,
+        "write_batch_size": 1 << 16,
+        "max_rows_per_page": ROW_GROUP_ROWS,
+    }
 
     def __init__(
         self,
@@ -179,18 +198,25 @@ class MHealth(Source):
                 block = next(blocks, None)
                 if block is None:
                     break
-                parsed = self._parse(block, next_line, constants)
-                next_line += parsed.report.lines
-                group = parsed if group is None else group.extend(parsed)
+                table, row_index, block_report = self._parse(block, next_line)
+                next_line += block_report.lines
+                group = group or _Parsed()
+                group.add(table, row_index, block_report)
             return group
 
+        # The worker only reads and parses (numba's parser runs without the GIL); building the
+        # stage table and splitting it by day is done here, beside the writer, which keeps
+        # the two threads' work about equal (bench/README.md).
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mhealth-parse") as pool:
             pending = pool.submit(parse_group)
             while (group := pending.result()) is not None:
                 pending = pool.submit(parse_group)
                 report.merge(group.report)
                 kept += group.rows
-                batches, group = group.batches, None
+                batches = []
+                if group.rows:
+                    batches = self._day_batches(*group.rows_and_indexes(), constants)
+                del group
                 while batches:
                     yield batches.pop(0)  # dropped as soon as written
         if report.lines == 0:
@@ -203,8 +229,8 @@ class MHealth(Source):
             )
         rejections.extend(report.rejections())
 
-    def _parse(self, block: _Block, first_line: int, constants: _Constants) -> _Parsed:
-        """One block of whole lines -> the day batches of its good rows and its bad-row report.
+    def _parse(self, block: _Block, first_line: int) -> tuple[pa.Table, np.ndarray, _Report]:
+        """One block of whole lines -> its good rows, their ``row_index`` and its bad-row report.
 
         ``first_line`` is the number of lines before the block; line numbers in the report are
         1-based lines of the file, and a kept row's ``row_index`` is its line number - 1."""
@@ -212,7 +238,7 @@ class MHealth(Source):
         if block.data is None:  # one over-long line, already skipped by the reader
             report.lines = 1
             report.add(LONG_LINE, first_line + 1, block.example)
-            return _Parsed([], 0, report)
+            return _NO_ROWS, np.zeros(0, dtype=np.int64), report
         table, invalid = _read_fast(block.data)
         checked = None
         if table is None:
@@ -242,9 +268,7 @@ class MHealth(Source):
             if bad.any():
                 table = table.filter(pa.array(~bad))
                 row_lines = row_lines[~bad]
-        row_index = first_line + row_lines - 1
-        batches = self._day_batches(table, row_index, constants)
-        return _Parsed(batches, table.num_rows, report)
+        return table, first_line + row_lines - 1, report
 
     def _day_batches(
         self, table: pa.Table, row_index: np.ndarray, constants: _Constants
@@ -340,15 +364,17 @@ _FAST = csv.ConvertOptions(
     strings_can_be_null=False,
     quoted_strings_can_be_null=False,
 )
-_POLARS_SCHEMA = pl.Schema(dict.fromkeys(COLUMNS, pl.Float64)) if pl is not None else None
-_POLARS_PARSE: dict[str, Any] = {"separator": "\t", "quote_char": None, "comment_prefix": None}
-_NEWLINE = ord("\n")
 _RAW = csv.ConvertOptions(
     column_types=dict.fromkeys(COLUMNS, pa.binary()),
     null_values=[],
     strings_can_be_null=False,
     quoted_strings_can_be_null=False,
 )
+
+
+_NO_ROWS = pa.schema(
+    [(name, pa.float64()) for name in SENSOR_COLUMNS] + [("activity_id", pa.int16())]
+).empty_table()
 
 
 @dataclass
@@ -460,20 +486,22 @@ def _repeat(value: str, rows: int) -> pa.Array:
 
 @dataclass
 class _Parsed:
-    batches: list[DayBatch]  # in row order; consecutive batches are of different days
-    rows: int
-    report: _Report
+    """The good rows of consecutive blocks, their ``row_index`` and the bad-line report."""
 
-    def extend(self, other: _Parsed) -> _Parsed:
-        for batch in other.batches:
-            last = self.batches[-1] if self.batches else None
-            if last is not None and last.day == batch.day:
-                self.batches[-1] = DayBatch(batch.day, pa.concat_tables([last.table, batch.table]))
-            else:
-                self.batches.append(batch)
-        self.rows += other.rows
-        self.report.merge(other.report)
-        return self
+    tables: list[pa.Table] = field(default_factory=list)
+    row_indexes: list[np.ndarray] = field(default_factory=list)
+    report: _Report = field(default_factory=_Report)
+    rows: int = 0
+
+    def add(self, table: pa.Table, row_index: np.ndarray, report: _Report) -> None:
+        if table.num_rows:
+            self.tables.append(table)
+            self.row_indexes.append(row_index)
+            self.rows += table.num_rows
+        self.report.merge(report)
+
+    def rows_and_indexes(self) -> tuple[pa.Table, np.ndarray]:
+        return pa.concat_tables(self.tables), np.concatenate(self.row_indexes)
 
 
 def _blocks(stream: BinaryIO, size: int) -> Iterator[_Block]:
@@ -541,12 +569,12 @@ def _read(
 def _read_fast(data: memoryview | bytes) -> tuple[pa.Table | None, _Invalid]:
     """Parse straight to float64; None when any cell or label is bad (then _read_checked).
 
-    polars parses first (``_read_polars``); a block it declines goes to Arrow's reader, on
-    Arrow's thread pool (both cores while the caller's writer waits); a block with a line of
-    the wrong field count is parsed again on one thread, for its line numbers."""
-    table = _read_polars(data)
+    ``decimal_text`` parses first (``_read_exact``); a block it declines goes to Arrow's
+    reader, on Arrow's thread pool; a block with a line of the wrong field count is parsed
+    again on one thread, for its line numbers."""
+    table = _read_exact(data)
     if table is not None:
-        return _finite_with_labels(table), _Invalid()
+        return _with_labels(table), _Invalid()
     try:
         table, invalid = _read(data, _FAST, threads=True)
         if invalid.numbers:
@@ -556,38 +584,35 @@ def _read_fast(data: memoryview | bytes) -> tuple[pa.Table | None, _Invalid]:
     return _finite_with_labels(table), invalid
 
 
-def _read_polars(data: memoryview | bytes) -> pa.Table | None:
-    """The block parsed by polars' CSV reader, or None unless every line parsed cleanly.
+def _read_exact(data: memoryview | bytes) -> pa.Table | None:
+    """The block parsed by ``decimal_text``, or None unless every line is 24 plain decimals.
 
-    This is the speed of the conversion: polars parses these logs about twice as fast a core
-    as Arrow's CSV reader (~9 against ~17 CPU-seconds for the 2.4 GB benchmark log, the
-    bulk of the work). It is stricter than Arrow (it refuses trailing spaces, ``1_0``, quotes)
-    and never says which line was bad, so it only ever says "clean": a block it refuses, or
-    where a row is missing or null (it reads a blank or short line as nulls), goes to Arrow's
-    reader, which keeps the good rows and names the bad lines. Both read a finite number to
-    the same float64 (tests/unit/test_mhealth.py checks it on generated cells and blocks).
-    Without polars installed every block goes to Arrow: the same output, slower."""
-    if pl is None or bytes(data[:3]) == codecs.BOM_UTF8:
+    This is the speed of the conversion: ~4 CPU-seconds for the 2.4 GB benchmark log where
+    Arrow's reader takes ~17. It reads only the plain decimal grammar and only when the result
+    is exact (``decimal_text`` says why), and never says which line was bad, so it only ever
+    says "clean": any other block goes to Arrow's reader, which keeps the good rows and names
+    the bad lines. Its values are the doubles Arrow reads (tests/unit/test_decimal_text.py
+    checks it bit for bit). Without numba every block goes to Arrow: the same output, slower."""
+    columns = decimal_text.parse(data, len(COLUMNS))
+    if columns is None:
         return None
-    view = np.frombuffer(data, np.uint8)
-    lines = int(np.count_nonzero(view == _NEWLINE)) + int(view.size > 0 and view[-1] != _NEWLINE)
-    try:
-        frame = pl.read_csv(bytes(data), has_header=False, schema=_POLARS_SCHEMA, **_POLARS_PARSE)
-    except (pl.exceptions.PolarsError, ValueError):
-        return None
-    if frame.height != lines or any(frame.null_count().row(0)):
-        return None
-    return frame.to_arrow()
+    return pa.Table.from_arrays(columns, names=COLUMNS)
 
 
 def _finite_with_labels(table: pa.Table) -> pa.Table | None:
     """The table with ``activity_id`` as int16, or None when a value is NaN or infinite, or a
     label is not an integer in 0..12 (the checks every row of a clean block passes)."""
+    for name in COLUMNS:  # a NaN or infinity anywhere makes a column's sum non-finite
+        if table.num_rows and not math.isfinite(pc.sum(table.column(name)).as_py()):
+            return None
+    return _with_labels(table)
+
+
+def _with_labels(table: pa.Table) -> pa.Table | None:
+    """The table with ``activity_id`` as int16, or None unless every label is an integer in
+    0..12 (``decimal_text`` reads only finite numbers, so its tables need no more checks)."""
     if not table.num_rows:
         return table.set_column(len(COLUMNS) - 1, "activity_id", pa.array([], pa.int16()))
-    for name in COLUMNS:  # a NaN or infinity anywhere makes a column's sum non-finite
-        if not math.isfinite(pc.sum(table.column(name)).as_py()):
-            return None
     labels = table.column("activity_id")
     low, high = pc.min_max(labels).values()
     if low.as_py() < 0 or high.as_py() > 12:

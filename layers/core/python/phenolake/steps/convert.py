@@ -118,7 +118,7 @@ def convert_file(
                 if batch.day not in writers:
                     target = out_dir / f"{batch.day}.parquet"
                     writers[batch.day] = pq.ParquetWriter(
-                        target, batch.table.schema, compression="zstd"
+                        target, batch.table.schema, compression="zstd", **source.stage_parquet
                     )
                     outputs[batch.day] = (target, 0)
                 writers[batch.day].write_table(batch.table)
