@@ -11,8 +11,8 @@ ended by ``\\n``; anything else (a blank line, a space, ``\\r``, an empty cell, 
 a missing newline at the end) makes ``parse`` answer -1 and the caller uses a general reader
 that says which line is bad and why. It never guesses.
 
-Exact: a number is read only when its digits make an integer m <= 2^53 (at most 18 digits)
-and its decimal exponent p is within -22..22; then m and 10^|p| are both exact doubles, and
+Exact: a number is read only when its digits make an integer m <= 2^53 (leading zeros do not
+count) and its decimal exponent p is within -22..22; then m and 10^|p| are both exact doubles, and
 one IEEE division or multiplication of them is correctly rounded, so the result is the double
 nearest the decimal: the same double ``strtod``, Arrow and polars give (Clinger's fast path,
 the one fast_float takes first). Any other number (17 significant digits, ``1e-30``) makes
@@ -38,8 +38,23 @@ except ImportError:  # a runtime without numba: callers fall back to a general C
 #: The powers of ten that are exact doubles.
 POW10 = np.array([10.0**k for k in range(23)], dtype=np.float64)
 _MAX_EXACT = 1 << 53
-_MAX_DIGITS = 18  # so that m < 10^18 < 2^63: never overflows
 _TAB, _NEWLINE, _MINUS, _PLUS, _DOT, _E, _E_UPPER = 9, 10, 45, 43, 46, 101, 69
+
+
+def _digits(buf: Any, i: int, m: int) -> tuple[int, int, int]:
+    """The digits from ``i`` on appended to ``m``: (m, the index after them, how many).
+
+    The caller ensures the text ends in a newline, so the scan stops inside the buffer. Past
+    2^53 ``m`` stops growing (so it never wraps) and stays above 2^53, which the caller
+    refuses."""
+    start = i
+    d = np.uint8(buf[i] - 48)  # wraps for anything below '0': one test per byte
+    while d <= 9:
+        if m <= _MAX_EXACT:
+            m = m * 10 + d
+        i += 1
+        d = np.uint8(buf[i] - 48)
+    return m, i, i - start
 
 
 def _parse(buf: Any, values: Any, pow10: Any) -> int:
@@ -62,25 +77,12 @@ def _parse(buf: Any, values: Any, pow10: Any) -> int:
             negative = c == _MINUS
             if negative or c == _PLUS:
                 i += 1
-            m = 0
-            digits = 0
-            d = np.uint8(buf[i] - 48)  # wraps for anything below '0': one test per byte
-            while d <= 9:
-                m = m * 10 + d
-                digits += 1
-                i += 1
-                d = np.uint8(buf[i] - 48)
+            m, i, digits = _digits(buf, i, 0)
             fraction = 0
             if buf[i] == _DOT:
-                i += 1
-                d = np.uint8(buf[i] - 48)
-                while d <= 9:
-                    m = m * 10 + d
-                    fraction += 1
-                    i += 1
-                    d = np.uint8(buf[i] - 48)
+                m, i, fraction = _digits(buf, i + 1, m)
                 digits += fraction
-            if digits == 0 or digits > _MAX_DIGITS or m > _MAX_EXACT:
+            if digits == 0 or m > _MAX_EXACT:
                 return -1
             power = -fraction
             c = buf[i]
@@ -90,15 +92,7 @@ def _parse(buf: Any, values: Any, pow10: Any) -> int:
                 negative_exponent = c == _MINUS
                 if negative_exponent or c == _PLUS:
                     i += 1
-                exponent = 0
-                exponent_digits = 0
-                d = np.uint8(buf[i] - 48)
-                while d <= 9:
-                    if exponent < 10000:
-                        exponent = exponent * 10 + d
-                    exponent_digits += 1
-                    i += 1
-                    d = np.uint8(buf[i] - 48)
+                exponent, i, exponent_digits = _digits(buf, i, 0)
                 if exponent_digits == 0:
                     return -1
                 power += -exponent if negative_exponent else exponent
@@ -141,6 +135,7 @@ def _compile(function: Any, *results_and_arguments: Any) -> Any:
 
 
 if numba is not None:
+    _digits = numba.njit(inline="always")(_digits)
     _float64_rows = numba.types.Array(numba.types.float64, 2, "C")
     _powers = numba.types.Array(numba.types.float64, 1, "C")
     parse_into = _compile(_parse, numba.types.int64, _float64_rows, _powers)
