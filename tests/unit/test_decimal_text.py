@@ -82,6 +82,8 @@ def test_signed_zero_and_forms_arrow_accepts() -> None:
         -0.0, 0.5, 5.0, 1e5, 1e5, 1e-12
     ]  # fmt: skip
     assert math.copysign(1, parse_cells(["-0.0"])[0]) == -1  # type: ignore[index]
+    # 15 significant digits after 3 leading zeros: 18 digits in all, and still exact
+    assert parse_cells(["0.000178813933075737"]) == [0.000178813933075737]
 
 
 @pytest.mark.parametrize(
