@@ -11,7 +11,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from phenolake import forget, query
+from phenolake import forget, lake, query
 from phenolake_local import runner
 from phenolake_local.engine import EmbeddedAWS
 
@@ -54,6 +54,7 @@ def test_the_participant_is_gone_from_the_tables(forgotten) -> None:
     assert done.returncode == 0, done.stderr
     assert "participant 2 deleted" in done.stdout
     assert "partitions of mhealth" in done.stdout
+    assert "landing zip" not in done.stdout  # the sample logs were landed alone, no zip kept
     users = rows(home, "SELECT DISTINCT user_id FROM mhealth ORDER BY user_id")
     assert users == [{"user_id": "1"}, {"user_id": "3"}]
     readings = rows(home, "SELECT count(*) AS n FROM mhealth_readings WHERE user_id = '2'")
@@ -96,3 +97,10 @@ def test_landing_the_file_again_does_not_bring_it_back(forgotten, tmp_path: Path
     assert result.status == "SUCCEEDED", result.cause
     assert result.output["notify"]["rows"] == 0
     assert rows(home, "SELECT count(*) AS n FROM mhealth WHERE user_id = '2'") == [{"n": 0}]
+
+
+def test_the_zip_a_raw_file_came_from_is_named() -> None:
+    member = lake.raw_key("radar", "radar/site-a/export.zip", "kcl-001/acc/0.csv.gz")
+    assert forget.landing_zip("radar", member.split("/", 2)[2]) == "radar/site-a/export.zip"
+    alone = lake.raw_key("mhealth", "mhealth/logs/mHealth_subject2.log")
+    assert forget.landing_zip("mhealth", alone.split("/", 2)[2]) is None

@@ -6,10 +6,10 @@ partitions), the participant's rows in curated tables that are not partitioned b
 participant (rewritten without them), and landing objects that hold only this participant
 (every version) with their ledger entries.
 
-What stays, and is reported: a landing zip that may also hold other participants is kept,
-and a tombstone in the ledger makes Unzip and Convert skip this participant's members on any
-later run or replay, so the data cannot come back. Timestream has no record delete: its
-records expire with the table's magnetic-store retention.
+What stays, and is reported: a landing zip that held this participant's files is kept (it may
+also hold other participants), and a tombstone in the ledger makes Unzip skip this
+participant's members on any later run or replay, so the data cannot come back. Timestream
+has no record delete: its records expire with the table's magnetic-store retention.
 
 An audit record goes to ``manifests/deletions/``; it names the participant by sha256 only.
 """
@@ -89,6 +89,7 @@ class Forgetter:
         self.glue = storage.client("glue", settings.region)
         self.ledger = Ledger(storage.client("dynamodb", settings.region), settings.ledger_table)
         self.report = ForgetReport(participant_digest(participant))
+        self.kept_zips: set[str] = set()  # landing zips this participant's raw files came from
 
     def _delete(self, bucket: str, keys: list[str], zone: str) -> None:
         for start in range(0, len(keys), 1000):
@@ -108,6 +109,8 @@ class Forgetter:
             _, source, relative = key.split("/", 2)
             if belongs(source, relative, self.participant):
                 raw.append(key)
+                if zip_key := landing_zip(source, relative):
+                    self.kept_zips.add(zip_key)
         self._delete(lake_bucket, raw, "raw")
         scratch = []
         for key in self._keys(self.settings.scratch_bucket, ""):
@@ -230,10 +233,12 @@ class Forgetter:
         self.quarantine()
         self.curated()
         self.landing_and_ledger()
-        self.report.not_deleted.append(
-            "landing zips are kept (one zip may hold several participants); the ledger's "
-            "tombstone makes every later run and replay skip this participant's members"
-        )
+        if self.kept_zips:
+            self.report.not_deleted.append(
+                f"{len(self.kept_zips)} landing zip(s) that held this participant's files are "
+                "kept (a zip may hold several participants); the ledger's tombstone makes every "
+                "later run and replay skip this participant's members"
+            )
         if self.settings.timestream_table:
             retention = (
                 f"{timestream_retention_days} days" if timestream_retention_days else "its setting"
@@ -243,6 +248,18 @@ class Forgetter:
                 f"table's magnetic-store retention ({retention}, TimestreamMagneticRetentionDays)"
             )
         return self.report
+
+
+def landing_zip(source: str, raw_relative: str) -> str | None:
+    """The landing key of the zip a raw file was extracted from, None for a file landed alone.
+
+    Unzip keeps the landing key as the member's folder (``lake.raw_key``):
+    ``raw/<source>/<folders>/<name>.zip/<member>`` came from ``<source>/<folders>/<name>.zip``."""
+    parts = raw_relative.split("/")
+    for end, part in enumerate(parts[:-1], start=1):
+        if lake.is_zip(part):
+            return posixpath.join(source, *parts[:end])
+    return None
 
 
 def forget(
