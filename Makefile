@@ -40,10 +40,12 @@ run: venv java
 
 test: venv java scan-tools
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
 
 lint: venv scan-tools
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/cfn-lint template.yaml
 	$(SCAN)/bin/checkov -f template.yaml --framework cloudformation --skip-download --compact --quiet
 

@@ -73,9 +73,7 @@ def score(scene: Scene, boxes: list[list[int]], covered: list[list[int]], tally:
         tally.right += any(a <= cx <= c and b <= cy <= d for a, b, c, d in scene.faces)
 
 
-def run_centerface(
-    items: list[Scene], detector: redaction.FaceDetector
-) -> dict[str, Tally]:
+def run_centerface(items: list[Scene], detector: redaction.FaceDetector) -> dict[str, Tally]:
     tallies: dict[str, Tally] = defaultdict(Tally)
     for scene in items:
         data = redaction.encode(scene.image, "x.jpg")
@@ -99,10 +97,10 @@ def run_haar(items: list[Scene]) -> Tally:
         gray = cv2.cvtColor(scene.image, cv2.COLOR_BGR2GRAY)
         h, w = gray.shape
         found = cascade.detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5, minSize=(20, 20))
-        faces = [redaction.Face(int(x), int(y), int(x + fw), int(y + fh), 1.0)
-                 for x, y, fw, fh in found]
-        score(scene, [f.box() for f in faces], [redaction.cover_box(f, w, h) for f in faces],
-              tally)
+        faces = [
+            redaction.Face(int(x), int(y), int(x + fw), int(y + fh), 1.0) for x, y, fw, fh in found
+        ]
+        score(scene, [f.box() for f in faces], [redaction.cover_box(f, w, h) for f in faces], tally)
     return tally
 
 
@@ -122,18 +120,21 @@ def main(argv: list[str] | None = None) -> int:
     tiny = run_centerface(list(tiny_crops(args.seed)), detector)["tiny-crops"]
     haar = run_haar(items)
     total = tallies["all"]
-    print(f"evaluation set: {len(items)} images, {total.faces} faces (seed {args.seed}); "
-          f"detector {redaction.DETECTOR}, {detector.config}")
+    print(
+        f"evaluation set: {len(items)} images, {total.faces} faces (seed {args.seed}); "
+        f"detector {redaction.DETECTOR}, {detector.config}"
+    )
     print(f"{'subset':<12}{'images':>7}{'faces':>7}{'recall':>9}{'precision':>11}{'img/s':>8}")
     for key in ("all", "photo", "group", "small", "screenshot", "empty", "640x480", "1080x2400"):
         t = tallies.get(key)
         if t is None:
             continue
         rate = t.images / t.seconds if t.seconds else 0.0
-        print(f"{key:<12}{t.images:>7}{t.faces:>7}{t.recall:>9.1%}{t.precision:>11.1%}"
-              f"{rate:>8.2f}")
-    print(f"{'tiny-crops':<12}{tiny.images:>7}{tiny.faces:>7}{tiny.recall:>9.1%}"
-          f"{tiny.precision:>11.1%}   (not in the totals: LFW crops at 24-32 px, no head)")
+        print(f"{key:<12}{t.images:>7}{t.faces:>7}{t.recall:>9.1%}{t.precision:>11.1%}{rate:>8.2f}")
+    print(
+        f"{'tiny-crops':<12}{tiny.images:>7}{tiny.faces:>7}{tiny.recall:>9.1%}"
+        f"{tiny.precision:>11.1%}   (not in the totals: LFW crops at 24-32 px, no head)"
+    )
     print(f"{'haar':<12}{len(items):>7}{haar.faces:>7}{haar.recall:>9.1%}{haar.precision:>11.1%}")
     if args.show_missed:
         print("missed:", " ".join(total.missed))
@@ -146,8 +147,11 @@ def main(argv: list[str] | None = None) -> int:
         },
     }
     verdict = "PASS" if all(checks.values()) else "FAIL"
-    print(f"{verdict}: " + ", ".join(f"{k} {'ok' if v else 'missed'}" for k, v in checks.items())
-          + " (targets: recall >= 97%, >= 8 img/s at 640x480, >= 2 img/s at 1080x2400)")
+    print(
+        f"{verdict}: "
+        + ", ".join(f"{k} {'ok' if v else 'missed'}" for k, v in checks.items())
+        + " (targets: recall >= 97%, >= 8 img/s at 640x480, >= 2 img/s at 1080x2400)"
+    )
     return 0 if verdict == "PASS" else 1
 
 

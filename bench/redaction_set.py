@@ -100,8 +100,12 @@ def _place(
 
 
 def _faces_on(
-    canvas: np.ndarray, rng: np.random.Generator, count: int, sizes: tuple[int, int],
-    area: tuple[int, int, int, int] | None = None, decoys: int = 0,
+    canvas: np.ndarray,
+    rng: np.random.Generator,
+    count: int,
+    sizes: tuple[int, int],
+    area: tuple[int, int, int, int] | None = None,
+    decoys: int = 0,
 ) -> list[tuple[int, int, int, int]]:
     faces_lfw, others = _lfw()
     area = area or (0, 0, canvas.shape[1], canvas.shape[0])
@@ -195,8 +199,7 @@ def _crowd(rng: np.random.Generator) -> Scene:
             continue
         x, y = spot
         taken.append(_paste(canvas, person, x, y))
-        faces.append(tuple(round(v * scale) + o for v, o in zip(face, (x, y, x, y),
-                                                                      strict=True)))
+        faces.append(tuple(round(v * scale) + o for v, o in zip(face, (x, y, x, y), strict=True)))
     for _ in range(int(rng.integers(2, 6))):
         size = int(rng.integers(32, 49))
         spot = _place(rng, taken, (0, 0, PHOTO[0], PHOTO[1]), size)
@@ -234,15 +237,48 @@ def _variant(scene: Scene, rng: np.random.Generator, which: int) -> Scene:
 # ---------------------------------------------------------------------------- screenshots
 
 
-def _text_lines(canvas: np.ndarray, rng: np.random.Generator, y0: int, y1: int, x0: int = 48,
-                colour: tuple[int, int, int] = (40, 40, 40)) -> None:
-    words = ["meeting", "tonight", "photo", "great", "the", "see", "you", "at", "lol", "ok",
-             "thanks", "project", "weekend", "call", "me", "later", "new", "post", "likes"]
+def _text_lines(
+    canvas: np.ndarray,
+    rng: np.random.Generator,
+    y0: int,
+    y1: int,
+    x0: int = 48,
+    colour: tuple[int, int, int] = (40, 40, 40),
+) -> None:
+    words = [
+        "meeting",
+        "tonight",
+        "photo",
+        "great",
+        "the",
+        "see",
+        "you",
+        "at",
+        "lol",
+        "ok",
+        "thanks",
+        "project",
+        "weekend",
+        "call",
+        "me",
+        "later",
+        "new",
+        "post",
+        "likes",
+    ]
     y = y0 + 40
     while y < y1 - 10:
         line = " ".join(rng.choice(words, int(rng.integers(3, 8))))
-        cv2.putText(canvas, line, (x0, y), cv2.FONT_HERSHEY_SIMPLEX, rng.uniform(1.0, 1.4),
-                    colour, 2, cv2.LINE_AA)
+        cv2.putText(
+            canvas,
+            line,
+            (x0, y),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            rng.uniform(1.0, 1.4),
+            colour,
+            2,
+            cv2.LINE_AA,
+        )
         y += int(rng.integers(52, 70))
 
 
@@ -268,14 +304,19 @@ def _screenshot(rng: np.random.Generator, layout: str) -> Scene:
         _text_lines(canvas, rng, 260, 700, colour=text)
         pw = int(rng.integers(600, 1081))
         ph = int(pw * 0.75)
-        photo_scene = (_photo_of("astronaut", rng, small=False) if rng.random() < 0.5
-                       else _group(rng, 4, (40, 110)))
+        photo_scene = (
+            _photo_of("astronaut", rng, small=False)
+            if rng.random() < 0.5
+            else _group(rng, 4, (40, 110))
+        )
         photo = cv2.resize(photo_scene.image, (pw, ph), interpolation=cv2.INTER_AREA)
         x, y = (w - pw) // 2, 760
         canvas[y : y + ph, x : x + pw] = photo
         sx, sy = pw / PHOTO[0], ph / PHOTO[1]
-        faces += [(int(a * sx) + x, int(b * sy) + y, int(c * sx) + x, int(d * sy) + y)
-                  for a, b, c, d in photo_scene.faces]
+        faces += [
+            (int(a * sx) + x, int(b * sy) + y, int(c * sx) + x, int(d * sy) + y)
+            for a, b, c, d in photo_scene.faces
+        ]
         _text_lines(canvas, rng, y + ph + 20, h - 160, colour=text)
     elif layout == "call":  # a video-call grid of 2x2 or 2x3 tiles
         rows = int(rng.integers(2, 4))
@@ -283,11 +324,13 @@ def _screenshot(rng: np.random.Generator, layout: str) -> Scene:
         for r in range(rows):
             for c in range(2):
                 x, y = c * (w // 2), 260 + r * th
-                canvas[y : y + th - 8, x : x + w // 2 - 8] = tuple(int(v) for v in
-                                                                   rng.integers(30, 90, 3))
+                canvas[y : y + th - 8, x : x + w // 2 - 8] = tuple(
+                    int(v) for v in rng.integers(30, 90, 3)
+                )
                 size = int(rng.integers(150, 320))
-                faces += _faces_on(canvas, rng, 1, (size, size),
-                                   (x + 20, y + 20, x + w // 2 - 28, y + th - 28))
+                faces += _faces_on(
+                    canvas, rng, 1, (size, size), (x + 20, y + 20, x + w // 2 - 28, y + th - 28)
+                )
     elif layout == "chat":  # avatars beside chat bubbles
         y = 280
         while y < h - 320:

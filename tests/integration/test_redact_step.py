@@ -36,9 +36,9 @@ def redacted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
             aws.s3.put_object(Bucket=scratch, Key=f"{base}/{name}", Body=body)
             refs.append({"bucket": scratch, "key": f"{base}/{name}"})
         refs[0].update(participant="p7", taken_at="2024-10-01T12:00:00+00:00")
-        batch = invoke(aws, "RedactFunction", {
-            "run_id": RUN, "item": {"source": "screenlake", "images": refs}
-        })
+        batch = invoke(
+            aws, "RedactFunction", {"run_id": RUN, "item": {"source": "screenlake", "images": refs}}
+        )
         qa = invoke(aws, "RedactFunction", {"run_id": RUN, "task": "qa"})
         worklist = invoke(aws, "WorklistFunction", {"run_id": RUN, "stage": "converted"})
         listed = {
@@ -54,8 +54,15 @@ def redacted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
         reason = json.loads(aws.s3.get_object(Bucket=lake, Key=reason_key)["Body"].read())
         aws.save_state()
     yield {
-        "home": home, "photo": photo, "batch": batch, "qa": qa, "worklist": worklist,
-        "listed": listed, "lake": lake, "scratch": scratch, "published": published,
+        "home": home,
+        "photo": photo,
+        "batch": batch,
+        "qa": qa,
+        "worklist": worklist,
+        "listed": listed,
+        "lake": lake,
+        "scratch": scratch,
+        "published": published,
         "reason": reason,
     }
 
@@ -74,7 +81,10 @@ def test_only_redacted_images_are_published_and_scratch_is_emptied(
     redacted: dict[str, Any],
 ) -> None:
     assert redacted["batch"] == {
-        "images_published": 2, "images_withheld": 1, "faces_redacted": 1, "images_flagged": 1,
+        "images_published": 2,
+        "images_withheld": 1,
+        "faces_redacted": 1,
+        "images_flagged": 1,
     }
     assert redacted["listed"][redacted["scratch"]] == []
     images = [k for k in redacted["listed"][redacted["lake"]] if k.startswith("images/")]

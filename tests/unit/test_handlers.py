@@ -288,7 +288,10 @@ def test_redact_fails_closed_on_an_undecodable_image(aws: EmbeddedAWS) -> None:
         },
     )
     assert result == {
-        "images_published": 0, "images_withheld": 1, "faces_redacted": 0, "images_flagged": 1
+        "images_published": 0,
+        "images_withheld": 1,
+        "faces_redacted": 0,
+        "images_flagged": 1,
     }
     assert keys(aws, scratch) == [] and keys(aws, lake, "images/") == []
     reason = read_json(aws, lake, f"quarantine/{RUN}/{scratch}/{RUN}/x/img.jpg.reason.json")

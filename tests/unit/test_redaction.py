@@ -119,13 +119,19 @@ def exif_segment(thumbnail: bytes) -> bytes:
     make_at = ifd1_at + 2 + 2 * 12 + 4
     thumb_at = make_at + len(make)
     tiff = b"MM\x00*" + struct.pack(">I", ifd0_at)
-    tiff += struct.pack(">H", 2) + entry(0x010F, 2, len(make), make_at) + entry(
-        0x8825, 4, 1, gps_at
-    ) + struct.pack(">I", ifd1_at)
+    tiff += (
+        struct.pack(">H", 2)
+        + entry(0x010F, 2, len(make), make_at)
+        + entry(0x8825, 4, 1, gps_at)
+        + struct.pack(">I", ifd1_at)
+    )
     tiff += struct.pack(">H", 1) + entry(0x0001, 2, 2, b"N\x00") + struct.pack(">I", 0)
-    tiff += struct.pack(">H", 2) + entry(0x0201, 4, 1, thumb_at) + entry(
-        0x0202, 4, 1, len(thumbnail)
-    ) + struct.pack(">I", 0)
+    tiff += (
+        struct.pack(">H", 2)
+        + entry(0x0201, 4, 1, thumb_at)
+        + entry(0x0202, 4, 1, len(thumbnail))
+        + struct.pack(">I", 0)
+    )
     body = b"Exif\x00\x00" + tiff + make + thumbnail
     return b"\xff\xe1" + struct.pack(">H", len(body) + 2) + body
 
@@ -216,21 +222,29 @@ def test_cli_redacts_a_folder_and_reports_quarantined_images(
     (src / "notes.txt").write_text("not an image")
     done = subprocess.run(
         [*PHENOLAKE, "redact", str(src), str(dst), "--mode", "box"],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in dst.iterdir()) == ["face.jpg", "screen.png"]
     assert "quarantined: HEIC is not decodable" in done.stdout
-    assert "3 image(s): 1 redacted (1 face(s), 0 flagged for review), 1 with no face, " \
-           "1 quarantined (not written)" in done.stdout
+    assert (
+        "3 image(s): 1 redacted (1 face(s), 0 flagged for review), 1 with no face, "
+        "1 quarantined (not written)" in done.stdout
+    )
     bad = subprocess.run(
         [*PHENOLAKE, "redact", str(tmp_path / "missing"), str(dst)],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert bad.returncode == 2
     assert bad.stderr.strip() == f"phenolake: error: IN_DIR: not a folder: {tmp_path / 'missing'}"
     mode = subprocess.run(
         [*PHENOLAKE, "redact", str(src), str(dst), "--mode", "blur"],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert mode.returncode == 2 and "--mode: expected box or pixelate" in mode.stderr

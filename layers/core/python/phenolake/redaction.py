@@ -127,7 +127,14 @@ def _jpeg_size(data: bytes) -> tuple[int, int] | None:
 def _is_heic(data: bytes, name: str) -> bool:
     brand = data[8:12] if data[4:8] == b"ftyp" else b""
     return name.lower().endswith((".heic", ".heif")) or brand in {
-        b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1", b"avif",
+        b"heic",
+        b"heix",
+        b"hevc",
+        b"heim",
+        b"heis",
+        b"mif1",
+        b"msf1",
+        b"avif",
     }
 
 
@@ -203,8 +210,9 @@ def candidate_cells(gray: np.ndarray, cell: int) -> np.ndarray:
 def _nms(boxes: np.ndarray, iou: float) -> np.ndarray:
     if len(boxes) == 0:
         return boxes
-    xywh = np.column_stack([boxes[:, 0], boxes[:, 1], boxes[:, 2] - boxes[:, 0],
-                            boxes[:, 3] - boxes[:, 1]])
+    xywh = np.column_stack(
+        [boxes[:, 0], boxes[:, 1], boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]]
+    )
     keep = cv2.dnn.NMSBoxes(xywh.tolist(), boxes[:, 4].tolist(), 0.0, iou)
     return boxes[np.array(keep, dtype=int).reshape(-1)]
 
@@ -283,7 +291,10 @@ class FaceDetector:
         merged = _nms(np.concatenate(found), cfg.nms_iou)
         return [
             Face(
-                int(max(0, b[0])), int(max(0, b[1])), int(min(w, b[2])), int(min(h, b[3])),
+                int(max(0, b[0])),
+                int(max(0, b[1])),
+                int(min(w, b[2])),
+                int(min(h, b[3])),
                 round(float(b[4]), 4),
             )
             for b in merged

@@ -151,8 +151,13 @@ def redact_batch(run_id: str, batch: ImageBatch, settings: Settings) -> dict[str
                 body=b"",
             )
             row.update(
-                image_key=quarantined, faces=0, scores=[], boxes=[], action="quarantined",
-                flagged=True, reason=reason,
+                image_key=quarantined,
+                faces=0,
+                scores=[],
+                boxes=[],
+                action="quarantined",
+                flagged=True,
+                reason=reason,
             )
             log.warning("image quarantined", extra={"key": image.key, "reason": reason})
         else:
@@ -226,7 +231,10 @@ def qa_sample(run_id: str, settings: Settings) -> dict[str, Any]:
         data = s3.get_object(Bucket=settings.lake_bucket, Key=row["image_key"])["Body"].read()
         drawn = redaction.draw_boxes(redaction.decode(data, name), row["boxes"])
         key = posixpath.join(
-            lake.REPORTS, QA, run_id, qa_week(row["date"]),
+            lake.REPORTS,
+            QA,
+            run_id,
+            qa_week(row["date"]),
             f"{lake.safe_part(row['participant'])}_{name}",
         )
         s3.put_object(Bucket=settings.lake_bucket, Key=key, Body=redaction.encode(drawn, name))

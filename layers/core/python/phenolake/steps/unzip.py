@@ -95,9 +95,7 @@ def run(event: UnzipEvent, settings: Settings) -> dict[str, Any]:
     else:
         bucket, key = _place(settings, event.run_id, item, None)
         s3.copy_object(Bucket=bucket, Key=key, CopySource={"Bucket": item.bucket, "Key": item.key})
-        manifest["images" if lake.is_image(key) else "data"].append(
-            _entry(bucket, key, item, None)
-        )
+        manifest["images" if lake.is_image(key) else "data"].append(_entry(bucket, key, item, None))
     for data in manifest["data"]:
         data["ingest_run_id"] = ingest_run
 
