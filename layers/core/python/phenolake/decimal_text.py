@@ -11,15 +11,15 @@ ended by ``\\n``; anything else (a blank line, a space, ``\\r``, an empty cell, 
 a missing newline at the end) makes ``parse`` answer -1 and the caller uses a general reader
 that says which line is bad and why. It never guesses.
 
-Exact: a number is read only when its digits make an integer m <= 2^53 (leading zeros do not
-count) and its decimal exponent p is within -22..22; then m and 10^|p| are both exact doubles, and
-one IEEE division or multiplication of them is correctly rounded, so the result is the double
-nearest the decimal: the same double ``strtod``, Arrow and polars give (Clinger's fast path,
-the one fast_float takes first). Any other number (17 significant digits, ``1e-30``) makes
-the block go to the general reader. ``tests/unit/test_decimal_text.py`` compares the two on
-generated cells, bit for bit.
+Exact: a number is read only when its digits make an integer m <= 2^53 (leading zeros do
+not count) and its decimal exponent p is within -22..22; then m and 10^|p| are both exact
+doubles, and one IEEE division or multiplication of them is correctly rounded, so the result
+is the double nearest the decimal: the same double ``strtod``, Arrow and polars give
+(Clinger's fast path, the one fast_float takes first). Any other number (17 significant
+digits, ``1e-30``) makes the block go to the general reader. ``tests/unit/test_decimal_text.py``
+compares it with Python's ``float()`` on generated cells, bit for bit.
 
-numba is optional: without it ``parse`` is None and callers use the general reader (the
+numba is optional: without it ``parse`` returns None and callers use the general reader (the
 AWS Lambda zip layers have no room for it; see ``bench/README.md``).
 """
 
@@ -159,5 +159,5 @@ def parse(data: memoryview | bytes, ncols: int) -> list[pa.Array] | None:
     values = np.frombuffer(buffer, dtype=np.float64).reshape(ncols, rows)
     if parse_into(buf, values, POW10) != rows:
         return None
-    slices = [buffer.slice(k * column_bytes, column_bytes) for k in range(ncols)]
-    return [pa.Array.from_buffers(pa.float64(), rows, [None, data]) for data in slices]
+    columns = [buffer.slice(k * column_bytes, column_bytes) for k in range(ncols)]
+    return [pa.Array.from_buffers(pa.float64(), rows, [None, column]) for column in columns]
