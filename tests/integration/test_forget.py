@@ -4,8 +4,6 @@ participant is gone from every zone, the catalog and the ledger, and cannot come
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import boto3
@@ -14,10 +12,9 @@ import pytest
 from phenolake import forget, lake, query
 from phenolake_local import runner
 from phenolake_local.engine import EmbeddedAWS
+from tests.cli import cli
 
 pytestmark = pytest.mark.slow
-
-PHENOLAKE = str(Path(sys.executable).parent / "phenolake")
 
 
 @pytest.fixture(scope="module")
@@ -25,23 +22,12 @@ def forgotten(tmp_path_factory: pytest.TempPathFactory, spark: object):
     home = tmp_path_factory.mktemp("forget")
     first = runner.run(runner.RunOptions(home=home, sources=["mhealth"]))
     assert first.status == "SUCCEEDED", first.cause
-    refused = subprocess.run(
-        [PHENOLAKE, "forget", "2", "--home", str(home)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-    )
+    refused = cli("forget", "2", "--home", str(home))
     assert refused.returncode == 2
     assert refused.stderr.strip() == (
         "phenolake: error: forget: deleting needs --yes when not run interactively"
     )
-    done = subprocess.run(
-        [PHENOLAKE, "forget", "2", "--yes", "--home", str(home)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = cli("forget", "2", "--yes", "--home", str(home), timeout=300)
     return home, done
 
 

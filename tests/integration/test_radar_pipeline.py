@@ -12,8 +12,6 @@ import datetime as dt
 import gzip
 import io
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,16 +19,12 @@ import pytest
 from phenolake import query
 from phenolake.sources import radar
 from phenolake_local import runner
+from tests.cli import cli
 
 pytestmark = pytest.mark.slow
 
-PHENOLAKE = str(Path(sys.executable).parent / "phenolake")
 HEADER = "key.projectId,key.userId,key.sourceId,value.time,value.timeReceived,value.x,value.device"
 LIGHT = "key.projectId,key.userId,key.sourceId,value.time,value.timeReceived,value.lux"
-
-
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([PHENOLAKE, *args], capture_output=True, text=True, timeout=300)
 
 
 def gz(path: Path, text: str | bytes, compress: bool = True) -> None:
@@ -107,6 +101,7 @@ def test_completeness_gives_the_counts_of_the_files(radar_run) -> None:
         "csv",
         "--home",
         str(home),
+        timeout=300,
     )
     assert shown.returncode == 0, shown.stderr
     rows = list(csv.DictReader(io.StringIO(shown.stdout)))
@@ -212,7 +207,7 @@ def test_report_and_notification_list_the_silent_participants(radar_run, tmp_pat
         "radar:connect-mssm/mssm-002 (2 d, last 2024-10-18)"
     ) in result.output["notify"]["message"]
     out = tmp_path / "report"
-    shown = cli("report", "--out", str(out), "--silent-days", "1", "--home", str(home))
+    shown = cli("report", "--out", str(out), "--silent-days", "1", "--home", str(home), timeout=300)
     assert shown.returncode == 0, shown.stderr
     assert (
         "silent for more than 1 day(s) as of 2024-10-20: 2\n"

@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-PHENOLAKE = str(Path(sys.executable).parent / "phenolake")
-
-
-def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([PHENOLAKE, *args], capture_output=True, text=True, timeout=120, cwd=cwd)
+from tests.cli import cli
 
 
 @pytest.mark.parametrize(

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,9 +19,7 @@ from phenolake.fetchers.s3copy import fetch_bucket
 from phenolake.sources.radar import Radar
 from phenolake.steps import completeness
 from phenolake.steps.daily_merge import merge_day
-
-PHENOLAKE = str(Path(sys.executable).parent / "phenolake")
-
+from tests.cli import cli
 
 # --- drift ---------------------------------------------------------------------------------
 
@@ -218,20 +214,13 @@ def test_periods() -> None:
 
 
 def test_report_without_a_lake_exits_2(tmp_path: Path) -> None:
-    shown = subprocess.run(
-        [PHENOLAKE, "report", "--out", str(tmp_path / "r"), "--home", str(tmp_path / "none")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    shown = cli("report", "--out", str(tmp_path / "r"), "--home", str(tmp_path / "none"))
     assert shown.returncode == 2
     assert shown.stderr.strip() == (
         f"phenolake: error: no completeness or participant_stats table in {tmp_path / 'none'}: "
         "run the pipeline first (phenolake run)"
     )
-    bad = subprocess.run(
-        [PHENOLAKE, "report", "--out", "x", "--period", "day"], capture_output=True, text=True
-    )
+    bad = cli("report", "--out", "x", "--period", "day")
     assert (bad.returncode, bad.stderr.strip()) == (
         2,
         "phenolake: error: --period: expected month, week or year, got 'day'",

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 from phenolake import lake, provenance
-
-PHENOLAKE = str(Path(sys.executable).parent / "phenolake")
+from tests.cli import cli
 
 
 def chain(root: Path, runs: int) -> provenance.FolderStore:
@@ -55,22 +52,13 @@ def test_a_missing_manifest_is_a_gap(tmp_path: Path) -> None:
 def test_cli_verify_exit_codes(tmp_path: Path) -> None:
     lake_dir = tmp_path / "phenolake-123456789012-lake"
     chain(lake_dir, 2)
-    ok = subprocess.run(
-        [PHENOLAKE, "verify", "--home", str(tmp_path)], capture_output=True, text=True, timeout=60
-    )
+    ok = cli("verify", "--home", str(tmp_path), timeout=60)
     assert (ok.returncode, ok.stdout.strip()) == (
         0,
         "manifest chain intact: 2 run(s), newest run-1",
     )
     (lake_dir / lake.run_manifest_key("run-0")).write_text("{}")
-    bad = subprocess.run(
-        [PHENOLAKE, "verify", "--home", str(tmp_path)], capture_output=True, text=True, timeout=60
-    )
+    bad = cli("verify", "--home", str(tmp_path), timeout=60)
     assert bad.returncode == 1 and bad.stderr.startswith("verify: changed: manifest of run run-0")
-    empty = subprocess.run(
-        [PHENOLAKE, "verify", "--home", str(tmp_path / "nothing")],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    empty = cli("verify", "--home", str(tmp_path / "nothing"), timeout=60)
     assert empty.returncode == 2 and "no local lake under" in empty.stderr

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import io
 import struct
-import subprocess
-import sys
 from pathlib import Path
 
 import cv2
@@ -18,8 +16,7 @@ from PIL import Image
 from bench.redaction import Tally, score
 from bench.redaction_set import Scene, jpeg, rotate, scenes
 from phenolake import redaction
-
-PHENOLAKE = [sys.executable, "-c", "from phenolake.cli import main; main()"]
+from tests.cli import cli
 
 
 @pytest.fixture(scope="module")
@@ -220,12 +217,7 @@ def test_cli_redacts_a_folder_and_reports_quarantined_images(
     (src / "screen.png").write_bytes(cv2.imencode(".png", np.full((64, 48, 3), 200, np.uint8))[1])
     (src / "phone.heic").write_bytes(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00")
     (src / "notes.txt").write_text("not an image")
-    done = subprocess.run(
-        [*PHENOLAKE, "redact", str(src), str(dst), "--mode", "box"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = cli("redact", str(src), str(dst), "--mode", "box")
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in dst.iterdir()) == ["face.jpg", "screen.png"]
     assert "quarantined: HEIC is not decodable" in done.stdout
@@ -233,18 +225,8 @@ def test_cli_redacts_a_folder_and_reports_quarantined_images(
         "3 image(s): 1 redacted (1 face(s), 0 flagged for review), 1 with no face, "
         "1 quarantined (not written)" in done.stdout
     )
-    bad = subprocess.run(
-        [*PHENOLAKE, "redact", str(tmp_path / "missing"), str(dst)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    bad = cli("redact", str(tmp_path / "missing"), str(dst))
     assert bad.returncode == 2
     assert bad.stderr.strip() == f"phenolake: error: IN_DIR: not a folder: {tmp_path / 'missing'}"
-    mode = subprocess.run(
-        [*PHENOLAKE, "redact", str(src), str(dst), "--mode", "blur"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    mode = cli("redact", str(src), str(dst), "--mode", "blur")
     assert mode.returncode == 2 and "--mode: expected box or pixelate" in mode.stderr

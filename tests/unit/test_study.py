@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import boto3
@@ -12,8 +10,8 @@ import pytest
 
 from phenolake import study
 from phenolake_local.engine import EmbeddedAWS
+from tests.cli import cli
 
-PHENOLAKE = str(Path(sys.executable).parent / "phenolake")
 PROJECT = Path(__file__).resolve().parents[2]
 
 
@@ -59,12 +57,7 @@ def test_cli_refuses_a_bad_configuration_in_one_line(tmp_path: Path) -> None:
     bad = tmp_path / "study.yaml"
     bad.write_text("timezone: Mars/Olympus\n")
     for command in (["validate"], ["run", "--dry-run"]):
-        done = subprocess.run(
-            [PHENOLAKE, *command, "--config", str(bad), "--home", str(tmp_path / "h")],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        done = cli(*command, "--config", str(bad), "--home", str(tmp_path / "h"))
         assert done.returncode == 2
         assert done.stderr.strip() == (
             f"phenolake: error: {bad}: timezone: unknown IANA timezone 'Mars/Olympus'"
