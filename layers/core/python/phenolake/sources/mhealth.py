@@ -55,6 +55,8 @@ from phenolake.sources.base import (
     RejectedFile,
     Rejection,
     Source,
+    constant_column,
+    split_by_day,
 )
 
 SENSOR_COLUMNS = [
@@ -290,13 +292,7 @@ class MHealth(Source):
         midnight = self.recording_start.replace(hour=0, minute=0, second=0, microsecond=0)
         offset_us = (self.recording_start - midnight) // dt.timedelta(microseconds=1)
         day_numbers = (offset_us + row_index * _ROW_US) // _DAY_US
-        batches = []
-        for number in range(int(day_numbers[0]), int(day_numbers[-1]) + 1):
-            lo, hi = np.searchsorted(day_numbers, [number, number + 1])
-            if hi > lo:
-                day = (midnight.date() + dt.timedelta(days=number)).isoformat()
-                batches.append(DayBatch(day, stage.slice(lo, hi - lo)))
-        return batches
+        return split_by_day(stage, day_numbers, midnight.date())
 
     def fetch_tasks(self, options: dict[str, Any]) -> list[FetchTask]:
         dataset = options.get("kaggle_dataset")
@@ -467,21 +463,10 @@ class _Constants:
     def columns(self, rows: int) -> dict[str, pa.Array]:
         if rows > self.size:
             self.size = max(rows, 1 << 17)
-            self.arrays = {name: _repeat(value, self.size) for name, value in self.values.items()}
+            self.arrays = {
+                name: constant_column(value, self.size) for name, value in self.values.items()
+            }
         return {name: array.slice(0, rows) for name, array in self.arrays.items()}
-
-
-def _repeat(value: str, rows: int) -> pa.Array:
-    """A string array of one value, built from buffers (pa.repeat is ~30x slower here).
-
-    Rows are at most a block's (~350,000 even for the shortest lines) and the value at most
-    an S3 key (1,024 bytes), so the int32 offsets cannot overflow."""
-    data = value.encode()
-    if len(data) * rows >= 2**31:
-        raise ValueError(f"constant column too large: {rows} rows of {len(data)} bytes")
-    offsets = np.arange(rows + 1, dtype=np.int32) * np.int32(len(data))
-    buffers = [None, pa.py_buffer(offsets), pa.py_buffer(data * rows)]
-    return pa.Array.from_buffers(pa.string(), rows, buffers)
 
 
 @dataclass

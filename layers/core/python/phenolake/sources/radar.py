@@ -55,6 +55,7 @@ from phenolake.sources.base import (
     RejectedFile,
     Rejection,
     Source,
+    split_by_day,
 )
 
 #: ``yyyyMMdd_HH00[_N].csv.gz`` (a plain ``.csv`` is taken too).
@@ -212,10 +213,7 @@ class Radar(Source):
             table = table.append_column(column, values)
         table = table.sort_by("time")
         days = pc.cast(table.column("time"), pa.int64()).to_numpy() // _US_PER_DAY
-        for day in np.unique(days):
-            lo, hi = np.searchsorted(days, [day, day + 1])
-            date = str(np.datetime64(int(day), "D"))
-            yield DayBatch(date, table.slice(lo, hi - lo))
+        yield from split_by_day(table, days)
 
     def fetch_tasks(self, options: dict[str, Any]) -> list[FetchTask]:
         """An external bucket (``bucket``, ``prefix``) with ``include_sites``/``exclude_sites``."""

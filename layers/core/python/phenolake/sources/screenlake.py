@@ -50,6 +50,7 @@ from phenolake.sources.base import (
     RejectedFile,
     Rejection,
     Source,
+    split_by_day,
 )
 
 NULLS = frozenset({"null", "NA", ""})
@@ -550,11 +551,7 @@ def _day_batches(
     )
     columns["row_index"] = pa.array(np.asarray(indexes, dtype=np.int64)[order])
     columns.update(provenance.columns(len(rows)))
-    table = pa.Table.from_pydict(columns, schema=schema)
-    for number in np.unique(days):
-        lo, hi = np.searchsorted(days, [number, number + 1])
-        day = (dt.date(1970, 1, 1) + dt.timedelta(days=int(number))).isoformat()
-        yield DayBatch(day, table.slice(lo, hi - lo))
+    yield from split_by_day(pa.Table.from_pydict(columns, schema=schema), days)
 
 
 # --- the format's writer --------------------------------------------------------------------
