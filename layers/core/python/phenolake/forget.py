@@ -194,8 +194,7 @@ class Forgetter:
         for key in self._keys(bucket, prefix.rstrip("/") + "/"):
             if not key.endswith(".parquet"):
                 continue
-            body = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-            data = pq.read_table(io.BytesIO(body))
+            data = storage.read_table(self.s3, bucket, key)
             if column not in data.column_names:
                 continue
             keep = pc.invert(pc.fill_null(pc.equal(data[column], self.participant), False))

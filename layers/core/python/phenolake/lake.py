@@ -11,6 +11,7 @@ import hashlib
 import posixpath
 import re
 from dataclasses import dataclass
+from typing import Any
 
 RAW = "raw"
 STAGE = "stage"
@@ -98,6 +99,18 @@ class DayKey:
             "day": self.day,
             "device": self.device,
         }
+
+    @classmethod
+    def from_dict(cls, fields: dict[str, Any]) -> DayKey:
+        """The key of a day as ``as_dict`` wrote it (a manifest's day entry; other fields such
+        as ``rows`` are ignored)."""
+        return cls(
+            fields["source"],
+            fields["metric"],
+            fields["participant"],
+            fields["day"],
+            fields.get("device", ""),
+        )
 
 
 def stage_prefix(day: DayKey) -> str:

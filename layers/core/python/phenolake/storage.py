@@ -84,6 +84,14 @@ def parquet_rows(s3: Any, bucket: str, key: str) -> int:
     return pq.read_metadata(pa.BufferReader(b"PAR1" + footer)).num_rows
 
 
+def read_table(s3: Any, bucket: str, key: str) -> Any:
+    """A whole Parquet object as a pyarrow Table (the files read whole are a day or a table's
+    partition: small)."""
+    import pyarrow.parquet as pq  # here, not at the top: Redact's deployment has no pyarrow
+
+    return pq.read_table(io.BytesIO(s3.get_object(Bucket=bucket, Key=key)["Body"].read()))
+
+
 def sha256_of_object(s3: Any, bucket: str, key: str) -> str:
     digest = hashlib.sha256()
     body = s3.get_object(Bucket=bucket, Key=key)["Body"]

@@ -257,8 +257,7 @@ def _read_all_days(s3: Any, bucket: str) -> pa.Table:
         parts = dict(p.partition("=")[::2] for p in obj.key.split("/") if "=" in p)
         if not obj.key.endswith(".parquet") or "source" not in parts:
             continue
-        body = s3.get_object(Bucket=bucket, Key=obj.key)["Body"].read()
-        table = pq.read_table(io.BytesIO(body)).cast(DAYS_SCHEMA)
+        table = storage.read_table(s3, bucket, obj.key).cast(DAYS_SCHEMA)
         rows = table.num_rows
         table = table.append_column("source", pa.array([parts["source"]] * rows, pa.string()))
         tables.append(table.append_column("date", pa.array([parts["date"]] * rows, pa.string())))

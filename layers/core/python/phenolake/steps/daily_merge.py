@@ -75,15 +75,7 @@ def run(event: MergeEvent, settings: Settings) -> dict[str, Any]:
         ),
         key=lambda o: o.key,
     )
-    tables = [
-        (
-            o.key,
-            pq.read_table(
-                io.BytesIO(s3.get_object(Bucket=settings.lake_bucket, Key=o.key)["Body"].read())
-            ),
-        )
-        for o in staged
-    ]
+    tables = [(o.key, storage.read_table(s3, settings.lake_bucket, o.key)) for o in staged]
     merged, refused = merge_day(tables)
     for key, reason in refused.items():
         storage.quarantine(

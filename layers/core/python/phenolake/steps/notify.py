@@ -73,7 +73,7 @@ def _collect(s3: Any, settings: Settings, run_id: str) -> dict[str, Any]:
         for day in m.get("days", []):
             metric = f"{day['source']}.{day['metric']}"
             tables[metric] = tables.get(metric, 0) + day["rows"]
-            merged.add(lake.merged_key(lake.DayKey(**_day_fields(day))))
+            merged.add(lake.merged_key(lake.DayKey.from_dict(day)))
     quarantine_prefix = lake.quarantine_key(run_id, "")
     totals["quarantined"] = sum(
         1
@@ -88,11 +88,6 @@ def _collect(s3: Any, settings: Settings, run_id: str) -> dict[str, Any]:
         "rows_by_metric": tables,
         "quarantine": lake.s3_uri(settings.lake_bucket, quarantine_prefix),
     }
-
-
-def _day_fields(day: dict[str, Any]) -> dict[str, str]:
-    names = ("source", "metric", "participant", "day", "device")
-    return {name: day.get(name, "") for name in names}
 
 
 def _table_rows(s3: Any, settings: Settings, touched: set[str]) -> dict[str, int]:
@@ -138,17 +133,13 @@ def collect_failures(s3: Any, settings: Settings, run_id: str) -> list[dict[str,
 
 def _silent(s3: Any, settings: Settings) -> list[reports.Silent]:
     """Participants silent for more than the configured days; none before the first stats."""
-    import io
-
-    import pyarrow.parquet as pq
     from botocore.exceptions import ClientError
 
     key = lake.curated_prefix("participant_stats") + "part-0.parquet"
     try:
-        body = s3.get_object(Bucket=settings.lake_bucket, Key=key)["Body"].read()
+        stats = storage.read_table(s3, settings.lake_bucket, key).to_pylist()
     except ClientError:
         return []
-    stats = pq.read_table(io.BytesIO(body)).to_pylist()
     return reports.silent_participants(stats, settings.silent_days)
 
 

@@ -22,7 +22,6 @@ from typing import IO, Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
 from phenolake import lake, sources, storage, zipintake
 from phenolake.config import Settings
@@ -54,13 +53,8 @@ def run(event: TimestreamPrepareEvent, settings: Settings) -> dict[str, Any]:
             count = 0
             size = 0.0
             for day in (d for d in days if d["source"] == name and d["metric"] == spec.metric):
-                key = lake.merged_key(
-                    lake.DayKey(
-                        **{k: day[k] for k in ("source", "metric", "participant", "day", "device")}
-                    )
-                )
-                body = s3.get_object(Bucket=settings.lake_bucket, Key=key)["Body"].read()
-                rows = sink.load_rows(pq.read_table(io.BytesIO(body)), spec)
+                key = lake.merged_key(lake.DayKey.from_dict(day))
+                rows = sink.load_rows(storage.read_table(s3, settings.lake_bucket, key), spec)
                 count += rows.num_rows
                 size += measured_record_bytes(rows, spec) * rows.num_rows
                 if event.dry_run or rows.num_rows == 0:
