@@ -8,7 +8,8 @@ provenance on every row), which Glue job curates it, and how to write seeded sam
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator
+import itertools
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -117,6 +118,48 @@ class Rejection:
 
     def as_dict(self) -> dict[str, Any]:
         return {"reason": self.reason, "rows": self.rows, "examples": self.examples[:5]}
+
+
+#: Example lines kept per reason (a reason file names the first few, the counts are exact).
+MAX_EXAMPLES = 5
+
+
+def line_example(line: int, text: str) -> str:
+    return f"line {int(line)}: {text!r}"
+
+
+@dataclass
+class RejectionReport:
+    """A file's bad rows by reason (exact counts, the first ``MAX_EXAMPLES`` examples) and the
+    rows or records it had: what a converter quarantines, and what its rule "more than half
+    bad: reject the file" compares."""
+
+    seen: int = 0
+    by_reason: dict[str, Rejection] = field(default_factory=dict)
+
+    @property
+    def bad(self) -> int:
+        return sum(r.rows for r in self.by_reason.values())
+
+    def add(self, reason: str, examples: Iterable[str] = (), rows: int = 1) -> None:
+        rejection = self.by_reason.setdefault(reason, Rejection(reason=reason))
+        rejection.rows += rows
+        room = MAX_EXAMPLES - len(rejection.examples)
+        rejection.examples.extend(itertools.islice(examples, max(room, 0)))
+
+    def merge(self, other: RejectionReport) -> None:
+        self.seen += other.seen
+        for reason, theirs in other.by_reason.items():
+            self.add(reason, theirs.examples, rows=theirs.rows)
+
+    def rejections(self) -> list[Rejection]:
+        return list(self.by_reason.values())
+
+    def summary(self) -> str:
+        return "; ".join(
+            f"{r.reason}: {r.rows}" + (f" (first: {r.examples[0]})" if r.examples else "")
+            for r in self.by_reason.values()
+        )
 
 
 class RejectedFile(ValueError):

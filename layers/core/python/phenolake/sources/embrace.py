@@ -63,6 +63,7 @@ from phenolake.sources.base import (
     Provenance,
     RejectedFile,
     Rejection,
+    RejectionReport,
     SideTable,
     Source,
 )
@@ -148,7 +149,6 @@ BAD_TIME = "missing or non-numeric timestamp"
 NON_NUMERIC = "non-numeric value"
 BAD_METADATA = "metadata row with an unreadable datetime or timezone"
 MAX_BAD_FRACTION = 0.5
-MAX_EXAMPLES = 5
 BLOCK_BYTES = 1 << 20  # Arrow's CSV reader holds several blocks' strings: 8 MiB peaks at 490 MB
 _DAY_MS = 86_400_000
 _MONTH = re.compile(r"(\d{8})_(\d{8})(?:\.zip)?$", re.IGNORECASE)
@@ -353,11 +353,11 @@ class Embrace(Source):
         schema = STAGE_SCHEMAS[member.metric]
         with tempfile.TemporaryDirectory(prefix="phenolake-embrace-") as tmp:
             days = _spill_by_day(reader, len(header), Path(tmp), report, self.block_bytes)
-            if report.lines == 0 and not days:
+            if report.seen == 0 and not days:
                 pass  # a header and no rows: a device that recorded nothing; counts are zero
-            elif report.bad > report.lines * MAX_BAD_FRACTION:
+            elif report.bad > report.seen * MAX_BAD_FRACTION:
                 raise RejectedFile(
-                    f"most rows are bad ({report.bad} of {report.lines}): {report.summary()}"
+                    f"most rows are bad ({report.bad} of {report.seen}): {report.summary()}"
                 )
             for day in sorted(days):
                 with ipc.open_file(days[day]) as spilled:
@@ -406,7 +406,7 @@ class Embrace(Source):
                 strings_can_be_null=False,
             ),
         )
-        report.lines += table.num_rows
+        report.seen += table.num_rows
         by_day: dict[str, list[dict[str, object]]] = {}
         for number, row in enumerate(table.to_pylist(), start=2):
             when = _parse_datetime(row["datetime_utc"])
@@ -415,10 +415,8 @@ class Embrace(Source):
             except ValueError:
                 offset = None
             if when is None or offset is None:
-                report.add(
-                    BAD_METADATA,
-                    f"line {number}: {row['datetime_utc']!r}, {row['timezone_minutes']!r}",
-                )
+                example = f"line {number}: {row['datetime_utc']!r}, {row['timezone_minutes']!r}"
+                report.add(BAD_METADATA, [example[:_EXAMPLE_CHARS]])
                 continue
             by_day.setdefault(when.date().isoformat(), []).append(
                 {
@@ -432,7 +430,7 @@ class Embrace(Source):
                     "run_id": provenance.run_id,
                 }
             )
-        if report.lines and report.bad > report.lines * MAX_BAD_FRACTION:
+        if report.seen and report.bad > report.seen * MAX_BAD_FRACTION:
             raise RejectedFile(f"most metadata rows are bad: {report.summary()}")
         for day in sorted(by_day):
             yield DayBatch(day, pa.Table.from_pylist(by_day[day], schema=METADATA_SCHEMA))
@@ -470,41 +468,12 @@ def duplicates_row(member: Member, provenance: Provenance, counts: DupeCounts) -
 # --- reading -----------------------------------------------------------------------------
 
 
-@dataclass
-class _Report:
-    lines: int = 0
-    by_reason: dict[str, Rejection] | None = None
-
-    def __post_init__(self) -> None:
-        self.by_reason = {}
-
-    @property
-    def bad(self) -> int:
-        assert self.by_reason is not None
-        return sum(r.rows for r in self.by_reason.values())
-
-    def add(self, reason: str, example: str, rows: int = 1) -> None:
-        assert self.by_reason is not None
-        rejection = self.by_reason.setdefault(reason, Rejection(reason=reason))
-        rejection.rows += rows
-        if example and len(rejection.examples) < MAX_EXAMPLES:
-            rejection.examples.append(example[:_EXAMPLE_CHARS])
-
+class _Report(RejectionReport):
     def invalid_row(self, row: csv.InvalidRow) -> str:
-        self.lines += 1
-        self.add(WRONG_FIELDS, f"{row.text!r}")
+        """Arrow's handler for a row of the wrong field count: counted, skipped."""
+        self.seen += 1
+        self.add(WRONG_FIELDS, [f"{row.text!r}"[:_EXAMPLE_CHARS]])
         return "skip"
-
-    def rejections(self) -> list[Rejection]:
-        assert self.by_reason is not None
-        return list(self.by_reason.values())
-
-    def summary(self) -> str:
-        assert self.by_reason is not None
-        return "; ".join(
-            f"{r.reason}: {r.rows}" + (f" (first: {r.examples[0]})" if r.examples else "")
-            for r in self.by_reason.values()
-        )
 
 
 def _check_header(reader: io.BufferedReader, expected: tuple[str, ...]) -> None:
@@ -571,7 +540,7 @@ def _checked(raw: pa.Table, names: list[str], report: _Report) -> pa.Table:
     Each column is cast straight to float64 (Arrow's parser); only a column holding a cell it
     refuses (an empty cell, a word) is checked cell by cell with the regular expressions."""
     rows = raw.num_rows
-    report.lines += rows
+    report.seen += rows
     bad_time = np.zeros(rows, dtype=bool)
     bad_value = np.zeros(rows, dtype=bool)
     columns: list[np.ndarray] = []
@@ -598,8 +567,8 @@ def _checked(raw: pa.Table, names: list[str], report: _Report) -> pa.Table:
         if mask.any():
             first = int(np.flatnonzero(mask)[0])
             example = ",".join(str(raw[n][first]) for n in names)
-            row = report.lines - rows + first + 1
-            report.add(reason, f"row {row}: {example!r}", rows=int(mask.sum()))
+            row = report.seen - rows + first + 1
+            report.add(reason, [f"row {row}: {example!r}"[:_EXAMPLE_CHARS]], rows=int(mask.sum()))
     keep = ~(bad_time | bad_value)
     out = {"time": pa.array(np.where(keep, columns[0], 0).astype(np.int64))}
     for name, values in zip(names[1:], columns[1:], strict=True):

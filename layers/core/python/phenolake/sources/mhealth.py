@@ -54,8 +54,10 @@ from phenolake.sources.base import (
     Provenance,
     RejectedFile,
     Rejection,
+    RejectionReport,
     Source,
     constant_column,
+    line_example,
     split_by_day,
 )
 
@@ -98,7 +100,6 @@ BLOCK_BYTES = 8 << 20
 ROW_GROUP_ROWS = 3 << 15
 #: A file with more bad lines than this fraction is quarantined whole (see convert()).
 MAX_BAD_FRACTION = 0.5
-MAX_EXAMPLES = 5
 _SUBJECT = re.compile(r"mhealth_subject(\d+)\.log$", re.IGNORECASE)
 
 #: Every column is required (not nullable): a kept row has every value, and the Parquet
@@ -179,7 +180,7 @@ class MHealth(Source):
         rows, one Parquet row group when written) while the caller writes this one, so at
         most two groups are in memory. Raises RejectedFile for an empty or binary file, a
         file with no valid row, or one where more than half of the lines are bad."""
-        report = _Report()
+        report = RejectionReport()
         kept = 0
         blocks = _blocks(stream, self.block_bytes)
         next_line = 0  # lines before the next block; advanced only by the worker, in order
@@ -201,7 +202,7 @@ class MHealth(Source):
                 if block is None:
                     break
                 table, row_index, block_report = self._parse(block, next_line)
-                next_line += block_report.lines
+                next_line += block_report.seen
                 group = group or _Parsed()
                 group.add(table, row_index, block_report)
             return group
@@ -221,36 +222,38 @@ class MHealth(Source):
                 del group
                 while batches:
                     yield batches.pop(0)  # dropped as soon as written
-        if report.lines == 0:
+        if report.seen == 0:
             raise RejectedFile("empty file: no rows")
         if kept == 0:
-            raise RejectedFile(f"no valid rows in {report.lines} line(s): {report.summary()}")
-        if report.bad > report.lines * MAX_BAD_FRACTION:
+            raise RejectedFile(f"no valid rows in {report.seen} line(s): {report.summary()}")
+        if report.bad > report.seen * MAX_BAD_FRACTION:
             raise RejectedFile(
-                f"most lines are bad ({report.bad} of {report.lines}): {report.summary()}"
+                f"most lines are bad ({report.bad} of {report.seen}): {report.summary()}"
             )
         rejections.extend(report.rejections())
 
-    def _parse(self, block: _Block, first_line: int) -> tuple[pa.Table, np.ndarray, _Report]:
+    def _parse(
+        self, block: _Block, first_line: int
+    ) -> tuple[pa.Table, np.ndarray, RejectionReport]:
         """One block of whole lines -> its good rows, their ``row_index`` and its bad-row report.
 
         ``first_line`` is the number of lines before the block; line numbers in the report are
         1-based lines of the file, and a kept row's ``row_index`` is its line number - 1."""
-        report = _Report()
+        report = RejectionReport()
         if block.data is None:  # one over-long line, already skipped by the reader
-            report.lines = 1
-            report.add(LONG_LINE, first_line + 1, block.example)
+            report.seen = 1
+            report.add(LONG_LINE, [line_example(first_line + 1, block.example)])
             return _NO_ROWS, np.zeros(0, dtype=np.int64), report
         table, invalid = _read_fast(block.data)
         checked = None
         if table is None:
             table, invalid, checked = _read_checked(block.data)
         lines = table.num_rows + len(invalid.numbers)
-        report.lines = lines
+        report.seen = lines
         last_line = lines if block.truncated else 0  # the unterminated line, if it is bad
         for number, text in zip(invalid.numbers, invalid.texts, strict=True):
             reason = TRUNCATED if number == last_line else WRONG_FIELDS
-            report.add(reason, first_line + number, text)
+            report.add(reason, [line_example(first_line + number, text)])
         # 1-based line within the block of each parsed row: every line but the invalid ones.
         row_lines = np.arange(1, lines + 1, dtype=np.int64)
         if invalid.numbers:
@@ -262,11 +265,10 @@ class MHealth(Source):
             bad = codes != _OK
             for code in np.unique(codes[bad]):
                 where = np.flatnonzero(codes == code)
-                report.add_many(
-                    _REASONS[code],
-                    first_line + row_lines[where],
-                    [checked.text(int(i)) for i in where[:MAX_EXAMPLES]],
+                examples = (
+                    line_example(first_line + row_lines[i], checked.text(int(i))) for i in where
                 )
+                report.add(_REASONS[code], examples, rows=where.size)
             if bad.any():
                 table = table.filter(pa.array(~bad))
                 row_lines = row_lines[~bad]
@@ -407,48 +409,6 @@ class _Checked:
         return b"\t".join(cells).decode("utf-8", "replace")[:_EXAMPLE_CHARS]
 
 
-@dataclass
-class _Report:
-    """Bad lines by reason (counts and the first few examples) and the lines seen."""
-
-    lines: int = 0
-    by_reason: dict[str, Rejection] = field(default_factory=dict)
-
-    @property
-    def bad(self) -> int:
-        return sum(r.rows for r in self.by_reason.values())
-
-    def _rejection(self, reason: str) -> Rejection:
-        return self.by_reason.setdefault(reason, Rejection(reason=reason))
-
-    def add(self, reason: str, line: int, text: str) -> None:
-        self.add_many(reason, [line], [text])
-
-    def add_many(self, reason: str, lines: Any, texts: list[str]) -> None:
-        rejection = self._rejection(reason)
-        rejection.rows += len(lines)
-        for line, text in zip(lines, texts, strict=False):
-            if len(rejection.examples) >= MAX_EXAMPLES:
-                break
-            rejection.examples.append(f"line {int(line)}: {text!r}")
-
-    def merge(self, other: _Report) -> None:
-        self.lines += other.lines
-        for reason, theirs in other.by_reason.items():
-            ours = self._rejection(reason)
-            ours.rows += theirs.rows
-            ours.examples.extend(theirs.examples[: MAX_EXAMPLES - len(ours.examples)])
-
-    def rejections(self) -> list[Rejection]:
-        return list(self.by_reason.values())
-
-    def summary(self) -> str:
-        return "; ".join(
-            f"{r.reason}: {r.rows}" + (f" (first: {r.examples[0]})" if r.examples else "")
-            for r in self.by_reason.values()
-        )
-
-
 class _Constants:
     """The columns with one value per file (user id, provenance): built once, then sliced.
 
@@ -475,10 +435,10 @@ class _Parsed:
 
     tables: list[pa.Table] = field(default_factory=list)
     row_indexes: list[np.ndarray] = field(default_factory=list)
-    report: _Report = field(default_factory=_Report)
+    report: RejectionReport = field(default_factory=RejectionReport)
     rows: int = 0
 
-    def add(self, table: pa.Table, row_index: np.ndarray, report: _Report) -> None:
+    def add(self, table: pa.Table, row_index: np.ndarray, report: RejectionReport) -> None:
         if table.num_rows:
             self.tables.append(table)
             self.row_indexes.append(row_index)

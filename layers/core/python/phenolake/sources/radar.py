@@ -48,6 +48,7 @@ from pyarrow import csv
 
 from phenolake.fetchers.s3copy import SITE_OPTIONS
 from phenolake.sources.base import (
+    MAX_EXAMPLES,
     DayBatch,
     FetchTask,
     Member,
@@ -71,7 +72,6 @@ RESERVED = {*LEADING, *PROVENANCE, "date"}
 WRONG_FIELDS = "row does not have the header's number of fields"
 BAD_TIME = "value.time missing or not a number of epoch seconds"
 DUPLICATE = "exact duplicate row removed"
-MAX_EXAMPLES = 5
 _EXAMPLE_CHARS = 160
 _NUMBER = r"^\s*[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\s*$"
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")

@@ -33,7 +33,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, ClassVar
 
@@ -49,7 +49,9 @@ from phenolake.sources.base import (
     Provenance,
     RejectedFile,
     Rejection,
+    RejectionReport,
     Source,
+    line_example,
     split_by_day,
 )
 
@@ -57,7 +59,6 @@ NULLS = frozenset({"null", "NA", ""})
 SEPARATOR = '","'
 #: Lines a record may span (newlines inside its text) before it is given up as broken.
 MAX_RECORD_LINES = 200
-MAX_EXAMPLES = 5
 #: A file with more bad records than this fraction is quarantined whole.
 MAX_BAD_FRACTION = 0.5
 _EXAMPLE_CHARS = 160
@@ -409,31 +410,6 @@ def typed_row(kind: Kind, fields: list[str]) -> tuple[list[Any], str | None]:
     return values, None
 
 
-# --- the report ----------------------------------------------------------------------------
-
-
-@dataclass
-class _Report:
-    records: int = 0
-    by_reason: dict[str, Rejection] = field(default_factory=dict)
-
-    @property
-    def bad(self) -> int:
-        return sum(r.rows for r in self.by_reason.values())
-
-    def add(self, reason: str, line: int, text: str) -> None:
-        rejection = self.by_reason.setdefault(reason, Rejection(reason=reason))
-        rejection.rows += 1
-        if len(rejection.examples) < MAX_EXAMPLES:
-            rejection.examples.append(f"line {line}: {text[:_EXAMPLE_CHARS]!r}")
-
-    def summary(self) -> str:
-        return "; ".join(
-            f"{r.reason}: {r.rows}" + (f" (first: {r.examples[0]})" if r.examples else "")
-            for r in self.by_reason.values()
-        )
-
-
 # --- the source -----------------------------------------------------------------------------
 
 
@@ -484,7 +460,7 @@ class Screenlake(Source):
         """Read the whole CSV (a zip's CSVs are small: one upload's worth), keep the rows that
         fit, report the rest; yields one batch per UTC day of the rows' time."""
         kind = KINDS[member.metric]
-        report = _Report()
+        report = RejectionReport()
         lines = text_lines(stream)
         header_line = next(lines, None)
         if header_line is None or not header_line.strip():
@@ -505,24 +481,25 @@ class Screenlake(Source):
         for index, item in enumerate(
             read_records(lines, len(kind.columns), kind.free_index, accept)
         ):
-            report.records += 1
+            report.seen += 1
             line = item.first_line + 1  # the header is line 1
             if isinstance(item, Bad):
-                report.add(item.reason, line, item.text)
+                report.add(item.reason, [line_example(line, item.text[:_EXAMPLE_CHARS])])
                 continue
             values, reason = typed_row(kind, item.fields)
             if reason:
-                report.add(reason, line, SEPARATOR.join(item.fields))
+                text = SEPARATOR.join(item.fields)
+                report.add(reason, [line_example(line, text[:_EXAMPLE_CHARS])])
                 continue
             rows.append(values)
             indexes.append(index)
-        if report.records == 0:
+        if report.seen == 0:
             return
         if not rows:
-            raise RejectedFile(f"no valid rows in {report.records} record(s): {report.summary()}")
-        if report.bad > report.records * MAX_BAD_FRACTION:
+            raise RejectedFile(f"no valid rows in {report.seen} record(s): {report.summary()}")
+        if report.bad > report.seen * MAX_BAD_FRACTION:
             raise RejectedFile(
-                f"most records are bad ({report.bad} of {report.records}): {report.summary()}"
+                f"most records are bad ({report.bad} of {report.seen}): {report.summary()}"
             )
         rejections.extend(report.by_reason.values())
         yield from _day_batches(kind, rows, indexes, provenance)
