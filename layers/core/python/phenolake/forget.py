@@ -12,6 +12,11 @@ participant's members on any later run or replay, so the data cannot come back. 
 has no record delete: its records expire with the table's magnetic-store retention.
 
 An audit record goes to ``manifests/deletions/``; it names the participant by sha256 only.
+It counts only what S3 reports deleted: every key a ``DeleteObjects`` call returns in its
+``Errors`` (access denied, a locked object...) is listed under ``failed_objects`` by zone, the
+sha256 of its key (keys hold participant ids), its code and message, and the deletion then
+fails with ``DeletionIncomplete`` after the record is written, so the execution fails and
+can be run again (deleting what is left is idempotent).
 """
 
 from __future__ import annotations
@@ -44,6 +49,8 @@ class ForgetReport:
     rows_removed: Counter[str] = field(default_factory=Counter)
     ledger_entries_removed: int = 0
     not_deleted: list[str] = field(default_factory=list)
+    #: keys S3 did not delete: zone, bucket, sha256 of the key, version, S3's code and message
+    failed_objects: list[dict[str, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -53,6 +60,8 @@ class ForgetReport:
             "rows_removed": dict(sorted(self.rows_removed.items())),
             "ledger_entries_removed": self.ledger_entries_removed,
             "not_deleted": self.not_deleted,
+            "failed_objects": self.failed_objects,
+            "complete": not self.failed_objects,
         }
 
 
@@ -94,10 +103,26 @@ class Forgetter:
     def _delete(self, bucket: str, keys: list[str], zone: str) -> None:
         for start in range(0, len(keys), 1000):
             chunk = keys[start : start + 1000]
-            self.s3.delete_objects(
-                Bucket=bucket, Delete={"Objects": [{"Key": k} for k in chunk], "Quiet": True}
+            failed = self._delete_objects(bucket, [{"Key": k} for k in chunk], zone)
+            self.report.deleted_objects[zone] += len(chunk) - failed
+
+    def _delete_objects(self, bucket: str, objects: list[dict[str, str]], zone: str) -> int:
+        """One DeleteObjects call (Quiet: S3 answers only the keys it did not delete); each
+        failed key goes into the report. Returns how many failed."""
+        response = self.s3.delete_objects(Bucket=bucket, Delete={"Objects": objects, "Quiet": True})
+        errors = response.get("Errors", [])
+        for error in errors:
+            self.report.failed_objects.append(
+                {
+                    "zone": zone,
+                    "bucket": bucket,
+                    "key_sha256": hashlib.sha256(error.get("Key", "").encode()).hexdigest(),
+                    "version_id": error.get("VersionId", ""),
+                    "code": error.get("Code", ""),
+                    "message": error.get("Message", ""),
+                }
             )
-        self.report.deleted_objects[zone] += len(keys)
+        return len(errors)
 
     def _keys(self, bucket: str, prefix: str) -> list[str]:
         return [o.key for o in storage.list_objects(self.s3, bucket, prefix)]
@@ -219,8 +244,8 @@ class Forgetter:
                 for v in versions.get("Versions", []) + versions.get("DeleteMarkers", [])
                 if v["Key"] == key
             ]
-            if doomed:
-                self.s3.delete_objects(Bucket=bucket, Delete={"Objects": doomed, "Quiet": True})
+            if doomed and self._delete_objects(bucket, doomed, "landing"):
+                continue  # a version is left: the object and its ledger entry stay
             self.report.deleted_objects["landing"] += 1
             if self.ledger.delete(source, key):
                 self.report.ledger_entries_removed += 1
@@ -261,10 +286,15 @@ def landing_zip(source: str, raw_relative: str) -> str | None:
     return None
 
 
+class DeletionIncomplete(RuntimeError):
+    """S3 refused to delete some objects; the audit record lists them."""
+
+
 def forget(
     settings: Settings, participant: str, requested_by: str, timestream_retention_days: int | None
 ) -> dict[str, Any]:
-    """Delete ``participant`` everywhere it can be deleted; write and return the audit record."""
+    """Delete ``participant`` everywhere it can be deleted; write and return the audit record
+    (raise DeletionIncomplete after writing it when S3 did not delete every object)."""
     if not participant.strip():
         raise ValueError("participant: empty")
     report = Forgetter(settings, participant).run(timestream_retention_days)
@@ -278,4 +308,12 @@ def forget(
         lake.MANIFESTS, "deletions", f"{at:%Y%m%dT%H%M%SZ}-{report.participant_sha256[:16]}.json"
     )
     storage.put_json(storage.client("s3", settings.region), settings.lake_bucket, key, audit)
-    return {**audit, "audit": lake.s3_uri(settings.lake_bucket, key)}
+    uri = lake.s3_uri(settings.lake_bucket, key)
+    if report.failed_objects:
+        codes = Counter(f["code"] for f in report.failed_objects)
+        raise DeletionIncomplete(
+            f"{len(report.failed_objects)} object(s) were not deleted "
+            f"({', '.join(f'{c}: {n}' for c, n in sorted(codes.items()))}); "
+            f"the audit record {uri} lists them"
+        )
+    return {**audit, "audit": uri}
