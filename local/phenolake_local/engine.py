@@ -24,7 +24,7 @@ import boto3
 from moto import mock_aws
 
 from phenolake import storage
-from phenolake_local import mirror, patches, template
+from phenolake_local import iam, mirror, patches, template
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS_BUCKET = f"{template.STACK_NAME}-{template.ACCOUNT_ID}-artifacts"
@@ -95,7 +95,8 @@ class GlueLocalRunner:
             saved = sys.argv
             sys.argv = argv
             try:
-                runpy.run_path(str(script), run_name="__main__")
+                with iam.acting_as(iam.glue_job_role(job_name)):
+                    runpy.run_path(str(script), run_name="__main__")
             except SystemExit as exc:
                 if exc.code not in (0, None):
                     raise RuntimeError(f"Glue script exited with {exc.code}") from None
@@ -155,6 +156,7 @@ class EmbeddedAWS:
                 self.save_state()
         finally:
             patches.REGISTRY.functions.clear()
+            iam.ENFORCER.stop()
             patches.REGISTRY.log_dir = None
             self._mock.stop()
             self._mock = None
@@ -170,11 +172,15 @@ class EmbeddedAWS:
         """Create the template's resources in moto, as CloudFormation would."""
         d = template.load(self.root, self.parameters)
         self.deployment = d
-        iam = boto3.client("iam", region_name=template.REGION)
-        role = iam.create_role(
-            RoleName="phenolake-local",
-            AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
-        )["Role"]["Arn"]
+        secrets = boto3.client("secretsmanager", region_name=template.REGION)
+        secret_arns = {
+            logical_id: secrets.create_secret(
+                Name=props.get("Name", f"{template.STACK_NAME}-{logical_id}"),
+                SecretString=props.get("SecretString", "{}"),
+            )["ARN"]
+            for logical_id, props in self._of_type("AWS::SecretsManager::Secret")
+        }
+        self.roles = self._deploy_roles(d, secret_arns)
         for name in [*d.buckets.values(), ARTIFACTS_BUCKET]:
             self.s3.create_bucket(Bucket=name)
         for _, props in self._of_type("AWS::S3::Bucket"):
@@ -192,7 +198,7 @@ class EmbeddedAWS:
             lam.create_function(
                 FunctionName=fn.name,
                 Runtime="python3.13",
-                Role=role,
+                Role=self.roles.role(self.roles.function_roles[fn.name]).arn,
                 Handler=fn.handler,
                 Code={"ZipFile": package.getvalue()},
                 Timeout=fn.timeout,
@@ -212,7 +218,7 @@ class EmbeddedAWS:
             props = d.resources[job.logical_id]["Properties"]
             self.glue.create_job(
                 Name=job.name,
-                Role=role,
+                Role=self.roles.role(self.roles.glue_job_roles[job.name]).arn,
                 Command={**props["Command"], "ScriptLocation": f"s3://{ARTIFACTS_BUCKET}/{key}"},
                 DefaultArguments=job.default_arguments,
                 GlueVersion=props.get("GlueVersion", "5.1"),
@@ -228,12 +234,6 @@ class EmbeddedAWS:
         sns = boto3.client("sns", region_name=template.REGION)
         for logical_id, props in self._of_type("AWS::SNS::Topic"):
             sns.create_topic(Name=props.get("TopicName", f"{template.STACK_NAME}-{logical_id}"))
-        secrets = boto3.client("secretsmanager", region_name=template.REGION)
-        for logical_id, props in self._of_type("AWS::SecretsManager::Secret"):
-            secrets.create_secret(
-                Name=props.get("Name", f"{template.STACK_NAME}-{logical_id}"),
-                SecretString=props.get("SecretString", "{}"),
-            )
         ts = boto3.client("timestream-write", region_name=template.REGION)
         for _, props in self._of_type("AWS::Timestream::Database"):
             ts.create_database(DatabaseName=props["DatabaseName"])
@@ -241,10 +241,31 @@ class EmbeddedAWS:
             ts.create_table(DatabaseName=props["DatabaseName"], TableName=props["TableName"])
         self.state_machine_arns = {
             logical_id: self.sfn.create_state_machine(
-                name=name, definition=json.dumps(definition), roleArn=role
+                name=name,
+                definition=json.dumps(definition),
+                roleArn=self.roles.role(self.roles.state_machine_roles[name]).arn,
             )["stateMachineArn"]
             for logical_id, (name, definition) in d.state_machines.items()
         }
+
+    def _deploy_roles(self, d: template.Deployment, physical: dict[str, str]) -> iam.RoleSet:
+        """The roles sam deploy would create (SAM translator), in moto's IAM, each with
+        session credentials from moto's STS; the enforcer decides every call they sign."""
+        roles = iam.RoleSet.from_template(self.root, d.parameters, physical)
+        client = boto3.client("iam", region_name=template.REGION)
+        sts = boto3.client("sts", region_name=template.REGION)
+        credentials = {}
+        for role in roles.roles.values():
+            client.create_role(RoleName=role.name, AssumeRolePolicyDocument=json.dumps(role.trust))
+            issued = sts.assume_role(RoleArn=role.arn, RoleSessionName=role.name)["Credentials"]
+            credentials[role.name] = iam.RoleCredentials(
+                role.name,
+                issued["AccessKeyId"],
+                issued["SecretAccessKey"],
+                issued["SessionToken"],
+            )
+        iam.ENFORCER.configure(roles, credentials)
+        return roles
 
     def _of_type(self, kind: str) -> list[tuple[str, dict[str, Any]]]:
         assert self.deployment is not None

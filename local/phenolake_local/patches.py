@@ -34,6 +34,10 @@ Functions interpreter, but some things it cannot do here:
    re-raises it as a ``CustomErrorName``, which refuses the ``States.`` prefix, so the
    run fails with ``States.Runtime`` and the real error and cause are lost. Here a
    ``States.*`` name becomes the ``StatesErrorName`` it is.
+9. ``iam-enforcement``: every call a role signs is decided by the template's policies
+   (``iam.py``): moto's request authorisation hook, DeleteObjects per key, boto3 clients
+   signing as the role the calling code runs under, executor threads in their submitter's
+   context. A Lambda invocation runs its handler as the function's role.
 5. ``asl-number-literals``: moto's ASL grammar takes ``ToleratedFailurePercentage`` only as a
    decimal (``10.0``); AWS also accepts an integer (``10``, which is what a template
    substitution yields). The definition is normalised before moto parses it.
@@ -113,6 +117,7 @@ from moto.timestreamwrite.models import TimestreamWriteBackend
 from moto.timestreamwrite.responses import TimestreamWriteResponse
 
 from phenolake.config import using_environment
+from phenolake_local import iam
 
 StateTaskService = state_task_service.StateTaskService
 StateTaskServiceCallback = state_task_service_callback.StateTaskServiceCallback
@@ -248,7 +253,11 @@ class FunctionRegistry:
         ROUTER.install()
         try:
             handler = self.handler(function)
-            with self.log_to(function), using_environment(function.environment):
+            with (
+                self.log_to(function),
+                using_environment(function.environment),
+                iam.acting_as(iam.function_role(function.name)),
+            ):
                 result = handler(event, context)
             self.invocations.append((function.name, True))
             return json.dumps(result, default=str).encode(), False
@@ -774,6 +783,7 @@ PATCHES: dict[str, Callable[[], None]] = {
     "sync-integration": _patch_sync_integration,
     "map-tolerated-failures": _patch_map_tolerated_failures,
     "inline-map-states-errors": _patch_inline_map_states_errors,
+    "iam-enforcement": iam.install,
 }
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from phenolake import sources, study
+from phenolake_local import iam
 from phenolake_local.engine import EmbeddedAWS
 
 SAMPLE_SEED = 20141
@@ -38,6 +39,8 @@ class RunOptions:
     config: Path | None = None
     #: Per-source options of the execution input (``{"radar": {"include_sites": [...]}}``).
     source_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: The project deployed (template.yaml and the code it names); default: this checkout.
+    root: Path | None = None
 
 
 @dataclass
@@ -50,6 +53,8 @@ class RunResult:
     landed: list[tuple[str, str]]
     states: list[dict[str, Any]]
     seconds: float
+    #: AWS's AccessDenied message for every call a role was denied during the run
+    denials: list[str] = field(default_factory=list)
 
 
 def _files_of(path: Path) -> list[tuple[Path, str]]:
@@ -156,7 +161,10 @@ def run(options: RunOptions, on_event: Callable[[dict[str, Any]], None] | None =
     name = f"run-{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
     # A dry run lands the inputs so the plan can see them, then forgets everything.
     with EmbeddedAWS(
-        options.home, parameters=options.parameters, persist=not options.dry_run
+        options.home,
+        parameters=options.parameters,
+        persist=not options.dry_run,
+        **({"root": options.root} if options.root else {}),
     ) as aws:
         if options.config is not None:
             aws.s3.upload_file(str(options.config), aws.bucket("LakeBucket"), study.CONFIG_KEY)
@@ -180,21 +188,38 @@ def run(options: RunOptions, on_event: Callable[[dict[str, Any]], None] | None =
 
         described = aws.wait(arn, track)
         history = aws.history(arn)
+        denials = _denials()
     failure = _failure(history)
     output = json.loads(described.get("output") or "{}")
     status = described["status"]
     if status == "SUCCEEDED" and output.get("notify", {}).get("status") == "PARTIAL":
         status = "PARTIAL"  # the execution succeeded, but some Map items failed
+    status, error, cause = _denied(status, failure, denials)
     return RunResult(
         execution_name=name,
         status=status,
         output=output,
-        error=failure.get("error", ""),
-        cause=failure.get("cause", ""),
+        error=error,
+        cause=cause,
         landed=[(source, key) for _, source, key in planned],
         states=list(states.values()),
         seconds=(dt.datetime.now(dt.UTC) - started).total_seconds(),
+        denials=denials,
     )
+
+
+def _denials() -> list[str]:
+    """Each distinct denial of the run, in order."""
+    return list(dict.fromkeys(d.message for d in iam.ENFORCER.denials))
+
+
+def _denied(status: str, failure: dict[str, str], denials: list[str]) -> tuple[str, str, str]:
+    """A run in which a role was denied a call fails, naming the call, even where the
+    workflow tolerated the failed item: the deployed stack would lose that work."""
+    if not denials:
+        return status, failure.get("error", ""), failure.get("cause", "")
+    more = f" (and {len(denials) - 1} more denial(s))" if len(denials) > 1 else ""
+    return "FAILED", "AccessDenied", denials[0] + more
 
 
 def _failure(history: list[dict[str, Any]]) -> dict[str, str]:
@@ -221,14 +246,16 @@ def forget(home: Path, participant: str) -> RunResult:
         )
         described = aws.wait(arn)
         history = aws.history(arn)
-    failure = _failure(history)
+        denials = _denials()
+    status, error, cause = _denied(described["status"], _failure(history), denials)
     return RunResult(
         execution_name=name,
-        status=described["status"],
+        status=status,
         output=json.loads(described.get("output") or "{}"),
-        error=failure.get("error", ""),
-        cause=failure.get("cause", ""),
+        error=error,
+        cause=cause,
         landed=[],
         states=[],
         seconds=(dt.datetime.now(dt.UTC) - started).total_seconds(),
+        denials=denials,
     )

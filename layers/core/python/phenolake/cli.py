@@ -259,6 +259,8 @@ def _print_summary(result: Any, home: Path) -> None:
         _print_tables(home)
     elif result.status != "SUCCEEDED":
         err.print(f"run failed: {result.error}: {result.cause[:400]}")
+        for denial in result.denials[1:]:
+            err.print(f"also denied: {denial}")
     else:
         _print_tables(home)
 
