@@ -27,7 +27,8 @@ from phenolake import storage
 from phenolake_local import iam, mirror, patches, template
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS_BUCKET = f"{template.STACK_NAME}-{template.ACCOUNT_ID}-artifacts"
+#: Where ``sam deploy`` (resolve_s3) uploads each Glue ScriptLocation: the Glue role reads it there.
+ARTIFACTS_BUCKET = "aws-sam-cli-managed-default-samclisourcebucket-local"
 LOCAL_PARAMETERS = {"BatchLoadPollSeconds": "1", "RetryIntervalSeconds": "1"}
 
 _FAKE_CREDENTIALS = {
@@ -83,7 +84,8 @@ class GlueLocalRunner:
 
     def __call__(self, job_name: str, script_uri: str, arguments: dict[str, str]) -> None:
         bucket, key = script_uri[5:].split("/", 1)
-        body = self.aws.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        with iam.acting_as(iam.glue_job_role(job_name)):  # Glue reads it with the job's role
+            body = self.aws.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
         self.aws.save_buckets()
         spark_session()
         argv = [f"{job_name}.py", "--JOB_NAME", job_name]
@@ -213,7 +215,7 @@ class EmbeddedAWS:
         for _, props in self._of_type("AWS::Glue::Database"):
             self.glue.create_database(DatabaseInput=props["DatabaseInput"])
         for job in d.glue_jobs.values():
-            key = f"glue/{job.script.name}"
+            key = f"{template.STACK_NAME}/glue/{job.script.name}"
             self.s3.upload_file(str(job.script), ARTIFACTS_BUCKET, key)
             props = d.resources[job.logical_id]["Properties"]
             self.glue.create_job(

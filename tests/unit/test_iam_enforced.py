@@ -172,3 +172,20 @@ def test_every_managed_policy_the_template_attaches_is_known() -> None:
     roles = iam.RoleSet.from_template(root, template.load(root).parameters)
     attached = {n for r in roles.roles.values() for n, _ in r.documents}
     assert "AWSGlueServiceRole" not in attached  # item 10: no glue:* on *
+
+
+def test_with_a_kms_key_every_role_that_touches_the_buckets_may_use_it() -> None:
+    from phenolake_local import template
+
+    root = Path(__file__).resolve().parents[2]
+    key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    parameters = template.load(root, {"KmsKeyArn": key, "EnableTimestream": "true"}).parameters
+    roles = iam.RoleSet.from_template(root, parameters)
+    assert set(roles.bucket_keys.values()) == {key}
+    for name in (
+        *[role(f) for f in ("ConvertFunction", "ForgetFunction", "NotifyFunction")],
+        "phenolake-GlueJobRole",
+        "phenolake-PipelineStateMachineRole",  # the batch load reads SSE-KMS files as it
+    ):
+        request = iam.Request(roles.role(name).arn, "kms:Decrypt", key)
+        assert iam.evaluate(request, roles.role(name).policies).allowed, name
