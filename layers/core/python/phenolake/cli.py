@@ -190,9 +190,17 @@ def _inner_state(event: dict[str, Any]) -> bool:
     """States inside Map iterations repeat per item; the progress shows each state once."""
     return event.get("previousEventId", 0) > 0 and event["stateEnteredEventDetails"]["name"] in {
         "UnzipOne",
+        "RecordUnzipFailure",
+        "UnzipFailed",
         "RedactBatch",
+        "RecordRedactFailure",
+        "RedactFailed",
         "ConvertFile",
+        "RecordConvertFailure",
+        "ConvertFailed",
         "MergeDay",
+        "RecordMergeFailure",
+        "MergeFailed",
         "CurateSource",
         "CreateBatchLoad",
         "WaitForBatchLoad",
@@ -502,9 +510,15 @@ def validate(
     problems = v.validate_all()
     for problem in problems:
         err.print(f"invalid: {problem}")
+    missing = v.node_validators_missing()
+    if missing:
+        err.print(f"AWS's ASL validators skipped: {missing}")
     if problems:
         raise typer.Exit(2)
-    out.print("template, state machine and configuration are valid")
+    checked_by = "moto's parser" + (
+        "" if missing else ", asl-validator and the ASL language service"
+    )
+    out.print(f"template, state machine and configuration are valid (checked by {checked_by})")
 
 
 @app.command()
