@@ -51,8 +51,10 @@ import inspect
 import io
 import json
 import logging
+import os
 import sys
 import threading
+import time
 import traceback
 import uuid
 import warnings
@@ -66,11 +68,16 @@ from typing import IO, Any
 
 import boto3
 import moto
-from moto.awslambda.models import LambdaFunction
+from moto.awslambda.exceptions import LambdaClientError
+from moto.awslambda.exceptions import ValidationException as LambdaValidationException
+from moto.awslambda.models import LambdaBackend, LambdaFunction
 from moto.glue.models import FakeJob, FakeJobRun
 from moto.stepfunctions.parser.api import ExecutionFailedEventDetails, HistoryEventType
 from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import (
     CustomErrorName,
+)
+from moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl import (
+    ErrorEqualsDecl,
 )
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
     FailureEvent,
@@ -82,6 +89,7 @@ from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name
 from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
     StatesErrorNameType,
 )
+from moto.stepfunctions.parser.asl.component.state import state as state_module
 from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import (
     distributed_iteration_component as distributed,
 )
@@ -95,6 +103,11 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.job 
     JobClosed,
     JobPool,
 )
+from moto.stepfunctions.parser.asl.component.state.exec.state_map.state_map import StateMap
+from moto.stepfunctions.parser.asl.component.state.exec.state_parallel.state_parallel import (
+    StateParallel,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_task import state_task_lambda
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
     state_task_service,
     state_task_service_callback,
@@ -102,6 +115,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service impor
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import (
     ResourceCondition,
 )
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task import StateTask
 from moto.stepfunctions.parser.asl.eval.callback.callback import (
     CallbackOutcomeTimedOut,
     CallbackTimeoutError,
@@ -115,6 +129,8 @@ from moto.timestreamwrite.responses import TimestreamWriteResponse
 from phenolake.config import using_environment
 
 StateTaskService = state_task_service.StateTaskService
+StateTaskLambda = state_task_lambda.StateTaskLambda
+CommonStateField = state_module.CommonStateField
 StateTaskServiceCallback = state_task_service_callback.StateTaskServiceCallback
 MOTO_VERSION = moto.__version__
 
@@ -765,8 +781,316 @@ def _patch_inline_map_states_errors() -> None:
     module.CustomErrorName = _error_name  # type: ignore[attr-defined]
 
 
+# ------------------------------------------------------------------------- state-data-limits
+
+MAX_STATE_BYTES = 262_144
+"""Step Functions' quota on a state's input and output, a task's result and a Map's or
+Parallel's result: 256 KiB of data as a UTF-8 encoded string."""
+
+_QUOTA_MODULES = (state_module, state_task_lambda, state_task_service)
+
+
+def state_size(value: Any) -> int:
+    """Bytes of ``value`` as Step Functions carries it: compact JSON, UTF-8."""
+    text = (
+        value
+        if isinstance(value, str)
+        else json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+    )
+    return len(text.encode("utf-8"))
+
+
+def _within_state_quota(value: Any) -> bool:
+    return state_size(value) <= MAX_STATE_BYTES
+
+
+def _data_limit_exceeded(env: Any, what: str, size: int) -> FailureEventException:
+    error = StatesErrorNameType.StatesStatesDataLimitExceeded
+    return FailureEventException(
+        failure_event=FailureEvent(
+            env=env,
+            error_name=StatesErrorName(typ=error),
+            event_type=HistoryEventType.TaskFailed,
+            event_details=EventDetails(
+                executionFailedEventDetails=ExecutionFailedEventDetails(
+                    error=error.to_name(),
+                    cause=f"{what} has a size ({size} bytes) exceeding the maximum number of "
+                    f"bytes service limit ({MAX_STATE_BYTES}).",
+                )
+            ),
+        )
+    )
+
+
+def _check_state_size(env: Any, what: str, value: Any) -> None:
+    size = state_size(value)
+    if size > MAX_STATE_BYTES:
+        raise _data_limit_exceeded(env, what, size)
+
+
+def _patch_state_data_limits() -> None:
+    for module in _QUOTA_MODULES:
+        found = getattr(module, "is_within_size_quota", None)
+        if found is None:
+            raise PatchBroken(
+                f"moto {MOTO_VERSION}: {module.__name__}.is_within_size_quota is gone; "
+                "update phenolake_local/patches.py"
+            )
+        module.is_within_size_quota = _within_state_quota  # type: ignore[attr-defined]
+    state_input = _expect(CommonStateField, "_eval_state_input", ["self", "env"])
+    map_execution = _expect(StateMap, "_eval_execution", ["self", "env"])
+    parallel_execution = _expect(StateParallel, "_eval_execution", ["self", "env"])
+    task_parameters = _expect(StateTask, "_eval_parameters", ["self", "env"])
+    lambda_parameters = _expect(StateTaskLambda, "_eval_parameters", ["self", "env"])
+    error_equals = _expect(ErrorEqualsDecl, "_eval_body", ["self", "env"])
+    if getattr(state_input, "_phenolake", False):
+        return
+
+    def eval_state_input(self: Any, env: Any) -> None:
+        state_input(self, env)
+        _check_state_size(env, f"The input of state '{self.name}'", env.stack[-1])
+
+    def with_result_check(original: Callable[..., None]) -> Callable[..., None]:
+        """A Map's or Parallel's result is checked before its ResultSelector shrinks it."""
+
+        def eval_execution(self: Any, env: Any) -> None:
+            original(self, env)
+            _check_state_size(env, f"The result of state '{self.name}'", env.stack[-1])
+
+        eval_execution._phenolake = True  # type: ignore[attr-defined]
+        return eval_execution
+
+    def with_parameters_check(original: Callable[..., dict]) -> Callable[..., dict]:
+        def eval_parameters(self: Any, env: Any) -> dict:
+            parameters = original(self, env)
+            lambda_task = isinstance(self, StateTaskLambda)
+            value = parameters.get("Payload", parameters) if lambda_task else parameters
+            _check_state_size(env, f"The input of task '{self.name}' after Parameters", value)
+            return parameters
+
+        eval_parameters._phenolake = True  # type: ignore[attr-defined]
+        return eval_parameters
+
+    def eval_error_equals(self: ErrorEqualsDecl, env: Any) -> None:
+        """``States.ALL`` does not catch or retry ``States.DataLimitExceeded`` (a terminal
+        error on AWS); naming it in ``ErrorEquals`` does."""
+        error_name = env.stack[-1]
+        limit = StatesErrorName(typ=StatesErrorNameType.StatesStatesDataLimitExceeded)
+        if error_name == limit and limit not in self.error_names:
+            env.stack.pop()
+            env.stack.append(False)
+            return None
+        return error_equals(self, env)
+
+    eval_state_input._phenolake = True  # type: ignore[attr-defined]
+    eval_error_equals._phenolake = True  # type: ignore[attr-defined]
+    CommonStateField._eval_state_input = eval_state_input  # type: ignore[method-assign]
+    StateMap._eval_execution = with_result_check(map_execution)  # type: ignore[method-assign]
+    StateParallel._eval_execution = with_result_check(parallel_execution)  # type: ignore[method-assign]
+    StateTask._eval_parameters = with_parameters_check(task_parameters)  # type: ignore[method-assign]
+    StateTaskLambda._eval_parameters = with_parameters_check(lambda_parameters)  # type: ignore[method-assign]
+    ErrorEqualsDecl._eval_body = eval_error_equals  # type: ignore[method-assign]
+
+
+# ------------------------------------------------------------------------------ lambda-limits
+
+MAX_LAMBDA_PAYLOAD = 6_291_456
+"""Lambda's quota on a synchronous invocation's request and response: 6 MB each."""
+LAMBDA_TIMEOUT_RANGE = (1, 900)
+LAMBDA_MEMORY_RANGE = (128, 10_240)
+
+
+class RequestTooLarge(LambdaClientError):
+    code = 413
+
+    def __init__(self, size: int) -> None:
+        super().__init__(
+            "RequestEntityTooLargeException",
+            f"{size} byte payload is too large for the RequestResponse invocation type "
+            f"(limit {MAX_LAMBDA_PAYLOAD} bytes)",
+        )
+
+
+class MemoryMeter:
+    """Peak resident memory of this process while each invocation runs, above where it
+    started: a handler here shares the process with moto and the others, so the growth is
+    what it measures. One sampler thread serves all invocations in flight; when several
+    overlap, each one's growth includes the others' and is marked shared."""
+
+    def __init__(self, interval: float = 0.005) -> None:
+        self.interval = interval
+        self._lock = threading.Lock()
+        self._active: dict[int, list[int]] = {}  # token -> [start, peak, most in flight]
+        self._next = 0
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @staticmethod
+    def rss() -> int:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * PAGE_SIZE
+
+    def start(self) -> int:
+        now = self.rss()
+        with self._lock:
+            self._next += 1
+            token = self._next
+            self._active[token] = [now, now, 0]
+            in_flight = len(self._active)
+            for entry in self._active.values():
+                entry[2] = max(entry[2], in_flight)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, daemon=True)
+                self._thread.start()
+        self._wake.set()
+        return token
+
+    def stop(self, token: int) -> tuple[int, int]:
+        """(peak growth in bytes, most invocations in flight at once while it ran)."""
+        now = self.rss()
+        with self._lock:
+            start, peak, in_flight = self._active.pop(token)
+        return max(peak, now) - start, in_flight
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                if not self._active:
+                    self._thread = None
+                    self._wake.clear()
+                    return
+            now = self.rss()
+            with self._lock:
+                for entry in self._active.values():
+                    entry[1] = max(entry[1], now)
+            time.sleep(self.interval)
+
+
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+METER = MemoryMeter()
+
+
+@dataclass
+class InvocationReport:
+    """What Lambda's REPORT log line says of an invocation, and the limit it broke."""
+
+    function: str
+    request_id: str
+    duration_ms: float
+    memory_size_mb: int
+    max_memory_used_mb: int
+    shared: int
+    error: str = ""
+
+    def line(self) -> str:
+        shared = f" (shared with {self.shared - 1} other invocation(s))" if self.shared > 1 else ""
+        return (
+            f"REPORT RequestId: {self.request_id}\tDuration: {self.duration_ms:.2f} ms\t"
+            f"Memory Size: {self.memory_size_mb} MB\t"
+            f"Max Memory Used: {self.max_memory_used_mb} MB{shared}"
+            + (f"\tError: {self.error}" if self.error else "")
+        )
+
+
+REPORTS: list[InvocationReport] = []
+
+
+def _lambda_error(error_type: str, message: str, response_headers: Any) -> bytes:
+    response_headers["x-amz-function-error"] = "Unhandled"
+    return json.dumps({"errorType": error_type, "errorMessage": message}).encode()
+
+
+def _log_report(function_name: str, report: InvocationReport) -> None:
+    REPORTS.append(report)
+    function = REGISTRY.functions.get(function_name)
+    if function is None:
+        return
+    with REGISTRY.log_to(function):
+        print(report.line())
+
+
+def _patch_lambda_limits() -> None:
+    original = _expect(
+        LambdaFunction, "invoke", ["self", "body", "request_headers", "response_headers"]
+    )
+    create = _expect(LambdaBackend, "create_function", ["self", "spec"])
+    if getattr(create, "_phenolake", False):
+        return
+
+    def create_function(self: LambdaBackend, spec: dict[str, Any]) -> Any:
+        for field_name, key, (low, high) in (
+            ("timeout", "Timeout", LAMBDA_TIMEOUT_RANGE),
+            ("memorySize", "MemorySize", LAMBDA_MEMORY_RANGE),
+        ):
+            value = spec.get(key)
+            if value is not None and not low <= int(value) <= high:
+                bound = (
+                    f"greater than or equal to {low}"
+                    if int(value) < low
+                    else f"less than or equal to {high}"
+                )
+                raise LambdaValidationException(
+                    str(value), field_name, f"Member must have value {bound}"
+                )
+        return create(self, spec)
+
+    def invoke(self: LambdaFunction, body: Any, request_headers: Any, response_headers: Any) -> Any:
+        request = body if isinstance(body, bytes) else (body or "").encode()
+        if len(request) > MAX_LAMBDA_PAYLOAD:
+            raise RequestTooLarge(len(request))
+        request_id = str(uuid.uuid4())
+        token = METER.start()
+        began = time.monotonic()
+        try:
+            response = original(self, body, request_headers, response_headers)
+        finally:
+            seconds = time.monotonic() - began
+            growth, in_flight = METER.stop(token)
+        payload = response if isinstance(response, bytes) else (response or "").encode()
+        report = InvocationReport(
+            self.function_name,
+            request_id,
+            seconds * 1000,
+            int(self.memory_size),
+            growth // (1024 * 1024),
+            in_flight,
+        )
+        if seconds > float(self.timeout):
+            report.error = "Sandbox.Timedout"
+            payload = _lambda_error(
+                "Sandbox.Timedout",
+                f"RequestId: {request_id} Error: Task timed out after {float(self.timeout):.2f} "
+                "seconds",
+                response_headers,
+            )
+        elif report.max_memory_used_mb > report.memory_size_mb and in_flight == 1:
+            report.error = "Runtime.OutOfMemory"
+            payload = _lambda_error(
+                "Runtime.OutOfMemory",
+                f"RequestId: {request_id} Error: Runtime exited with error: signal: killed "
+                f"(used {report.max_memory_used_mb} MB of {report.memory_size_mb} MB)",
+                response_headers,
+            )
+        elif len(payload) > MAX_LAMBDA_PAYLOAD:
+            report.error = "Function.ResponseSizeTooLarge"
+            payload = _lambda_error(
+                "Function.ResponseSizeTooLarge",
+                f"Response payload size ({len(payload)} bytes) exceeded maximum allowed payload "
+                f"size ({MAX_LAMBDA_PAYLOAD} bytes).",
+                response_headers,
+            )
+        _log_report(self.function_name, report)
+        return payload
+
+    create_function._phenolake = True  # type: ignore[attr-defined]
+    invoke._phenolake = True  # type: ignore[attr-defined]
+    LambdaBackend.create_function = create_function  # type: ignore[method-assign]
+    LambdaFunction.invoke = invoke  # type: ignore[method-assign]
+
+
 PATCHES: dict[str, Callable[[], None]] = {
     "lambda-invoke": _patch_lambda_invoke,
+    "lambda-limits": _patch_lambda_limits,
     "glue-job-run": _patch_glue_job_run,
     "timestream-batch-load": _patch_timestream_batch_load,
     "aws-sdk-service-names": _patch_sdk_service_names,
@@ -774,6 +1098,7 @@ PATCHES: dict[str, Callable[[], None]] = {
     "sync-integration": _patch_sync_integration,
     "map-tolerated-failures": _patch_map_tolerated_failures,
     "inline-map-states-errors": _patch_inline_map_states_errors,
+    "state-data-limits": _patch_state_data_limits,
 }
 
 
