@@ -45,7 +45,9 @@ each one, so a moto upgrade that breaks one fails loudly.
 
 from __future__ import annotations
 
+import copy
 import csv
+import datetime as dt
 import importlib.util
 import inspect
 import io
@@ -103,6 +105,12 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.job 
     JobClosed,
     JobPool,
 )
+from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.resource_eval import (  # noqa: E501
+    resource_eval_s3,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.result_writer_decl import (  # noqa: E501
+    ResultWriter,
+)
 from moto.stepfunctions.parser.asl.component.state.exec.state_map.state_map import StateMap
 from moto.stepfunctions.parser.asl.component.state.exec.state_parallel.state_parallel import (
     StateParallel,
@@ -130,6 +138,7 @@ from phenolake.config import using_environment
 
 StateTaskService = state_task_service.StateTaskService
 StateTaskLambda = state_task_lambda.StateTaskLambda
+ResourceEvalS3 = resource_eval_s3.ResourceEvalS3
 CommonStateField = state_module.CommonStateField
 StateTaskServiceCallback = state_task_service_callback.StateTaskServiceCallback
 MOTO_VERSION = moto.__version__
@@ -656,6 +665,22 @@ class ItemFailure:
     cause: str
 
 
+@dataclass(frozen=True)
+class ItemRecord:
+    """One Distributed Map item as its child execution ended, for the ResultWriter."""
+
+    index: int
+    input: Any
+    output: Any
+    failure: ItemFailure | None
+    started: str
+    stopped: str
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 class TolerantJobPool(JobPool):
     """A JobPool that lets failed items close as results until a threshold is exceeded."""
 
@@ -665,6 +690,7 @@ class TolerantJobPool(JobPool):
         self.tolerated_percentage = percentage
         self.failures = 0
         self.exceeded = False
+        self.records: list[ItemRecord] = []
 
     def _over(self) -> bool:
         if self.tolerated_count <= 0 and self.tolerated_percentage <= 0:
@@ -674,6 +700,16 @@ class TolerantJobPool(JobPool):
 
     def close_job(self, job: Any) -> None:
         failure = job.job_output
+        if not isinstance(failure, Exception):
+            self.records.append(
+                ItemRecord(
+                    job.job_index,
+                    getattr(job, "phenolake_input", job.job_input),
+                    None if isinstance(failure, ItemFailure) else failure,
+                    failure if isinstance(failure, ItemFailure) else None,
+                    *getattr(job, "phenolake_times", (_now(), _now())),
+                )
+            )
         if not isinstance(failure, ItemFailure):
             return super().close_job(job)
         with self._mutex:
@@ -696,7 +732,10 @@ def _patch_map_tolerated_failures() -> None:
     if not getattr(original_eval_job, "_phenolake", False):
 
         def eval_job(self: Any, env: Any, job: Any) -> None:
+            started = _now()
             original_eval_job(self, env, job)
+            job.phenolake_times = (started, _now())
+            job.phenolake_input = getattr(env, "phenolake_item_input", job.job_input)
             state = env.program_state()
             if job.job_output is None and not isinstance(state, ProgramEnded):
                 details = (state.error or {}) if isinstance(state, ProgramError) else {}
@@ -705,8 +744,16 @@ def _patch_map_tolerated_failures() -> None:
                     details.get("cause", f"item {job.job_index} did not complete"),
                 )
 
+        original_eval_input = _expect(worker, "_eval_input", ["self", "env_frame"])
+
+        def eval_input(self: Any, env_frame: Any) -> None:
+            """Keeps the child execution's input (the item after ItemSelector) for its record."""
+            original_eval_input(self, env_frame)
+            env_frame.phenolake_item_input = copy.deepcopy(env_frame.states.get_input())
+
         eval_job._phenolake = True  # type: ignore[attr-defined]
         worker._eval_job = eval_job  # type: ignore[method-assign]
+        worker._eval_input = eval_input  # type: ignore[method-assign]
     component = distributed.DistributedIterationComponent
     original = _expect(component, "_map_run", ["self", "env", "eval_input"])
     _expect(component, "_launch_worker", ["self", "env", "eval_input", "job_pool"])
@@ -751,6 +798,11 @@ def _patch_map_tolerated_failures() -> None:
             )
         if pool.get_worker_exception() is not None:
             raise pool.get_worker_exception()
+        env.phenolake_map_run = MapRunResults(
+            eval_input.map_run_record.map_run_arn,
+            eval_input.map_run_record.map_state_machine_arn,
+            sorted(pool.records, key=lambda r: r.index),
+        )
         env.stack.append([closed.job_output for closed in pool.get_closed_jobs()])
 
     map_run._phenolake = True  # type: ignore[attr-defined]
@@ -1088,6 +1140,113 @@ def _patch_lambda_limits() -> None:
     LambdaFunction.invoke = invoke  # type: ignore[method-assign]
 
 
+# ------------------------------------------------------------------------ map-result-writer
+
+
+@dataclass(frozen=True)
+class MapRunResults:
+    map_run_arn: str
+    map_state_machine_arn: str
+    records: list[ItemRecord]
+
+
+def result_entry(run: MapRunResults, record: ItemRecord) -> dict[str, Any]:
+    """A child execution as ResultWriter exports it (``Transformation: NONE``, the default
+    when writing to S3): the execution's metadata with its input and output as JSON text."""
+    name = str(uuid.UUID(int=record.index + 1))
+    entry: dict[str, Any] = {
+        "ExecutionArn": f"{run.map_state_machine_arn.replace(':stateMachine:', ':execution:')}"
+        f":{name}",
+        "Input": json.dumps(record.input, separators=(",", ":")),
+        "InputDetails": {"Included": True},
+        "Name": name,
+        "RedriveCount": 0,
+        "RedriveStatus": "NOT_REDRIVABLE",
+        "StartDate": record.started,
+        "StateMachineArn": run.map_state_machine_arn,
+        "Status": "FAILED" if record.failure else "SUCCEEDED",
+        "StopDate": record.stopped,
+    }
+    if record.failure:
+        entry["Error"] = record.failure.error
+        entry["Cause"] = record.failure.cause
+        entry["RedriveStatus"] = "REDRIVABLE"
+    else:
+        entry["Output"] = json.dumps(record.output, separators=(",", ":"))
+        entry["OutputDetails"] = {"Included": True}
+        entry["RedriveStatusReason"] = "Execution is SUCCEEDED and cannot be redriven"
+    return entry
+
+
+def write_results(s3: Any, bucket: str, prefix: str, run: MapRunResults) -> str:
+    """``<prefix>/<map run id>/SUCCEEDED_0.json``, ``FAILED_0.json`` (each written only when
+    it has entries) and ``manifest.json`` naming them; returns the manifest's key."""
+    if prefix and not prefix.endswith("/"):
+        prefix += "/"
+    folder = f"{prefix}{run.map_run_arn.rsplit(':', 1)[-1]}/"
+    files: dict[str, list[dict[str, Any]]] = {"FAILED": [], "PENDING": [], "SUCCEEDED": []}
+    for status in ("SUCCEEDED", "FAILED"):
+        entries = [
+            result_entry(run, r)
+            for r in run.records
+            if (r.failure is not None) == (status == "FAILED")
+        ]
+        if not entries:
+            continue
+        key = f"{folder}{status}_0.json"
+        body = json.dumps(entries).encode()
+        s3.put_object(Bucket=bucket, Key=key, Body=body)
+        files[status].append({"Key": key, "Size": len(body)})
+    manifest = {"DestinationBucket": bucket, "MapRunArn": run.map_run_arn, "ResultFiles": files}
+    key = f"{folder}manifest.json"
+    s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(manifest, indent=2).encode())
+    return key
+
+
+def _patch_map_result_writer() -> None:
+    original = _expect(
+        ResourceEvalS3, "_handle_put_object", ["env", "resource_runtime_part", "state_credentials"]
+    )
+    _expect(ResultWriter, "_eval_body", ["self", "env"])
+    if getattr(original, "_phenolake", False):
+        return
+
+    def handle_put_object(env: Any, resource_runtime_part: Any, state_credentials: Any) -> None:
+        run: MapRunResults | None = getattr(env, "phenolake_map_run", None)
+        if run is None:
+            raise PatchBroken(
+                f"moto {MOTO_VERSION}: a ResultWriter ran without the map-tolerated-failures "
+                "patch's records; update phenolake_local/patches.py"
+            )
+        parameters = env.stack.pop()
+        env.stack.pop()  # the items' outputs: the records hold them with their inputs
+        s3 = ResourceEvalS3._get_s3_client(
+            resource_runtime_part=resource_runtime_part, state_credentials=state_credentials
+        )
+        key = write_results(s3, parameters["Bucket"], parameters.get("Prefix", ""), run)
+        env.stack.append(
+            {
+                "MapRunArn": run.map_run_arn,
+                "ResultWriterDetails": {"Bucket": parameters["Bucket"], "Key": key},
+            }
+        )
+
+    def eval_result_writer(self: ResultWriter, env: Any) -> None:
+        """Its ``Parameters`` paths select from the Map state's input, as on AWS (moto
+        evaluated them against the items' results)."""
+        results = env.stack.pop()
+        env.stack.append(env.states.get_input())
+        self.parargs.eval(env=env)
+        parameters = env.stack.pop()
+        env.stack.pop()
+        env.stack.extend([results, parameters])
+        self.resource_eval.eval_resource(env=env)
+
+    handle_put_object._phenolake = True  # type: ignore[attr-defined]
+    ResourceEvalS3._handle_put_object = staticmethod(handle_put_object)  # type: ignore[method-assign,assignment]
+    ResultWriter._eval_body = eval_result_writer  # type: ignore[method-assign]
+
+
 PATCHES: dict[str, Callable[[], None]] = {
     "lambda-invoke": _patch_lambda_invoke,
     "lambda-limits": _patch_lambda_limits,
@@ -1097,6 +1256,7 @@ PATCHES: dict[str, Callable[[], None]] = {
     "asl-number-literals": _patch_asl_number_literals,
     "sync-integration": _patch_sync_integration,
     "map-tolerated-failures": _patch_map_tolerated_failures,
+    "map-result-writer": _patch_map_result_writer,
     "inline-map-states-errors": _patch_inline_map_states_errors,
     "state-data-limits": _patch_state_data_limits,
 }
