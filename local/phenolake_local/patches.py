@@ -17,7 +17,8 @@ Functions interpreter, but some things it cannot do here:
    records into moto's Timestream table, and write an error report on failure. The same
    ``ClientToken`` returns the same task without loading twice.
 4. ``aws-sdk-service-names``: Step Functions calls Timestream as ``aws-sdk:timestreamwrite``
-   while boto3 calls it ``timestream-write``.
+   while boto3 calls it ``timestream-write``; its errors are named ``TimestreamWrite.<error>``
+   (moto: ``timestreamwrite.<error>``, which the definition's Retry would never match).
 6. ``sync-integration``: for ``.sync`` tasks (``glue:startJobRun.sync``) moto's
    ``StateTaskServiceCallback._eval_integration_pattern`` ends with
    ``callback_endpoint.interrupt_all()`` on an endpoint that only ``.waitForTaskToken`` tasks
@@ -73,6 +74,7 @@ import moto
 from moto.awslambda.exceptions import LambdaClientError
 from moto.awslambda.exceptions import ValidationException as LambdaValidationException
 from moto.awslambda.models import LambdaBackend, LambdaFunction
+from moto.core.exceptions import JsonRESTError
 from moto.glue.models import FakeJob, FakeJobRun
 from moto.stepfunctions.parser.api import ExecutionFailedEventDetails, HistoryEventType
 from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import (
@@ -120,6 +122,9 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service impor
     state_task_service,
     state_task_service_callback,
 )
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+    state_task_service_aws_sdk as aws_sdk,
+)
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import (
     ResourceCondition,
 )
@@ -131,6 +136,7 @@ from moto.stepfunctions.parser.asl.eval.callback.callback import (
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.asl.eval.program_state import ProgramEnded, ProgramError
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+from moto.timestreamwrite.exceptions import ResourceNotFound
 from moto.timestreamwrite.models import TimestreamWriteBackend
 from moto.timestreamwrite.responses import TimestreamWriteResponse
 
@@ -381,20 +387,50 @@ def _patch_glue_job_run() -> None:
 # ---------------------------------------------------------------------------- timestream-batch-load
 
 
+class TimestreamValidation(JsonRESTError):
+    def __init__(self, message: str) -> None:
+        super().__init__("com.amazonaws.timestream.v20181101#ValidationException", message)
+
+
+@dataclass
+class BatchLoadPace:
+    """How long a task stays CREATED, then at least IN_PROGRESS: long enough that the state
+    machine's Wait -> Describe loop goes round before the load ends, as it does on AWS."""
+
+    queued: float = 0.3
+    in_progress: float = 1.2
+
+
+PACE = BatchLoadPace()
+TIME_UNITS = ("MILLISECONDS", "SECONDS", "MICROSECONDS", "NANOSECONDS")
+
+
 @dataclass
 class BatchLoadTask:
     task_id: str
     request: dict[str, Any]
     status: str = "CREATED"
-    report: dict[str, int] = field(default_factory=dict)
+    report: dict[str, int] = field(
+        default_factory=lambda: {
+            "RecordsProcessed": 0,
+            "RecordsIngested": 0,
+            "ParseFailures": 0,
+            "RecordIngestionFailures": 0,
+            "FileFailures": 0,
+            "BytesMetered": 0,
+        }
+    )
     error: str = ""
+    created: float = field(default_factory=time.time)
+    updated: float = field(default_factory=time.time)
+    done: threading.Event = field(default_factory=threading.Event)
 
     def describe(self) -> dict[str, Any]:
         described = {
             "TaskId": self.task_id,
             "TaskStatus": self.status,
             "DataSourceConfiguration": self.request["DataSourceConfiguration"],
-            "ProgressReport": self.report,
+            "ProgressReport": dict(self.report),
             "ReportConfiguration": self.request.get("ReportConfiguration", {}),
             "DataModelConfiguration": self.request.get("DataModelConfiguration", {}),
             "TargetDatabaseName": self.request["TargetDatabaseName"],
@@ -411,10 +447,25 @@ def _batch_loads(backend: TimestreamWriteBackend) -> dict[str, BatchLoadTask]:
     return backend.phenolake_batch_loads  # type: ignore[attr-defined]
 
 
-def _records_from_csv(text: str, model: dict[str, Any]) -> tuple[list[dict[str, Any]], int]:
+def _records_from_csv(
+    text: str, model: dict[str, Any]
+) -> tuple[list[dict[str, Any]], dict[str, list[int]]]:
+    """The records of one CSV file, and the line numbers (the header is line 1) of the rows
+    that could not be read, by reason."""
     mapping = model["MultiMeasureMappings"]
-    records, failures = [], 0
-    for row in csv.DictReader(io.StringIO(text)):
+    records: list[dict[str, Any]] = []
+    failed: dict[str, list[int]] = {}
+    for line, row in enumerate(csv.DictReader(io.StringIO(text)), start=2):
+        try:
+            time_value = row[model["TimeColumn"]]
+            if time_value in ("", None):
+                raise KeyError(model["TimeColumn"])
+            stamp = str(int(float(time_value)))
+        except (KeyError, ValueError):
+            failed.setdefault(
+                f"The time column '{model['TimeColumn']}' is missing or not a number.", []
+            ).append(line)
+            continue
         try:
             measures = [
                 {
@@ -425,30 +476,99 @@ def _records_from_csv(text: str, model: dict[str, Any]) -> tuple[list[dict[str, 
                 for m in mapping["MultiMeasureAttributeMappings"]
                 if row.get(m["SourceColumn"], "") != ""
             ]
-            records.append(
-                {
-                    "Dimensions": [
-                        {"Name": d["DestinationColumn"], "Value": row[d["SourceColumn"]]}
-                        for d in model.get("DimensionMappings", [])
-                    ],
-                    "MeasureName": mapping["TargetMultiMeasureName"],
-                    "MeasureValueType": "MULTI",
-                    "MeasureValues": measures,
-                    "Time": str(int(float(row[model["TimeColumn"]]))),
-                    "TimeUnit": model.get("TimeUnit", "MILLISECONDS"),
-                }
-            )
-        except (KeyError, ValueError):
-            failures += 1
-    return records, failures
+            dimensions = [
+                {"Name": d["DestinationColumn"], "Value": row[d["SourceColumn"]]}
+                for d in model.get("DimensionMappings", [])
+            ]
+        except (KeyError, ValueError, TypeError):
+            failed.setdefault("A measure value or dimension could not be read.", []).append(line)
+            continue
+        records.append(
+            {
+                "Dimensions": dimensions,
+                "MeasureName": mapping["TargetMultiMeasureName"],
+                "MeasureValueType": "MULTI",
+                "MeasureValues": measures,
+                "Time": stamp,
+                "TimeUnit": model.get("TimeUnit", "MILLISECONDS"),
+            }
+        )
+    return records, failed
+
+
+def line_ranges(lines: list[int]) -> list[list[int]]:
+    """``[2, 3, 4, 7]`` -> ``[[2, 4], [7, 7]]``, the error report's ``lineRanges``."""
+    ranges: list[list[int]] = []
+    for line in sorted(lines):
+        if ranges and line == ranges[-1][1] + 1:
+            ranges[-1][1] = line
+        else:
+            ranges.append([line, line])
+    return ranges
+
+
+def error_report(task_id: str, task_errors: list[str], files: dict[str, dict]) -> dict[str, Any]:
+    """The batch load error report in the documented layout."""
+    return {
+        "taskId": task_id,
+        "taskErrors": [{"reason": reason} for reason in task_errors],
+        "fileErrors": [
+            {
+                "fileName": name,
+                "errors": [
+                    {"reason": reason, "lineRanges": line_ranges(lines)}
+                    for reason, lines in sorted(failed.items())
+                ],
+            }
+            for name, failed in files.items()
+            if failed
+        ],
+    }
+
+
+def _check_batch_load(request: dict[str, Any], backend: TimestreamWriteBackend) -> None:
+    """What CreateBatchLoadTask itself refuses, raised as AWS raises it (no task is made)."""
+    source = request.get("DataSourceConfiguration", {})
+    s3_source = source.get("DataSourceS3Configuration", {})
+    if source.get("DataFormat") != "CSV":
+        raise TimestreamValidation(f"DataFormat must be CSV, got {source.get('DataFormat')!r}")
+    model = request.get("DataModelConfiguration", {}).get("DataModel")
+    if not model or not model.get("TimeColumn"):
+        raise TimestreamValidation("DataModelConfiguration.DataModel.TimeColumn is required")
+    if model.get("TimeUnit", "MILLISECONDS") not in TIME_UNITS:
+        raise TimestreamValidation(f"TimeUnit must be one of {', '.join(TIME_UNITS)}")
+    if not model.get("MultiMeasureMappings") and not model.get("MixedMeasureMappings"):
+        raise TimestreamValidation(
+            "the data model needs MultiMeasureMappings or MixedMeasureMappings"
+        )
+    report = request.get("ReportConfiguration", {}).get("ReportS3Configuration")
+    if not report:
+        raise TimestreamValidation("ReportConfiguration.ReportS3Configuration is required")
+    if report.get("EncryptionOption") == "SSE_KMS" and not report.get("KmsKeyId"):
+        raise TimestreamValidation("EncryptionOption SSE_KMS needs a KmsKeyId")
+    backend.describe_table(request["TargetDatabaseName"], request["TargetTableName"])
+    s3 = boto3.client("s3", region_name=backend.region_name)
+    for role, bucket in (
+        ("DataSourceS3Configuration", s3_source.get("BucketName", "")),
+        ("ReportS3Configuration", report.get("BucketName", "")),
+    ):
+        try:
+            s3.head_bucket(Bucket=bucket)
+        except Exception:
+            raise ResourceNotFound(f"{role}: the bucket {bucket} does not exist.") from None
 
 
 def _run_batch_load(task: BatchLoadTask, backend: TimestreamWriteBackend) -> None:
+    """The load, off the request thread: CREATED -> IN_PROGRESS -> SUCCEEDED or FAILED."""
+    time.sleep(PACE.queued)
+    task.status, task.updated = "IN_PROGRESS", time.time()
+    began = time.monotonic()
     request = task.request
     s3 = boto3.client("s3", region_name=backend.region_name)
     source = request["DataSourceConfiguration"]["DataSourceS3Configuration"]
     model = request["DataModelConfiguration"]["DataModel"]
-    ingested = parse_failures = files = size = 0
+    task_errors: list[str] = []
+    files: dict[str, dict[str, list[int]]] = {}
     try:
         table = backend.describe_table(request["TargetDatabaseName"], request["TargetTableName"])
         pages = s3.get_paginator("list_objects_v2").paginate(
@@ -457,33 +577,48 @@ def _run_batch_load(task: BatchLoadTask, backend: TimestreamWriteBackend) -> Non
         for page in pages:
             for obj in page.get("Contents", []):
                 body = s3.get_object(Bucket=source["BucketName"], Key=obj["Key"])["Body"].read()
-                records, failures = _records_from_csv(body.decode("utf-8"), model)
+                try:
+                    records, failed = _records_from_csv(body.decode("utf-8"), model)
+                except UnicodeDecodeError:
+                    files[obj["Key"]] = {"The file is not UTF-8 text.": [1]}
+                    task.report["FileFailures"] += 1
+                    continue
                 table.write_records(records)
-                ingested += len(records)
-                parse_failures += failures
-                files += 1
-                size += len(body)
-        task.status = "SUCCEEDED" if parse_failures == 0 else "FAILED"
-        if parse_failures:
-            task.error = f"{parse_failures} row(s) could not be parsed"
+                files[obj["Key"]] = failed
+                parse_failures = sum(len(lines) for lines in failed.values())
+                task.report["RecordsIngested"] += len(records)
+                task.report["ParseFailures"] += parse_failures
+                task.report["RecordsProcessed"] += len(records) + parse_failures
+                task.report["BytesMetered"] += len(body)
+                task.updated = time.time()
+        if not files:
+            task_errors.append(
+                f"No files were found under s3://{source['BucketName']}/"
+                f"{source.get('ObjectKeyPrefix', '')}."
+            )
     except Exception as exc:
-        task.status = "FAILED"
-        task.error = f"{type(exc).__name__}: {exc}"
-    task.report = {
-        "RecordsProcessed": ingested + parse_failures,
-        "RecordsIngested": ingested,
-        "ParseFailures": parse_failures,
-        "RecordIngestionFailures": 0,
-        "FileFailures": 0,
-        "BytesMetered": size,
-    }
-    report = request.get("ReportConfiguration", {}).get("ReportS3Configuration")
-    if report and task.status == "FAILED":
-        s3.put_object(
-            Bucket=report["BucketName"],
-            Key=f"{report.get('ObjectKeyPrefix', '').rstrip('/')}/{task.task_id}/errors.json",
-            Body=json.dumps({"TaskId": task.task_id, "error": task.error, **task.report}).encode(),
+        task_errors.append(f"{type(exc).__name__}: {exc}")
+    failed_lines = task.report["ParseFailures"] + task.report["FileFailures"]
+    if task_errors or failed_lines:
+        task.error = (
+            task_errors[0]
+            if task_errors
+            else f"{task.report['ParseFailures']} record(s) could not be parsed, "
+            f"{task.report['FileFailures']} file(s) could not be read; see the error report"
         )
+        report = request["ReportConfiguration"]["ReportS3Configuration"]
+        try:
+            s3.put_object(
+                Bucket=report["BucketName"],
+                Key=f"{report.get('ObjectKeyPrefix', '').rstrip('/')}/{task.task_id}/errors.json",
+                Body=json.dumps(error_report(task.task_id, task_errors, files), indent=1).encode(),
+            )
+        except Exception as exc:
+            task.error += f" (the error report could not be written: {type(exc).__name__})"
+    time.sleep(max(0.0, PACE.in_progress - (time.monotonic() - began)))
+    task.status = "FAILED" if task_errors or failed_lines else "SUCCEEDED"
+    task.updated = time.time()
+    task.done.set()
 
 
 def _patch_timestream_batch_load() -> None:
@@ -498,17 +633,21 @@ def _patch_timestream_batch_load() -> None:
         token = request.get("ClientToken") or str(uuid.uuid4())
         existing = next((t for t in tasks.values() if t.request.get("ClientToken") == token), None)
         if existing is None:
-            existing = BatchLoadTask(task_id=uuid.uuid4().hex[:26].upper(), request=request)
+            _check_batch_load(request, backend)
+            existing = BatchLoadTask(task_id=uuid.uuid4().hex.upper(), request=request)
             tasks[existing.task_id] = existing
-            _run_batch_load(existing, backend)
+            threading.Thread(
+                target=_run_batch_load,
+                args=(existing, backend),
+                name=f"batch-load-{existing.task_id}",
+                daemon=True,
+            ).start()
         return json.dumps({"TaskId": existing.task_id})
 
     def describe(self: TimestreamWriteResponse) -> str:
         task_id = json.loads(self.body)["TaskId"]
         task = _batch_loads(self.timestreamwrite_backend).get(task_id)
         if task is None:
-            from moto.timestreamwrite.exceptions import ResourceNotFound
-
             raise ResourceNotFound(f"batch load task {task_id} not found")
         return json.dumps({"BatchLoadTaskDescription": task.describe()})
 
@@ -537,6 +676,9 @@ def _patch_timestream_batch_load() -> None:
 # ---------------------------------------------------------------------------- aws-sdk-service-names
 
 SDK_SERVICE_NAMES = {"timestreamwrite": "timestream-write", "timestreamquery": "timestream-query"}
+#: The service part of an aws-sdk task's error name (``TimestreamWrite.ThrottlingException``);
+#: moto knows only DynamoDb and Sfn and uses the lower-case resource name for the rest.
+SDK_ERROR_NAMES = {"timestreamwrite": "TimestreamWrite"}
 
 
 def _patch_sdk_service_names() -> None:
@@ -547,6 +689,13 @@ def _patch_sdk_service_names() -> None:
             "update phenolake_local/patches.py"
         )
     overrides.update(SDK_SERVICE_NAMES)
+    error_names = getattr(aws_sdk, "_SERVICE_ERROR_NAMES", None)
+    if not isinstance(error_names, dict):
+        raise PatchBroken(
+            f"moto {MOTO_VERSION}: {aws_sdk.__name__}._SERVICE_ERROR_NAMES is gone; "
+            "update phenolake_local/patches.py"
+        )
+    error_names.update(SDK_ERROR_NAMES)
 
 
 # ---------------------------------------------------------------------------- asl-number-literals
@@ -1201,6 +1350,21 @@ def write_results(s3: Any, bucket: str, prefix: str, run: MapRunResults) -> str:
     key = f"{folder}manifest.json"
     s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(manifest, indent=2).encode())
     return key
+
+
+def export_results(
+    s3: Any, bucket: str, prefix: str, items: list[tuple[Any, Any]], label: str = "Map"
+) -> dict[str, str]:
+    """A ResultWriter export of ``(input, output)`` pairs, all succeeded, as a Map run leaves
+    it: for driving a step that reads one without running the Map. Returns the
+    ``ResultWriterDetails``."""
+    machine = "arn:aws:states:us-east-1:123456789012:stateMachine:local"
+    run = MapRunResults(
+        f"{machine.replace(':stateMachine:', ':mapRun:')}/{label}:{uuid.uuid4()}",
+        f"{machine}/{label}",
+        [ItemRecord(i, inp, out, None, _now(), _now()) for i, (inp, out) in enumerate(items)],
+    )
+    return {"Bucket": bucket, "Key": write_results(s3, bucket, prefix, run)}
 
 
 def _patch_map_result_writer() -> None:

@@ -205,6 +205,9 @@ def _inner_state(event: dict[str, Any]) -> bool:
         "CreateBatchLoad",
         "WaitForBatchLoad",
         "DescribeBatchLoad",
+        "BatchLoadHasError",
+        "KeepBatchLoadError",
+        "KeepBatchLoadProgress",
         "BatchLoadDone",
         "BatchLoadSucceeded",
         "BatchLoadFailed",
@@ -252,6 +255,11 @@ def _print_summary(result: Any, home: Path) -> None:
     for name in ("objects", "data_files", "images", "rows", "days", "rejected_rows", "quarantined"):
         if name in notify:
             table.add_row(labels.get(name, name.replace("_", " ")), str(notify[name]))
+    for load in notify.get("timestream_loads", []):
+        table.add_row(
+            f"timestream load {load['measure'] or load['task_id']} ({load['status']})",
+            f"{load['records_ingested']} of {load['records_processed']} records ingested",
+        )
     table.add_row("seconds", f"{result.seconds:.1f}")
     out.print(table)
     if result.landed and notify.get("objects") == 0:
