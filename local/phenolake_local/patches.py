@@ -13,9 +13,12 @@ Functions interpreter, but some things it cannot do here:
    ``ScriptLocation`` in S3, with PySpark in local mode (see ``engine.GlueLocalRunner``);
    the run ends SUCCEEDED or FAILED with the error message, as ``GetJobRun`` reports.
 3. ``timestream-batch-load``: moto has no ``CreateBatchLoadTask``/``DescribeBatchLoadTask``.
-   Here they read the CSV files from S3, apply the data-model mapping, write multi-measure
-   records into moto's Timestream table, and write an error report on failure. The same
-   ``ClientToken`` returns the same task without loading twice.
+   Here Create checks what AWS refuses at once (``ValidationException``,
+   ``ResourceNotFoundException``) and returns a CREATED task; a thread then takes it
+   IN_PROGRESS, reads the CSV files from S3, applies the data-model mapping, writes
+   multi-measure records into moto's Timestream table and ends it SUCCEEDED or FAILED, with
+   the documented error report (taskId, taskErrors, fileErrors). The same ``ClientToken``
+   returns the same task without loading twice.
 4. ``aws-sdk-service-names``: Step Functions calls Timestream as ``aws-sdk:timestreamwrite``
    while boto3 calls it ``timestream-write``; its errors are named ``TimestreamWrite.<error>``
    (moto: ``timestreamwrite.<error>``, which the definition's Retry would never match).
@@ -38,6 +41,18 @@ Functions interpreter, but some things it cannot do here:
 5. ``asl-number-literals``: moto's ASL grammar takes ``ToleratedFailurePercentage`` only as a
    decimal (``10.0``); AWS also accepts an integer (``10``, which is what a template
    substitution yields). The definition is normalised before moto parses it.
+
+9. ``lambda-limits``: Lambda's 6 MB request and response, the function's ``Timeout``
+   (``Sandbox.Timedout``) and ``MemorySize`` (``Runtime.OutOfMemory``, from the peak growth
+   of this process's RSS while the invocation runs alone), a ``REPORT`` line per invocation,
+   and ``CreateFunction``'s ranges for both; moto checks none of them.
+10. ``map-result-writer``: moto's ResultWriter writes an empty manifest and evaluates its
+    ``Parameters`` against the results; here it exports every item as AWS does
+    (``SUCCEEDED_0.json``, ``FAILED_0.json``, ``manifest.json``), paths from the Map's input.
+11. ``state-data-limits``: Step Functions' 256 KiB on state inputs (after ``Parameters``
+    too), outputs, task results and Map/Parallel results before ``ResultSelector``, counted
+    as compact UTF-8 JSON (moto: outputs only, with spaces, ``<``), and
+    ``States.DataLimitExceeded`` out of ``States.ALL``'s reach, as on AWS.
 
 Each patch checks that what it replaces still exists with the signature it expects and
 raises ``PatchBroken`` naming the moto symbol otherwise; tests/unit/test_patches.py exercises
