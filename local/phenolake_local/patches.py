@@ -13,11 +13,15 @@ Functions interpreter, but some things it cannot do here:
    ``ScriptLocation`` in S3, with PySpark in local mode (see ``engine.GlueLocalRunner``);
    the run ends SUCCEEDED or FAILED with the error message, as ``GetJobRun`` reports.
 3. ``timestream-batch-load``: moto has no ``CreateBatchLoadTask``/``DescribeBatchLoadTask``.
-   Here they read the CSV files from S3, apply the data-model mapping, write multi-measure
-   records into moto's Timestream table, and write an error report on failure. The same
-   ``ClientToken`` returns the same task without loading twice.
+   Here Create checks what AWS refuses at once (``ValidationException``,
+   ``ResourceNotFoundException``) and returns a CREATED task; a thread then takes it
+   IN_PROGRESS, reads the CSV files from S3, applies the data-model mapping, writes
+   multi-measure records into moto's Timestream table and ends it SUCCEEDED or FAILED, with
+   the documented error report (taskId, taskErrors, fileErrors). The same ``ClientToken``
+   returns the same task without loading twice.
 4. ``aws-sdk-service-names``: Step Functions calls Timestream as ``aws-sdk:timestreamwrite``
-   while boto3 calls it ``timestream-write``.
+   while boto3 calls it ``timestream-write``; its errors are named ``TimestreamWrite.<error>``
+   (moto: ``timestreamwrite.<error>``, which the definition's Retry would never match).
 6. ``sync-integration``: for ``.sync`` tasks (``glue:startJobRun.sync``) moto's
    ``StateTaskServiceCallback._eval_integration_pattern`` ends with
    ``callback_endpoint.interrupt_all()`` on an endpoint that only ``.waitForTaskToken`` tasks
@@ -42,6 +46,18 @@ Functions interpreter, but some things it cannot do here:
    decimal (``10.0``); AWS also accepts an integer (``10``, which is what a template
    substitution yields). The definition is normalised before moto parses it.
 
+9. ``lambda-limits``: Lambda's 6 MB request and response, the function's ``Timeout``
+   (``Sandbox.Timedout``) and ``MemorySize`` (``Runtime.OutOfMemory``, from the peak growth
+   of this process's RSS while the invocation runs alone), a ``REPORT`` line per invocation,
+   and ``CreateFunction``'s ranges for both; moto checks none of them.
+10. ``map-result-writer``: moto's ResultWriter writes an empty manifest and evaluates its
+    ``Parameters`` against the results; here it exports every item as AWS does
+    (``SUCCEEDED_0.json``, ``FAILED_0.json``, ``manifest.json``), paths from the Map's input.
+11. ``state-data-limits``: Step Functions' 256 KiB on state inputs (after ``Parameters``
+    too), outputs, task results and Map/Parallel results before ``ResultSelector``, counted
+    as compact UTF-8 JSON (moto: outputs only, with spaces, ``<``), and
+    ``States.DataLimitExceeded`` out of ``States.ALL``'s reach, as on AWS.
+
 Each patch checks that what it replaces still exists with the signature it expects and
 raises ``PatchBroken`` naming the moto symbol otherwise; tests/unit/test_patches.py exercises
 each one, so a moto upgrade that breaks one fails loudly.
@@ -49,14 +65,18 @@ each one, so a moto upgrade that breaks one fails loudly.
 
 from __future__ import annotations
 
+import copy
 import csv
+import datetime as dt
 import importlib.util
 import inspect
 import io
 import json
 import logging
+import os
 import sys
 import threading
+import time
 import traceback
 import uuid
 import warnings
@@ -70,11 +90,17 @@ from typing import IO, Any
 
 import boto3
 import moto
-from moto.awslambda.models import LambdaFunction
+from moto.awslambda.exceptions import LambdaClientError
+from moto.awslambda.exceptions import ValidationException as LambdaValidationException
+from moto.awslambda.models import LambdaBackend, LambdaFunction
+from moto.core.exceptions import JsonRESTError
 from moto.glue.models import FakeJob, FakeJobRun
 from moto.stepfunctions.parser.api import ExecutionFailedEventDetails, HistoryEventType
 from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import (
     CustomErrorName,
+)
+from moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl import (
+    ErrorEqualsDecl,
 )
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
     FailureEvent,
@@ -86,6 +112,7 @@ from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name
 from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
     StatesErrorNameType,
 )
+from moto.stepfunctions.parser.asl.component.state import state as state_module
 from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import (
     distributed_iteration_component as distributed,
 )
@@ -99,13 +126,28 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.job 
     JobClosed,
     JobPool,
 )
+from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.resource_eval import (  # noqa: E501
+    resource_eval_s3,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.result_writer_decl import (  # noqa: E501
+    ResultWriter,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_map.state_map import StateMap
+from moto.stepfunctions.parser.asl.component.state.exec.state_parallel.state_parallel import (
+    StateParallel,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_task import state_task_lambda
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
     state_task_service,
     state_task_service_callback,
 )
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+    state_task_service_aws_sdk as aws_sdk,
+)
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import (
     ResourceCondition,
 )
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task import StateTask
 from moto.stepfunctions.parser.asl.eval.callback.callback import (
     CallbackOutcomeTimedOut,
     CallbackTimeoutError,
@@ -113,6 +155,7 @@ from moto.stepfunctions.parser.asl.eval.callback.callback import (
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.asl.eval.program_state import ProgramEnded, ProgramError
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+from moto.timestreamwrite.exceptions import ResourceNotFound
 from moto.timestreamwrite.models import TimestreamWriteBackend
 from moto.timestreamwrite.responses import TimestreamWriteResponse
 
@@ -120,6 +163,9 @@ from phenolake.config import using_environment
 from phenolake_local import iam
 
 StateTaskService = state_task_service.StateTaskService
+StateTaskLambda = state_task_lambda.StateTaskLambda
+ResourceEvalS3 = resource_eval_s3.ResourceEvalS3
+CommonStateField = state_module.CommonStateField
 StateTaskServiceCallback = state_task_service_callback.StateTaskServiceCallback
 MOTO_VERSION = moto.__version__
 
@@ -365,20 +411,50 @@ def _patch_glue_job_run() -> None:
 # ---------------------------------------------------------------------------- timestream-batch-load
 
 
+class TimestreamValidation(JsonRESTError):
+    def __init__(self, message: str) -> None:
+        super().__init__("com.amazonaws.timestream.v20181101#ValidationException", message)
+
+
+@dataclass
+class BatchLoadPace:
+    """How long a task stays CREATED, then at least IN_PROGRESS: long enough that the state
+    machine's Wait -> Describe loop goes round before the load ends, as it does on AWS."""
+
+    queued: float = 0.3
+    in_progress: float = 1.2
+
+
+PACE = BatchLoadPace()
+TIME_UNITS = ("MILLISECONDS", "SECONDS", "MICROSECONDS", "NANOSECONDS")
+
+
 @dataclass
 class BatchLoadTask:
     task_id: str
     request: dict[str, Any]
     status: str = "CREATED"
-    report: dict[str, int] = field(default_factory=dict)
+    report: dict[str, int] = field(
+        default_factory=lambda: {
+            "RecordsProcessed": 0,
+            "RecordsIngested": 0,
+            "ParseFailures": 0,
+            "RecordIngestionFailures": 0,
+            "FileFailures": 0,
+            "BytesMetered": 0,
+        }
+    )
     error: str = ""
+    created: float = field(default_factory=time.time)
+    updated: float = field(default_factory=time.time)
+    done: threading.Event = field(default_factory=threading.Event)
 
     def describe(self) -> dict[str, Any]:
         described = {
             "TaskId": self.task_id,
             "TaskStatus": self.status,
             "DataSourceConfiguration": self.request["DataSourceConfiguration"],
-            "ProgressReport": self.report,
+            "ProgressReport": dict(self.report),
             "ReportConfiguration": self.request.get("ReportConfiguration", {}),
             "DataModelConfiguration": self.request.get("DataModelConfiguration", {}),
             "TargetDatabaseName": self.request["TargetDatabaseName"],
@@ -395,10 +471,25 @@ def _batch_loads(backend: TimestreamWriteBackend) -> dict[str, BatchLoadTask]:
     return backend.phenolake_batch_loads  # type: ignore[attr-defined]
 
 
-def _records_from_csv(text: str, model: dict[str, Any]) -> tuple[list[dict[str, Any]], int]:
+def _records_from_csv(
+    text: str, model: dict[str, Any]
+) -> tuple[list[dict[str, Any]], dict[str, list[int]]]:
+    """The records of one CSV file, and the line numbers (the header is line 1) of the rows
+    that could not be read, by reason."""
     mapping = model["MultiMeasureMappings"]
-    records, failures = [], 0
-    for row in csv.DictReader(io.StringIO(text)):
+    records: list[dict[str, Any]] = []
+    failed: dict[str, list[int]] = {}
+    for line, row in enumerate(csv.DictReader(io.StringIO(text)), start=2):
+        try:
+            time_value = row[model["TimeColumn"]]
+            if time_value in ("", None):
+                raise KeyError(model["TimeColumn"])
+            stamp = str(int(float(time_value)))
+        except (KeyError, ValueError):
+            failed.setdefault(
+                f"The time column '{model['TimeColumn']}' is missing or not a number.", []
+            ).append(line)
+            continue
         try:
             measures = [
                 {
@@ -409,30 +500,99 @@ def _records_from_csv(text: str, model: dict[str, Any]) -> tuple[list[dict[str, 
                 for m in mapping["MultiMeasureAttributeMappings"]
                 if row.get(m["SourceColumn"], "") != ""
             ]
-            records.append(
-                {
-                    "Dimensions": [
-                        {"Name": d["DestinationColumn"], "Value": row[d["SourceColumn"]]}
-                        for d in model.get("DimensionMappings", [])
-                    ],
-                    "MeasureName": mapping["TargetMultiMeasureName"],
-                    "MeasureValueType": "MULTI",
-                    "MeasureValues": measures,
-                    "Time": str(int(float(row[model["TimeColumn"]]))),
-                    "TimeUnit": model.get("TimeUnit", "MILLISECONDS"),
-                }
-            )
-        except (KeyError, ValueError):
-            failures += 1
-    return records, failures
+            dimensions = [
+                {"Name": d["DestinationColumn"], "Value": row[d["SourceColumn"]]}
+                for d in model.get("DimensionMappings", [])
+            ]
+        except (KeyError, ValueError, TypeError):
+            failed.setdefault("A measure value or dimension could not be read.", []).append(line)
+            continue
+        records.append(
+            {
+                "Dimensions": dimensions,
+                "MeasureName": mapping["TargetMultiMeasureName"],
+                "MeasureValueType": "MULTI",
+                "MeasureValues": measures,
+                "Time": stamp,
+                "TimeUnit": model.get("TimeUnit", "MILLISECONDS"),
+            }
+        )
+    return records, failed
+
+
+def line_ranges(lines: list[int]) -> list[list[int]]:
+    """``[2, 3, 4, 7]`` -> ``[[2, 4], [7, 7]]``, the error report's ``lineRanges``."""
+    ranges: list[list[int]] = []
+    for line in sorted(lines):
+        if ranges and line == ranges[-1][1] + 1:
+            ranges[-1][1] = line
+        else:
+            ranges.append([line, line])
+    return ranges
+
+
+def error_report(task_id: str, task_errors: list[str], files: dict[str, dict]) -> dict[str, Any]:
+    """The batch load error report in the documented layout."""
+    return {
+        "taskId": task_id,
+        "taskErrors": [{"reason": reason} for reason in task_errors],
+        "fileErrors": [
+            {
+                "fileName": name,
+                "errors": [
+                    {"reason": reason, "lineRanges": line_ranges(lines)}
+                    for reason, lines in sorted(failed.items())
+                ],
+            }
+            for name, failed in files.items()
+            if failed
+        ],
+    }
+
+
+def _check_batch_load(request: dict[str, Any], backend: TimestreamWriteBackend) -> None:
+    """What CreateBatchLoadTask itself refuses, raised as AWS raises it (no task is made)."""
+    source = request.get("DataSourceConfiguration", {})
+    s3_source = source.get("DataSourceS3Configuration", {})
+    if source.get("DataFormat") != "CSV":
+        raise TimestreamValidation(f"DataFormat must be CSV, got {source.get('DataFormat')!r}")
+    model = request.get("DataModelConfiguration", {}).get("DataModel")
+    if not model or not model.get("TimeColumn"):
+        raise TimestreamValidation("DataModelConfiguration.DataModel.TimeColumn is required")
+    if model.get("TimeUnit", "MILLISECONDS") not in TIME_UNITS:
+        raise TimestreamValidation(f"TimeUnit must be one of {', '.join(TIME_UNITS)}")
+    if not model.get("MultiMeasureMappings") and not model.get("MixedMeasureMappings"):
+        raise TimestreamValidation(
+            "the data model needs MultiMeasureMappings or MixedMeasureMappings"
+        )
+    report = request.get("ReportConfiguration", {}).get("ReportS3Configuration")
+    if not report:
+        raise TimestreamValidation("ReportConfiguration.ReportS3Configuration is required")
+    if report.get("EncryptionOption") == "SSE_KMS" and not report.get("KmsKeyId"):
+        raise TimestreamValidation("EncryptionOption SSE_KMS needs a KmsKeyId")
+    backend.describe_table(request["TargetDatabaseName"], request["TargetTableName"])
+    s3 = boto3.client("s3", region_name=backend.region_name)
+    for role, bucket in (
+        ("DataSourceS3Configuration", s3_source.get("BucketName", "")),
+        ("ReportS3Configuration", report.get("BucketName", "")),
+    ):
+        try:
+            s3.head_bucket(Bucket=bucket)
+        except Exception:
+            raise ResourceNotFound(f"{role}: the bucket {bucket} does not exist.") from None
 
 
 def _run_batch_load(task: BatchLoadTask, backend: TimestreamWriteBackend) -> None:
+    """The load, off the request thread: CREATED -> IN_PROGRESS -> SUCCEEDED or FAILED."""
+    time.sleep(PACE.queued)
+    task.status, task.updated = "IN_PROGRESS", time.time()
+    began = time.monotonic()
     request = task.request
     s3 = boto3.client("s3", region_name=backend.region_name)
     source = request["DataSourceConfiguration"]["DataSourceS3Configuration"]
     model = request["DataModelConfiguration"]["DataModel"]
-    ingested = parse_failures = files = size = 0
+    task_errors: list[str] = []
+    files: dict[str, dict[str, list[int]]] = {}
     try:
         table = backend.describe_table(request["TargetDatabaseName"], request["TargetTableName"])
         pages = s3.get_paginator("list_objects_v2").paginate(
@@ -441,33 +601,48 @@ def _run_batch_load(task: BatchLoadTask, backend: TimestreamWriteBackend) -> Non
         for page in pages:
             for obj in page.get("Contents", []):
                 body = s3.get_object(Bucket=source["BucketName"], Key=obj["Key"])["Body"].read()
-                records, failures = _records_from_csv(body.decode("utf-8"), model)
+                try:
+                    records, failed = _records_from_csv(body.decode("utf-8"), model)
+                except UnicodeDecodeError:
+                    files[obj["Key"]] = {"The file is not UTF-8 text.": [1]}
+                    task.report["FileFailures"] += 1
+                    continue
                 table.write_records(records)
-                ingested += len(records)
-                parse_failures += failures
-                files += 1
-                size += len(body)
-        task.status = "SUCCEEDED" if parse_failures == 0 else "FAILED"
-        if parse_failures:
-            task.error = f"{parse_failures} row(s) could not be parsed"
+                files[obj["Key"]] = failed
+                parse_failures = sum(len(lines) for lines in failed.values())
+                task.report["RecordsIngested"] += len(records)
+                task.report["ParseFailures"] += parse_failures
+                task.report["RecordsProcessed"] += len(records) + parse_failures
+                task.report["BytesMetered"] += len(body)
+                task.updated = time.time()
+        if not files:
+            task_errors.append(
+                f"No files were found under s3://{source['BucketName']}/"
+                f"{source.get('ObjectKeyPrefix', '')}."
+            )
     except Exception as exc:
-        task.status = "FAILED"
-        task.error = f"{type(exc).__name__}: {exc}"
-    task.report = {
-        "RecordsProcessed": ingested + parse_failures,
-        "RecordsIngested": ingested,
-        "ParseFailures": parse_failures,
-        "RecordIngestionFailures": 0,
-        "FileFailures": 0,
-        "BytesMetered": size,
-    }
-    report = request.get("ReportConfiguration", {}).get("ReportS3Configuration")
-    if report and task.status == "FAILED":
-        s3.put_object(
-            Bucket=report["BucketName"],
-            Key=f"{report.get('ObjectKeyPrefix', '').rstrip('/')}/{task.task_id}/errors.json",
-            Body=json.dumps({"TaskId": task.task_id, "error": task.error, **task.report}).encode(),
+        task_errors.append(f"{type(exc).__name__}: {exc}")
+    failed_lines = task.report["ParseFailures"] + task.report["FileFailures"]
+    if task_errors or failed_lines:
+        task.error = (
+            task_errors[0]
+            if task_errors
+            else f"{task.report['ParseFailures']} record(s) could not be parsed, "
+            f"{task.report['FileFailures']} file(s) could not be read; see the error report"
         )
+        report = request["ReportConfiguration"]["ReportS3Configuration"]
+        try:
+            s3.put_object(
+                Bucket=report["BucketName"],
+                Key=f"{report.get('ObjectKeyPrefix', '').rstrip('/')}/{task.task_id}/errors.json",
+                Body=json.dumps(error_report(task.task_id, task_errors, files), indent=1).encode(),
+            )
+        except Exception as exc:
+            task.error += f" (the error report could not be written: {type(exc).__name__})"
+    time.sleep(max(0.0, PACE.in_progress - (time.monotonic() - began)))
+    task.status = "FAILED" if task_errors or failed_lines else "SUCCEEDED"
+    task.updated = time.time()
+    task.done.set()
 
 
 def _patch_timestream_batch_load() -> None:
@@ -482,17 +657,21 @@ def _patch_timestream_batch_load() -> None:
         token = request.get("ClientToken") or str(uuid.uuid4())
         existing = next((t for t in tasks.values() if t.request.get("ClientToken") == token), None)
         if existing is None:
-            existing = BatchLoadTask(task_id=uuid.uuid4().hex[:26].upper(), request=request)
+            _check_batch_load(request, backend)
+            existing = BatchLoadTask(task_id=uuid.uuid4().hex.upper(), request=request)
             tasks[existing.task_id] = existing
-            _run_batch_load(existing, backend)
+            threading.Thread(
+                target=_run_batch_load,
+                args=(existing, backend),
+                name=f"batch-load-{existing.task_id}",
+                daemon=True,
+            ).start()
         return json.dumps({"TaskId": existing.task_id})
 
     def describe(self: TimestreamWriteResponse) -> str:
         task_id = json.loads(self.body)["TaskId"]
         task = _batch_loads(self.timestreamwrite_backend).get(task_id)
         if task is None:
-            from moto.timestreamwrite.exceptions import ResourceNotFound
-
             raise ResourceNotFound(f"batch load task {task_id} not found")
         return json.dumps({"BatchLoadTaskDescription": task.describe()})
 
@@ -521,6 +700,9 @@ def _patch_timestream_batch_load() -> None:
 # ---------------------------------------------------------------------------- aws-sdk-service-names
 
 SDK_SERVICE_NAMES = {"timestreamwrite": "timestream-write", "timestreamquery": "timestream-query"}
+#: The service part of an aws-sdk task's error name (``TimestreamWrite.ThrottlingException``);
+#: moto knows only DynamoDb and Sfn and uses the lower-case resource name for the rest.
+SDK_ERROR_NAMES = {"timestreamwrite": "TimestreamWrite"}
 
 
 def _patch_sdk_service_names() -> None:
@@ -531,6 +713,13 @@ def _patch_sdk_service_names() -> None:
             "update phenolake_local/patches.py"
         )
     overrides.update(SDK_SERVICE_NAMES)
+    error_names = getattr(aws_sdk, "_SERVICE_ERROR_NAMES", None)
+    if not isinstance(error_names, dict):
+        raise PatchBroken(
+            f"moto {MOTO_VERSION}: {aws_sdk.__name__}._SERVICE_ERROR_NAMES is gone; "
+            "update phenolake_local/patches.py"
+        )
+    error_names.update(SDK_ERROR_NAMES)
 
 
 # ---------------------------------------------------------------------------- asl-number-literals
@@ -649,6 +838,22 @@ class ItemFailure:
     cause: str
 
 
+@dataclass(frozen=True)
+class ItemRecord:
+    """One Distributed Map item as its child execution ended, for the ResultWriter."""
+
+    index: int
+    input: Any
+    output: Any
+    failure: ItemFailure | None
+    started: str
+    stopped: str
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 class TolerantJobPool(JobPool):
     """A JobPool that lets failed items close as results until a threshold is exceeded."""
 
@@ -658,6 +863,7 @@ class TolerantJobPool(JobPool):
         self.tolerated_percentage = percentage
         self.failures = 0
         self.exceeded = False
+        self.records: list[ItemRecord] = []
 
     def _over(self) -> bool:
         if self.tolerated_count <= 0 and self.tolerated_percentage <= 0:
@@ -667,6 +873,16 @@ class TolerantJobPool(JobPool):
 
     def close_job(self, job: Any) -> None:
         failure = job.job_output
+        if not isinstance(failure, Exception):
+            self.records.append(
+                ItemRecord(
+                    job.job_index,
+                    getattr(job, "phenolake_input", job.job_input),
+                    None if isinstance(failure, ItemFailure) else failure,
+                    failure if isinstance(failure, ItemFailure) else None,
+                    *getattr(job, "phenolake_times", (_now(), _now())),
+                )
+            )
         if not isinstance(failure, ItemFailure):
             return super().close_job(job)
         with self._mutex:
@@ -689,7 +905,10 @@ def _patch_map_tolerated_failures() -> None:
     if not getattr(original_eval_job, "_phenolake", False):
 
         def eval_job(self: Any, env: Any, job: Any) -> None:
+            started = _now()
             original_eval_job(self, env, job)
+            job.phenolake_times = (started, _now())
+            job.phenolake_input = getattr(env, "phenolake_item_input", job.job_input)
             state = env.program_state()
             if job.job_output is None and not isinstance(state, ProgramEnded):
                 details = (state.error or {}) if isinstance(state, ProgramError) else {}
@@ -698,8 +917,16 @@ def _patch_map_tolerated_failures() -> None:
                     details.get("cause", f"item {job.job_index} did not complete"),
                 )
 
+        original_eval_input = _expect(worker, "_eval_input", ["self", "env_frame"])
+
+        def eval_input(self: Any, env_frame: Any) -> None:
+            """Keeps the child execution's input (the item after ItemSelector) for its record."""
+            original_eval_input(self, env_frame)
+            env_frame.phenolake_item_input = copy.deepcopy(env_frame.states.get_input())
+
         eval_job._phenolake = True  # type: ignore[attr-defined]
         worker._eval_job = eval_job  # type: ignore[method-assign]
+        worker._eval_input = eval_input  # type: ignore[method-assign]
     component = distributed.DistributedIterationComponent
     original = _expect(component, "_map_run", ["self", "env", "eval_input"])
     _expect(component, "_launch_worker", ["self", "env", "eval_input", "job_pool"])
@@ -744,6 +971,11 @@ def _patch_map_tolerated_failures() -> None:
             )
         if pool.get_worker_exception() is not None:
             raise pool.get_worker_exception()
+        env.phenolake_map_run = MapRunResults(
+            eval_input.map_run_record.map_run_arn,
+            eval_input.map_run_record.map_state_machine_arn,
+            sorted(pool.records, key=lambda r: r.index),
+        )
         env.stack.append([closed.job_output for closed in pool.get_closed_jobs()])
 
     map_run._phenolake = True  # type: ignore[attr-defined]
@@ -774,15 +1006,447 @@ def _patch_inline_map_states_errors() -> None:
     module.CustomErrorName = _error_name  # type: ignore[attr-defined]
 
 
+# ------------------------------------------------------------------------- state-data-limits
+
+MAX_STATE_BYTES = 262_144
+"""Step Functions' quota on a state's input and output, a task's result and a Map's or
+Parallel's result: 256 KiB of data as a UTF-8 encoded string."""
+
+_QUOTA_MODULES = (state_module, state_task_lambda, state_task_service)
+
+
+def state_size(value: Any) -> int:
+    """Bytes of ``value`` as Step Functions carries it: compact JSON, UTF-8."""
+    text = (
+        value
+        if isinstance(value, str)
+        else json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+    )
+    return len(text.encode("utf-8"))
+
+
+def _within_state_quota(value: Any) -> bool:
+    return state_size(value) <= MAX_STATE_BYTES
+
+
+def _data_limit_exceeded(env: Any, what: str, size: int) -> FailureEventException:
+    error = StatesErrorNameType.StatesStatesDataLimitExceeded
+    return FailureEventException(
+        failure_event=FailureEvent(
+            env=env,
+            error_name=StatesErrorName(typ=error),
+            event_type=HistoryEventType.TaskFailed,
+            event_details=EventDetails(
+                executionFailedEventDetails=ExecutionFailedEventDetails(
+                    error=error.to_name(),
+                    cause=f"{what} has a size ({size} bytes) exceeding the maximum number of "
+                    f"bytes service limit ({MAX_STATE_BYTES}).",
+                )
+            ),
+        )
+    )
+
+
+def _check_state_size(env: Any, what: str, value: Any) -> None:
+    size = state_size(value)
+    if size > MAX_STATE_BYTES:
+        raise _data_limit_exceeded(env, what, size)
+
+
+def _patch_state_data_limits() -> None:
+    for module in _QUOTA_MODULES:
+        found = getattr(module, "is_within_size_quota", None)
+        if found is None:
+            raise PatchBroken(
+                f"moto {MOTO_VERSION}: {module.__name__}.is_within_size_quota is gone; "
+                "update phenolake_local/patches.py"
+            )
+        module.is_within_size_quota = _within_state_quota  # type: ignore[attr-defined]
+    state_input = _expect(CommonStateField, "_eval_state_input", ["self", "env"])
+    map_execution = _expect(StateMap, "_eval_execution", ["self", "env"])
+    parallel_execution = _expect(StateParallel, "_eval_execution", ["self", "env"])
+    task_parameters = _expect(StateTask, "_eval_parameters", ["self", "env"])
+    lambda_parameters = _expect(StateTaskLambda, "_eval_parameters", ["self", "env"])
+    error_equals = _expect(ErrorEqualsDecl, "_eval_body", ["self", "env"])
+    if getattr(state_input, "_phenolake", False):
+        return
+
+    def eval_state_input(self: Any, env: Any) -> None:
+        state_input(self, env)
+        _check_state_size(env, f"The input of state '{self.name}'", env.stack[-1])
+
+    def with_result_check(original: Callable[..., None]) -> Callable[..., None]:
+        """A Map's or Parallel's result is checked before its ResultSelector shrinks it."""
+
+        def eval_execution(self: Any, env: Any) -> None:
+            original(self, env)
+            _check_state_size(env, f"The result of state '{self.name}'", env.stack[-1])
+
+        eval_execution._phenolake = True  # type: ignore[attr-defined]
+        return eval_execution
+
+    def with_parameters_check(original: Callable[..., dict]) -> Callable[..., dict]:
+        def eval_parameters(self: Any, env: Any) -> dict:
+            parameters = original(self, env)
+            lambda_task = isinstance(self, StateTaskLambda)
+            value = parameters.get("Payload", parameters) if lambda_task else parameters
+            _check_state_size(env, f"The input of task '{self.name}' after Parameters", value)
+            return parameters
+
+        eval_parameters._phenolake = True  # type: ignore[attr-defined]
+        return eval_parameters
+
+    def eval_error_equals(self: ErrorEqualsDecl, env: Any) -> None:
+        """``States.ALL`` does not catch or retry ``States.DataLimitExceeded`` (a terminal
+        error on AWS); naming it in ``ErrorEquals`` does."""
+        error_name = env.stack[-1]
+        limit = StatesErrorName(typ=StatesErrorNameType.StatesStatesDataLimitExceeded)
+        if error_name == limit and limit not in self.error_names:
+            env.stack.pop()
+            env.stack.append(False)
+            return None
+        return error_equals(self, env)
+
+    eval_state_input._phenolake = True  # type: ignore[attr-defined]
+    eval_error_equals._phenolake = True  # type: ignore[attr-defined]
+    CommonStateField._eval_state_input = eval_state_input  # type: ignore[method-assign]
+    StateMap._eval_execution = with_result_check(map_execution)  # type: ignore[method-assign]
+    StateParallel._eval_execution = with_result_check(parallel_execution)  # type: ignore[method-assign]
+    StateTask._eval_parameters = with_parameters_check(task_parameters)  # type: ignore[method-assign]
+    StateTaskLambda._eval_parameters = with_parameters_check(lambda_parameters)  # type: ignore[method-assign]
+    ErrorEqualsDecl._eval_body = eval_error_equals  # type: ignore[method-assign]
+
+
+# ------------------------------------------------------------------------------ lambda-limits
+
+MAX_LAMBDA_PAYLOAD = 6_291_456
+"""Lambda's quota on a synchronous invocation's request and response: 6 MB each."""
+LAMBDA_TIMEOUT_RANGE = (1, 900)
+LAMBDA_MEMORY_RANGE = (128, 10_240)
+
+
+class RequestTooLarge(LambdaClientError):
+    code = 413
+
+    def __init__(self, size: int) -> None:
+        super().__init__(
+            "RequestEntityTooLargeException",
+            f"{size} byte payload is too large for the RequestResponse invocation type "
+            f"(limit {MAX_LAMBDA_PAYLOAD} bytes)",
+        )
+
+
+class MemoryMeter:
+    """Peak resident memory of this process while each invocation runs, above where it
+    started: a handler here shares the process with moto and the others, so the growth is
+    what it measures. One sampler thread serves all invocations in flight; when several
+    overlap, each one's growth includes the others' and is marked shared."""
+
+    def __init__(self, interval: float = 0.005) -> None:
+        self.interval = interval
+        self._lock = threading.Lock()
+        self._active: dict[int, list[int]] = {}  # token -> [start, peak, most in flight]
+        self._next = 0
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @staticmethod
+    def rss() -> int:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * PAGE_SIZE
+
+    def start(self) -> int:
+        now = self.rss()
+        with self._lock:
+            self._next += 1
+            token = self._next
+            self._active[token] = [now, now, 0]
+            in_flight = len(self._active)
+            for entry in self._active.values():
+                entry[2] = max(entry[2], in_flight)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, daemon=True)
+                self._thread.start()
+        self._wake.set()
+        return token
+
+    def stop(self, token: int) -> tuple[int, int]:
+        """(peak growth in bytes, most invocations in flight at once while it ran)."""
+        now = self.rss()
+        with self._lock:
+            start, peak, in_flight = self._active.pop(token)
+        return max(peak, now) - start, in_flight
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                if not self._active:
+                    self._thread = None
+                    self._wake.clear()
+                    return
+            now = self.rss()
+            with self._lock:
+                for entry in self._active.values():
+                    entry[1] = max(entry[1], now)
+            time.sleep(self.interval)
+
+
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+METER = MemoryMeter()
+
+
+@dataclass
+class InvocationReport:
+    """What Lambda's REPORT log line says of an invocation, and the limit it broke."""
+
+    function: str
+    request_id: str
+    duration_ms: float
+    memory_size_mb: int
+    max_memory_used_mb: int
+    shared: int
+    error: str = ""
+
+    def line(self) -> str:
+        shared = f" (shared with {self.shared - 1} other invocation(s))" if self.shared > 1 else ""
+        return (
+            f"REPORT RequestId: {self.request_id}\tDuration: {self.duration_ms:.2f} ms\t"
+            f"Memory Size: {self.memory_size_mb} MB\t"
+            f"Max Memory Used: {self.max_memory_used_mb} MB{shared}"
+            + (f"\tError: {self.error}" if self.error else "")
+        )
+
+
+REPORTS: list[InvocationReport] = []
+
+
+def _lambda_error(error_type: str, message: str, response_headers: Any) -> bytes:
+    response_headers["x-amz-function-error"] = "Unhandled"
+    return json.dumps({"errorType": error_type, "errorMessage": message}).encode()
+
+
+def _log_report(function_name: str, report: InvocationReport) -> None:
+    REPORTS.append(report)
+    function = REGISTRY.functions.get(function_name)
+    if function is None:
+        return
+    with REGISTRY.log_to(function):
+        print(report.line())
+
+
+def _patch_lambda_limits() -> None:
+    original = _expect(
+        LambdaFunction, "invoke", ["self", "body", "request_headers", "response_headers"]
+    )
+    create = _expect(LambdaBackend, "create_function", ["self", "spec"])
+    if getattr(create, "_phenolake", False):
+        return
+
+    def create_function(self: LambdaBackend, spec: dict[str, Any]) -> Any:
+        for field_name, key, (low, high) in (
+            ("timeout", "Timeout", LAMBDA_TIMEOUT_RANGE),
+            ("memorySize", "MemorySize", LAMBDA_MEMORY_RANGE),
+        ):
+            value = spec.get(key)
+            if value is not None and not low <= int(value) <= high:
+                bound = (
+                    f"greater than or equal to {low}"
+                    if int(value) < low
+                    else f"less than or equal to {high}"
+                )
+                raise LambdaValidationException(
+                    str(value), field_name, f"Member must have value {bound}"
+                )
+        return create(self, spec)
+
+    def invoke(self: LambdaFunction, body: Any, request_headers: Any, response_headers: Any) -> Any:
+        request = body if isinstance(body, bytes) else (body or "").encode()
+        if len(request) > MAX_LAMBDA_PAYLOAD:
+            raise RequestTooLarge(len(request))
+        request_id = str(uuid.uuid4())
+        token = METER.start()
+        began = time.monotonic()
+        try:
+            response = original(self, body, request_headers, response_headers)
+        finally:
+            seconds = time.monotonic() - began
+            growth, in_flight = METER.stop(token)
+        payload = response if isinstance(response, bytes) else (response or "").encode()
+        report = InvocationReport(
+            self.function_name,
+            request_id,
+            seconds * 1000,
+            int(self.memory_size),
+            growth // (1024 * 1024),
+            in_flight,
+        )
+        if seconds > float(self.timeout):
+            report.error = "Sandbox.Timedout"
+            payload = _lambda_error(
+                "Sandbox.Timedout",
+                f"RequestId: {request_id} Error: Task timed out after {float(self.timeout):.2f} "
+                "seconds",
+                response_headers,
+            )
+        elif report.max_memory_used_mb > report.memory_size_mb and in_flight == 1:
+            report.error = "Runtime.OutOfMemory"
+            payload = _lambda_error(
+                "Runtime.OutOfMemory",
+                f"RequestId: {request_id} Error: Runtime exited with error: signal: killed "
+                f"(used {report.max_memory_used_mb} MB of {report.memory_size_mb} MB)",
+                response_headers,
+            )
+        elif len(payload) > MAX_LAMBDA_PAYLOAD:
+            report.error = "Function.ResponseSizeTooLarge"
+            payload = _lambda_error(
+                "Function.ResponseSizeTooLarge",
+                f"Response payload size ({len(payload)} bytes) exceeded maximum allowed payload "
+                f"size ({MAX_LAMBDA_PAYLOAD} bytes).",
+                response_headers,
+            )
+        _log_report(self.function_name, report)
+        return payload
+
+    create_function._phenolake = True  # type: ignore[attr-defined]
+    invoke._phenolake = True  # type: ignore[attr-defined]
+    LambdaBackend.create_function = create_function  # type: ignore[method-assign]
+    LambdaFunction.invoke = invoke  # type: ignore[method-assign]
+
+
+# ------------------------------------------------------------------------ map-result-writer
+
+
+@dataclass(frozen=True)
+class MapRunResults:
+    map_run_arn: str
+    map_state_machine_arn: str
+    records: list[ItemRecord]
+
+
+def result_entry(run: MapRunResults, record: ItemRecord) -> dict[str, Any]:
+    """A child execution as ResultWriter exports it (``Transformation: NONE``, the default
+    when writing to S3): the execution's metadata with its input and output as JSON text."""
+    name = str(uuid.UUID(int=record.index + 1))
+    entry: dict[str, Any] = {
+        "ExecutionArn": f"{run.map_state_machine_arn.replace(':stateMachine:', ':execution:')}"
+        f":{name}",
+        "Input": json.dumps(record.input, separators=(",", ":")),
+        "InputDetails": {"Included": True},
+        "Name": name,
+        "RedriveCount": 0,
+        "RedriveStatus": "NOT_REDRIVABLE",
+        "StartDate": record.started,
+        "StateMachineArn": run.map_state_machine_arn,
+        "Status": "FAILED" if record.failure else "SUCCEEDED",
+        "StopDate": record.stopped,
+    }
+    if record.failure:
+        entry["Error"] = record.failure.error
+        entry["Cause"] = record.failure.cause
+        entry["RedriveStatus"] = "REDRIVABLE"
+    else:
+        entry["Output"] = json.dumps(record.output, separators=(",", ":"))
+        entry["OutputDetails"] = {"Included": True}
+        entry["RedriveStatusReason"] = "Execution is SUCCEEDED and cannot be redriven"
+    return entry
+
+
+def write_results(s3: Any, bucket: str, prefix: str, run: MapRunResults) -> str:
+    """``<prefix>/<map run id>/SUCCEEDED_0.json``, ``FAILED_0.json`` (each written only when
+    it has entries) and ``manifest.json`` naming them; returns the manifest's key."""
+    if prefix and not prefix.endswith("/"):
+        prefix += "/"
+    folder = f"{prefix}{run.map_run_arn.rsplit(':', 1)[-1]}/"
+    files: dict[str, list[dict[str, Any]]] = {"FAILED": [], "PENDING": [], "SUCCEEDED": []}
+    for status in ("SUCCEEDED", "FAILED"):
+        entries = [
+            result_entry(run, r)
+            for r in run.records
+            if (r.failure is not None) == (status == "FAILED")
+        ]
+        if not entries:
+            continue
+        key = f"{folder}{status}_0.json"
+        body = json.dumps(entries).encode()
+        s3.put_object(Bucket=bucket, Key=key, Body=body)
+        files[status].append({"Key": key, "Size": len(body)})
+    manifest = {"DestinationBucket": bucket, "MapRunArn": run.map_run_arn, "ResultFiles": files}
+    key = f"{folder}manifest.json"
+    s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(manifest, indent=2).encode())
+    return key
+
+
+def export_results(
+    s3: Any, bucket: str, prefix: str, items: list[tuple[Any, Any]], label: str = "Map"
+) -> dict[str, str]:
+    """A ResultWriter export of ``(input, output)`` pairs, all succeeded, as a Map run leaves
+    it: for driving a step that reads one without running the Map. Returns the
+    ``ResultWriterDetails``."""
+    machine = "arn:aws:states:us-east-1:123456789012:stateMachine:local"
+    run = MapRunResults(
+        f"{machine.replace(':stateMachine:', ':mapRun:')}/{label}:{uuid.uuid4()}",
+        f"{machine}/{label}",
+        [ItemRecord(i, inp, out, None, _now(), _now()) for i, (inp, out) in enumerate(items)],
+    )
+    return {"Bucket": bucket, "Key": write_results(s3, bucket, prefix, run)}
+
+
+def _patch_map_result_writer() -> None:
+    original = _expect(
+        ResourceEvalS3, "_handle_put_object", ["env", "resource_runtime_part", "state_credentials"]
+    )
+    _expect(ResultWriter, "_eval_body", ["self", "env"])
+    if getattr(original, "_phenolake", False):
+        return
+
+    def handle_put_object(env: Any, resource_runtime_part: Any, state_credentials: Any) -> None:
+        run: MapRunResults | None = getattr(env, "phenolake_map_run", None)
+        if run is None:
+            raise PatchBroken(
+                f"moto {MOTO_VERSION}: a ResultWriter ran without the map-tolerated-failures "
+                "patch's records; update phenolake_local/patches.py"
+            )
+        parameters = env.stack.pop()
+        env.stack.pop()  # the items' outputs: the records hold them with their inputs
+        s3 = ResourceEvalS3._get_s3_client(
+            resource_runtime_part=resource_runtime_part, state_credentials=state_credentials
+        )
+        key = write_results(s3, parameters["Bucket"], parameters.get("Prefix", ""), run)
+        env.stack.append(
+            {
+                "MapRunArn": run.map_run_arn,
+                "ResultWriterDetails": {"Bucket": parameters["Bucket"], "Key": key},
+            }
+        )
+
+    def eval_result_writer(self: ResultWriter, env: Any) -> None:
+        """Its ``Parameters`` paths select from the Map state's input, as on AWS (moto
+        evaluated them against the items' results)."""
+        results = env.stack.pop()
+        env.stack.append(env.states.get_input())
+        self.parargs.eval(env=env)
+        parameters = env.stack.pop()
+        env.stack.pop()
+        env.stack.extend([results, parameters])
+        self.resource_eval.eval_resource(env=env)
+
+    handle_put_object._phenolake = True  # type: ignore[attr-defined]
+    ResourceEvalS3._handle_put_object = staticmethod(handle_put_object)  # type: ignore[method-assign,assignment]
+    ResultWriter._eval_body = eval_result_writer  # type: ignore[method-assign]
+
+
 PATCHES: dict[str, Callable[[], None]] = {
     "lambda-invoke": _patch_lambda_invoke,
+    "lambda-limits": _patch_lambda_limits,
     "glue-job-run": _patch_glue_job_run,
     "timestream-batch-load": _patch_timestream_batch_load,
     "aws-sdk-service-names": _patch_sdk_service_names,
     "asl-number-literals": _patch_asl_number_literals,
     "sync-integration": _patch_sync_integration,
     "map-tolerated-failures": _patch_map_tolerated_failures,
+    "map-result-writer": _patch_map_result_writer,
     "inline-map-states-errors": _patch_inline_map_states_errors,
+    "state-data-limits": _patch_state_data_limits,
     "iam-enforcement": iam.install,
 }
 

@@ -14,6 +14,7 @@ import pytest
 
 from bench.redaction_set import scenes
 from phenolake import query
+from phenolake_local import patches
 from phenolake_local.engine import EmbeddedAWS
 
 RUN = "run-redact-1"
@@ -40,7 +41,14 @@ def redacted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
             aws, "RedactFunction", {"run_id": RUN, "item": {"source": "screenlake", "images": refs}}
         )
         qa = invoke(aws, "RedactFunction", {"run_id": RUN, "task": "qa"})
-        worklist = invoke(aws, "WorklistFunction", {"run_id": RUN, "stage": "converted"})
+        nothing_converted = patches.export_results(
+            aws.s3, lake, f"manifests/{RUN}/map-results/Convert", []
+        )
+        worklist = invoke(
+            aws,
+            "WorklistFunction",
+            {"run_id": RUN, "stage": "converted", "results": nothing_converted},
+        )
         listed = {
             bucket: sorted(
                 o["Key"] for o in aws.s3.list_objects_v2(Bucket=bucket).get("Contents", [])

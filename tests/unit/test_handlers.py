@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from phenolake.sources.mhealth import MHealth
+from phenolake_local import patches
 from phenolake_local.engine import EmbeddedAWS
 
 RUN = "run-test-1"
@@ -205,7 +206,18 @@ def test_worklist_folds_item_manifests_into_the_next_work_lists(aws: EmbeddedAWS
     aws.s3.put_object(
         Bucket=lake, Key=f"manifests/{RUN}/extracted/a.json", Body=json.dumps(manifest).encode()
     )
-    result = invoke(aws, "WorklistFunction", {"run_id": RUN, "stage": "extracted"})
+    aws.s3.put_object(
+        Bucket=lake, Key=f"manifests/{RUN}/extracted/not-in-the-results.json", Body=b"{}"
+    )
+    unzipped = patches.export_results(
+        aws.s3,
+        lake,
+        f"manifests/{RUN}/map-results/Unzip",
+        [({}, {"manifest": f"manifests/{RUN}/extracted/a.json"})],
+    )
+    result = invoke(
+        aws, "WorklistFunction", {"run_id": RUN, "stage": "extracted", "results": unzipped}
+    )
     assert result["redact"]["count"] == 2 and result["convert"]["count"] == 1
     batches = read_json(aws, lake, result["redact"]["key"])
     assert [len(b["images"]) for b in batches] == [16, 4]
@@ -222,7 +234,15 @@ def test_worklist_folds_item_manifests_into_the_next_work_lists(aws: EmbeddedAWS
         Key=f"manifests/{RUN}/converted/a.json",
         Body=json.dumps({"days": [day, day]}).encode(),
     )
-    converted = invoke(aws, "WorklistFunction", {"run_id": RUN, "stage": "converted"})
+    results = patches.export_results(
+        aws.s3,
+        lake,
+        f"manifests/{RUN}/map-results/Convert",
+        [({}, {"manifest": f"manifests/{RUN}/converted/a.json"})],
+    )
+    converted = invoke(
+        aws, "WorklistFunction", {"run_id": RUN, "stage": "converted", "results": results}
+    )
     assert converted["merge"]["count"] == 1
     assert converted["curate"] == [{"source": "mhealth", "participants": "1"}]
 

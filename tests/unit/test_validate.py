@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from phenolake_local import template, validate
+import json
+
+from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
+from phenolake_local import patches, template, validate
 
 
 def test_the_project_is_valid() -> None:
@@ -61,3 +65,51 @@ def test_every_template_function_is_called_by_a_state_machine() -> None:
         for resource in validate._resources(definition["States"])
     }
     assert called & arns == arns
+
+
+def _rendered() -> dict[str, dict]:
+    """Both definitions as CloudFormation would deploy them (template defaults substituted)."""
+    deployment = template.load(validate.PROJECT_ROOT)
+    return {logical_id: d for logical_id, (_, d) in deployment.state_machines.items()}
+
+
+def _as_before_unique_names(definition: dict) -> dict:
+    """The pipeline as it was: every Distributed Map processor with its own
+    RecordItemFailure and ItemFailed states."""
+    text = json.dumps(definition)
+    for step in ("Unzip", "Redact", "Convert", "Merge"):
+        text = text.replace(f'"Record{step}Failure"', '"RecordItemFailure"')
+        text = text.replace(f'"{step}Failed"', '"ItemFailed"')
+    return json.loads(text)
+
+
+def test_aws_validators_accept_both_rendered_definitions() -> None:
+    missing = validate.node_validators_missing()
+    assert not missing, f"AWS's ASL validators cannot run: {missing}; run `make node-tools`"
+    definitions = _rendered()
+    assert set(definitions) == {template.PIPELINE, template.DELETE_PARTICIPANT}
+    assert validate.node_validators(definitions) == []
+
+
+def test_state_names_repeated_across_map_processors_fail_aws_validation() -> None:
+    before = _as_before_unique_names(_rendered()[template.PIPELINE])
+    patches.apply()
+    AmazonStateLanguageParser.parse(json.dumps(before))  # moto's parser accepts it ...
+    problems = validate.node_validators({"Pipeline": before})
+    assert problems == [  # ... AWS does not
+        "Pipeline: asl-validator: DUPLICATE_STATE_NAMES: "
+        "A state with this name already exists: RecordItemFailure",
+        "Pipeline: asl-validator: DUPLICATE_STATE_NAMES: "
+        "A state with this name already exists: ItemFailed",
+    ]
+
+
+def test_the_language_service_reports_what_it_finds_by_line() -> None:
+    broken = {
+        "StartAt": "A",
+        "States": {"A": {"Type": "Pass", "Next": "Nowhere"}, "B": {"Type": "Succeed"}},
+    }
+    problems = validate.node_validators({"Broken": broken})
+    service = [p for p in problems if ": amazon-states-language-service: " in p]
+    assert any('"Next" property must be the name of an existing state' in p for p in service)
+    assert any("The state cannot be reached" in p for p in service)

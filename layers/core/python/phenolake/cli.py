@@ -190,13 +190,24 @@ def _inner_state(event: dict[str, Any]) -> bool:
     """States inside Map iterations repeat per item; the progress shows each state once."""
     return event.get("previousEventId", 0) > 0 and event["stateEnteredEventDetails"]["name"] in {
         "UnzipOne",
+        "RecordUnzipFailure",
+        "UnzipFailed",
         "RedactBatch",
+        "RecordRedactFailure",
+        "RedactFailed",
         "ConvertFile",
+        "RecordConvertFailure",
+        "ConvertFailed",
         "MergeDay",
+        "RecordMergeFailure",
+        "MergeFailed",
         "CurateSource",
         "CreateBatchLoad",
         "WaitForBatchLoad",
         "DescribeBatchLoad",
+        "BatchLoadHasError",
+        "KeepBatchLoadError",
+        "KeepBatchLoadProgress",
         "BatchLoadDone",
         "BatchLoadSucceeded",
         "BatchLoadFailed",
@@ -244,6 +255,11 @@ def _print_summary(result: Any, home: Path) -> None:
     for name in ("objects", "data_files", "images", "rows", "days", "rejected_rows", "quarantined"):
         if name in notify:
             table.add_row(labels.get(name, name.replace("_", " ")), str(notify[name]))
+    for load in notify.get("timestream_loads", []):
+        table.add_row(
+            f"timestream load {load['measure'] or load['task_id']} ({load['status']})",
+            f"{load['records_ingested']} of {load['records_processed']} records ingested",
+        )
     table.add_row("seconds", f"{result.seconds:.1f}")
     out.print(table)
     if result.landed and notify.get("objects") == 0:
@@ -504,9 +520,15 @@ def validate(
     problems = v.validate_all()
     for problem in problems:
         err.print(f"invalid: {problem}")
+    missing = v.node_validators_missing()
+    if missing:
+        err.print(f"AWS's ASL validators skipped: {missing}")
     if problems:
         raise typer.Exit(2)
-    out.print("template, state machine and configuration are valid")
+    checked_by = "moto's parser" + (
+        "" if missing else ", asl-validator and the ASL language service"
+    )
+    out.print(f"template, state machine and configuration are valid (checked by {checked_by})")
 
 
 @app.command()

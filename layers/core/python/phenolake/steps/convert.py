@@ -207,11 +207,13 @@ def run(event: ConvertEvent, settings: Settings) -> dict[str, Any]:
                 body=b"",
             )
     manifest.update(rows=rows, rejected_rows=rejected_rows)
-    storage.put_json(
-        s3,
-        settings.lake_bucket,
-        lake.manifest_key(event.run_id, "converted", lake.key_digest(item.key) + ".json"),
-        manifest,
-    )
+    manifest_key = lake.manifest_key(event.run_id, "converted", lake.key_digest(item.key) + ".json")
+    storage.put_json(s3, settings.lake_bucket, manifest_key, manifest)
     counts = {"rows": rows, "rejected_rows": rejected_rows, "quarantined_files": quarantined}
-    return {"key": item.key, "days": len(manifest["days"]), **counts, "metrics": counts}
+    return {
+        "key": item.key,
+        "manifest": manifest_key,
+        "days": len(manifest["days"]),
+        **counts,
+        "metrics": counts,
+    }

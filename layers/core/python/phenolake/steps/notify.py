@@ -165,6 +165,7 @@ def message(
             by_step[failure["step"]] = by_step.get(failure["step"], 0) + 1
         steps = ", ".join(f"{step} {n}" for step, n in sorted(by_step.items()))
         lines.append(f"failed items {len(failed)} ({steps}) -> {collected['failures_uri']}")
+    lines.extend(batch_load_lines(collected.get("timestream_loads", [])))
     lines.extend(silent_lines or [])
     if error:
         lines.append(f"error: {error.get('Error', '')}: {str(error.get('Cause', ''))[:500]}")
@@ -172,6 +173,47 @@ def message(
         if report:
             lines.append(f"batch load error report: {report}")
     return "\n".join(lines)
+
+
+def batch_loads(summary: dict[str, Any], error: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Each Timestream batch load of the run with its final status and progress report: from
+    the TimestreamLoads Map's output when the run went on, or from a failed load's cause
+    (``BatchLoadFailed`` carries its DescribeBatchLoadTask result)."""
+    found = [
+        (item.get("Measure", ""), item.get("load", {}))
+        for item in summary.get("timestream_loads") or []
+    ]
+    if error and error.get("Error") == "TimestreamBatchLoadFailed":
+        with contextlib.suppress(ValueError):
+            found.append(("", json.loads(str(error.get("Cause", "")))))
+    loads = []
+    for measure, load in found:
+        progress = load.get("ProgressReport") or {}
+        loads.append(
+            {
+                "measure": measure,
+                "task_id": load.get("TaskId", ""),
+                "status": load.get("Status", ""),
+                "records_processed": int(progress.get("RecordsProcessed", 0)),
+                "records_ingested": int(progress.get("RecordsIngested", 0)),
+                "parse_failures": int(progress.get("ParseFailures", 0)),
+                "record_ingestion_failures": int(progress.get("RecordIngestionFailures", 0)),
+                "file_failures": int(progress.get("FileFailures", 0)),
+                "error": load.get("ErrorMessage", ""),
+            }
+        )
+    return loads
+
+
+def batch_load_lines(loads: list[dict[str, Any]]) -> list[str]:
+    return [
+        f"timestream load {load['measure'] or load['task_id']}: {load['status']}, "
+        f"{load['records_ingested']} of {load['records_processed']} records ingested "
+        f"(parse failures {load['parse_failures']}, ingestion failures "
+        f"{load['record_ingestion_failures']}, file failures {load['file_failures']})"
+        + (f": {load['error']}" if load["error"] else "")
+        for load in loads
+    ]
 
 
 def batch_load_report(error: dict[str, Any]) -> str | None:
@@ -211,6 +253,7 @@ def run(event: NotifyEvent, settings: Settings) -> dict[str, Any]:
         collected["failures_uri"] = lake.s3_uri(settings.lake_bucket, failures_key)
     silent = _silent(s3, settings)
     collected["silent"] = [vars(s) for s in silent]
+    collected["timestream_loads"] = batch_loads(event.summary, event.error)
     manifest = {
         "batch_load_report": batch_load_report(event.error) if event.error else None,
         "run_id": event.run_id,
@@ -253,5 +296,6 @@ def run(event: NotifyEvent, settings: Settings) -> dict[str, Any]:
         "message": text,
         "failed_items": len(failures),
         "failures_uri": collected.get("failures_uri", ""),
+        "timestream_loads": collected["timestream_loads"],
         **collected["totals"],
     }

@@ -110,12 +110,8 @@ def run(event: UnzipEvent, settings: Settings) -> dict[str, Any]:
             detail={"zip": f"s3://{item.bucket}/{item.key}", "member": bad["member"]},
             body=b"",
         )
-    storage.put_json(
-        s3,
-        settings.lake_bucket,
-        lake.manifest_key(event.run_id, "extracted", lake.key_digest(item.key) + ".json"),
-        manifest,
-    )
+    manifest_key = lake.manifest_key(event.run_id, "extracted", lake.key_digest(item.key) + ".json")
+    storage.put_json(s3, settings.lake_bucket, manifest_key, manifest)
     ledger.record(
         item.source,
         item.key,
@@ -132,7 +128,7 @@ def run(event: UnzipEvent, settings: Settings) -> dict[str, Any]:
         "rejected_members": len(manifest["rejected"]),
         "quarantined_zips": int(bool(manifest["quarantined"])),
     }
-    return {"key": item.key, **counts, "metrics": counts}
+    return {"key": item.key, "manifest": manifest_key, **counts, "metrics": counts}
 
 
 def _extract_zip(

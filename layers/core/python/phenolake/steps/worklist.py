@@ -1,7 +1,9 @@
 """Worklist: gather what the previous Map's items wrote and write the next Maps' work lists.
 
-A Distributed Map's results can be far larger than a state may carry, so each item writes
-a small manifest under ``manifests/<run>/<stage>/`` and this step folds them into the item
+A Distributed Map's results can be far larger than a state may carry (256 KiB), so each
+item writes a small manifest under ``manifests/<run>/<stage>/`` and returns its key, the Map
+exports the items' results with ResultWriter, and this step reads that export
+(``phenolake.map_results``) to fold the manifests of the items that succeeded into the item
 lists the next Maps read from S3:
 
 - ``extracted`` -> ``redact.json`` (image batches) and ``convert.json`` (data files)
@@ -14,9 +16,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
-from phenolake import image_audit, lake, sources, storage
+from phenolake import image_audit, map_results, sources, storage
 from phenolake.config import Settings
 from phenolake.steps.common import StepEvent, s3_client, write_work_list
 from phenolake.steps.redact import audit_rows
@@ -24,20 +26,24 @@ from phenolake.steps.redact import audit_rows
 IMAGE_BATCH = 16
 
 
+class ResultWriterDetails(BaseModel):
+    """Where the previous Map's ResultWriter put its manifest."""
+
+    Bucket: str
+    Key: str
+
+
 class WorklistEvent(StepEvent):
     stage: Literal["extracted", "converted"]
+    results: ResultWriterDetails
     participants: list[str] = Field(default_factory=list)
 
 
-def _manifests(s3: Any, settings: Settings, run_id: str, stage: str) -> list[dict[str, Any]]:
-    prefix = lake.manifest_key(run_id, stage) + "/"
-    return [
-        storage.get_json(s3, settings.lake_bucket, obj.key)
-        for obj in sorted(
-            storage.list_objects(s3, settings.lake_bucket, prefix), key=lambda o: o.key
-        )
-        if obj.key.endswith(".json")
-    ]
+def _manifests(s3: Any, settings: Settings, details: ResultWriterDetails) -> list[dict[str, Any]]:
+    """The manifests of the items that succeeded, in the order the Map read them."""
+    results = map_results.read(s3, details.model_dump())
+    keys = sorted(output["manifest"] for output in results.outputs())
+    return [storage.get_json(s3, settings.lake_bucket, key) for key in keys]
 
 
 def after_extract(manifests: list[dict[str, Any]]) -> tuple[list[dict], list[dict]]:
@@ -76,15 +82,13 @@ def after_convert(
 def run(event: WorklistEvent, settings: Settings) -> dict[str, Any]:
     s3 = s3_client(settings)
     if event.stage == "extracted":
-        redact, convert = after_extract(_manifests(s3, settings, event.run_id, "extracted"))
+        redact, convert = after_extract(_manifests(s3, settings, event.results))
         return {
             "redact": write_work_list(s3, settings, event.run_id, "redact", redact),
             "convert": write_work_list(s3, settings, event.run_id, "convert", convert),
             "metrics": {"image_batches": len(redact), "data_files": len(convert)},
         }
-    merge, curate = after_convert(
-        _manifests(s3, settings, event.run_id, "converted"), event.participants
-    )
+    merge, curate = after_convert(_manifests(s3, settings, event.results), event.participants)
     audit = audit_rows(s3, settings, event.run_id)
     partitions = image_audit.fold(
         s3,
