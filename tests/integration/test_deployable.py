@@ -311,3 +311,41 @@ def test_function_loads_and_fits_as_deployed(logical_id: str, tmp_path: Path) ->
         f"{logical_id} deploys other versions than the lock (deployed, lock): {unlike}"
     )
     print(f"{logical_id}: {total:,} bytes unzipped ({detail}); loaded {report['versions']}")
+
+
+def test_the_check_names_the_module_a_function_misses_and_where(tmp_path: Path) -> None:
+    """The check itself: a lazy import of a module no layer has is found by reading the code,
+    and the isolated interpreter does not see the test venv's packages (yaml is in .venv)."""
+    code, layer = tmp_path / "task", tmp_path / "layer" / "python"
+    (code / "lib").mkdir(parents=True)
+    layer.mkdir(parents=True)
+    (code / "app.py").write_text("from lib import config\n\nlambda_handler = config.handler\n")
+    (code / "lib" / "__init__.py").write_text("")
+    (code / "lib" / "config.py").write_text(
+        "def handler(event, context):\n    import yaml\n\n    return yaml.safe_load(event)\n"
+    )
+    imports = scan(code / "app.py", [code])
+    assert imports.modules == {"yaml": "lib/config.py:2"}
+    spec = tmp_path / "spec.json"
+    spec.write_text(
+        json.dumps(
+            {
+                "path": [str(code), str(layer)],
+                "runtime": str(tmp_path / "none"),
+                "modules": imports.modules,
+                "services": [],
+                "environment": {},
+            }
+        )
+    )
+    probe = subprocess.run(
+        [PYTHON313, "-I", "-S", "-B", str(PROBE), str(spec)],
+        capture_output=True,
+        text=True,
+        env={"PATH": os.environ["PATH"]},
+        timeout=60,
+    )
+    report = json.loads(probe.stdout)
+    assert report["errors"] == [
+        "import yaml (lib/config.py:2): ModuleNotFoundError: No module named 'yaml'"
+    ]
