@@ -10,8 +10,27 @@ SCAN := .venv-scan
 SCAN_STAMP := $(SCAN)/.installed-$(shell sha256sum requirements-scan.txt | cut -c1-12)
 # sam build for the python3.13 Lambda runtime needs python3.13 on PATH (pyenv has it here).
 SAM_PYENV ?= 3.11.7:3.13.0
+# The python3.13 Lambda venv: exactly the packages the layers deploy (installed --no-deps from
+# the layers' own requirements files) plus the test tools, for the tests of all code that runs
+# in Lambda (README "Dependencies in Lambda").
+LAMBDA_PYTHON ?= $(shell PYENV_VERSION=$(SAM_PYENV) pyenv which python3.13 2>/dev/null || command -v python3.13)
+LAMBDA_VENV := .venv-lambda
+LAMBDA_REQS := layers/deps/requirements-base.txt layers/deps/requirements-arrow.txt \
+  layers/deps/requirements-kaggle.txt layers/opencv/requirements.txt
+LAMBDA_STAMP := $(LAMBDA_VENV)/.installed-$(shell cat $(LAMBDA_REQS) requirements.lock | sha256sum | cut -c1-12)
+LAMBDA_TOOLS := pytest hypothesis 'moto[s3,stepfunctions,glue,dynamodb,sns,secretsmanager,events,athena,timestreamwrite,sts,iam]' \
+  cfn-lint pillow scikit-image
+# Every test file of code that runs in Lambda; tests marked local_only (CLI, query engine,
+# numba's parser) are left out. The rest (Spark, Glue, the pipeline) run in .venv only.
+LAMBDA_TESTS := tests/unit/test_lambda_deps.py tests/unit/test_handlers.py \
+  tests/unit/test_mhealth.py tests/unit/test_embrace.py tests/unit/test_radar.py \
+  tests/unit/test_screenlake.py tests/unit/test_zipintake.py tests/unit/test_study.py \
+  tests/unit/test_provenance.py tests/unit/test_drift_and_reports.py \
+  tests/unit/test_kaggle_fetch.py tests/unit/test_screenlake_fetch.py \
+  tests/unit/test_redaction.py tests/integration/test_redact_step.py
 
-.PHONY: run test lint validate bench build deploy java node-tools venv scan-tools clean lock
+.PHONY: run test test-lambda deploy-check lint validate bench build deploy java node-tools venv \
+  lambda-venv scan-tools clean lock
 
 venv: $(STAMP)
 
@@ -20,6 +39,17 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install -q --upgrade pip==25.3
 	$(BIN)/python -m pip install -q -c requirements.lock -e '.[dev]'
 	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+lambda-venv: $(LAMBDA_STAMP)
+
+$(LAMBDA_STAMP): $(LAMBDA_REQS) requirements.lock
+	@test -n "$(LAMBDA_PYTHON)" || { echo "python3.13 not found (pyenv $(SAM_PYENV))"; exit 2; }
+	@test -x $(LAMBDA_VENV)/bin/python || $(LAMBDA_PYTHON) -m venv $(LAMBDA_VENV)
+	$(LAMBDA_VENV)/bin/python -m pip install -q --upgrade pip==25.3
+	$(LAMBDA_VENV)/bin/python -m pip install -q --no-deps $(addprefix -r ,$(LAMBDA_REQS))
+	$(LAMBDA_VENV)/bin/python -m pip install -q -c requirements.lock $(LAMBDA_TOOLS)
+	@rm -f $(LAMBDA_VENV)/.installed-*
 	@touch $@
 
 scan-tools: $(SCAN_STAMP)
@@ -51,10 +81,21 @@ java:
 run: venv java
 	$(BIN)/phenolake run
 
-test: venv java scan-tools node-tools
+test: venv java scan-tools node-tools lambda-venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest
+	PYTHON313=$(LAMBDA_PYTHON) $(BIN)/python -m pytest
+	$(MAKE) --no-print-directory test-lambda
+
+# The tests of the code that runs in Lambda, on python3.13 with exactly the layers' packages;
+# the library comes from its source folders, as the core and OpenCV layers carry it.
+test-lambda: lambda-venv
+	PYTHONPATH=layers/core/python:layers/opencv:local PHENOLAKE_LAMBDA_VENV=1 \
+	  $(LAMBDA_VENV)/bin/python -m pytest -p no:cacheprovider -m "not local_only" $(LAMBDA_TESTS)
+
+# sam build (cached), then every built function loaded as Lambda loads it and measured.
+deploy-check: venv
+	PYTHON313=$(LAMBDA_PYTHON) SAM_PYENV=$(SAM_PYENV) $(BIN)/python -m pytest -s tests/integration/test_deployable.py
 
 lint: venv scan-tools
 	$(BIN)/ruff check .
@@ -85,4 +126,4 @@ lock:
 	/tmp/phenolake-lock/bin/pip freeze --exclude-editable | grep -v '^-e' > requirements.lock
 
 clean:
-	rm -rf $(VENV) $(SCAN) .aws-sam .pytest_cache .ruff_cache node_modules
+	rm -rf $(VENV) $(SCAN) $(LAMBDA_VENV) .aws-sam .pytest_cache .ruff_cache node_modules

@@ -117,6 +117,7 @@ def test_the_qa_sample_has_the_published_images_with_boxes(redacted: dict[str, A
     assert f"reports/qa/{RUN}/2024-W40/p7_img_a_2024_10_01_12_00_00_000.jpg" in qa
 
 
+@pytest.mark.local_only
 def test_audit_rows_are_queryable(redacted: dict[str, Any]) -> None:
     table = query.query_local(
         "SELECT participant, faces, action, flagged, detector, taken_at, reason "

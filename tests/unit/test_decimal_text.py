@@ -13,6 +13,10 @@ from hypothesis import strategies as st
 
 from phenolake import decimal_text
 
+# numba's kernel: Lambda has no numba (README "Dependencies in Lambda"), so its MHEALTH blocks
+# all go to Arrow's reader, which the mhealth tests cover in the python3.13 Lambda venv too.
+pytestmark = pytest.mark.local_only
+
 
 def bits(value: float) -> int:
     return struct.unpack("<q", struct.pack("<d", value))[0]

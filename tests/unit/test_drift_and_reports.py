@@ -213,6 +213,7 @@ def test_periods() -> None:
     assert reports.period_of(day, "year") == ("2024", dt.date(2024, 1, 1), day)
 
 
+@pytest.mark.local_only
 def test_report_without_a_lake_exits_2(tmp_path: Path) -> None:
     shown = cli("report", "--out", str(tmp_path / "r"), "--home", str(tmp_path / "none"))
     assert shown.returncode == 2

@@ -401,6 +401,7 @@ def test_exact_parser_reads_a_line_only_when_arrow_reads_it_alike(
     assert checked.equals(by_arrow)
 
 
+@pytest.mark.local_only
 def test_exact_parser_reads_clean_blocks_and_declines_the_rest() -> None:
     assert decimal_text.parse_into is not None, "numba is a dependency: without it, slow"
     clean = mhealth._read_exact((GOOD * 3 + GOOD.replace("1.5", "-9.8184e-3")).encode())
@@ -435,6 +436,7 @@ def convert_both_ways(raw: Path, source: mhealth.MHealth, out: Path) -> list[obj
     return results
 
 
+@pytest.mark.local_only
 def test_exact_parser_and_arrow_write_the_same_parquet_for_a_clean_file(tmp_path: Path) -> None:
     [raw, *_] = SOURCE.write_samples(tmp_path, seed=11, rows=3000)
     start = dt.datetime(2014, 1, 1, 23, 59, 30, tzinfo=dt.UTC)  # 60 s of rows: two days
@@ -458,6 +460,7 @@ def test_exact_parser_and_arrow_write_the_same_parquet_for_a_clean_file(tmp_path
     assert tables["2014-01-01"].schema == mhealth.STAGE_SCHEMA
 
 
+@pytest.mark.local_only
 @settings(max_examples=60, deadline=None)
 @given(
     st.lists(ANY_LINE, min_size=1, max_size=60),

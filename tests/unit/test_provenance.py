@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from phenolake import lake, provenance
 from tests.cli import cli
 
@@ -49,6 +51,7 @@ def test_a_missing_manifest_is_a_gap(tmp_path: Path) -> None:
     assert "outside the chain: manifest of run run-0 is not linked" in report.problems
 
 
+@pytest.mark.local_only
 def test_cli_verify_exit_codes(tmp_path: Path) -> None:
     lake_dir = tmp_path / "phenolake-123456789012-lake"
     chain(lake_dir, 2)

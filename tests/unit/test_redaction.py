@@ -208,6 +208,7 @@ def test_a_pixel_bomb_fails_closed_before_decoding() -> None:
         redaction.decode(small, "x.jpg", max_pixels=5000)
 
 
+@pytest.mark.local_only
 def test_cli_redacts_a_folder_and_reports_quarantined_images(
     tmp_path: Path, sample: list[Scene]
 ) -> None:

@@ -53,6 +53,7 @@ def test_errors_name_the_field(text: str, message: str) -> None:
     assert message in str(caught.value)
 
 
+@pytest.mark.local_only
 def test_cli_refuses_a_bad_configuration_in_one_line(tmp_path: Path) -> None:
     bad = tmp_path / "study.yaml"
     bad.write_text("timezone: Mars/Olympus\n")

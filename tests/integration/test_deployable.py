@@ -1,0 +1,351 @@
+"""Every function `sam build` makes loads and fits as Lambda would run it (python3.13, x86_64).
+
+``sam build`` (cached in .aws-sam, the directory ``make build`` and ``sam deploy`` use), then,
+for each function of the built template, one isolated python3.13 process (``-I -S``,
+``tests/lambda_probe.py``) with ``sys.path`` as Lambda sets it: the function's folder, its
+layers in template order (Globals first), then the runtime's boto3/botocore. It imports the
+handler and every module the function's code can ever import, lazy imports included (found by
+reading the code, not by running it), creates a client for each AWS service the code names,
+and checks pyarrow's zstd codec. Then the function's unzipped size with its layers is held
+against Lambda's 262,144,000 bytes, and the versions it loaded against requirements.lock.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cfnlint.decode import cfn_yaml
+
+from phenolake_local import template
+from phenolake_local.engine import PROJECT_ROOT
+
+BIN = Path(sys.executable).parent
+BUILD = PROJECT_ROOT / ".aws-sam" / "build"
+PYTHON313 = os.environ.get("PYTHON313", "/root/.pyenv/versions/3.13.0/bin/python3.13")
+PROBE = PROJECT_ROOT / "tests" / "lambda_probe.py"
+#: Lambda's limit for a function's code and all its layers, unzipped (Lambda quotas page).
+UNZIPPED_LIMIT = 262_144_000
+#: The python3.13 runtime's own SDK, which our DepsLayer shadows; a stand-in for the version the
+#: "Runtime-included SDK versions" table of the Lambda Python docs lists (README says more).
+RUNTIME_SDK = "boto3==1.40.4"
+RUNTIME_DIR = PROJECT_ROOT / ".aws-sam" / "lambda-runtime" / RUNTIME_SDK.replace("==", "-")
+ENV = {
+    **os.environ,
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "SAM_CLI_TELEMETRY": "0",
+    "PYENV_VERSION": os.environ.get("SAM_PYENV", "3.11.7:3.13.0"),
+}
+FUNCTIONS = sorted(template.load(PROJECT_ROOT).functions)
+#: Imports inside functions that a Lambda function's own code reaches only through modules it
+#: shares with other steps, on paths it never takes; each entry must still be needed (a stale
+#: one fails). Nothing imported when the module loads can be listed here.
+NOT_ON_ITS_PATHS = {
+    "FetchFunction": {"pyarrow": "storage's Parquet helpers; Fetch moves objects, never tables"},
+    "RedactFunction": {
+        "pyarrow": "storage's Parquet helpers; Redact writes its audit rows as JSON",
+    },
+    "NotifyFunction": {
+        "matplotlib": "reports' heatmaps (`phenolake report`); Notify uses its silent-participant"
+        " rows only",
+    },
+    "WorklistFunction": {
+        "cv2": "steps.redact's detector, loaded by the Redact task only",
+        "phenolake_faces": "steps.redact's model, loaded by the Redact task only",
+    },
+}
+
+pytestmark = pytest.mark.slow
+
+
+@dataclass
+class Imports:
+    """What a function's own code imports: modules -> where, and the AWS services it names."""
+
+    modules: dict[str, str] = field(default_factory=dict)
+    services: set[str] = field(default_factory=set)
+
+
+def _optional(node: ast.Try) -> bool:
+    """A ``try: import x / except ImportError`` block: the code runs without x."""
+    names = {"ImportError", "ModuleNotFoundError"}
+    for handler in node.handlers:
+        kinds = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+        if any(isinstance(k, ast.Name) and k.id in names for k in kinds):
+            return True
+    return False
+
+
+def _statements(tree: ast.AST) -> list[ast.Import | ast.ImportFrom]:
+    """Every import statement, at any depth, but not optional or type-checking-only ones."""
+    found: list[ast.Import | ast.ImportFrom] = []
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.Try) and _optional(node):
+            return
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            return
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            found.append(node)
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(tree)
+    return found
+
+
+def _source(name: str, roots: list[Path]) -> Path | None:
+    parts = name.split(".")
+    for root in roots:
+        for candidate in (
+            root.joinpath(*parts, "__init__.py"),
+            root.joinpath(*parts[:-1], f"{parts[-1]}.py"),
+        ):
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def scan(entry: Path, own_roots: list[Path]) -> Imports:
+    """Follow ``entry``'s imports through the code the project deploys (function folder and
+    core layer); record every other module with the file and line that imports it."""
+    stdlib = set(sys.stdlib_module_names)
+    result = Imports()
+    todo: list[tuple[str, Path]] = [("app", entry)]
+    seen: set[str] = set()
+    while todo:
+        module, path = todo.pop()
+        if module in seen:
+            continue
+        seen.add(module)
+        text = path.read_text(encoding="utf-8")
+        result.services |= set(re.findall(r"client\(\s*\"([a-z0-9-]+)\"", text))
+        package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+        where = next(str(path.relative_to(r)) for r in own_roots if path.is_relative_to(r))
+        for node in _statements(ast.parse(text)):
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            elif node.level:
+                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1])
+                stem = f"{base}.{node.module}" if node.module else base
+                targets = [stem, *(f"{stem}.{a.name}" for a in node.names)]
+            elif node.module == "__future__":
+                continue
+            else:
+                targets = [node.module or "", *(f"{node.module}.{a.name}" for a in node.names)]
+            for name in targets:
+                parts = name.split(".")
+                for depth in range(1, len(parts) + 1):  # parent packages run first
+                    prefix = ".".join(parts[:depth])
+                    source = _source(prefix, own_roots)
+                    if source is not None:
+                        todo.append((prefix, source))
+                top = parts[0]
+                if top in stdlib or _source(top, own_roots) is not None:
+                    continue
+                if name == targets[0] or isinstance(node, ast.Import):
+                    result.modules.setdefault(name, f"{where}:{node.lineno}")
+                else:  # from X import Y: Y is an attribute of X or its submodule X.Y
+                    result.modules.setdefault(
+                        f"{targets[0]}:{name.rsplit('.', 1)[1]}", f"{where}:{node.lineno}"
+                    )
+    return result
+
+
+def _missing_top(error: str) -> str | None:
+    """The top-level module a probe error says is missing, if that is what it says."""
+    found = re.search(r"No module named '([^'.]+)", error)
+    return found.group(1) if found and not error.startswith("import app:") else None
+
+
+def tree_bytes(root: Path) -> int:
+    """Bytes Lambda unpacks for ``root``: every regular file (symlinks are zipped as files)."""
+    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
+
+
+@cache
+def built() -> dict[str, Any]:
+    """sam build, cached: only what changed is rebuilt (the layers' pip installs, mostly)."""
+    result = subprocess.run(
+        [str(BIN / "sam"), "build", "--cached", "--parallel", "--template", "template.yaml"],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        env=ENV,
+        timeout=1800,
+    )
+    assert result.returncode == 0, (
+        "sam build failed:\n" + result.stdout[-3000:] + result.stderr[-3000:]
+    )
+    if not (RUNTIME_DIR / "boto3").is_dir():
+        install = subprocess.run(
+            [PYTHON313, "-m", "pip", "install", "-q", RUNTIME_SDK, "--target", str(RUNTIME_DIR)],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert install.returncode == 0, install.stderr[-3000:]
+    return cfn_yaml.load(str(BUILD / "template.yaml"))
+
+
+def layers_of(doc: dict[str, Any], logical_id: str) -> list[tuple[str, Path]]:
+    """The function's layers in the order Lambda applies them: Globals first, then its own."""
+    props = doc["Resources"][logical_id]["Properties"]
+    refs = [*doc.get("Globals", {}).get("Function", {}).get("Layers", []), *props.get("Layers", [])]
+    out = []
+    for ref in refs:
+        assert isinstance(ref, dict) and "Ref" in ref, (
+            f"{logical_id}: layer {ref!r} is not built by this stack"
+        )
+        layer = doc["Resources"][ref["Ref"]]
+        out.append((ref["Ref"], BUILD / layer["Properties"]["ContentUri"]))
+    return out
+
+
+def lock_pins() -> dict[str, str]:
+    pins = {}
+    for line in (PROJECT_ROOT / "requirements.lock").read_text().splitlines():
+        name, _, version = line.partition("==")
+        pins[name.strip().lower().replace("_", "-")] = version.strip()
+    return pins
+
+
+@pytest.mark.parametrize("logical_id", FUNCTIONS)
+def test_function_loads_and_fits_as_deployed(logical_id: str, tmp_path: Path) -> None:
+    doc = built()
+    props = doc["Resources"][logical_id]["Properties"]
+    code = BUILD / props["CodeUri"]
+    layers = layers_of(doc, logical_id)
+    assert (code / "app.py").is_file(), f"{logical_id}: no app.py in {code}"
+
+    seen: dict[str, str] = {}
+    for name, root in layers:
+        assert (root / "python").is_dir(), f"{logical_id}: layer {name} has no python/ folder"
+        for entry in (root / "python").iterdir():
+            other = seen.setdefault(entry.name, name)
+            assert other == name, (
+                f"{logical_id}: {entry.name} is in both {other} and {name}; Lambda unpacks"
+                " layers into one /opt, so the later one would silently replace the other"
+            )
+
+    sizes = {logical_id: tree_bytes(code), **{name: tree_bytes(root) for name, root in layers}}
+    total = sum(sizes.values())
+    detail = ", ".join(f"{k} {v:,}" for k, v in sizes.items())
+    assert total <= UNZIPPED_LIMIT, (
+        f"{logical_id}: {total:,} bytes unzipped with its layers,"
+        f" over Lambda's {UNZIPPED_LIMIT:,} ({detail})"
+    )
+
+    own = [code, *(root / "python" for name, root in layers if name == "CoreLayer")]
+    imports = scan(code / "app.py", own)
+    globals_env = doc.get("Globals", {}).get("Function", {}).get("Environment", {})
+    environment = {
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_LAMBDA_FUNCTION_NAME": logical_id,
+        "LAMBDA_TASK_ROOT": str(code),
+        **{k: str(v) for k, v in globals_env.get("Variables", {}).items() if isinstance(v, str)},
+        **{
+            k: str(v)
+            for k, v in props.get("Environment", {}).get("Variables", {}).items()
+            if isinstance(v, str)
+        },
+    }
+    spec = {
+        "path": [str(code), *(str(root / "python") for _, root in layers)],
+        "runtime": str(RUNTIME_DIR),
+        "modules": imports.modules,
+        "services": sorted(imports.services),
+        "environment": environment,
+    }
+    spec_file = tmp_path / "spec.json"
+    spec_file.write_text(json.dumps(spec))
+    probe = subprocess.run(
+        [PYTHON313, "-I", "-S", "-B", str(PROBE), str(spec_file)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={"PATH": os.environ["PATH"], "HOME": str(tmp_path)},
+        timeout=300,
+    )
+    assert probe.returncode == 0, f"{logical_id}: the probe crashed:\n{probe.stderr[-3000:]}"
+    report = json.loads(probe.stdout.strip().splitlines()[-1])
+    excused = NOT_ON_ITS_PATHS.get(logical_id, {})
+    errors = [e for e in report["errors"] if _missing_top(e) not in excused]
+    stale = set(excused) - {_missing_top(e) for e in report["errors"]}
+    assert not stale, f"{logical_id}: NOT_ON_ITS_PATHS lists {sorted(stale)}, which now load"
+    assert not errors, (
+        f"{logical_id} fails to load as deployed:\n"
+        + "\n".join(errors)
+        + "\n"
+        + report.get("traceback", "")
+    )
+
+    allowed = [str(code.resolve()), *(str((root / "python").resolve()) for _, root in layers)]
+    stdlib = str(Path(PYTHON313).resolve().parents[1] / "lib")
+    strays = [
+        f
+        for f in report["files"]
+        if not any(f.startswith(a + os.sep) for a in allowed) and not f.startswith(stdlib)
+    ]
+    assert not strays, f"{logical_id} loaded files from outside its code and layers: {strays[:5]}"
+
+    pins = lock_pins()
+    unlike = {
+        dist: (version, pins.get(dist, "not in requirements.lock"))
+        for dist, version in report["distributions"].items()
+        if pins.get(dist) != version
+    }
+    assert not unlike, (
+        f"{logical_id} deploys other versions than the lock (deployed, lock): {unlike}"
+    )
+    print(f"{logical_id}: {total:,} bytes unzipped ({detail}); loaded {report['versions']}")
+
+
+def test_the_check_names_the_module_a_function_misses_and_where(tmp_path: Path) -> None:
+    """The check itself: a lazy import of a module no layer has is found by reading the code,
+    and the isolated interpreter does not see the test venv's packages (yaml is in .venv)."""
+    code, layer = tmp_path / "task", tmp_path / "layer" / "python"
+    (code / "lib").mkdir(parents=True)
+    layer.mkdir(parents=True)
+    (code / "app.py").write_text("from lib import config\n\nlambda_handler = config.handler\n")
+    (code / "lib" / "__init__.py").write_text("")
+    (code / "lib" / "config.py").write_text(
+        "def handler(event, context):\n    import yaml\n\n    return yaml.safe_load(event)\n"
+    )
+    imports = scan(code / "app.py", [code])
+    assert imports.modules == {"yaml": "lib/config.py:2"}
+    spec = tmp_path / "spec.json"
+    spec.write_text(
+        json.dumps(
+            {
+                "path": [str(code), str(layer)],
+                "runtime": str(tmp_path / "none"),
+                "modules": imports.modules,
+                "services": [],
+                "environment": {},
+            }
+        )
+    )
+    probe = subprocess.run(
+        [PYTHON313, "-I", "-S", "-B", str(PROBE), str(spec)],
+        capture_output=True,
+        text=True,
+        env={"PATH": os.environ["PATH"]},
+        timeout=60,
+    )
+    report = json.loads(probe.stdout)
+    assert report["errors"] == [
+        "import yaml (lib/config.py:2): ModuleNotFoundError: No module named 'yaml'"
+    ]
