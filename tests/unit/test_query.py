@@ -353,7 +353,7 @@ ATHENA_SQL = [
     (
         "SELECT CAST(sensor1 AS varchar) AS s, CAST(steps AS varchar(5)) AS n FROM mhealth "
         "WHERE user_id = '1' ORDER BY s",
-        [{"s": "1.0", "n": "5"}, {"s": "2.0", "n": "2"}, {"s": "3.0", "n": "7"}],
+        [{"s": "1.0E0", "n": "5"}, {"s": "2.0E0", "n": "2"}, {"s": "3.0E0", "n": "7"}],
     ),
     (
         'SELECT "m"."activity" FROM "phenolake"."mhealth" AS "m" WHERE "m"."user_id" = \'1\' '
@@ -421,12 +421,13 @@ def test_unnamed_columns_after_a_star_count_the_expanded_columns(home: Path) -> 
     assert table.column_names[-2:] == ["user_id", "_col5"]
 
 
-def test_translation_of_the_brief_query() -> None:
+def test_translation_of_the_brief_query(home: Path) -> None:
     sql = query.translate(
         "SELECT activity, count(*) AS n FROM mhealth WHERE user_id='3' "
-        "GROUP BY activity ORDER BY activity"
+        "GROUP BY activity ORDER BY activity",
+        home,
     )
-    assert "COUNT(*)" in sql and "'3'" in sql
+    assert "count(*)" in sql.lower() and "'3'" in sql
 
 
 # ---- errors ----------------------------------------------------------------------------------
@@ -440,8 +441,8 @@ def test_translation_of_the_brief_query() -> None:
         ("", "no SQL given"),
         (" ; ", "no SQL given"),
         ("SELECT 1; SELECT 2", "one SQL statement"),
-        ("SELECT nope FROM mhealth", 'Referenced column "nope" not found'),
-        ("SELECT CAST('x' AS integer)", "Conversion Error"),
+        ("SELECT nope FROM mhealth", "Column 'nope' cannot be resolved"),
+        ("SELECT CAST('x' AS integer)", "Cannot cast 'x' to INT"),
         ("SELECT activity FROM mhealth GROUP BY user_id", "activity"),
         ("CREATE TABLE t AS SELECT 1", "CREATE statements do not run locally"),
         ("DROP TABLE mhealth", "DROP statements do not run locally"),
