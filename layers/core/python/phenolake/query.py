@@ -324,13 +324,19 @@ def _table_sql(table: dict[str, Any], partitions: list[dict[str, Any]], home: Pa
             continue
         parts = [_column_sql(c, _file_columns(files)) for c in columns]
         parts += [_partition_value_sql(k, v) for k, v in zip(keys, values, strict=True)]
+        # Athena's "$path": the object's S3 URI.
+        parts.append(f"'s3://' || substr(__pl_file, {len(str(home)) + 2}) AS \"$path\"")
         listing = "[" + ", ".join(_sql_string(str(f)) for f in files) + "]"
-        reader = f"read_parquet({listing}, union_by_name = true, hive_partitioning = false)"
+        reader = (
+            f"read_parquet({listing}, union_by_name = true, hive_partitioning = false, "
+            "filename = '__pl_file')"
+        )
         selects.append(f"SELECT {', '.join(parts)} FROM {reader}")
     if not selects:
         empty = [_column_sql(c, {}) for c in columns]
         empty += [_partition_value_sql(k, None) for k in keys]
-        return f"SELECT {', '.join(empty) or 'NULL AS _'} WHERE false"
+        empty.append('CAST(NULL AS VARCHAR) AS "$path"')
+        return f"SELECT {', '.join(empty)} WHERE false"
     return "\nUNION ALL ".join(selects)
 
 
@@ -1097,9 +1103,9 @@ def _check_joda(pattern: str, parsing: bool = False) -> None:
     for letter, count, _ in _joda_tokens(pattern):
         if letter == "z" and count >= 4:
             raise _refuse(f"the Joda pattern {'z' * count} (long zone names)")
-        if parsing and letter in "zZ":
+        if parsing and letter and letter in "zZ":
             raise _refuse("parse_datetime of a pattern with a zone (the zone varies by row)")
-        if parsing and letter in "YxwCeDK k".replace(" ", ""):
+        if parsing and letter and letter in "YxwCeDKk":
             raise _refuse(f"parse_datetime with the pattern letter {letter!r}")
 
 
@@ -1386,6 +1392,7 @@ class _Translator:
         self.catalog = catalog
         self.database = database.lower()
         self.outputs: dict[int, list[tuple[str, _V]]] = {}
+        self.calls = 0
 
     # ---- queries ---------------------------------------------------------------------------
 
@@ -1445,6 +1452,8 @@ class _Translator:
         from sqlglot import exp
 
         node = scope.expression
+        if isinstance(node, exp.Unnest | exp.Values):
+            return  # translated with the FROM clause that holds it
         if isinstance(node, exp.SetOperation):
             self._set_operation(node)
             return
@@ -1591,7 +1600,7 @@ class _Translator:
             ctx.env[alias] = columns
             holder.set(key, _raw(sql))
         elif isinstance(item, exp.Values):
-            alias, columns, sql = self._values(item, ctx)
+            alias, columns, sql = self._values_clause(item, ctx)
             ctx.env[alias] = columns
             holder.set(key, _raw(sql))
         elif isinstance(item, exp.Table):
@@ -1650,7 +1659,7 @@ class _Translator:
         }
         return alias, columns, f"LATERAL (SELECT {select}) AS {_ident(alias)}"
 
-    def _values(self, node: Any, ctx: _Ctx) -> tuple[str, dict[str, _V], str]:
+    def _values_clause(self, node: Any, ctx: _Ctx) -> tuple[str, dict[str, _V], str]:
         from sqlglot import exp
 
         alias_node = node.args.get("alias")
@@ -2441,9 +2450,11 @@ class _Translator:
         return self._with_filter(self.expr(node.this, ctx), condition)
 
     def _with_filter(self, inner: _V, condition: _V) -> _V:
-        if not inner.sql.startswith(_AGG_MARK) or _FILTER_SLOT not in inner.sql:
+        call = _CALL.match(inner.sql)
+        if call is None or call.group(1) != _AGG_MARK:
             raise _refuse("FILTER (WHERE ...) on this function")
-        sql = inner.sql.replace(_FILTER_SLOT, f" FILTER (WHERE {condition.sql})", 1)
+        slot = f"\x01F{call.group(2)}\x01"
+        sql = inner.sql.replace(slot, f" FILTER (WHERE {condition.sql})")
         return dataclasses.replace(inner, sql=sql)
 
     def _e_window(self, node: Any, ctx: _Ctx) -> _V:
@@ -2465,11 +2476,11 @@ class _Translator:
         spec = node.args.get("spec")
         if spec is not None:
             parts.append(self._frame(spec))
-        if _OVER_SLOT not in function.sql:
+        call = _CALL.match(function.sql)
+        if call is None:
             raise QueryError("OVER applies to aggregate and window functions only")
-        over = f" OVER ({' '.join(parts)})"
-        sql = function.sql.replace(_FILTER_SLOT + _OVER_SLOT, _FILTER_SLOT + over, 1)
-        sql = sql.replace(_OVER_SLOT, "").replace(_WINDOW_MARK, "", 1)
+        sql = function.sql[call.end() :]
+        sql = sql.replace(f"\x01O{call.group(2)}\x01", f" OVER ({' '.join(parts)})")
         return _V(sql, function.type, function.zone)
 
     def _frame(self, spec: Any) -> str:
@@ -2566,7 +2577,19 @@ class _Translator:
     # aggregates
 
     def _agg(self, sql: str, kind: str, zone: str | None = None) -> _V:
-        return _V(f"{_AGG_MARK}{sql}{_FILTER_SLOT}{_OVER_SLOT}", kind, zone)
+        if _FILTER_SLOT not in sql:
+            sql = f"{sql}{_FILTER_SLOT}{_OVER_SLOT}"
+        return _V(self._tag(_AGG_MARK, sql), kind, zone)
+
+    def _tag(self, mark: str, sql: str) -> str:
+        """Number this call's FILTER and OVER slots (those of nested calls are numbered
+        already), so that a FILTER or OVER clause goes to every slot of this call."""
+        self.calls += 1
+        number = self.calls
+        sql = sql.replace(_FILTER_SLOT, f"\x01F{number}\x01").replace(
+            _OVER_SLOT, f"\x01O{number}\x01"
+        )
+        return f"\x01{mark}{number}\x01{sql}"
 
     def _distinct_arg(self, nodes: list[Any], ctx: _Ctx, name: str) -> tuple[str, _V]:
         from sqlglot import exp
@@ -2597,11 +2620,15 @@ class _Translator:
         prefix, value = self._distinct_arg(nodes, ctx, "sum")
         kind = value.type
         if _is_int(kind):
-            return self._agg(f"__pl_checked_bigint(sum({prefix}{value.sql}))", "bigint")
+            return self._agg(
+                f"__pl_checked_bigint(sum({prefix}{value.sql}){_FILTER_SLOT}{_OVER_SLOT})",
+                "bigint",
+            )
         if _base(kind) == "decimal":
             _, scale = _decimal_ps(kind)
             return self._agg(
-                f"CAST(sum({prefix}{value.sql}) AS DECIMAL(38,{scale}))", f"decimal(38,{scale})"
+                f"CAST(sum({prefix}{value.sql}){_FILTER_SLOT}{_OVER_SLOT} AS DECIMAL(38,{scale}))",
+                f"decimal(38,{scale})",
             )
         if kind in ("double", "real"):
             return self._agg(f"sum({prefix}{value.sql})", kind)
@@ -2615,12 +2642,16 @@ class _Translator:
         if _is_int(kind) or kind == "double":
             return self._agg(f"avg({prefix}CAST({value.sql} AS DOUBLE))", "double")
         if kind == "real":
-            return self._agg(f"CAST(avg({prefix}{value.sql}) AS FLOAT)", "real")
+            return self._agg(
+                f"CAST(avg({prefix}{value.sql}){_FILTER_SLOT}{_OVER_SLOT} AS FLOAT)", "real"
+            )
         if _base(kind) == "decimal":
             precision, scale = _decimal_ps(kind)
             return self._agg(
-                f"CAST(__pl_decimal_div(CAST(sum({prefix}{value.sql}) AS VARCHAR), "
-                f"CAST(count({prefix}{value.sql}) AS VARCHAR), {scale}) AS DECIMAL({precision},{scale}))",
+                f"CAST(__pl_decimal_div("
+                f"CAST(sum({prefix}{value.sql}){_FILTER_SLOT}{_OVER_SLOT} AS VARCHAR), "
+                f"CAST(count({prefix}{value.sql}){_FILTER_SLOT}{_OVER_SLOT} AS VARCHAR), "
+                f"{scale}) AS DECIMAL({precision},{scale}))",
                 kind,
             )
         raise QueryError(f"Unexpected parameters ({kind}) for function avg")
@@ -2690,21 +2721,28 @@ class _Translator:
         listed = f"list_sort(list({value.sql}){_FILTER_SLOT}{_OVER_SLOT})"
         if _base(percentile.type) == "array":
             sql = f"list_transform({percentile.sql}, __pl_q -> __pl_percentile({listed}, __pl_q))"
-            return _V(f"{_AGG_MARK}{sql}", f"array({value.type})")
-        return _V(f"{_AGG_MARK}__pl_percentile({listed}, {percentile.sql})", value.type)
+            return _V(self._tag(_AGG_MARK, sql), f"array({value.type})")
+        return _V(
+            self._tag(_AGG_MARK, f"__pl_percentile({listed}, {percentile.sql})"), value.type
+        )
 
     def _f_histogram(self, nodes: list[Any], ctx: _Ctx) -> _V:
         (value,) = self._values(nodes, ctx, "histogram", 1)
         kind = f"map({value.type}, bigint)"
         return _V(
-            f"{_AGG_MARK}CAST(histogram({value.sql}){_FILTER_SLOT}{_OVER_SLOT} AS {_duck_type(kind)})",
+            self._tag(
+                _AGG_MARK,
+                f"CAST(histogram({value.sql}){_FILTER_SLOT}{_OVER_SLOT} AS {_duck_type(kind)})",
+            ),
             kind,
         )
 
     def _f_map_agg(self, nodes: list[Any], ctx: _Ctx) -> _V:
         key, value = self._values(nodes, ctx, "map_agg", 2)
         listed = f"list(struct_pack(k := {key.sql}, v := {value.sql})){_FILTER_SLOT}{_OVER_SLOT}"
-        return _V(f"{_AGG_MARK}__pl_map_agg({listed})", f"map({key.type}, {value.type})")
+        return _V(
+            self._tag(_AGG_MARK, f"__pl_map_agg({listed})"), f"map({key.type}, {value.type})"
+        )
 
     def _stat(self, function: str, nodes: list[Any], ctx: _Ctx, count: int = 1) -> _V:
         values = self._values(nodes, ctx, function, count)
@@ -2759,7 +2797,7 @@ class _Translator:
     # window functions
 
     def _win(self, sql: str, kind: str, zone: str | None = None) -> _V:
-        return _V(f"{_WINDOW_MARK}{sql}{_OVER_SLOT}", kind, zone)
+        return _V(self._tag(_WINDOW_MARK, f"{sql}{_OVER_SLOT}"), kind, zone)
 
     def _f_row_number(self, nodes: list[Any], ctx: _Ctx) -> _V:
         return self._win("row_number()", "bigint")
@@ -3657,11 +3695,9 @@ class _Translator:
         sqls = ["struct_extract(__pl_acc, 's')", "struct_extract(__pl_item, 'x')"]
         _, merged = self._lambda(nodes[2], ctx, [(state, None), (inner, array.zone)], sqls)
         if merged.type != state and merged.type != "unknown":
-            widened = _common_type(state, merged.type)
-            if widened is None:
-                raise QueryError(f"reduce: the state is {state}, the lambda returns {merged.type}")
-            state = widened
-            _, merged = self._lambda(nodes[2], ctx, [(state, None), (inner, array.zone)], sqls)
+            raise _refuse(
+                f"reduce whose lambda returns {merged.type} for a state of type {state}"
+            )
         start = self._coerce(initial, state)
         (final,), finished = self._lambda(nodes[3], ctx, [(state, None)])
         s_type, x_type = _duck_type(state), _duck_type(inner)
@@ -3714,8 +3750,9 @@ class _Translator:
 # ---------------------------------------------------------------------------------------------
 # Trino semantics: the pieces the translation uses in DuckDB
 
-_AGG_MARK = "\x01agg\x01"
-_WINDOW_MARK = "\x01win\x01"
+_AGG_MARK = "agg"
+_WINDOW_MARK = "win"
+_CALL = re.compile("^\x01(agg|win)(\\d+)\x01")
 _FILTER_SLOT = "\x01filter\x01"
 _OVER_SLOT = "\x01over\x01"
 _ALIASES = {
@@ -3929,11 +3966,9 @@ _RAW_TYPES: tuple[type, ...] = ()
 
 
 def _clean(sql: str) -> str:
-    if _WINDOW_MARK in sql:
+    if re.search("\x01win\\d+\x01", sql):
         raise QueryError("a window function needs an OVER clause")
-    for mark in (_AGG_MARK, _FILTER_SLOT, _OVER_SLOT):
-        sql = sql.replace(mark, "")
-    return sql
+    return re.sub("\x01[^\x01]*\x01", "", sql)
 
 
 # ---------------------------------------------------------------------------------------------
