@@ -808,6 +808,12 @@ _FIELDS = {
     "millisecond": "millisecond",
 }
 _TIME_OF_DAY_FIELDS = ("hour", "minute", "second", "millisecond")
+# Trino's trim() removes Java's whitespace (Character.isWhitespace), not only spaces.
+_WHITESPACE = " || ".join(
+    f"chr({c})"
+    for c in [9, 10, 11, 12, 13, 28, 29, 30, 31, 32, 0x1680, *range(0x2000, 0x2007),
+              *range(0x2008, 0x200B), 0x2028, 0x2029, 0x205F, 0x3000]
+)  # fmt: skip
 _SIMPLE_DOUBLE = {
     "sqrt": "sqrt",
     "cbrt": "cbrt",
@@ -936,6 +942,25 @@ def _re2_replacement(text: str) -> str:
             out.append(char)
             index += 1
     return "".join(out)
+
+
+def _iso_date(text: str | None) -> dt.date | None:
+    """Trino's from_iso8601_date: a calendar date, a week date or an ordinal date."""
+    if text is None:
+        return None
+    ordinal = re.fullmatch(r"(\d{4})-(\d{3})", text)
+    try:
+        if ordinal:
+            year, day = int(ordinal.group(1)), int(ordinal.group(2))
+            value = dt.date(year, 1, 1) + dt.timedelta(days=day - 1)
+            if value.year != year:
+                raise ValueError(text)
+            return value
+        if not re.fullmatch(r"\d{4}-(\d{2}-\d{2}|W\d{2}(-\d)?)", text):
+            raise ValueError(text)
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f'Invalid format: "{text}"') from None
 
 
 def _decimal_divide(left: str | None, right: str | None, scale: int) -> str | None:
@@ -1504,6 +1529,8 @@ class _Translator:
             value = self.expr(inner, ctx)
             if value.type == "unsupported":
                 raise _refuse(f"a column of a type the local engine does not know ({name})")
+            if _base(value.type).startswith("interval"):
+                raise _refuse(f"an interval result ({name}: {value.type})")
             outputs.append((name, value))
             projections.append(exp.alias_(_raw(value.sql), name, quoted=True))
         node.set("expressions", projections)
@@ -2106,14 +2133,35 @@ class _Translator:
         return self._concat([self.expr(node.this, ctx), self.expr(node.expression, ctx)])
 
     def _concat(self, values: list[_V]) -> _V:
-        if all(_base(v.type) == "array" or v.type == "unknown" for v in values):
-            kind, _, coerced = self._unify(values, "array concatenation")
+        arrays = [v for v in values if _base(v.type) == "array"]
+        if arrays:
+            element = _args(arrays[0].type)[0]
+            lists = []
+            for value in values:
+                if _base(value.type) == "array" or value.type == "unknown":
+                    lists.append(value)
+                elif _common_type(element, value.type):
+                    lists.append(_V(f"[{value.sql}]", f"array({value.type})", value.zone))
+                else:
+                    raise QueryError(f"Cannot apply operator: {arrays[0].type} || {value.type}")
+            kind, _, coerced = self._unify(lists, "array concatenation")
             return _V("list_concat(" + ", ".join(v.sql for v in coerced) + ")", kind)
         for value in values:
             if not _is_string(value.type) and value.type != "unknown":
                 raise QueryError(f"Cannot apply operator: varchar || {value.type}")
         # Trino's || is NULL when any operand is NULL (DuckDB's concat() would skip it).
         return _V("(" + " || ".join(f"CAST({v.sql} AS VARCHAR)" for v in values) + ")", "varchar")
+
+    def _e_chr(self, node: Any, ctx: _Ctx) -> _V:
+        return self.call("chr", list(node.expressions), ctx, node)
+
+    def _e_unicodestring(self, node: Any, ctx: _Ctx) -> _V:
+        text = re.sub(
+            r"\\\+([0-9A-Fa-f]{6})|\\([0-9A-Fa-f]{4})",
+            lambda m: chr(int(m.group(1) or m.group(2), 16)),
+            node.this,
+        )
+        return _V(_sql_string(text), f"varchar({len(text)})")
 
     # conditionals
 
@@ -2401,8 +2449,7 @@ class _Translator:
         if chars is not None:
             characters = self.expr(chars, ctx)
             return _V(f"{function}({value.sql}, {characters.sql})", "varchar")
-        # Trino trims spaces only (DuckDB too); not other whitespace.
-        return _V(f"{function}({value.sql}, ' ')", "varchar")
+        return _V(f"{function}({value.sql}, {_WHITESPACE})", "varchar")
 
     def _e_strposition(self, node: Any, ctx: _Ctx) -> _V:
         if node.args.get("position") is not None or node.args.get("occurrence") is not None:
@@ -2722,9 +2769,7 @@ class _Translator:
         if _base(percentile.type) == "array":
             sql = f"list_transform({percentile.sql}, __pl_q -> __pl_percentile({listed}, __pl_q))"
             return _V(self._tag(_AGG_MARK, sql), f"array({value.type})")
-        return _V(
-            self._tag(_AGG_MARK, f"__pl_percentile({listed}, {percentile.sql})"), value.type
-        )
+        return _V(self._tag(_AGG_MARK, f"__pl_percentile({listed}, {percentile.sql})"), value.type)
 
     def _f_histogram(self, nodes: list[Any], ctx: _Ctx) -> _V:
         (value,) = self._values(nodes, ctx, "histogram", 1)
@@ -2740,9 +2785,7 @@ class _Translator:
     def _f_map_agg(self, nodes: list[Any], ctx: _Ctx) -> _V:
         key, value = self._values(nodes, ctx, "map_agg", 2)
         listed = f"list(struct_pack(k := {key.sql}, v := {value.sql})){_FILTER_SLOT}{_OVER_SLOT}"
-        return _V(
-            self._tag(_AGG_MARK, f"__pl_map_agg({listed})"), f"map({key.type}, {value.type})"
-        )
+        return _V(self._tag(_AGG_MARK, f"__pl_map_agg({listed})"), f"map({key.type}, {value.type})")
 
     def _stat(self, function: str, nodes: list[Any], ctx: _Ctx, count: int = 1) -> _V:
         values = self._values(nodes, ctx, function, count)
@@ -3056,17 +3099,17 @@ class _Translator:
 
     def _f_trim(self, nodes: list[Any], ctx: _Ctx) -> _V:
         values = self._values(nodes, ctx, "trim", 1, 2)
-        chars = values[1].sql if len(values) > 1 else "' '"
+        chars = values[1].sql if len(values) > 1 else _WHITESPACE
         return _V(f"trim({values[0].sql}, {chars})", "varchar")
 
     def _f_ltrim(self, nodes: list[Any], ctx: _Ctx) -> _V:
         values = self._values(nodes, ctx, "ltrim", 1, 2)
-        chars = values[1].sql if len(values) > 1 else "' '"
+        chars = values[1].sql if len(values) > 1 else _WHITESPACE
         return _V(f"ltrim({values[0].sql}, {chars})", "varchar")
 
     def _f_rtrim(self, nodes: list[Any], ctx: _Ctx) -> _V:
         values = self._values(nodes, ctx, "rtrim", 1, 2)
-        chars = values[1].sql if len(values) > 1 else "' '"
+        chars = values[1].sql if len(values) > 1 else _WHITESPACE
         return _V(f"rtrim({values[0].sql}, {chars})", "varchar")
 
     def _f_substr(self, nodes: list[Any], ctx: _Ctx) -> _V:
@@ -3453,6 +3496,52 @@ class _Translator:
         (value,) = self._values(nodes, ctx, "from_iso8601_date", 1)
         return _V(f"__pl_iso_date({value.sql})", "date")
 
+    def _f_trim_array(self, nodes: list[Any], ctx: _Ctx) -> _V:
+        array, count = self._values(nodes, ctx, "trim_array", 2)
+        self._array_arg(array, "trim_array")
+        return _V(
+            f"__pl_trim_array({array.sql}, CAST({count.sql} AS BIGINT))", array.type, array.zone
+        )
+
+    def _f_translate(self, nodes: list[Any], ctx: _Ctx) -> _V:
+        values = self._values(nodes, ctx, "translate", 3)
+        self._string_args("translate", values)
+        return _V(f"__pl_translate({', '.join(v.sql for v in values)})", "varchar")
+
+    def _map_lambda(self, name: str, nodes: list[Any], ctx: _Ctx) -> tuple[_V, str, str, _V]:
+        container = self.expr(nodes[0], ctx)
+        if _base(container.type) != "map":
+            raise QueryError(f"Unexpected parameters ({container.type}) for function {name}")
+        key, value = _args(container.type)
+        sqls = ["struct_extract(__pl_e, 'key')", "struct_extract(__pl_e, 'value')"]
+        _, body = self._lambda(nodes[1], ctx, [(key, None), (value, None)], sqls)
+        return container, key, value, body
+
+    def _f_map_filter(self, nodes: list[Any], ctx: _Ctx) -> _V:
+        container, _, _, body = self._map_lambda("map_filter", nodes, ctx)
+        self._boolean(body, "map_filter")
+        return _V(
+            f"map_from_entries(list_filter(map_entries({container.sql}), "
+            f"__pl_e -> coalesce({body.sql}, false)))",
+            container.type,
+        )
+
+    def _f_transform_values(self, nodes: list[Any], ctx: _Ctx) -> _V:
+        container, key, _, body = self._map_lambda("transform_values", nodes, ctx)
+        entry = f"{{'key': struct_extract(__pl_e, 'key'), 'value': {body.sql}}}"
+        return _V(
+            f"map_from_entries(list_transform(map_entries({container.sql}), __pl_e -> {entry}))",
+            f"map({key}, {body.type})",
+        )
+
+    def _f_transform_keys(self, nodes: list[Any], ctx: _Ctx) -> _V:
+        container, _, value, body = self._map_lambda("transform_keys", nodes, ctx)
+        entry = f"{{'key': {body.sql}, 'value': struct_extract(__pl_e, 'value')}}"
+        return _V(
+            f"__pl_map_entries(list_transform(map_entries({container.sql}), __pl_e -> {entry}))",
+            f"map({body.type}, {value})",
+        )
+
     def _f_format_datetime(self, nodes: list[Any], ctx: _Ctx) -> _V:
         value, pattern = self._values(nodes, ctx, "format_datetime", 2)
         text = _literal_string(nodes[1], "a format_datetime pattern")
@@ -3695,9 +3784,7 @@ class _Translator:
         sqls = ["struct_extract(__pl_acc, 's')", "struct_extract(__pl_item, 'x')"]
         _, merged = self._lambda(nodes[2], ctx, [(state, None), (inner, array.zone)], sqls)
         if merged.type != state and merged.type != "unknown":
-            raise _refuse(
-                f"reduce whose lambda returns {merged.type} for a state of type {state}"
-            )
+            raise _refuse(f"reduce whose lambda returns {merged.type} for a state of type {state}")
         start = self._coerce(initial, state)
         (final,), finished = self._lambda(nodes[3], ctx, [(state, None)])
         s_type, x_type = _duck_type(state), _duck_type(inner)
@@ -3857,7 +3944,17 @@ _MACROS = [
     "THEN error('Percentile must be between 0 and 1') "
     "ELSE list_filter(l, v -> v IS NOT NULL)[least(len(list_filter(l, v -> v IS NOT NULL)), "
     "CAST(floor(q * len(list_filter(l, v -> v IS NOT NULL))) AS BIGINT) + 1)] END",
-    "__pl_map_agg(l) AS map_from_entries(list_filter(l, e -> e.k IS NOT NULL))",
+    "__pl_map_agg(l) AS map_from_entries(list_transform(list_distinct(list_transform("
+    "list_filter(l, e -> e.k IS NOT NULL), e -> e.k)), "
+    "u -> {'key': u, 'value': list_filter(l, e -> e.k = u)[1].v}))",
+    "__pl_map_entries(l) AS CASE WHEN list_count(list_transform(l, e -> e.key)) < len(l) "
+    "THEN error('map key cannot be null') "
+    "WHEN len(list_distinct(list_transform(l, e -> e.key))) < len(l) "
+    "THEN error('Duplicate map keys are not allowed') ELSE map_from_entries(l) END",
+    "__pl_trim_array(l, n) AS CASE WHEN n < 0 OR n > len(l) "
+    "THEN error('size must not be negative or greater than the array size') "
+    "ELSE l[1:len(l) - n] END",
+    "__pl_translate(s, f, t) AS translate(s, f, t)",
     "__pl_width_bucket(x, lo, hi, n) AS CASE WHEN n <= 0 "
     "THEN error('bucketCount must be greater than 0') "
     "WHEN isnan(x) OR isnan(lo) OR isnan(hi) THEN error('operand, bound1, bound2 must not be NaN') "
@@ -3923,8 +4020,6 @@ _MACROS = [
     "__pl_timestamp_text(s) AS CASE WHEN regexp_full_match(s, "
     "'\\s*[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}( [0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,6})?)?)?\\s*') "
     "THEN trim(s) ELSE error('Value cannot be cast to timestamp: ' || s) END",
-    "__pl_iso_date(s) AS CASE WHEN regexp_full_match(s, '[0-9]{4}-[0-9]{2}-[0-9]{2}') "
-    "THEN CAST(s AS DATE) ELSE error('Invalid format: \"' || s || '\"') END",
 ]
 
 
@@ -3950,6 +4045,7 @@ def _register(connection: Any) -> None:
         ("__pl_joda_parse", _joda_parse, [varchar, varchar], timestamp),
         ("__pl_mysql_format", _mysql_format, [timestamp, varchar], varchar),
         ("__pl_mysql_parse", _mysql_parse, [varchar, varchar], timestamp),
+        ("__pl_iso_date", _iso_date, [varchar], sqltypes.DATE),
     ]
     for name, function, parameters, result in functions:
         connection.create_function(name, function, parameters, result, side_effects=False)
@@ -4343,7 +4439,7 @@ def _error(exc: Exception) -> QueryError:
     message = _one_line(exc)
     for needle, said in (
         ("Division by zero", "Division by zero"),
-        ("Map keys must be unique", None),
+        ("Map keys must be unique", "Duplicate map keys are not allowed"),
         ("Overflow in", "Arithmetic overflow: " + message.split("Error: ", 1)[-1]),
         ("Out of Range", "Out of range: " + message.split("Error: ", 1)[-1]),
     ):
@@ -4464,6 +4560,59 @@ def table_row_counts(home: Path, database: str = "phenolake") -> dict[str, int]:
 # Output
 
 
+def _zone_name(value: dt.datetime) -> str:
+    """The zone of an aware datetime as Trino names it."""
+    key = getattr(value.tzinfo, "key", None)
+    if key and key not in ("UTC", "Etc/UTC"):
+        return key
+    offset = value.utcoffset() or dt.timedelta(0)
+    minutes = int(offset.total_seconds() // 60)
+    if minutes == 0:
+        return "UTC"
+    sign = "+" if minutes > 0 else "-"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def trino_text(value: Any, kind: str) -> str:
+    """A value as Athena (Trino) shows it: timestamps with their precision (and zone), doubles
+    as Java prints them, arrays ``[1, 2]``, maps ``{k=v}``, NULL as ``NULL``."""
+    if value is None:
+        return "NULL"
+    base = _base(kind) if kind else ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if base == "array" and isinstance(value, list):
+        inner = _args(kind)[0]
+        return "[" + ", ".join(trino_text(v, inner) for v in value) + "]"
+    if base == "map" and isinstance(value, list):
+        key, item = _args(kind)
+        return (
+            "{" + ", ".join(f"{trino_text(k, key)}={trino_text(v, item)}" for k, v in value) + "}"
+        )
+    if base == "row" and isinstance(value, dict):
+        fields = dict(_row_fields(kind))
+        return (
+            "{"
+            + ", ".join(f"{k}={trino_text(v, fields.get(k, ''))}" for k, v in value.items())
+            + "}"
+        )
+    if isinstance(value, float):
+        return _java_double(value) if base != "real" else repr(value)
+    if isinstance(value, dt.datetime):
+        precision = _ts_precision(kind) if base in ("timestamp", "timestamptz") else 3
+        text = value.strftime("%Y-%m-%d %H:%M:%S")
+        if precision:
+            text += "." + f"{value.microsecond:06d}"[:precision].ljust(precision, "0")
+        if base == "timestamptz":
+            text += " " + _zone_name(value)
+        return text
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.hex(" ")
+    return str(value)
+
+
 def _json_value(value: Any) -> Any:
     if isinstance(value, dt.datetime | dt.date | dt.time):
         return value.isoformat()
@@ -4509,10 +4658,31 @@ def _columns(table: pa.Table) -> list[list[Any]]:
     return [table.column(i).to_pylist() for i in range(table.num_columns)]
 
 
+def _kinds(table: pa.Table) -> list[str | None]:
+    """Each column's Trino type, where the local engine recorded it."""
+    kinds: list[str | None] = []
+    for field in table.schema:
+        metadata = field.metadata or {}
+        kind = metadata.get(b"trino_type")
+        kinds.append(kind.decode() if kind else None)
+    return kinds
+
+
+def _shown(value: Any, kind: str | None, null: str) -> str:
+    if value is None:
+        return null
+    if kind is not None and not isinstance(value, str):
+        return trino_text(value, kind)
+    return _text_value(value, null)
+
+
 def format_table(table: pa.Table, fmt: Literal["table", "csv", "json"]) -> str:
     """The result as text: a table for people, CSV with a header, or a JSON array of rows
     (dates and timestamps as ISO 8601 strings). NULL is empty in CSV, null in JSON, NULL in
-    the table."""
+    the table. In the table and CSV, values of a local query are spelled as Athena shows them
+    (``2024-10-17 12:00:00.000 America/New_York``, ``3.079E2`` only where a cast made it so,
+    arrays ``[1, 2]``, maps ``{k=v}``)."""
+    kinds = _kinds(table)
     columns = _columns(table)
     rows = list(zip(*columns, strict=True)) if columns else []
     names = table.column_names
@@ -4522,7 +4692,10 @@ def format_table(table: pa.Table, fmt: Literal["table", "csv", "json"]) -> str:
     if fmt == "csv":
         lines = [",".join(_csv_field(n) for n in names)]
         lines += [
-            ",".join("" if v is None else _csv_field(_text_value(v, "")) for v in row)
+            ",".join(
+                "" if v is None else _csv_field(_shown(v, k, ""))
+                for v, k in zip(row, kinds, strict=True)
+            )
             for row in rows
         ]
         return "\n".join(lines) + "\n"
@@ -4541,7 +4714,7 @@ def format_table(table: pa.Table, fmt: Literal["table", "csv", "json"]) -> str:
         )
         rendered.add_column(name, justify="right" if numeric else "left", overflow="fold")
     for row in rows:
-        rendered.add_row(*[_text_value(v, "NULL") for v in row])
+        rendered.add_row(*[_shown(v, k, "NULL") for v, k in zip(row, kinds, strict=True)])
     console = Console(
         file=io.StringIO(),
         width=100_000,
