@@ -944,6 +944,21 @@ def _re2_replacement(text: str) -> str:
     return "".join(out)
 
 
+def _luhn_check(text: str | None) -> bool | None:
+    """Trino's luhn_check: the Luhn checksum of a string of digits."""
+    if text is None:
+        return None
+    if not text.isdigit():
+        raise ValueError("Input contains non-digit character")
+    total = 0
+    for index, char in enumerate(reversed(text)):
+        digit = int(char)
+        if index % 2:
+            digit = digit * 2 - 9 if digit > 4 else digit * 2
+        total += digit
+    return total % 10 == 0
+
+
 def _iso_date(text: str | None) -> dt.date | None:
     """Trino's from_iso8601_date: a calendar date, a week date or an ordinal date."""
     if text is None:
@@ -3503,6 +3518,61 @@ class _Translator:
             f"__pl_trim_array({array.sql}, CAST({count.sql} AS BIGINT))", array.type, array.zone
         )
 
+    def _f_ends_with(self, nodes: list[Any], ctx: _Ctx) -> _V:
+        value, suffix = self._values(nodes, ctx, "ends_with", 2)
+        self._string_args("ends_with", [value, suffix])
+        return _V(f"ends_with({value.sql}, {suffix.sql})", "boolean")
+
+    def _f_concat_ws(self, nodes: list[Any], ctx: _Ctx) -> _V:
+        values = self._values(nodes, ctx, "concat_ws")
+        if len(values) < 2:
+            raise QueryError("There must be two or more arguments to concat_ws")
+        if len(values) == 2 and _base(values[1].type) == "array":
+            parts = f"list_filter({values[1].sql}, __pl_p -> __pl_p IS NOT NULL)"
+            return _V(
+                f"CASE WHEN {values[0].sql} IS NULL THEN NULL "
+                f"ELSE array_to_string({parts}, {values[0].sql}) END",
+                "varchar",
+            )
+        self._string_args("concat_ws", values)
+        return _V(f"concat_ws({', '.join(v.sql for v in values)})", "varchar")
+
+    def _f_levenshtein_distance(self, nodes: list[Any], ctx: _Ctx) -> _V:
+        first, second = self._values(nodes, ctx, "levenshtein_distance", 2)
+        self._string_args("levenshtein_distance", [first, second])
+        return _V(f"CAST(levenshtein({first.sql}, {second.sql}) AS BIGINT)", "bigint")
+
+    def _f_hamming_distance(self, nodes: list[Any], ctx: _Ctx) -> _V:
+        first, second = self._values(nodes, ctx, "hamming_distance", 2)
+        self._string_args("hamming_distance", [first, second])
+        return _V(
+            f"CASE WHEN length({first.sql}) <> length({second.sql}) THEN error('The input "
+            f"strings to hamming_distance function must have the same length') "
+            f"ELSE CAST(hamming({first.sql}, {second.sql}) AS BIGINT) END",
+            "bigint",
+        )
+
+    def _f_luhn_check(self, nodes: list[Any], ctx: _Ctx) -> _V:
+        (value,) = self._values(nodes, ctx, "luhn_check", 1)
+        self._string_args("luhn_check", [value])
+        return _V(f"__pl_luhn_check({value.sql})", "boolean")
+
+    def _f_array_first(self, nodes: list[Any], ctx: _Ctx) -> _V:
+        (array,) = self._values(nodes, ctx, "array_first", 1)
+        inner = self._array_arg(array, "array_first")
+        return _V(f"{array.sql}[1]", inner, array.zone)
+
+    def _f_array_last(self, nodes: list[Any], ctx: _Ctx) -> _V:
+        (array,) = self._values(nodes, ctx, "array_last", 1)
+        inner = self._array_arg(array, "array_last")
+        return _V(f"{array.sql}[len({array.sql})]", inner, array.zone)
+
+    def _f_array_histogram(self, nodes: list[Any], ctx: _Ctx) -> _V:
+        (array,) = self._values(nodes, ctx, "array_histogram", 1)
+        inner = self._array_arg(array, "array_histogram")
+        kind = f"map({inner}, bigint)"
+        return _V(f"CAST(__pl_array_histogram({array.sql}) AS {_duck_type(kind)})", kind)
+
     def _f_translate(self, nodes: list[Any], ctx: _Ctx) -> _V:
         values = self._values(nodes, ctx, "translate", 3)
         self._string_args("translate", values)
@@ -3978,6 +4048,8 @@ _MACROS = [
     "THEN error('size must not be negative or greater than the array size') "
     "ELSE l[1:len(l) - n] END",
     "__pl_translate(s, f, t) AS translate(s, f, t)",
+    "__pl_array_histogram(l) AS map_from_entries(list_transform(list_distinct(l), "
+    "k -> {'key': k, 'value': len(list_filter(l, e -> e = k))}))",
     "__pl_width_bucket(x, lo, hi, n) AS CASE WHEN n <= 0 "
     "THEN error('bucketCount must be greater than 0') "
     "WHEN isnan(x) OR isnan(lo) OR isnan(hi) THEN error('operand, bound1, bound2 must not be NaN') "
@@ -4069,6 +4141,7 @@ def _register(connection: Any) -> None:
         ("__pl_mysql_format", _mysql_format, [timestamp, varchar], varchar),
         ("__pl_mysql_parse", _mysql_parse, [varchar, varchar], timestamp),
         ("__pl_iso_date", _iso_date, [varchar], sqltypes.DATE),
+        ("__pl_luhn_check", _luhn_check, [varchar], sqltypes.BOOLEAN),
     ]
     for name, function, parameters, result in functions:
         connection.create_function(name, function, parameters, result, side_effects=False)
