@@ -37,6 +37,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import decimal
+import functools
 import io
 import json
 import logging
@@ -702,6 +703,14 @@ def _zone_key(text: str) -> str:
     raise QueryError(f"Time zone not supported: {text}")
 
 
+_DYNAMIC = "sql:"
+
+
+def _zone_sql(zone: str) -> str:
+    """DuckDB SQL for a zone: a literal, or the expression of a zone that varies by row."""
+    return zone.removeprefix(_DYNAMIC) if zone.startswith(_DYNAMIC) else _sql_string(zone)
+
+
 def _offset_minutes(zone: str) -> int | None:
     """Minutes east of UTC for a fixed-offset zone; None for a region."""
     if zone == "UTC":
@@ -717,7 +726,7 @@ def _wall(instant_sql: str, zone: str) -> str:
     """DuckDB TIMESTAMP: the wall-clock time in ``zone`` of a TIMESTAMPTZ instant."""
     offset = _offset_minutes(zone)
     if offset is None:
-        return f"timezone({_sql_string(zone)}, {instant_sql})"
+        return f"timezone({_zone_sql(zone)}, {instant_sql})"
     if offset == 0:
         return f"CAST({instant_sql} AS TIMESTAMP)"
     return f"(CAST({instant_sql} AS TIMESTAMP) + INTERVAL ({offset}) MINUTE)"
@@ -727,7 +736,7 @@ def _instant(wall_sql: str, zone: str) -> str:
     """DuckDB TIMESTAMPTZ: the instant a wall-clock TIMESTAMP in ``zone`` stands for."""
     offset = _offset_minutes(zone)
     if offset is None:
-        return f"timezone({_sql_string(zone)}, {wall_sql})"
+        return f"timezone({_zone_sql(zone)}, {wall_sql})"
     if offset == 0:
         return f"CAST({wall_sql} AS TIMESTAMPTZ)"
     return f"CAST({wall_sql} - INTERVAL ({offset}) MINUTE AS TIMESTAMPTZ)"
@@ -942,6 +951,21 @@ def _re2_replacement(text: str) -> str:
             out.append(char)
             index += 1
     return "".join(out)
+
+
+@functools.lru_cache(maxsize=1024)
+def _row_zone(text: str | None) -> str | None:
+    """A zone that varies by row, as Trino names it; a region (the local engine shifts a
+    row's clock with ICU's zone rules, which take names, not offsets)."""
+    if text is None:
+        return None
+    zone = _zone_key(text)
+    if _offset_minutes(zone) not in (None, 0):
+        raise ValueError(
+            f"not supported by the local engine (Athena would run it): the fixed-offset zone "
+            f"{text} in a zone that varies by row"
+        )
+    return zone
 
 
 def _luhn_check(text: str | None) -> bool | None:
@@ -2359,7 +2383,7 @@ class _Translator:
             zone = value.zone or "UTC"
             wall = _wall(value.sql, zone)
             text = f"__pl_ts_text({wall}, {_ts_precision(value.type)})"
-            return _V(f"({text} || {_sql_string(' ' + zone)})", "varchar")
+            return _V(f"({text} || ' ' || {_zone_sql(zone)})", "varchar")
         raise _refuse(f"CAST({value.type} AS varchar)")
 
     # time zones
@@ -2386,6 +2410,8 @@ class _Translator:
         raise QueryError(f"Cannot apply AT TIME ZONE to {value.type}")
 
     def _zone_arg(self, node: Any, ctx: _Ctx) -> str:
+        """The zone of AT TIME ZONE and friends: a literal's canonical name, or (for a zone
+        that varies by row, e.g. a participant's zone column) the expression."""
         from sqlglot import exp
 
         if isinstance(node, exp.Interval):
@@ -2393,7 +2419,10 @@ class _Translator:
         try:
             text = _lit(node)
         except _NotLiteral:
-            raise _refuse("a time zone that is not a literal (it would vary by row)") from None
+            value = self.expr(node, ctx)
+            if not _is_string(value.type):
+                raise QueryError(f"a time zone must be a varchar, not {value.type}") from None
+            return _DYNAMIC + f"__pl_zone({value.sql})"
         if not isinstance(text, str):
             raise QueryError("a time zone must be a varchar")
         return _zone_key(text)
@@ -3488,7 +3517,7 @@ class _Translator:
         (value,) = self._values(nodes, ctx, "timezone", 1)
         if _base(value.type) != "timestamptz":
             raise QueryError(f"Unexpected parameters ({value.type}) for function timezone")
-        return _V(_sql_string(value.zone or "UTC"), "varchar")
+        return _V(_zone_sql(value.zone or "UTC"), "varchar")
 
     def _f_to_iso8601(self, nodes: list[Any], ctx: _Ctx) -> _V:
         (value,) = self._values(nodes, ctx, "to_iso8601", 1)
@@ -3627,7 +3656,7 @@ class _Translator:
             raise QueryError(
                 f"Unexpected parameters ({value.type}, varchar) for function format_datetime"
             )
-        return _V(f"__pl_joda_format({instant}, {pattern.sql}, {_sql_string(zone)})", "varchar")
+        return _V(f"__pl_joda_format({instant}, {pattern.sql}, {_zone_sql(zone)})", "varchar")
 
     def _f_parse_datetime(self, nodes: list[Any], ctx: _Ctx) -> _V:
         value, pattern = self._values(nodes, ctx, "parse_datetime", 2)
@@ -4142,6 +4171,7 @@ def _register(connection: Any) -> None:
         ("__pl_mysql_parse", _mysql_parse, [varchar, varchar], timestamp),
         ("__pl_iso_date", _iso_date, [varchar], sqltypes.DATE),
         ("__pl_luhn_check", _luhn_check, [varchar], sqltypes.BOOLEAN),
+        ("__pl_zone", _row_zone, [varchar], varchar),
     ]
     for name, function, parameters, result in functions:
         connection.create_function(name, function, parameters, result, side_effects=False)
@@ -4378,6 +4408,12 @@ def _translate(tree: Any, catalog: _Catalog, database: str) -> tuple[str, list[t
     qualified = _qualify(tree, catalog, database)
     _name_outputs(qualified)
     sql, outputs = _Translator(catalog, database).run(qualified)
+    for name, value in outputs:
+        if value.zone and value.zone.startswith(_DYNAMIC):
+            raise _refuse(
+                f"a timestamp with time zone result whose zone varies by row ({name}); "
+                "format it (format_datetime, CAST AS varchar) or take its fields"
+            )
     return _clean(sql), outputs
 
 
@@ -4543,9 +4579,14 @@ def _error(exc: Exception) -> QueryError:
             if said is None:
                 return _refuse("map_agg with a repeated key (Athena keeps one of the values)")
             return QueryError(said)
-    if "Python exception" in message or "Invalid Input Error" in message:
-        detail = message.rsplit(": ", 1)[-1] if "Python exception" in message else message
-        return QueryError(detail.removeprefix("Invalid Input Error: "))
+    refused = message.find("not supported by the local engine")
+    if refused >= 0:
+        return Unsupported(message[refused:])
+    raised = re.search(r"(?:ValueError|ZeroDivisionError|OverflowError): (.*)", message)
+    if raised:
+        return QueryError(raised.group(1))
+    if "Invalid Input Error" in message:
+        return QueryError(message.split("Invalid Input Error: ", 1)[-1])
     return QueryError(message)
 
 
