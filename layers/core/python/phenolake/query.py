@@ -2191,6 +2191,24 @@ class _Translator:
         # Trino's || is NULL when any operand is NULL (DuckDB's concat() would skip it).
         return _V("(" + " || ".join(f"CAST({v.sql} AS VARCHAR)" for v in values) + ")", "varchar")
 
+    def _e_ceil(self, node: Any, ctx: _Ctx) -> _V:
+        if node.args.get("decimals") is not None:
+            raise QueryError("Unexpected parameters for function ceil")
+        return self.call("ceil", [node.this], ctx, node)
+
+    def _e_floor(self, node: Any, ctx: _Ctx) -> _V:
+        if node.args.get("decimals") is not None:
+            raise QueryError("Unexpected parameters for function floor")
+        return self.call("floor", [node.this], ctx, node)
+
+    def _e_argmax(self, node: Any, ctx: _Ctx) -> _V:
+        args = [a for a in (node.this, node.expression, node.args.get("count")) if a is not None]
+        return self.call("max_by", args, ctx, node)
+
+    def _e_argmin(self, node: Any, ctx: _Ctx) -> _V:
+        args = [a for a in (node.this, node.expression, node.args.get("count")) if a is not None]
+        return self.call("min_by", args, ctx, node)
+
     def _e_chr(self, node: Any, ctx: _Ctx) -> _V:
         return self.call("chr", list(node.expressions), ctx, node)
 
@@ -3389,8 +3407,14 @@ class _Translator:
             return _V(f"date_trunc('{unit}', {value.sql})", value.type)
         if base == "timestamptz":
             zone = value.zone or "UTC"
-            wall = f"date_trunc('{unit}', {_wall(value.sql, zone)})"
-            return _V(_instant(wall, zone), value.type, zone)
+            wall = _wall(value.sql, zone)
+            if unit in ("millisecond", "second", "minute", "hour"):
+                # Keep the value's own offset, as Joda's roundFloor does: in the hour a DST
+                # change repeats, 01:30 BST and 01:30 GMT truncate to two different hours.
+                return _V(
+                    f"({value.sql} - ({wall} - date_trunc('{unit}', {wall})))", value.type, zone
+                )
+            return _V(_instant(f"date_trunc('{unit}', {wall})", zone), value.type, zone)
         raise QueryError(f"Unexpected parameters ({value.type}) for function date_trunc")
 
     def _f_date_add(self, nodes: list[Any], ctx: _Ctx) -> _V:
