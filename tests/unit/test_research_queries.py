@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import itertools
 import json
 import math
 import random
@@ -277,7 +278,7 @@ def q_longest_gap() -> list[dict]:
     out = []
     for participant, group in sorted(LIGHT.groupby("participant_id")):
         times = sorted(group.time)
-        gaps = [int((b - a).total_seconds() // 60) for a, b in zip(times, times[1:], strict=False)]
+        gaps = [int((b - a).total_seconds() // 60) for a, b in itertools.pairwise(times)]
         out.append({"participant_id": participant, "longest_gap": max(gaps)})
     return out
 
@@ -388,7 +389,7 @@ def q_metrics() -> list[dict]:
 
 def q_cast_rounding() -> list[dict]:
     halves = sorted({x for x in LIGHT.lux if abs(x * 2 - round(x * 2)) < 1e-9 and x % 1})
-    return [{"lux": x, "i": int(math.floor(x + 0.5))} for x in halves[:5]]
+    return [{"lux": x, "i": math.floor(x + 0.5)} for x in halves[:5]]
 
 
 def q_width_buckets() -> list[dict]:

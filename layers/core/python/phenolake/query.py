@@ -1108,7 +1108,7 @@ def _java_field(
                 number += 1 << 64
             text = format(number, "x" if lower == "x" else "o")
     elif lower in ("f", "e"):
-        if not (_base(kind) in ("double", "real", "decimal")):
+        if _base(kind) not in ("double", "real", "decimal"):
             raise ValueError(f"format: %{conv} needs a floating point number, not {kind}")
         digits = int(precision) if precision is not None else 6
         number = decimal.Decimal(raw) if kind != "double" else decimal.Decimal(repr(float(raw)))
@@ -1260,9 +1260,7 @@ def _joda_parse(text: str | None, pattern: str) -> dt.datetime | None:
             and following not in "aEzZ"
             and not (following == "M" and next_count >= 3)
         )
-        if letter == "M" and count >= 3:
-            regex.append("([A-Za-z]+)")
-        elif letter == "E":
+        if (letter == "M" and count >= 3) or letter == "E":
             regex.append("([A-Za-z]+)")
         elif letter == "a":
             regex.append("([AaPp][Mm])")
@@ -1386,9 +1384,7 @@ def _mysql_parse(text: str | None, pattern: str) -> dt.datetime | None:
                 regex.append(r"(\d{1,9})")
             elif spec == "p":
                 regex.append(r"([AaPp][Mm])")
-            elif spec in "bM":
-                regex.append(r"([A-Za-z]+)")
-            elif spec in "aW":
+            elif spec in "bMaW":
                 regex.append(r"([A-Za-z]+)")
             elif spec == "T":
                 regex.append(r"(\d{1,2}):(\d{1,2}):(\d{1,2})")
@@ -2115,7 +2111,8 @@ class _Translator:
                 raise QueryError("Multiple columns returned by subquery are not yet supported")
             if not _comparable(value.type, sub[0][1].type):
                 raise QueryError(
-                    f"Value expression and result of subquery must be of the same type: {value.type} vs {sub[0][1].type}"
+                    "Value expression and result of subquery must be of the same type: "
+                    f"{value.type} vs {sub[0][1].type}"
                 )
             return _V(f"({value.sql} IN {query.sql(dialect='duckdb')})", "boolean")
         if node.args.get("unnest") or node.args.get("field"):
@@ -2230,7 +2227,8 @@ class _Translator:
             if subject is not None:
                 if not _comparable(subject.type, condition.type):
                     raise QueryError(
-                        f"CASE operand type does not match WHEN clause: {subject.type} vs {condition.type}"
+                        "CASE operand type does not match WHEN clause: "
+                        f"{subject.type} vs {condition.type}"
                     )
             elif condition.type not in ("boolean", "unknown"):
                 raise QueryError(f"WHEN clause must evaluate to a boolean: {condition.type}")
@@ -2680,7 +2678,8 @@ class _Translator:
         for value in values:
             if not _is_numeric(value.type) and value.type != "unknown":
                 raise QueryError(
-                    f"Unexpected parameters ({', '.join(v.type for v in values)}) for function {name}"
+                    f"Unexpected parameters ({', '.join(v.type for v in values)}) "
+                    f"for function {name}"
                 )
 
     # aggregates
@@ -2768,7 +2767,7 @@ class _Translator:
     def _minmax(self, name: str, nodes: list[Any], ctx: _Ctx) -> _V:
         if len(nodes) == 2:
             raise _refuse(f"{name}(x, n)")
-        prefix, value = self._distinct_arg(nodes, ctx, name)
+        _, value = self._distinct_arg(nodes, ctx, name)
         if _base(value.type) in ("map",):
             raise QueryError(f"Unexpected parameters ({value.type}) for function {name}")
         return self._agg(f"{name}({value.sql})", value.type, value.zone)
@@ -2815,7 +2814,7 @@ class _Translator:
     def _f_approx_distinct(self, nodes: list[Any], ctx: _Ctx) -> _V:
         if len(nodes) != 1:
             raise _refuse("approx_distinct with a maximum standard error")
-        prefix, value = self._distinct_arg(nodes, ctx, "approx_distinct")
+        _, value = self._distinct_arg(nodes, ctx, "approx_distinct")
         # Exact: within the HyperLogLog's standard error (2.3%), and what it gives on small sets.
         return self._agg(f"count(DISTINCT {value.sql})", "bigint")
 
@@ -2825,7 +2824,8 @@ class _Translator:
         value, percentile = self._values(nodes, ctx, "approx_percentile", 2)
         if not _is_numeric(value.type):
             raise QueryError(
-                f"Unexpected parameters ({value.type}, {percentile.type}) for function approx_percentile"
+                f"Unexpected parameters ({value.type}, {percentile.type}) "
+                "for function approx_percentile"
             )
         listed = f"list_sort(list({value.sql}){_FILTER_SLOT}{_OVER_SLOT})"
         if _base(percentile.type) == "array":
@@ -2992,7 +2992,8 @@ class _Translator:
         if kind in ("double", "real"):
             nan = " OR ".join(f"isnan({v.sql})" for v in coerced)
             return _V(
-                f"CASE WHEN {nulls} THEN NULL WHEN {nan} THEN CAST('NaN' AS DOUBLE) ELSE {name}({args}) END",
+                f"CASE WHEN {nulls} THEN NULL WHEN {nan} THEN CAST('NaN' AS DOUBLE) "
+                f"ELSE {name}({args}) END",
                 kind,
             )
         return _V(f"CASE WHEN {nulls} THEN NULL ELSE {name}({args}) END", kind, zone)
@@ -3134,7 +3135,8 @@ class _Translator:
         for value in values:
             if not _is_string(value.type) and value.type != "unknown":
                 raise QueryError(
-                    f"Unexpected parameters ({', '.join(v.type for v in values)}) for function {name}"
+                    f"Unexpected parameters ({', '.join(v.type for v in values)}) "
+                    f"for function {name}"
                 )
 
     def _f_length(self, nodes: list[Any], ctx: _Ctx) -> _V:
@@ -3245,10 +3247,7 @@ class _Translator:
                 _is_numeric(kind) or _is_string(kind) or kind in ("boolean", "date", "unknown")
             ):
                 raise _refuse(f"format() of a {kind}")
-        texts = ", ".join(
-            f"CAST({v.sql} AS VARCHAR)" if v.type != "double" else f"CAST({v.sql} AS VARCHAR)"
-            for v in values[1:]
-        )
+        texts = ", ".join(f"CAST({v.sql} AS VARCHAR)" for v in values[1:])
         kinds_sql = _sql_string("|".join(kinds))
         return _V(f"__pl_format({values[0].sql}, {kinds_sql}, [{texts}]::VARCHAR[])", "varchar")
 
@@ -3294,7 +3293,8 @@ class _Translator:
         group = values[2].sql if len(values) == 3 else "0"
         value = values[0].sql
         return _V(
-            f"CASE WHEN regexp_matches({value}, {pattern}) THEN regexp_extract({value}, {pattern}, {group}) END",
+            f"CASE WHEN regexp_matches({value}, {pattern}) "
+            f"THEN regexp_extract({value}, {pattern}, {group}) END",
             "varchar",
         )
 
@@ -3555,8 +3555,10 @@ class _Translator:
             )
         if base == "timestamptz":
             zone = value.zone or "UTC"
-            text = f"replace(__pl_ts_text({_wall(value.sql, zone)}, {_ts_precision(value.type)}), ' ', 'T')"
-            offset = f"__pl_iso_offset(CAST((epoch({_wall(value.sql, zone)}) - epoch({value.sql})) / 60 AS BIGINT))"
+            wall = _wall(value.sql, zone)
+            text = f"replace(__pl_ts_text({wall}, {_ts_precision(value.type)}), ' ', 'T')"
+            minutes = f"CAST((epoch({wall}) - epoch({value.sql})) / 60 AS BIGINT)"
+            offset = f"__pl_iso_offset({minutes})"
             return _V(f"({text} || {offset})", "varchar")
         raise QueryError(f"Unexpected parameters ({value.type}) for function to_iso8601")
 
@@ -3756,7 +3758,7 @@ class _Translator:
         # Trino keeps first occurrences in order (DuckDB's list_distinct does not keep order).
         return _V(
             f"list_filter({value.sql}, (__pl_v, __pl_i) -> "
-            f"list_position({value.sql}, __pl_v) IS NOT DISTINCT FROM __pl_i OR (__pl_v IS NULL AND __pl_i = list_position(list_transform({value.sql}, __pl_n -> __pl_n IS NULL), true)))",
+            f"list_position({value.sql}, __pl_v) = __pl_i)",
             value.type,
             value.zone,
         )
@@ -3765,7 +3767,8 @@ class _Translator:
         (value,) = self._values(nodes, ctx, "array_max", 1)
         inner = self._array_arg(value, "array_max")
         return _V(
-            f"CASE WHEN list_count({value.sql}) < len({value.sql}) THEN NULL ELSE list_max({value.sql}) END",
+            f"CASE WHEN list_count({value.sql}) < len({value.sql}) THEN NULL "
+            f"ELSE list_max({value.sql}) END",
             inner,
             value.zone,
         )
@@ -3774,7 +3777,8 @@ class _Translator:
         (value,) = self._values(nodes, ctx, "array_min", 1)
         inner = self._array_arg(value, "array_min")
         return _V(
-            f"CASE WHEN list_count({value.sql}) < len({value.sql}) THEN NULL ELSE list_min({value.sql}) END",
+            f"CASE WHEN list_count({value.sql}) < len({value.sql}) THEN NULL "
+            f"ELSE list_min({value.sql}) END",
             inner,
             value.zone,
         )
@@ -3835,7 +3839,10 @@ class _Translator:
                 if len(values) == 3
                 else f"CASE WHEN {start.sql} <= {stop.sql} THEN 1 ELSE -1 END"
             )
-            sql = f"__pl_sequence(CAST({start.sql} AS BIGINT), CAST({stop.sql} AS BIGINT), CAST({step} AS BIGINT))"
+            sql = (
+                f"__pl_sequence(CAST({start.sql} AS BIGINT), CAST({stop.sql} AS BIGINT), "
+                f"CAST({step} AS BIGINT))"
+            )
             return _V(sql, "array(bigint)")
         if _base(start.type) == "date" and _base(stop.type) == "date":
             if len(values) == 3:
@@ -3843,9 +3850,13 @@ class _Translator:
                     raise _refuse("sequence of dates by months")
                 step = values[2].sql
             else:
-                step = f"CASE WHEN {start.sql} <= {stop.sql} THEN INTERVAL 1 DAY ELSE INTERVAL (-1) DAY END"
+                step = (
+                    f"CASE WHEN {start.sql} <= {stop.sql} THEN INTERVAL 1 DAY "
+                    "ELSE INTERVAL (-1) DAY END"
+                )
             return _V(
-                f"CAST(__pl_time_sequence(CAST({start.sql} AS TIMESTAMP), CAST({stop.sql} AS TIMESTAMP), {step}) AS DATE[])",
+                f"CAST(__pl_time_sequence(CAST({start.sql} AS TIMESTAMP), "
+                f"CAST({stop.sql} AS TIMESTAMP), {step}) AS DATE[])",
                 "array(date)",
             )
         if (
@@ -3982,8 +3993,7 @@ _ALIASES = {
 }
 # Trino's functions (its documentation's list of functions and operators): a name here
 # without a translation is refused; any other name is not a function on Athena either.
-_TRINO_FUNCTIONS = set(
-    """
+_TRINO_FUNCTION_NAMES = """
     abs acos all_match any_match any_value approx_distinct approx_most_frequent
     approx_percentile approx_set arbitrary array_agg array_distinct array_except array_first
     array_histogram array_intersect array_join array_last array_max array_min array_position
@@ -4050,8 +4060,8 @@ _TRINO_FUNCTIONS = set(
     url_extract_protocol url_extract_query uuid value_at_quantile values_at_quantiles var_pop
     var_samp variance version week week_of_year width_bucket wilson_interval_lower
     wilson_interval_upper with_timezone word_stem xxhash64 year year_of_week yow zip zip_with
-    """.split()
-)
+    """
+_TRINO_FUNCTIONS = set(_TRINO_FUNCTION_NAMES.split())
 _INFORMATION_SCHEMA = {
     "schemata": [("catalog_name", "varchar"), ("schema_name", "varchar")],
     "tables": [
