@@ -870,3 +870,27 @@ def test_no_library_warning_reaches_stderr(home: Path, capfd: pytest.CaptureFixt
     query.query_local("SHOW COLUMNS FROM mhealth", home)
     captured = capfd.readouterr()
     assert captured.err == ""
+
+
+def test_parquet_microseconds_are_rounded_to_athenas_milliseconds(tmp_path: Path) -> None:
+    write(
+        tmp_path / BUCKET / "t" / "part-0.parquet",
+        {
+            "ts": pa.array(
+                [dt.datetime(2024, 1, 1, 0, 0, 0, 1500), dt.datetime(2024, 1, 1, 0, 0, 0, 1499)],
+                pa.timestamp("us"),
+            )
+        },
+    )
+    save_catalog(
+        tmp_path,
+        {
+            "databases": {"phenolake": {}},
+            "tables": {"phenolake": {"t": table_entry("t", [("ts", "timestamp")], s3("t/"))}},
+            "partitions": {"phenolake": {"t": []}},
+        },
+    )
+    assert rows("SELECT CAST(ts AS varchar) AS s FROM t ORDER BY ts", tmp_path) == [
+        {"s": "2024-01-01 00:00:00.001"},
+        {"s": "2024-01-01 00:00:00.002"},
+    ]

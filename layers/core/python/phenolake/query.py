@@ -292,6 +292,10 @@ def _column_sql(column: dict[str, str], available: dict[str, str]) -> str:
     spelled = available.get(name.lower())
     if spelled is None:
         return f"CAST(NULL AS {kind or 'VARCHAR'}) AS {_ident(name)}"
+    if kind == "TIMESTAMP":
+        # Athena's timestamp is timestamp(3): finer Parquet values are rounded (half up).
+        micros = f"epoch_us(CAST({_ident(spelled)} AS TIMESTAMP))"
+        return f"make_timestamp(CAST(round({micros} / 1000.0) AS BIGINT) * 1000) AS {_ident(name)}"
     if kind and not _is_nested(glue_type):
         return f"CAST({_ident(spelled)} AS {kind}) AS {_ident(name)}"
     # Nested values keep the file's shape: DuckDB casts structs by position, not by name.
