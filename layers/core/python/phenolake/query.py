@@ -1530,7 +1530,8 @@ class _Translator:
         ctx = _Ctx(env, parent=parent)
         for key in ("laterals", "pivots", "windows", "qualify", "connect", "prewhere", "sample"):
             if node.args.get(key):
-                raise _refuse(f"the clause {key.upper()}")
+                clause = {"windows": "WINDOW", "sample": "TABLESAMPLE"}.get(key, key.upper())
+                raise _refuse(f"the clause {clause}")
         from_ = node.args.get("from_")
         if from_ is not None:
             self._from_item(from_, "this", ctx)
@@ -2742,8 +2743,12 @@ class _Translator:
                 f"CAST(sum({prefix}{value.sql}){_FILTER_SLOT}{_OVER_SLOT} AS DECIMAL(38,{scale}))",
                 f"decimal(38,{scale})",
             )
-        if kind in ("double", "real"):
+        if kind == "double":
             return self._agg(f"sum({prefix}{value.sql})", kind)
+        if kind == "real":
+            return self._agg(
+                f"CAST(sum({prefix}{value.sql}){_FILTER_SLOT}{_OVER_SLOT} AS FLOAT)", kind
+            )
         if _base(kind).startswith("interval"):
             return self._agg(f"sum({prefix}{value.sql})", kind)
         raise QueryError(f"Unexpected parameters ({kind}) for function sum")
