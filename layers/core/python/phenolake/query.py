@@ -2838,6 +2838,18 @@ class _Translator:
             )
         listed = f"list_sort(list({value.sql}){_FILTER_SLOT}{_OVER_SLOT})"
         if _base(percentile.type) == "array":
+            from sqlglot import exp
+
+            try:
+                wanted = (
+                    [_lit(e) for e in nodes[1].expressions]
+                    if isinstance(nodes[1], exp.Array)
+                    else None
+                )
+            except _NotLiteral:
+                wanted = None
+            if wanted is None or wanted != sorted(wanted):
+                raise _refuse("approx_percentile with an ARRAY that is not literal and increasing")
             sql = f"list_transform({percentile.sql}, __pl_q -> __pl_percentile({listed}, __pl_q))"
             return _V(self._tag(_AGG_MARK, sql), f"array({value.type})")
         return _V(self._tag(_AGG_MARK, f"__pl_percentile({listed}, {percentile.sql})"), value.type)
