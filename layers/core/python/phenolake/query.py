@@ -957,6 +957,17 @@ def _re2_replacement(text: str) -> str:
     return "".join(out)
 
 
+def _simple_case(text: str | None, upper: bool) -> str | None:
+    """Java's Character.toUpperCase / toLowerCase, code point by code point."""
+    if text is None:
+        return None
+    out = []
+    for char in text:
+        mapped = char.upper() if upper else char.lower()
+        out.append(mapped if len(mapped) == 1 else char)
+    return "".join(out)
+
+
 @functools.lru_cache(maxsize=1024)
 def _row_zone(text: str | None) -> str | None:
     """A zone that varies by row, as Trino names it; a region (the local engine shifts a
@@ -2339,29 +2350,32 @@ class _Translator:
             if _is_int(source) or sb == "boolean":
                 return _V(f"{cast}({value.sql} AS {duck})", target)
             if _is_string(source):
-                return _V(f"{cast}(__pl_integer_text({value.sql}) AS {duck})", target)
+                return self._text_cast(value, r"[+-]?[0-9]+", target, safe)
         if tb in ("double", "real"):
             if _is_numeric(source) or sb == "boolean":
                 return _V(f"{cast}({value.sql} AS {duck})", target)
             if _is_string(source):
-                return _V(f"{cast}(trim({value.sql}) AS {duck})", target)
+                # Java's Double.parseDouble: trimmed, NaN and Infinity spelled so, d/f suffix.
+                number = r"[+-]?(NaN|Infinity|([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?)[dDfF]?"
+                return self._text_cast(value, number, target, safe, strip_suffix=True)
         if tb == "decimal":
             if _is_numeric(source):
                 return _V(f"{cast}({value.sql} AS {duck})", target)
             if _is_string(source):
-                return _V(f"{cast}(trim({value.sql}) AS {duck})", target)
+                number = r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"
+                return self._text_cast(value, number, target, safe)
         if tb == "boolean":
             if _is_numeric(source):
                 return _V(f"({value.sql} <> 0)", target)
             if _is_string(source):
-                return _V(f"{cast}(__pl_boolean_text({value.sql}) AS BOOLEAN)", target)
+                return self._text_cast(value, r"(?i)true|false|t|f|1|0", target, safe)
         if tb == "date":
             if sb == "timestamp":
                 return _V(f"CAST({value.sql} AS DATE)", target)
             if sb == "timestamptz":
                 return _V(f"CAST({_wall(value.sql, value.zone or 'UTC')} AS DATE)", target)
             if _is_string(source):
-                return _V(f"{cast}(__pl_date_text({value.sql}) AS DATE)", target)
+                return self._text_cast(value, r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}", target, safe)
         if tb == "timestamp":
             precision = _ts_precision(target)
             if sb == "date":
@@ -2376,7 +2390,11 @@ class _Translator:
                     wall = f"__pl_round_ts({wall}, {precision})"
                 return _V(wall, target)
             if _is_string(source):
-                return _V(f"{cast}(__pl_timestamp_text({value.sql}) AS TIMESTAMP)", target)
+                pattern = (
+                    r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}"
+                    r"( [0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?)?"
+                )
+                return self._text_cast(value, pattern, target, safe)
         if tb == "timestamptz":
             if sb in ("date", "timestamp"):
                 return _V(f"CAST(CAST({value.sql} AS TIMESTAMP) AS TIMESTAMPTZ)", target, "UTC")
@@ -2389,6 +2407,30 @@ class _Translator:
         if tb == "json":
             raise _refuse("CAST to JSON")
         raise QueryError(f"Cannot cast {source} to {target}")
+
+    def _text_cast(
+        self, value: _V, pattern: str, target: str, safe: bool, strip_suffix: bool = False
+    ) -> _V:
+        """CAST(varchar AS ...) of only the text Trino accepts; an error naming the value, or
+        NULL for TRY_CAST."""
+        text = value.sql
+        if strip_suffix:
+            # Java's Double.parseDouble trims whitespace and control characters first.
+            text = f"regexp_replace({value.sql}, '^[\\x00-\\x20]+|[\\x00-\\x20]+$', '', 'g')"
+        body = f"regexp_replace({text}, '[dDfF]$', '')" if strip_suffix else text
+        good = f"regexp_full_match({text}, {_sql_string(pattern)})"
+        word = {"integer": "INT"}.get(target, target.upper())
+        quote = "''''"
+        failed = (
+            "NULL"
+            if safe
+            else f"error('Cannot cast ' || {quote} || {value.sql} || {quote} || ' to {word}')"
+        )
+        sql = (
+            f"CASE WHEN {value.sql} IS NULL THEN NULL WHEN {good} "
+            f"THEN CAST({body} AS {_duck_type(target)}) ELSE {failed} END"
+        )
+        return _V(sql, target)
 
     def _to_varchar(self, value: _V, safe: bool) -> _V:
         sb = _base(value.type)
@@ -3171,10 +3213,10 @@ class _Translator:
         return _V(f"{function}({value.sql})", value.type if "(" in value.type else "varchar")
 
     def _f_lower(self, nodes: list[Any], ctx: _Ctx) -> _V:
-        return self._same_string("lower", "lower", nodes, ctx)
+        return self._same_string("lower", "__pl_lower", nodes, ctx)
 
     def _f_upper(self, nodes: list[Any], ctx: _Ctx) -> _V:
-        return self._same_string("upper", "upper", nodes, ctx)
+        return self._same_string("upper", "__pl_upper", nodes, ctx)
 
     def _f_reverse(self, nodes: list[Any], ctx: _Ctx) -> _V:
         (value,) = self._values(nodes, ctx, "reverse", 1)
@@ -4132,6 +4174,11 @@ _MACROS = [
     "THEN error('size must not be negative or greater than the array size') "
     "ELSE l[1:len(l) - n] END",
     "__pl_translate(s, f, t) AS translate(s, f, t)",
+    # Trino maps case code point by code point (no 'ß' -> 'SS', nor DuckDB's 'ß' -> 'ẞ').
+    "__pl_upper(s) AS CASE WHEN regexp_full_match(s, '[\\x00-\\x7F]*') THEN upper(s) "
+    "ELSE __pl_simple_case(s, true) END",
+    "__pl_lower(s) AS CASE WHEN regexp_full_match(s, '[\\x00-\\x7F]*') THEN lower(s) "
+    "ELSE __pl_simple_case(s, false) END",
     "__pl_array_histogram(l) AS map_from_entries(list_transform(list_distinct(l), "
     "k -> {'key': k, 'value': len(list_filter(l, e -> e = k))}))",
     "__pl_width_bucket(x, lo, hi, n) AS CASE WHEN n <= 0 "
@@ -4190,15 +4237,6 @@ _MACROS = [
     "__pl_round_double(x, d) AS CASE WHEN isnan(x) OR isinf(x) THEN x "
     "WHEN x < 0 THEN -(floor(-x * pow(10, d) + 0.5) / pow(10, d)) "
     "ELSE floor(x * pow(10, d) + 0.5) / pow(10, d) END",
-    "__pl_integer_text(s) AS CASE WHEN regexp_full_match(s, '[+-]?[0-9]+') THEN s "
-    "ELSE error('Cannot cast ''' || s || ''' to INT') END",
-    "__pl_boolean_text(s) AS CASE WHEN regexp_full_match(lower(s), 'true|false|t|f|1|0') "
-    "THEN lower(s) ELSE error('Cannot cast ''' || s || ''' to BOOLEAN') END",
-    "__pl_date_text(s) AS CASE WHEN regexp_full_match(s, '\\s*[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}\\s*') "
-    "THEN trim(s) ELSE error('Value cannot be cast to date: ' || s) END",
-    "__pl_timestamp_text(s) AS CASE WHEN regexp_full_match(s, "
-    "'\\s*[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}( [0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,6})?)?)?\\s*') "
-    "THEN trim(s) ELSE error('Value cannot be cast to timestamp: ' || s) END",
 ]
 
 
@@ -4206,8 +4244,6 @@ def _register(connection: Any) -> None:
     """The macros and Python functions the translated SQL calls."""
     from duckdb import sqltypes
 
-    for macro in _MACROS:
-        connection.execute(f"CREATE MACRO {macro}")
     varchar, double, integer = sqltypes.VARCHAR, sqltypes.DOUBLE, sqltypes.INTEGER
     timestamp = sqltypes.TIMESTAMP
     functions = [
@@ -4227,9 +4263,12 @@ def _register(connection: Any) -> None:
         ("__pl_iso_date", _iso_date, [varchar], sqltypes.DATE),
         ("__pl_luhn_check", _luhn_check, [varchar], sqltypes.BOOLEAN),
         ("__pl_zone", _row_zone, [varchar], varchar),
+        ("__pl_simple_case", _simple_case, [varchar, sqltypes.BOOLEAN], varchar),
     ]
     for name, function, parameters, result in functions:
         connection.create_function(name, function, parameters, result, side_effects=False)
+    for macro in _MACROS:  # after the functions they call
+        connection.execute(f"CREATE MACRO {macro}")
 
 
 def _raw(sql: str) -> Any:
