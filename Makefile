@@ -8,10 +8,15 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | sha25
 # checkov pins boto3 and friends at versions the project does not use: it gets its own venv.
 SCAN := .venv-scan
 SCAN_STAMP := $(SCAN)/.installed-$(shell sha256sum requirements-scan.txt | cut -c1-12)
+# The local Glue 5.1 job process: Python 3.11 with Glue 5.1's module versions, nothing else
+# (requirements-glue.txt; local/phenolake_local/glue_local.py checks this stamp).
+GLUE_PYTHON ?= $(shell command -v python3.11)
+GLUE := .venv-glue
+GLUE_STAMP := $(GLUE)/.installed-$(shell sha256sum requirements-glue.txt | cut -c1-12)
 # sam build for the python3.13 Lambda runtime needs python3.13 on PATH (pyenv has it here).
 SAM_PYENV ?= 3.11.7:3.13.0
 
-.PHONY: run test lint validate bench build deploy java venv scan-tools clean lock
+.PHONY: run test lint validate bench build deploy java venv glue-venv scan-tools clean lock
 
 venv: $(STAMP)
 
@@ -20,6 +25,17 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install -q --upgrade pip==25.3
 	$(BIN)/python -m pip install -q -c requirements.lock -e '.[dev]'
 	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+glue-venv: $(GLUE_STAMP)
+
+$(GLUE_STAMP): requirements-glue.txt
+	@test -x $(GLUE)/bin/python || $(GLUE_PYTHON) -m venv $(GLUE)
+	@$(GLUE)/bin/python -c 'import sys; assert sys.version_info[:2] == (3, 11), "Glue 5.1 is Python 3.11"'
+	$(GLUE)/bin/python -m pip install -q --upgrade pip==25.3
+	$(GLUE)/bin/python -m pip install -q --no-deps -r requirements-glue.txt
+	$(GLUE)/bin/python -m pip check
+	@rm -f $(GLUE)/.installed-*
 	@touch $@
 
 scan-tools: $(SCAN_STAMP)
@@ -35,13 +51,14 @@ java:
 	@java -version >/dev/null 2>&1 || { echo "installing Java 17 for PySpark"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; }
 
-run: venv java
+run: venv glue-venv java
 	$(BIN)/phenolake run
 
-test: venv java scan-tools
+test: venv glue-venv java scan-tools
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
+	$(GLUE)/bin/python -m pytest tests/glue
 
 lint: venv scan-tools
 	$(BIN)/ruff check .
@@ -71,4 +88,4 @@ lock:
 	/tmp/phenolake-lock/bin/pip freeze --exclude-editable | grep -v '^-e' > requirements.lock
 
 clean:
-	rm -rf $(VENV) $(SCAN) .aws-sam .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(SCAN) $(GLUE) .aws-sam .pytest_cache .ruff_cache
