@@ -111,9 +111,13 @@ class GlueWorker:
             cwd=tempfile.gettempdir(),
         )
         ready = self._read(process, START_TIMEOUT_SECONDS)
-        if not ready.get("ready"):
-            raise GlueJobFailed(f"the local Glue job process did not start: {ready}")
-        self._check_versions(ready)
+        try:
+            if not ready.get("ready"):
+                raise GlueJobFailed(f"the local Glue job process did not start: {ready}")
+            self._check_versions(ready)
+        except GlueJobFailed:
+            process.kill()
+            raise
         return process
 
     def _check_versions(self, ready: dict[str, Any]) -> None:
