@@ -8,6 +8,11 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | sha25
 # checkov pins boto3 and friends at versions the project does not use: it gets its own venv.
 SCAN := .venv-scan
 SCAN_STAMP := $(SCAN)/.installed-$(shell sha256sum requirements-scan.txt | cut -c1-12)
+# The local Glue 5.1 job process: Python 3.11 with Glue 5.1's module versions, nothing else
+# (requirements-glue.txt; local/phenolake_local/glue_local.py checks this stamp).
+GLUE_PYTHON ?= $(shell command -v python3.11)
+GLUE := .venv-glue
+GLUE_STAMP := $(GLUE)/.installed-$(shell sha256sum requirements-glue.txt | cut -c1-12)
 # sam build for the python3.13 Lambda runtime needs python3.13 on PATH (pyenv has it here).
 SAM_PYENV ?= 3.11.7:3.13.0
 # The python3.13 Lambda venv: exactly the packages the layers deploy (installed --no-deps from
@@ -30,7 +35,7 @@ LAMBDA_TESTS := tests/unit/test_lambda_deps.py tests/unit/test_handlers.py \
   tests/unit/test_redaction.py tests/integration/test_redact_step.py
 
 .PHONY: run test test-lambda deploy-check lint validate bench build deploy java node-tools venv \
-  lambda-venv scan-tools clean lock
+  lambda-venv glue-venv scan-tools clean lock
 
 venv: $(STAMP)
 
@@ -50,6 +55,17 @@ $(LAMBDA_STAMP): $(LAMBDA_REQS) requirements.lock
 	$(LAMBDA_VENV)/bin/python -m pip install -q --no-deps $(addprefix -r ,$(LAMBDA_REQS))
 	$(LAMBDA_VENV)/bin/python -m pip install -q -c requirements.lock $(LAMBDA_TOOLS)
 	@rm -f $(LAMBDA_VENV)/.installed-*
+	@touch $@
+
+glue-venv: $(GLUE_STAMP)
+
+$(GLUE_STAMP): requirements-glue.txt
+	@test -x $(GLUE)/bin/python || $(GLUE_PYTHON) -m venv $(GLUE)
+	@$(GLUE)/bin/python -c 'import sys; assert sys.version_info[:2] == (3, 11), "Glue 5.1 is Python 3.11"'
+	$(GLUE)/bin/python -m pip install -q --upgrade pip==25.3
+	$(GLUE)/bin/python -m pip install -q --no-deps -r requirements-glue.txt
+	$(GLUE)/bin/python -m pip check
+	@rm -f $(GLUE)/.installed-*
 	@touch $@
 
 scan-tools: $(SCAN_STAMP)
@@ -78,13 +94,14 @@ java:
 	@java -version >/dev/null 2>&1 || { echo "installing Java 17 for PySpark"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; }
 
-run: venv java
+run: venv glue-venv java
 	$(BIN)/phenolake run
 
-test: venv java scan-tools node-tools lambda-venv
+test: venv glue-venv java scan-tools node-tools lambda-venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	PYTHON313=$(LAMBDA_PYTHON) $(BIN)/python -m pytest
+	$(GLUE)/bin/python -m pytest tests/glue
 	$(MAKE) --no-print-directory test-lambda
 
 # The tests of the code that runs in Lambda, on python3.13 with exactly the layers' packages;
@@ -107,7 +124,7 @@ validate: venv node-tools
 	$(BIN)/phenolake validate
 
 # Every benchmark runs; the target fails if any misses its target.
-bench: venv java
+bench: venv glue-venv java
 	$(BIN)/python -m bench.run; mhealth=$$?; $(BIN)/python -m bench.redaction; \
 	  redaction=$$?; $(BIN)/python -m bench.backfill; backfill=$$?; \
 	  exit $$((mhealth || redaction || backfill))
@@ -126,4 +143,4 @@ lock:
 	/tmp/phenolake-lock/bin/pip freeze --exclude-editable | grep -v '^-e' > requirements.lock
 
 clean:
-	rm -rf $(VENV) $(SCAN) $(LAMBDA_VENV) .aws-sam .pytest_cache .ruff_cache node_modules
+	rm -rf $(VENV) $(SCAN) $(LAMBDA_VENV) $(GLUE) .aws-sam .pytest_cache .ruff_cache node_modules

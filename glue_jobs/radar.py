@@ -30,7 +30,6 @@ from pyspark.sql import functions as F
 from phenolake import drift, lake, storage
 from phenolake.glue import Lake, register, start_job
 from phenolake.sources.radar import snake
-from phenolake.steps.completeness import parse_merged_key
 
 PARTITIONS = ["site", "participant_id", "date"]
 TOPICS_AT_ONCE = 4
@@ -52,7 +51,7 @@ def day_files(s3: Any, bucket: str, participants: set[str]) -> dict[str, list[st
     """Merged day files per topic, in date order, of the touched participants."""
     topics: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for obj in storage.list_objects(s3, bucket, f"{lake.MERGED}/radar/"):
-        found = parse_merged_key(obj.key)
+        found = lake.parse_merged_key(obj.key)
         if not found or obj.size == 0:
             continue
         if participants and found["participant"] not in participants:
@@ -143,7 +142,7 @@ def curate_topic(
         {
             (site, participant, parsed["date"])
             for key in unified.accepted
-            if (parsed := parse_merged_key(key))
+            if (parsed := lake.parse_merged_key(key))
             for site, participant in found[key][1]
         }
     )

@@ -1,22 +1,26 @@
-"""Shared fixtures: one SparkSession and one full pipeline run per test session."""
+"""Shared fixtures: one local Glue job process and one full pipeline run per test session."""
 
 from __future__ import annotations
 
-import os
+import importlib.util
 from collections.abc import Iterator
 
 import pytest
 
-os.environ.setdefault("PYSPARK_PYTHON", "python3")
+# tests/glue runs in .venv-glue, the Glue 5.1 versions (`make test` runs it there); this venv
+# has no PySpark.
+collect_ignore = [] if importlib.util.find_spec("pyspark") else ["glue"]
 
 
 @pytest.fixture(scope="session")
 def spark() -> Iterator[object]:
-    from phenolake_local.engine import spark_session
+    """The local Glue 5.1 job process every Glue job run of the session goes to, started
+    here so its JVM start-up is paid once, before the first pipeline run needs it."""
+    from phenolake_local.glue_local import WORKER
 
-    session = spark_session()
-    yield session
-    session.stop()
+    WORKER.warm()
+    yield WORKER
+    WORKER.stop()
 
 
 @pytest.fixture(scope="session")

@@ -2,8 +2,9 @@
 
 ``EmbeddedAWS(home)`` starts moto with Step Functions execution on, applies the patches in
 ``patches.py``, creates every resource of template.yaml (parameters resolved), uploads the
-Glue scripts where ``sam package`` would, and loads the state a previous run left in
-``home``. ``close()`` writes the state back. Nothing here is deployed to AWS.
+Glue scripts where ``sam package`` would, loads the state a previous run left in ``home``
+and publishes the Glue jobs' library zip where ``make deploy`` would (Glue job runs:
+``glue_local.py``). ``close()`` writes the state back. Nothing here is deployed to AWS.
 """
 
 from __future__ import annotations
@@ -11,9 +12,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import runpy
-import sys
-import tempfile
 import time
 import zipfile
 from collections.abc import Callable
@@ -24,7 +22,8 @@ import boto3
 from moto import mock_aws
 
 from phenolake import storage
-from phenolake_local import iam, mirror, patches, template
+from phenolake_local import iam, mirror, patches, publish, template
+from phenolake_local.glue_local import GlueLocalRunner
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 #: Where ``sam deploy`` (resolve_s3) uploads each Glue ScriptLocation: the Glue role reads it there.
@@ -38,73 +37,6 @@ _FAKE_CREDENTIALS = {
     "AWS_DEFAULT_REGION": template.REGION,
     "AWS_REGION": template.REGION,
 }
-
-
-def spark_session() -> Any:
-    """The local SparkSession every Glue script shares (getOrCreate returns this one)."""
-    from pyspark.sql import SparkSession
-
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    log_config = Path(__file__).with_name("log4j2.properties")
-    # The driver JVM starts before any SparkConf applies, so its options go on the submit line.
-    os.environ.setdefault(
-        "PYSPARK_SUBMIT_ARGS",
-        f"--driver-java-options -Dlog4j2.configurationFile=file:{log_config} pyspark-shell",
-    )
-    return (
-        SparkSession.builder.master("local[2]")
-        .config("spark.ui.showConsoleProgress", "false")
-        .appName("phenolake-local-glue")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "4")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
-        .config("spark.sql.parquet.compression.codec", "zstd")
-        .config("spark.hadoop.fs.file.impl", "org.apache.hadoop.fs.RawLocalFileSystem")
-        .config("spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs", "false")
-        .config("spark.driver.memory", "2g")
-        .config(
-            "spark.sql.warehouse.dir",
-            str(Path(tempfile.gettempdir()) / "phenolake-spark-warehouse"),
-        )
-        .getOrCreate()
-    )
-
-
-class GlueLocalRunner:
-    """Runs a Glue job's script with local PySpark, the way Glue would run it.
-
-    Spark cannot reach moto's S3, so the buckets are written to ``home`` before the job, the
-    job is told to map ``s3://bucket/key`` to ``home/bucket/key`` (``--local_s3_root``), and
-    what it wrote is read back into moto after. Catalog calls go to moto directly.
-    """
-
-    def __init__(self, aws: EmbeddedAWS) -> None:
-        self.aws = aws
-
-    def __call__(self, job_name: str, script_uri: str, arguments: dict[str, str]) -> None:
-        bucket, key = script_uri[5:].split("/", 1)
-        with iam.acting_as(iam.glue_job_role(job_name)):  # Glue reads it with the job's role
-            body = self.aws.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-        self.aws.save_buckets()
-        spark_session()
-        argv = [f"{job_name}.py", "--JOB_NAME", job_name]
-        for name, value in {**arguments, "--local_s3_root": str(self.aws.home)}.items():
-            argv += [name, value]
-        with tempfile.TemporaryDirectory(prefix="phenolake-glue-") as tmp:
-            script = Path(tmp) / f"{job_name}.py"
-            script.write_bytes(body)
-            saved = sys.argv
-            sys.argv = argv
-            try:
-                with iam.acting_as(iam.glue_job_role(job_name)):
-                    runpy.run_path(str(script), run_name="__main__")
-            except SystemExit as exc:
-                if exc.code not in (0, None):
-                    raise RuntimeError(f"Glue script exited with {exc.code}") from None
-            finally:
-                sys.argv = saved
-                self.aws.load_buckets()
 
 
 class EmbeddedAWS:
@@ -149,6 +81,7 @@ class EmbeddedAWS:
         self.dynamodb = boto3.client("dynamodb", region_name=template.REGION)
         self.deploy()
         self.load_state()
+        self.publish_glue_library()
 
     def close(self) -> None:
         if self._mock is None:
@@ -268,6 +201,14 @@ class EmbeddedAWS:
             )
         iam.ENFORCER.configure(roles, credentials)
         return roles
+
+    def publish_glue_library(self) -> None:
+        """What ``make deploy`` publishes for the Glue jobs' ``--extra-py-files``: the
+        library zip, at the key the template names (after the saved state is loaded, which
+        would otherwise replace it with the last run's copy)."""
+        self.s3.put_object(
+            Bucket=self.bucket("LakeBucket"), Key=publish.KEY, Body=publish.library_zip()
+        )
 
     def _of_type(self, kind: str) -> list[tuple[str, dict[str, Any]]]:
         assert self.deployment is not None

@@ -90,6 +90,30 @@ def s3_to_files(s3: Any, home: Path, buckets: list[str]) -> int:
     return changed
 
 
+def snapshot(s3: Any, buckets: list[str]) -> dict[str, dict[str, str]]:
+    """Each bucket's keys and ETags, for ``changes_to_files`` after a local Glue job."""
+    return {bucket: _moto_objects(s3, bucket) for bucket in buckets}
+
+
+def changes_to_files(s3: Any, home: Path, before: dict[str, dict[str, str]]) -> int:
+    """Write to the folders what changed in moto since ``before``: a Glue job writes with
+    Spark to the folders but may also call S3 itself, and ``files_to_s3`` after the job
+    would otherwise delete what it put. Returns files changed."""
+    changed = 0
+    for bucket, objects in before.items():
+        now = _moto_objects(s3, bucket)
+        for key, etag in now.items():
+            if objects.get(key) != etag and not key.endswith("/"):
+                path = home / bucket / key
+                path.parent.mkdir(parents=True, exist_ok=True)
+                s3.download_file(bucket, key, str(path))
+                changed += 1
+        for key in set(objects) - set(now):
+            (home / bucket / key).unlink(missing_ok=True)
+            changed += 1
+    return changed
+
+
 def _prune_empty_dirs(root: Path) -> None:
     if not root.exists():
         return

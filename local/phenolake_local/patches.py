@@ -10,7 +10,7 @@ Functions interpreter, but some things it cannot do here:
    stdout (Powertools JSON logs, EMF metrics) routed to ``<home>/logs/<run>/<function>.log``.
 2. ``glue-job-run``: moto records a job run and reports it SUCCEEDED without running
    anything. Here ``StartJobRun`` runs the job's real script, read back from the
-   ``ScriptLocation`` in S3, with PySpark in local mode (see ``engine.GlueLocalRunner``);
+   ``ScriptLocation`` in S3, in a Glue 5.1 process of its own (see ``glue_local.py``);
    the run ends SUCCEEDED or FAILED with the error message, as ``GetJobRun`` reports.
 3. ``timestream-batch-load``: moto has no ``CreateBatchLoadTask``/``DescribeBatchLoadTask``.
    Here Create checks what AWS refuses at once (``ValidationException``,
@@ -379,10 +379,11 @@ def _patch_glue_job_run() -> None:
                 _GLUE_RUNNER[0](self.name, script, dict(job_run.arguments or {}))
                 job_run.phenolake_state = ("SUCCEEDED", "")
             except Exception as exc:
-                job_run.phenolake_state = (
-                    "FAILED",
-                    f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
+                # a job's own failure reads as Glue reports it ("ModuleNotFoundError: ...")
+                message = getattr(exc, "error_message", None) or (
+                    f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
                 )
+                job_run.phenolake_state = ("FAILED", message)
         return run_id
 
     original_status = FakeJobRun.status

@@ -19,8 +19,6 @@ from pathlib import Path
 
 import boto3
 
-from phenolake import study
-
 LIBRARY = Path(__file__).resolve().parents[2] / "layers" / "core" / "python"
 KEY = "code/phenolake.zip"
 
@@ -37,6 +35,8 @@ def library_zip() -> bytes:
 
 
 def main() -> None:
+    from phenolake import study  # here: library_zip runs in .venv-glue too, which has no yaml
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stack", default="phenolake")
     parser.add_argument("--region", default=None)

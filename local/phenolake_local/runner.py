@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from phenolake import sources, study
-from phenolake_local import iam
+from phenolake_local import glue_local, iam
 from phenolake_local.engine import EmbeddedAWS
 
 SAMPLE_SEED = 20141
@@ -159,6 +159,8 @@ def run(options: RunOptions, on_event: Callable[[dict[str, Any]], None] | None =
     ]
     started = dt.datetime.now(dt.UTC)
     name = f"run-{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+    if not options.dry_run:  # the Glue job process starts while the first steps run
+        glue_local.WORKER.warm(background=True)
     # A dry run lands the inputs so the plan can see them, then forgets everything.
     with EmbeddedAWS(
         options.home,

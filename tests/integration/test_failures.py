@@ -93,19 +93,27 @@ def test_an_item_that_keeps_failing_is_retried_then_recorded_and_the_run_is_part
 def test_a_glue_job_failure_ends_the_run_failed_and_notified(
     tmp_path: Path, spark: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from phenolake import glue
+    # The job runs in its own process: the failure is the embedded Glue catalog's answer.
+    from moto.glue.exceptions import GlueClientError
+    from moto.glue.models import GlueBackend
 
-    def broken(*args: Any, **kwargs: Any) -> None:
-        raise RuntimeError("injected: the catalog refused the table")
+    create_table = GlueBackend.create_table
 
-    monkeypatch.setattr(glue, "register", broken)
+    def refuse(self: GlueBackend, database_name: str, table_name: str, *args: Any) -> Any:
+        if table_name.startswith("mhealth"):
+            raise GlueClientError("InternalServiceException", "injected: the catalog refused")
+        return create_table(self, database_name, table_name, *args)
+
+    monkeypatch.setattr(GlueBackend, "create_table", refuse)
     result = runner.run(runner.RunOptions(home=tmp_path, sources=["mhealth"]))
     assert result.status == "FAILED"
     notify = result.output.get("notify") or {}
     manifest_file = next(tmp_path.glob(f"*-lake/manifests/runs/{result.execution_name}.json"))
     manifest = json.loads(manifest_file.read_text())
     assert manifest["status"] == "FAILED"
-    assert "injected: the catalog refused the table" in json.dumps(manifest["error"])
+    assert "(InternalServiceException) when calling the CreateTable operation: injected" in (
+        json.dumps(manifest["error"])
+    )
     assert notify == {} or notify.get("status") == "FAILED"
     entered = [s["state"] for s in result.states]
     assert "Curate" in entered and entered[-2:] == ["RecordFailure", "Failed"]

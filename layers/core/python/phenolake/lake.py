@@ -132,6 +132,19 @@ def merged_key(day: DayKey) -> str:
     return posixpath.join(MERGED, day.partition_path(), "part-0.parquet")
 
 
+def parse_merged_key(key: str) -> dict[str, str] | None:
+    """The parts of a merged key (the inverse of ``merged_key``), None for any other key:
+    merged/<source>/<metric>/participant=<p>/[device=<d>/]date=<d>/part-0.parquet"""
+    parts = key.split("/")
+    if len(parts) < 6 or parts[0] != MERGED:
+        return None
+    found = {"source": parts[1], "metric": parts[2], "device": ""}
+    for part in parts[3:-1]:
+        name, _, value = part.partition("=")
+        found[name] = value
+    return found if "participant" in found and "date" in found else None
+
+
 def merged_prefix(source: str, metric: str) -> str:
     return posixpath.join(MERGED, source, metric) + "/"
 

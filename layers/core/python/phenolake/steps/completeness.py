@@ -98,18 +98,6 @@ class CompletenessEvent(StepEvent):
     days: WorkRef
 
 
-def parse_merged_key(key: str) -> dict[str, str] | None:
-    """merged/<source>/<metric>/participant=<p>/[device=<d>/]date=<d>/part-0.parquet"""
-    parts = key.split("/")
-    if len(parts) < 6 or parts[0] != lake.MERGED:
-        return None
-    found = {"source": parts[1], "metric": parts[2], "device": ""}
-    for part in parts[3:-1]:
-        name, _, value = part.partition("=")
-        found[name] = value
-    return found if "participant" in found and "date" in found else None
-
-
 def nominal_rate(source: str, metric: str, settings: Settings | None = None) -> float | None:
     """The study's configured rate of a metric, else the source's own; None if irregular."""
     configured = settings.rate(source, metric) if settings else None
@@ -193,7 +181,7 @@ def day_rows(
     totals: dict[tuple[str, str], list[Any]] = {}
     split: dict[tuple[str, str, str, str], int] = defaultdict(int)
     for obj in storage.list_objects(s3, bucket, f"{lake.MERGED}/{source}/"):
-        found = parse_merged_key(obj.key)
+        found = lake.parse_merged_key(obj.key)
         if not found or found["date"] != day or obj.key in refused:
             continue
         body = s3.get_object(Bucket=bucket, Key=obj.key)["Body"].read()

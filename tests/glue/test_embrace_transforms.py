@@ -1,4 +1,4 @@
-"""The Embrace Glue job's transforms on known inputs (the session's local Spark)."""
+"""The Embrace Glue job's transforms on known inputs (Spark and modules as on Glue 5.1)."""
 
 from __future__ import annotations
 
