@@ -253,6 +253,9 @@ class _Resolver:
         if name in self.pseudo:
             return self.pseudo[name]
         if name in self.parameters:
+            declared = self.template.get("Parameters", {}).get(name, {})
+            if declared.get("Type") == "CommaDelimitedList":  # !Ref gives the list
+                return self.parameters[name].split(",")
             return self.parameters[name]
         if name in self.resources:
             return self.physical_id(name)

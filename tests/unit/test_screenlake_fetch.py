@@ -26,7 +26,10 @@ ZIPS = [
 
 @pytest.fixture
 def aws(tmp_path: Path) -> Iterator[EmbeddedAWS]:
-    with EmbeddedAWS(tmp_path / "home") as embedded:
+    # Fetch may read the panel's bucket only when it is one of the stack's SourceBuckets
+    with EmbeddedAWS(
+        tmp_path / "home", parameters={"SourceBuckets": "screenlake-zip-prod"}
+    ) as embedded:
         embedded.s3.create_bucket(Bucket="screenlake-zip-prod")
         for key in ZIPS:
             embedded.s3.put_object(Bucket="screenlake-zip-prod", Key=key, Body=key.encode())
