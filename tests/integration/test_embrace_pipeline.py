@@ -274,6 +274,8 @@ def test_wear_time_follows_the_eda_windows(embrace_run: dict[str, Any]) -> None:
         "SELECT participant_id, device_id, local_date, minutes_worn, percent_worn "
         "FROM embrace_wear_time ORDER BY participant_id, device_id",
     )
+    # 240e0 is a double; 240.0 would be a decimal on Athena, and bigint / decimal(4,1) keeps
+    # one decimal place.
     recomputed = sql(
         home,
         "WITH w AS (SELECT participant_id, device_id, local_date, "
@@ -281,7 +283,7 @@ def test_wear_time_follows_the_eda_windows(embrace_run: dict[str, Any]) -> None:
         "sum(CASE WHEN eda_microsiemens < 0.03 THEN 1 ELSE 0 END) AS low "
         "FROM embrace_eda GROUP BY 1, 2, 3, 4) "
         "SELECT participant_id, device_id, local_date, "
-        "round(sum(CASE WHEN low <= 0.9 * n THEN n ELSE 0 END) / 240.0, 4) AS minutes_worn "
+        "round(sum(CASE WHEN low <= 0.9 * n THEN n ELSE 0 END) / 240e0, 4) AS minutes_worn "
         "FROM w GROUP BY 1, 2, 3 ORDER BY participant_id, device_id",
     )
     assert [{k: r[k] for k in recomputed[0]} for r in table] == recomputed

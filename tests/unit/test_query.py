@@ -894,3 +894,25 @@ def test_parquet_microseconds_are_rounded_to_athenas_milliseconds(tmp_path: Path
         {"s": "2024-01-01 00:00:00.001"},
         {"s": "2024-01-01 00:00:00.002"},
     ]
+
+
+def test_the_query_command_shows_athenas_text_and_refuses_with_exit_2(home: Path) -> None:
+    from tests.cli import cli
+
+    shown = cli(
+        "query",
+        "SELECT TIMESTAMP '2024-10-17 16:00:00.000' AT TIME ZONE 'America/New_York' AS t, "
+        "CAST(307.9e0 AS varchar) AS d",
+        "--format",
+        "csv",
+        "--home",
+        str(home),
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.splitlines() == ["t,d", "2024-10-17 12:00:00.000 America/New_York,3.079E2"]
+    refused = cli("query", "SELECT regexp_position('abc', 'b')", "--home", str(home))
+    assert refused.returncode == 2
+    assert refused.stderr.strip().splitlines() == [
+        "phenolake: error: query: not supported by the local engine (Athena would run it): "
+        "the function regexp_position()"
+    ]
