@@ -16,17 +16,16 @@ Athena reads the table:
   type; a declared column missing from older files reads as NULL, file columns the catalog
   does not declare are not visible, and file columns match declared ones case-insensitively.
 
-The SQL is translated from Athena's dialect (Trino) to DuckDB's with sqlglot. Where
-sqlglot's translation would give a different answer than Athena, the syntax tree is fixed
-before DuckDB sees it (see ``translate``): integer division truncates, ``date_diff`` counts
-whole units, ``date_trunc``, ``date_add`` and day-or-longer interval arithmetic on a date
-stay dates, unnamed result columns are ``_col0``, ``_col1``... and result column names are
-lower case; sums of integers come back as bigints (DuckDB makes them HUGEINT). The session
-time zone is UTC, as on Athena. A query sqlglot cannot type against the catalog (a column it
-cannot resolve, ...) still runs, untyped, and DuckDB has the last word: so a column alias
-used in WHERE works here though Athena rejects it.
+The SQL is parsed with sqlglot (Trino's dialect, function calls kept as written) and
+qualified against the catalog; ``_Translator`` then translates every expression itself, with
+its Trino type (and, for a ``timestamp with time zone``, its zone), into DuckDB SQL, using
+macros and a few Python functions where DuckDB's built-ins answer differently. The rule: a
+query returns Athena's answer (values, types, column names, order) or stops with one line
+(``Unsupported``) naming the construct the local engine cannot reproduce; a query Athena
+itself rejects fails with Athena's reason. The session time zone is UTC, as on Athena.
 
-``SHOW TABLES [IN db]`` and ``SHOW PARTITIONS [db.]table`` are answered from the catalog;
+``SHOW TABLES [IN db]``, ``SHOW PARTITIONS [db.]table``, ``SHOW COLUMNS`` and ``DESCRIBE``
+are answered from the catalog, ``information_schema`` from it too;
 other statements that are not queries (DDL, INSERT, ...) are refused: the local lake is
 read-only, and a table created in a throwaway DuckDB would mislead.
 """
