@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
     IdempotencyConfig,
@@ -61,12 +61,20 @@ def lambda_entry(
     """``idempotency_key`` (JMESPath over the event) makes a step with side effects outside
     the lake (a notification sent) run once per key: a retry gets the first result back."""
     logger = Logger(service=step)
-    metrics = Metrics(namespace="phenolake", service=step)
     copy_config_to_registered_loggers(source_logger=logger, include={"phenolake"})
 
     @logger.inject_lambda_context(correlation_id_path="execution_id", clear_state=True)
-    @metrics.log_metrics
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        # One metric set per invocation: Powertools' Metrics shares one set across instances,
+        # which concurrent invocations on threads of one process (the embedded AWS runs Map
+        # items so) corrupt ("dictionary changed size during iteration" in its flush).
+        metrics = EphemeralMetrics(namespace="phenolake", service=step)
+        try:
+            return _invoke(event, context, metrics)
+        finally:
+            metrics.flush_metrics()
+
+    def _invoke(event: dict[str, Any], context: Any, metrics: EphemeralMetrics) -> dict[str, Any]:
         parsed = parse(event=event, model=model)
         settings = Settings.from_env()
         try:
