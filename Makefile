@@ -22,9 +22,11 @@ LAMBDA_PYTHON ?= $(shell PYENV_VERSION=$(SAM_PYENV) pyenv which python3.13 2>/de
 LAMBDA_VENV := .venv-lambda
 LAMBDA_REQS := layers/deps/requirements-base.txt layers/deps/requirements-arrow.txt \
   layers/deps/requirements-kaggle.txt layers/opencv/requirements.txt
-LAMBDA_STAMP := $(LAMBDA_VENV)/.installed-$(shell cat $(LAMBDA_REQS) requirements.lock | sha256sum | cut -c1-12)
 LAMBDA_TOOLS := pytest hypothesis 'moto[s3,stepfunctions,glue,dynamodb,sns,secretsmanager,events,athena,timestreamwrite,sts,iam]' \
-  cfn-lint pillow scikit-image
+  cfn-lint pillow scikit-image aws-sam-translator
+# The stamp covers the tools too: the embedded AWS the handler tests deploy needs the SAM
+# translator (its IAM roles).
+LAMBDA_STAMP := $(LAMBDA_VENV)/.installed-$(shell (cat $(LAMBDA_REQS) requirements.lock; echo $(LAMBDA_TOOLS)) | sha256sum | cut -c1-12)
 # Every test file of code that runs in Lambda; tests marked local_only (CLI, query engine,
 # numba's parser) are left out. The rest (Spark, Glue, the pipeline) run in .venv only.
 LAMBDA_TESTS := tests/unit/test_lambda_deps.py tests/unit/test_handlers.py \
