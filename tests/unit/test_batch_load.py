@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
 
 from phenolake.steps import notify
 from phenolake_local import patches, template, validate
@@ -23,16 +21,10 @@ ROLE = "arn:aws:iam::123456789012:role/test"
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        monkeypatch.setenv(name, "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
-        patches.apply()
-        boto3.client("iam", region_name=REGION).create_role(
-            RoleName="test", AssumeRolePolicyDocument="{}"
-        )
-        yield
+def aws(patched_moto: None) -> None:
+    boto3.client("iam", region_name=REGION).create_role(
+        RoleName="test", AssumeRolePolicyDocument="{}"
+    )
 
 
 def _timestream(csv_text: str) -> tuple[Any, dict[str, Any]]:

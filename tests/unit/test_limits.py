@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
 
 from phenolake_local import patches
 
@@ -20,16 +18,10 @@ REGION = "us-east-1"
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        monkeypatch.setenv(name, "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
-        patches.apply()
-        iam = boto3.client("iam", region_name=REGION)
-        iam.create_role(RoleName="test", AssumeRolePolicyDocument="{}")
-        yield
-        patches.REGISTRY.functions.clear()
+def aws(patched_moto: None) -> None:
+    boto3.client("iam", region_name=REGION).create_role(
+        RoleName="test", AssumeRolePolicyDocument="{}"
+    )
 
 
 ROLE = "arn:aws:iam::123456789012:role/test"

@@ -10,7 +10,6 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from phenolake_local import patches
 
@@ -19,15 +18,9 @@ ROLE = "arn:aws:iam::123456789012:role/test"
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        monkeypatch.setenv(name, "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
-        patches.apply()
-        yield
-        patches.REGISTRY.functions.clear()
-        patches.set_glue_runner(lambda *a: None)
+def aws(patched_moto: None) -> Iterator[None]:
+    yield
+    patches.set_glue_runner(lambda *a: None)
 
 
 def run_state_machine(

@@ -7,15 +7,12 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from phenolake import map_results
-from phenolake_local import patches
 
 REGION = "us-east-1"
 ROLE = "arn:aws:iam::123456789012:role/test"
@@ -23,18 +20,13 @@ BUCKET = "results"
 
 
 @pytest.fixture
-def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        monkeypatch.setenv(name, "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
-        patches.apply()
-        boto3.client("iam", region_name=REGION).create_role(
-            RoleName="test", AssumeRolePolicyDocument="{}"
-        )
-        client = boto3.client("s3", region_name=REGION)
-        client.create_bucket(Bucket=BUCKET)
-        yield client
+def s3(patched_moto: None) -> Any:
+    boto3.client("iam", region_name=REGION).create_role(
+        RoleName="test", AssumeRolePolicyDocument="{}"
+    )
+    client = boto3.client("s3", region_name=REGION)
+    client.create_bucket(Bucket=BUCKET)
+    return client
 
 
 def distributed_map(*, result_writer: bool, tolerated: float = 0) -> dict[str, Any]:
