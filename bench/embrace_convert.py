@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from phenolake.sources.base import Member, Provenance, SideTable
-from phenolake.sources.embrace import TIME_HEADER, Embrace
+from phenolake.sources.embrace.convert import TIME_HEADER, Embrace
 
 OUT = Path(__file__).with_name("out")
 START_MS = 1564617600000  # 2019-08-01T00:00:00Z

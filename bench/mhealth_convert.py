@@ -106,7 +106,7 @@ def _peak_rss_bytes() -> int:
 def run_pandas(src: Path, out: Path) -> dict[str, int]:
     import pandas as pd
 
-    from phenolake.sources.mhealth import COLUMNS
+    from phenolake.sources.mhealth.convert import COLUMNS
 
     _start_clock()
     df = pd.read_csv(src, sep=r"\s+", header=None, names=COLUMNS)

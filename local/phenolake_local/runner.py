@@ -37,7 +37,7 @@ class RunOptions:
     parameters: dict[str, str] = field(default_factory=dict)
     #: A study configuration file to publish before the run (validated by the caller).
     config: Path | None = None
-    #: Per-source options of the execution input (``{"radar": {"include_sites": [...]}}``).
+    #: Per-source options of the execution input (``{"<source>": {"include_sites": [...]}}``).
     source_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: The project deployed (template.yaml and the code it names); default: this checkout.
     root: Path | None = None
@@ -138,15 +138,14 @@ def execution_input(options: RunOptions) -> dict[str, Any]:
 
 
 def _chosen_site(source: str, key: str, options: dict[str, dict[str, Any]]) -> bool:
-    """Whether a local input passes the run's include/exclude sites (RADAR: the folder four
-    levels up from the file, ``<site>/<participant>/<topic>/<file>``)."""
+    """Whether a local input passes the run's include/exclude sites, for a source whose
+    inputs are filed by site (its spec's ``sites``; the site as its ``site_of`` reads it)."""
     chosen = options.get(source, {})
     include, exclude = chosen.get("include_sites") or [], chosen.get("exclude_sites") or []
-    if source != "radar" or not (include or exclude):
+    found = sources.get(source)
+    if not found.spec.sites or not (include or exclude):
         return True
-    from phenolake.sources.radar import site_of_path
-
-    site = site_of_path(key)
+    site = found.site_of(key)
     return (not include or site in include) and site not in exclude
 
 

@@ -1,10 +1,9 @@
-"""The Embrace Glue job's transforms on known inputs (Spark and modules as on Glue 5.1)."""
+"""The Embrace curate module's transforms on known inputs (Spark and modules as on Glue 5.1)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
-from pathlib import Path
+import importlib
 from types import ModuleType
 from typing import Any
 
@@ -12,16 +11,12 @@ import pytest
 
 pytestmark = pytest.mark.slow
 
-JOB = Path(__file__).resolve().parents[2] / "glue_jobs" / "embrace.py"
 T0 = dt.datetime(2019, 8, 1, 12, 0, tzinfo=dt.UTC)
 
 
 def job() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("embrace_job", JOB)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """The source's curate module, from the published library zip (as the Glue job has it)."""
+    return importlib.import_module("phenolake.sources.embrace.curate")
 
 
 def eda_rows(windows: list[list[float]]) -> list[tuple[Any, ...]]:

@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from phenolake import cli, query
-from phenolake.sources import embrace
+from phenolake.sources.embrace import convert as embrace
 from phenolake_local.engine import EmbeddedAWS
 
 pytestmark = pytest.mark.slow

@@ -49,7 +49,7 @@ def library(aws: EmbeddedAWS) -> str:
 
 def glue_role(aws: EmbeddedAWS) -> str:
     assert aws.deployment is not None
-    return aws.deployment.resources["MhealthCurateJob"]["Properties"]["Role"]
+    return aws.deployment.resources["CurateJob"]["Properties"]["Role"]
 
 
 def run_job(aws: EmbeddedAWS, name: str, script: str, arguments: dict[str, str]) -> dict[str, Any]:
@@ -114,7 +114,8 @@ def test_each_curate_job_imports_with_only_glue_51_and_the_library(
 ) -> None:
     """Without its arguments a job stops at ``resolve_options``: every import before it
     succeeded in the Glue 5.1 process."""
-    script = (ROOT / "glue_jobs" / f"{source}.py").read_text()
-    run = run_job(aws, f"imports-{source}", script, {"--extra-py-files": library(aws)})
+    script = (ROOT / "glue_jobs" / "curate.py").read_text()
+    arguments = {"--extra-py-files": library(aws), "--source": source}
+    run = run_job(aws, f"imports-{source}", script, arguments)
     assert run["JobRunState"] == "FAILED"
     assert run["ErrorMessage"].startswith("SystemExit: missing job argument(s): --lake_bucket")

@@ -10,7 +10,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from phenolake import query
+from phenolake import query, study
 from phenolake.sources.mhealth import MHealth
 from phenolake_local.engine import EmbeddedAWS
 from tests.fakes.kaggle_server import FakeKaggle
@@ -33,7 +33,9 @@ def test_a_kaggle_dataset_becomes_tables(
     server = fake.serve()
     home = tmp_path / "home"
     try:
-        with EmbeddedAWS(home, parameters={"KaggleDataset": DATASET}) as aws:
+        with EmbeddedAWS(home) as aws:
+            config = f"sources:\n  mhealth:\n    options: {{kaggle_dataset: {DATASET}}}\n"
+            aws.s3.put_object(Bucket=aws.bucket("LakeBucket"), Key=study.CONFIG_KEY, Body=config)
             boto3.client("secretsmanager", region_name="us-east-1").put_secret_value(
                 SecretId=aws.env()["KAGGLE_SECRET_ID"],
                 SecretString=json.dumps({"username": "researcher", "key": "k3y"}),

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from phenolake import query
-from phenolake.sources.mhealth import ACTIVITIES
+from phenolake.sources.mhealth.convert import ACTIVITIES
 from phenolake_local import runner
 from phenolake_local.engine import EmbeddedAWS
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from phenolake import query
-from phenolake.sources import radar
+from phenolake.sources.radar import convert as radar
 from phenolake_local import runner
 from tests.cli import cli
 

@@ -13,7 +13,8 @@ import pytest
 
 from phenolake import cli as cli_module
 from phenolake import query
-from phenolake.sources import screenlake, screenlake_samples
+from phenolake.sources.screenlake import convert as screenlake
+from phenolake.sources.screenlake import samples as screenlake_samples
 from phenolake_local import runner
 
 pytestmark = pytest.mark.slow

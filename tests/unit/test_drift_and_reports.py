@@ -266,11 +266,14 @@ def test_fetch_from_an_external_bucket_by_site(s3: object) -> None:
 def test_plan_and_fetch_take_the_sites_from_parameters_and_the_execution_input(
     tmp_path: Path,
 ) -> None:
+    from phenolake import study
     from phenolake_local.engine import EmbeddedAWS
     from tests.unit.test_handlers import EXECUTION, RUN, invoke
 
-    parameters = {"RadarBucket": "export", "RadarPrefix": "output", "RadarIncludeSites": "kcl,mssm"}
-    with EmbeddedAWS(tmp_path / "home", parameters=parameters) as aws:
+    config = "sources:\n  radar:\n    options:\n      bucket: export\n      prefix: output\n"
+    config += "      include_sites: kcl,mssm\n"
+    with EmbeddedAWS(tmp_path / "home", parameters={"SourceBuckets": "export"}) as aws:
+        aws.s3.put_object(Bucket=aws.bucket("LakeBucket"), Key=study.CONFIG_KEY, Body=config)
         aws.s3.create_bucket(Bucket="export")
         for site in ("kcl", "mssm", "test"):
             key = f"output/{site}/p1/sensorkit_acceleration/20241017_0000.csv.gz"

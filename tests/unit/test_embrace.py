@@ -13,8 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from phenolake import sources
-from phenolake.sources import embrace
 from phenolake.sources.base import Member, Provenance, RejectedFile, Rejection, SideTable
+from phenolake.sources.embrace import convert as embrace
 
 SOURCE = embrace.Embrace()
 ZIP = "Sensors_U02_ALLSITES_20190801_20190831.zip"

@@ -16,8 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from phenolake import decimal_text, sources
-from phenolake.sources import mhealth
 from phenolake.sources.base import Member, Provenance, RejectedFile, Rejection
+from phenolake.sources.mhealth import convert as mhealth
 from phenolake.steps.convert import convert_file
 
 SOURCE = mhealth.MHealth()

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from phenolake.sources import radar
 from phenolake.sources.base import Member, Provenance, RejectedFile, Rejection
+from phenolake.sources.radar import convert as radar
 
 SOURCE = radar.Radar()
 MEMBER = Member(source="radar", participant="p1", metric="sensorkit_acceleration")

@@ -13,8 +13,9 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from phenolake import sources
-from phenolake.sources import screenlake, screenlake_samples
 from phenolake.sources.base import ImageFacts, Member, Provenance, RejectedFile, Rejection
+from phenolake.sources.screenlake import convert as screenlake
+from phenolake.sources.screenlake import samples as screenlake_samples
 
 SOURCE = screenlake.Screenlake()
 PROV = Provenance(source_key="raw/screenlake/k.csv", source_sha256="cd" * 32, run_id="r1")

@@ -124,12 +124,15 @@ def run(
     include_sites: Annotated[
         str | None,
         typer.Option(
-            "--include-sites", help="RADAR: only these sites (comma-separated), landed or fetched."
+            "--include-sites",
+            help="Sources filed by site: only these sites (comma-separated), landed or fetched.",
         ),
     ] = None,
     exclude_sites: Annotated[
         str | None,
-        typer.Option("--exclude-sites", help="RADAR: never these sites (comma-separated)."),
+        typer.Option(
+            "--exclude-sites", help="Sources filed by site: never these sites (comma-separated)."
+        ),
     ] = None,
     home: HomeOption = DEFAULT_HOME,
 ) -> None:
@@ -174,7 +177,8 @@ def run(
 
 
 def _site_options(include: str | None, exclude: str | None) -> dict[str, dict[str, Any]]:
-    """``--include-sites``/``--exclude-sites`` -> the radar options of the execution input."""
+    """``--include-sites``/``--exclude-sites`` -> the execution input's options of every source
+    whose inputs are filed by site (its spec's ``sites``)."""
     chosen = {}
     for option, text in (("include_sites", include), ("exclude_sites", exclude)):
         if text is None:
@@ -183,7 +187,11 @@ def _site_options(include: str | None, exclude: str | None) -> dict[str, dict[st
         if not names:
             raise UserError(f"--{option.replace('_', '-')}: give one or more site names")
         chosen[option] = names
-    return {"radar": chosen} if chosen else {}
+    if not chosen:
+        return {}
+    from phenolake import sources
+
+    return {name: dict(chosen) for name in sources.names() if sources.get(name).spec.sites}
 
 
 def _inner_state(event: dict[str, Any]) -> bool:
@@ -485,21 +493,27 @@ def report(
 
 @app.command()
 def export(
-    source: Annotated[str, typer.Argument(help="The source whose export to write: screenlake.")],
-    panelist: Annotated[str, typer.Option("--panelist", help="The panelist to export.")],
+    source: Annotated[str, typer.Argument(help="The source whose export to write.")],
+    panelist: Annotated[
+        str,
+        typer.Option("--participant", "--panelist", help="The participant (panelist) to export."),
+    ],
     out_dir: Annotated[Path, typer.Option("--out", help="Folder to write the files into.")],
     database: Annotated[str, typer.Option(help="Glue database.")] = "phenolake",
     home: HomeOption = DEFAULT_HOME,
 ) -> None:
-    """Write a panelist's files as the old tools did (screenlake: <prefix>-consolidated.csv)."""
+    """Write a participant's files as the tools the source replaces did (its spec's export)."""
     from phenolake import export as exports
+    from phenolake import sources
 
-    if source != "screenlake":
-        raise UserError(f"export: no export for source {source!r} (known: screenlake)")
+    exportable = [n for n in sources.names() if sources.get(n).spec.export]
+    if source not in exportable:
+        known = ", ".join(exportable)
+        raise UserError(f"export: no export for source {source!r} (known: {known})")
     if out_dir.exists() and not out_dir.is_dir():
         raise UserError(f"--out: not a folder: {out_dir}")
     try:
-        written = exports.consolidate_screenlake(panelist, out_dir, home, database)
+        written = exports.consolidate(source, panelist, out_dir, home, database)
     except exports.ExportError as exc:
         raise UserError(str(exc)) from None
     for path, rows in written:

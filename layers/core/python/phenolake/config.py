@@ -44,16 +44,11 @@ class Settings:
     ledger_table: str = ""
     topic_arn: str = ""
     kaggle_secret_id: str = ""
-    kaggle_dataset: str = ""
     slack_secret_id: str = ""
     timestream_database: str = ""
     timestream_table: str = ""
     region: str = "us-east-1"
     stage: str = "dev"
-    radar_bucket: str = ""
-    radar_prefix: str = ""
-    radar_include_sites: tuple[str, ...] = ()
-    radar_exclude_sites: tuple[str, ...] = ()
     #: The study's nominal rates, ``{(source, metric): Hz}`` (``NominalRates`` parameter).
     nominal_rates: tuple[tuple[str, str, float], ...] = ()
     silent_days: int = 3
@@ -75,16 +70,11 @@ class Settings:
             ledger_table=env.get("LEDGER_TABLE", ""),
             topic_arn=env.get("TOPIC_ARN", ""),
             kaggle_secret_id=env.get("KAGGLE_SECRET_ID", ""),
-            kaggle_dataset=env.get("KAGGLE_DATASET", ""),
             slack_secret_id=env.get("SLACK_SECRET_ID", ""),
             timestream_database=env.get("TIMESTREAM_DATABASE", ""),
             timestream_table=env.get("TIMESTREAM_TABLE", ""),
             region=env.get("AWS_REGION", env.get("AWS_DEFAULT_REGION", "us-east-1")),
             stage=env.get("STAGE", "dev"),
-            radar_bucket=env.get("RADAR_BUCKET", ""),
-            radar_prefix=env.get("RADAR_PREFIX", ""),
-            radar_include_sites=_names(env.get("RADAR_INCLUDE_SITES", "")),
-            radar_exclude_sites=_names(env.get("RADAR_EXCLUDE_SITES", "")),
             nominal_rates=parse_rates(env.get("NOMINAL_RATES", "")),
             silent_days=int(env.get("SILENT_DAYS") or 3),
             redact_mode=_choice(env, "REDACT_MODE", "box", ("box", "pixelate")),
@@ -102,7 +92,7 @@ def _names(text: str) -> tuple[str, ...]:
 
 
 def parse_rates(text: str) -> tuple[tuple[str, str, float], ...]:
-    """``radar.sensorkit_acceleration=50,embrace.eda=4`` -> ((source, metric, Hz), ...)."""
+    """``<source>.<metric>=50,<source>.<metric>=4`` -> ((source, metric, Hz), ...)."""
     rates = []
     for pair in _names(text):
         name, sep, value = pair.partition("=")

@@ -29,12 +29,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from phenolake import lake, sources, storage
+from phenolake import lake, sources, storage, tables
 from phenolake.config import Settings
 from phenolake.ledger import Ledger
-
-#: Column names that hold the participant, across sources (mhealth keeps the seed's user_id).
-PARTICIPANT_COLUMNS = ("participant_id", "user_id", "panelist", "participant")
 
 
 def participant_digest(participant: str) -> str:
@@ -170,24 +167,42 @@ class Forgetter:
                 doomed.append(key)
         self._delete(self.settings.lake_bucket, doomed, lake.QUARANTINE)
 
-    def curated(self) -> None:
+    def curated_tables(self) -> list[tuple[dict[str, Any], str]]:
+        """Each table of the catalog with its declared participant column (``tables``).
+
+        Read before anything is deleted: a table without a declared participant column, or
+        whose declared column the catalog does not hold, stops the deletion at once, naming
+        the table (``tables.UndeclaredTable``), rather than leave the participant's rows in
+        it with nothing said."""
         database = self.settings.glue_database
         try:
-            tables = [
+            found = [
                 t
                 for page in self.glue.get_paginator("get_tables").paginate(DatabaseName=database)
                 for t in page["TableList"]
             ]
         except self.glue.exceptions.EntityNotFoundException:
-            return
-        for table in tables:
+            return []
+        declared = []
+        for table in found:
+            column = tables.participant_column(table["Name"])
+            held = [k["Name"] for k in table.get("PartitionKeys", [])] + [
+                c["Name"] for c in table["StorageDescriptor"]["Columns"]
+            ]
+            if column not in held:
+                raise tables.UndeclaredTable(
+                    f"table {table['Name']!r}: its declared participant column {column!r} is "
+                    "neither a partition key nor a column in the catalog"
+                )
+            declared.append((table, column))
+        return declared
+
+    def curated(self, declared: list[tuple[dict[str, Any], str]]) -> None:
+        for table, column in declared:
             keys = [k["Name"] for k in table.get("PartitionKeys", [])]
-            columns = [c["Name"] for c in table["StorageDescriptor"]["Columns"]]
-            by_partition = [k for k in keys if k in PARTICIPANT_COLUMNS]
-            if by_partition:
-                self._drop_partitions(table, keys, by_partition[0])
-            elif any(c in PARTICIPANT_COLUMNS for c in columns):
-                column = next(c for c in columns if c in PARTICIPANT_COLUMNS)
+            if column in keys:
+                self._drop_partitions(table, keys, column)
+            else:
                 self._rewrite_without(table, column)
 
     def _drop_partitions(self, table: dict[str, Any], keys: list[str], column: str) -> None:
@@ -251,11 +266,12 @@ class Forgetter:
                 self.report.ledger_entries_removed += 1
 
     def run(self, timestream_retention_days: int | None) -> ForgetReport:
+        declared = self.curated_tables()
         self.ledger.forget(self.report.participant_sha256)
         self.raw_and_scratch()
         self.stage_merged_images()
         self.quarantine()
-        self.curated()
+        self.curated(declared)
         self.landing_and_ledger()
         if self.kept_zips:
             self.report.not_deleted.append(

@@ -1,7 +1,8 @@
 """The study team's reports: what data there is per participant and day, and who fell silent.
 
 Built from the tables the Completeness step writes (``completeness``, ``participant_stats``)
-and, for the value statistics and questionnaire counts, the curated RADAR topic tables; read
+and, for the value statistics and questionnaire counts, the curated tables a source declares
+``summarised`` (``TableSpec.summarised``: one per metric); read
 through the same Athena SQL as any user query (``phenolake.query``), so the report shows what
 Athena shows. ``write_report`` writes:
 
@@ -34,12 +35,30 @@ import pyarrow as pa
 Period = Literal["month", "week", "year"]
 Query = Callable[[str], pa.Table]
 
-#: Units of known RADAR value columns (SensorKit): topic -> column -> unit.
-UNITS: dict[str, dict[str, str]] = {
-    "sensorkit_acceleration": {"x": "g", "y": "g", "z": "g"},
-    "sensorkit_ambient_light": {"lux": "lx"},
-    "sensorkit_pedometer": {"steps": "steps", "distance": "m"},
-}
+
+def declared_units() -> dict[str, dict[str, str]]:
+    """Units of value columns, metric -> column -> unit, as the sources declare them."""
+    from phenolake import sources
+
+    units: dict[str, dict[str, str]] = {}
+    for name in sources.names():
+        for metric, columns in sources.get(name).spec.units.items():
+            units.setdefault(metric, {}).update(columns)
+    return units
+
+
+def summarised_tables(table_names: list[str]) -> dict[str, str]:
+    """metric -> table, for the tables a source declares ``summarised`` (values summarised)."""
+    from phenolake import sources
+
+    found: dict[str, str] = {}
+    for table in table_names:
+        for name in sources.names():
+            spec = sources.get(name).spec.table(table)
+            metric = spec.metric_of(table) if spec and spec.summarised else None
+            if metric:
+                found[metric] = table
+    return found
 
 
 #: Cells are labelled with their percentage while the grid is small enough to read them.
@@ -249,6 +268,7 @@ def summaries(
     tables: dict[str, pa.Table],
     period: Period,
     as_of: dt.date,
+    units: dict[str, dict[str, str]] | None = None,
 ) -> dict[tuple[str, str, str], dict[str, Any]]:
     """{(source, participant, period label): summary} for every period with data.
 
@@ -256,7 +276,9 @@ def summaries(
     data (not before: they were not enrolled) to the period's end or ``as_of``.
 
     ``tables`` are the curated tables of metrics whose values are summarised, by metric name
-    (the RADAR topics), each with ``participant_id`` and ``date`` columns."""
+    (the tables a source declares ``summarised``), each with ``participant_id`` and ``date``
+    columns; ``units`` the value columns' units by metric (default: the declared ones)."""
+    units = declared_units() if units is None else units
     grouped: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
     enrolled: dict[tuple[str, str], dt.date] = {}
     for row in completeness:
@@ -284,7 +306,7 @@ def summaries(
             values = _metric_values(tables.get(metric), participant, first, last)
             if values:
                 entry["values"] = {
-                    column: {**_stats(numbers), "unit": UNITS.get(metric, {}).get(column, "")}
+                    column: {**_stats(numbers), "unit": units.get(metric, {}).get(column, "")}
                     for column, numbers in values.items()
                 }
             per_metric[metric] = entry
@@ -424,10 +446,10 @@ def write_report(
         path.write_bytes(gzip.compress(text.encode(), mtime=0))
         written.append(path)
 
-    tables = {}
-    for name in table_names or []:
-        if name.startswith("radar_"):
-            tables[name.removeprefix("radar_")] = query(f'SELECT * FROM "{name}"')
+    tables = {
+        metric: query(f'SELECT * FROM "{name}"')
+        for metric, name in summarised_tables(table_names or []).items()
+    }
     for (source, participant, label), summary in summaries(
         completeness, tables, period, reference
     ).items():

@@ -38,7 +38,8 @@ class SourceSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool = True
-    #: Passed to the source's fetch tasks (for example ``kaggle_dataset``, ``bucket``, sites).
+    #: The source's own settings (for example its fetch's ``bucket`` and sites), validated by
+    #: its options model (``sources/<name>/options.py``), which names a field it lacks.
     options: dict[str, Any] = Field(default_factory=dict)
     #: Nominal sample rate per metric (Hz), overriding the source's own, for completeness.
     nominal_hz: dict[str, float] = Field(default_factory=dict)
@@ -105,8 +106,9 @@ class StudyConfig(BaseModel):
     @field_validator("sources")
     @classmethod
     def _known_sources(cls, value: dict[str, SourceSettings]) -> dict[str, SourceSettings]:
-        for name in value:
-            sources.get(name)  # UnknownSource (a ValueError) names the known ones
+        for name, found in value.items():
+            source = sources.get(name)  # UnknownSource (a ValueError) names the known ones
+            found.options = source.parse_options(found.options)
         return value
 
     @field_validator("sinks")

@@ -1,30 +1,144 @@
-"""The interface every source implements, so adding one touches only its own module.
+"""The interface every source implements, so adding one touches only its own package.
 
-A source says how its landed objects are recognised, how an extracted member maps to
-participant / device / metric, how a raw file becomes staged Parquet (streaming, with
-provenance on every row), which Glue job curates it, and how to write seeded samples.
+A source (``sources/<name>/``) says how its landed objects are recognised, how an extracted
+member maps to participant / device / metric, how a raw file becomes staged Parquet
+(streaming, with provenance on every row, ``convert.py``), how its merged day files are
+curated (``curate.py``, run by the shared Glue job ``glue_jobs/curate.py --source <name>``),
+how to write seeded samples (``samples.py``, dev only), which options it takes
+(``options.py``, a pydantic model, validated from ``study.yaml``) and, declared in
+``spec.py``, its curated tables: each table's partition keys, participant column and time
+column. Forget, reports and the contract test read the declarations; nothing guesses.
 """
 
 from __future__ import annotations
 
 import abc
+import importlib
 import itertools
-from collections.abc import Iterable, Iterator
+import re
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, BinaryIO, ClassVar
+from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar
 
 import numpy as np
 import pyarrow as pa
 
 from phenolake.sinks.base import SeriesSpec
 
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
 PROVENANCE_FIELDS = [
     pa.field("source_key", pa.string()),
     pa.field("source_sha256", pa.string()),
     pa.field("run_id", pa.string()),
 ]
+
+
+#: The placeholder of a table family's name (``radar_{metric}``: one table per topic).
+METRIC = "{metric}"
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A curated table as its source declares it.
+
+    ``name`` is the table's name, or a family's with ``{metric}`` in it (``radar_{metric}``:
+    one table per topic, the topics being whatever the data holds). ``participant`` is the
+    column holding the participant, which Forget deletes by; ``time`` the row's UTC time
+    column (None where a row is a day or a count, not a moment). ``summarised``: the reports
+    summarise the table's numeric columns per participant and period (by metric)."""
+
+    name: str
+    partition_keys: tuple[str, ...]
+    participant: str | None
+    time: str | None = None
+    summarised: bool = False
+
+    def matches(self, table: str) -> bool:
+        return self.metric_of(table) is not None
+
+    def metric_of(self, table: str) -> str | None:
+        """The metric a table of this spec holds: the family's ``{metric}`` part, or the
+        name itself for a single table; None when the table is not this spec's."""
+        if METRIC not in self.name:
+            return table if table == self.name else None
+        head, _, tail = self.name.partition(METRIC)
+        found = re.fullmatch(re.escape(head) + r"([a-z0-9_]+)" + re.escape(tail), table)
+        return found.group(1) if found else None
+
+
+@dataclass(frozen=True)
+class CurateSizing:
+    """The Glue resources one curate run of the source gets (StartJobRun's overrides of the
+    shared curate job's): worker type, number of workers, timeout in minutes."""
+
+    worker_type: str = "G.1X"
+    workers: int = 2
+    timeout_minutes: int = 60
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    """One file of a source's export: its name, the table it is read from, the table's
+    columns with their header in the file, in order."""
+
+    file_name: str
+    table: str
+    columns: tuple[tuple[str, str], ...]  # (table column, header in the file)
+
+
+@dataclass(frozen=True)
+class ExportSpec:
+    """``phenolake export <source>``: per participant, one file per table that has rows of
+    them, under ``<out>/<folder>/<participant>/<subfolder>/``, rows in ``order_by`` order."""
+
+    participant_column: str
+    participant_word: str
+    folder: str
+    subfolder: str
+    order_by: tuple[str, ...]
+    files: tuple[ExportFile, ...]
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """What a source declares beside its code (``sources/<name>/spec.py``).
+
+    ``tables``: every curated table its curate module writes. ``fetch``: the fetcher kinds
+    its fetch tasks use (``s3``, ``kaggle``), whose parameters are fields of its options
+    model. ``sites``: its inputs are filed by site (``site_of``), so ``phenolake run
+    --include-sites/--exclude-sites`` select them. ``units``: units of value columns per
+    metric, for the reports. ``export``: the export ``phenolake export`` writes, if any."""
+
+    tables: tuple[TableSpec, ...]
+    fetch: tuple[str, ...] = ()
+    curate: CurateSizing = CurateSizing()
+    sites: bool = False
+    units: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    export: ExportSpec | None = None
+
+    def table(self, name: str) -> TableSpec | None:
+        """The declaration a curated table (by its name in the catalog) falls under."""
+        return next((t for t in self.tables if t.matches(name)), None)
+
+
+class Lazy:
+    """A class attribute naming what it holds by ``module:name``, imported when first read.
+
+    A source's converter module is imported by its curate module, in Glue 5.1, which has no
+    pydantic: its options model is named here and imported only where it is used (Plan, the
+    study configuration), never by the converter's import. Its spec is named the same way,
+    since a spec may be built from the converter's own definitions (screenlake's kinds)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __get__(self, instance: object, owner: type) -> Any:
+        module, _, name = self.path.partition(":")
+        return getattr(importlib.import_module(module), name)
 
 
 @dataclass(frozen=True)
@@ -180,6 +294,11 @@ class FetchTask:
 
 class Source(abc.ABC):
     name: ClassVar[str]
+    #: The declared tables, fetch kinds, Glue sizing, sites, units and export (``spec.py``).
+    spec: ClassVar[SourceSpec]
+    #: The source's options (``study.yaml`` ``sources.<name>.options``, a run's ``options``):
+    #: a pydantic model with ``extra="forbid"`` (``options.py``; see ``Lazy``).
+    options_model: ClassVar[type[BaseModel]]
     #: The curated tables the source's Glue job writes (documentation and completeness).
     tables: ClassVar[tuple[str, ...]]
     #: Nominal sample rate per metric in Hz, for expected-row counts; absent if irregular.
@@ -236,3 +355,24 @@ class Source(abc.ABC):
     def fetch_tasks(self, options: dict[str, Any]) -> list[FetchTask]:
         """Remote inputs to bring in (Kaggle datasets, external buckets); none by default."""
         return []
+
+    def site_of(self, relative_path: str) -> str | None:
+        """The site an input is filed under, for a source that declares ``spec.sites``."""
+        return None
+
+    def parse_options(self, options: Mapping[str, Any]) -> dict[str, Any]:
+        """Options validated by the source's options model, as a dict of the fields given.
+
+        An unknown or mistyped field is a ValueError of one line naming each
+        (``radar.options.buckt: Extra inputs are not permitted``)."""
+        from pydantic import ValidationError
+
+        try:
+            parsed = self.options_model.model_validate(dict(options))
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{self.name}.options.{'.'.join(str(p) for p in error['loc'])}: {error['msg']}"
+                for error in exc.errors()
+            )
+            raise ValueError(problems) from None
+        return parsed.model_dump(exclude_unset=True)

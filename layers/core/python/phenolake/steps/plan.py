@@ -49,6 +49,12 @@ class RunRequest(BaseModel):
             sources.get(name)
         return value
 
+    @field_validator("options")
+    @classmethod
+    def _source_options(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """Each source's options, validated by its options model (an unknown one is named)."""
+        return {name: sources.get(name).parse_options(found) for name, found in value.items()}
+
     @model_validator(mode="after")
     def _window(self) -> RunRequest:
         if self.date and (self.start or self.end):
@@ -130,21 +136,13 @@ def run(event: PlanEvent, settings: Settings) -> dict[str, Any]:
                 continue
             work.append({"source": name, **obj.as_dict()})
 
-    defaults: dict[str, dict[str, Any]] = (
-        {"mhealth": {"kaggle_dataset": settings.kaggle_dataset}} if settings.kaggle_dataset else {}
-    )
-    if settings.radar_bucket:
-        defaults["radar"] = {
-            "bucket": settings.radar_bucket,
-            "prefix": settings.radar_prefix,
-            "include_sites": list(settings.radar_include_sites),
-            "exclude_sites": list(settings.radar_exclude_sites),
-        }
     fetch = [
         task.as_dict()
         for name in chosen
         for task in sources.get(name).fetch_tasks(
-            {**defaults.get(name, {}), **config.options(name), **request.options.get(name, {})}
+            sources.get(name).parse_options(
+                {**config.options(name), **request.options.get(name, {})}
+            )
         )
     ]
     total_bytes = sum(item["size"] for item in work)

@@ -19,15 +19,13 @@ duplicates rows.
 
 from __future__ import annotations
 
-import sys
-
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql.utils import AnalysisException
 
 from phenolake.glue import Lake, register, start_job
 from phenolake.lake import safe_part
-from phenolake.sources.embrace import DUPLICATES, STREAMS
+from phenolake.sources.embrace.convert import DUPLICATES, STREAMS
 
 PROVENANCE = ["source_key", "source_sha256", "run_id"]
 METADATA_COLUMNS = (
@@ -192,7 +190,3 @@ def main(argv: list[str]) -> None:
         ["participant_id"],
         "Duplicate counts per participant x device x stream x export (the dedupe rule).",
     )
-
-
-if __name__ == "__main__":
-    main(sys.argv)

@@ -50,6 +50,7 @@ from phenolake import decimal_text
 from phenolake.sources.base import (
     DayBatch,
     FetchTask,
+    Lazy,
     Member,
     Provenance,
     RejectedFile,
@@ -131,6 +132,8 @@ def day_of_row(row_index: int, start: dt.datetime = DEFAULT_RECORDING_START) -> 
 
 class MHealth(Source):
     name = "mhealth"
+    spec = Lazy("phenolake.sources.mhealth.spec:SPEC")
+    options_model = Lazy("phenolake.sources.mhealth.options:MHealthOptions")
     tables: ClassVar[tuple[str, ...]] = ("mhealth", "mhealth_readings")
     nominal_hz: ClassVar[dict[str, float]] = {"readings": RATE_HZ}
     metric_tables: ClassVar[dict[str, str]] = {"readings": "mhealth_readings"}
@@ -304,20 +307,9 @@ class MHealth(Source):
 
     def write_samples(self, out_dir: Path, seed: int, rows: int = 1500) -> list[Path]:
         """Three subjects' logs of ``rows`` rows each, activities in runs like the real set."""
-        rng = np.random.default_rng(seed)
-        folder = out_dir / "MHEALTHDATASET"
-        folder.mkdir(parents=True, exist_ok=True)
-        written = []
-        for subject in (1, 2, 3):
-            labels = np.repeat(rng.integers(0, 13, size=rows // 250 + 1), 250)[:rows]
-            values = rng.normal(0.0, 3.0, size=(rows, len(SENSOR_COLUMNS)))
-            values[:, 0] += -9.8
-            path = folder / f"mHealth_subject{subject}.log"
-            with path.open("w") as fh:
-                for row, label in zip(values, labels, strict=True):
-                    fh.write("\t".join(f"{v:.5g}" for v in row) + f"\t{label}\n")
-            written.append(path)
-        return written
+        from phenolake.sources.mhealth import samples
+
+        return samples.write(out_dir, seed, rows)
 
 
 # --- reading -----------------------------------------------------------------------------

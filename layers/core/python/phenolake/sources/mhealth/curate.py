@@ -7,12 +7,10 @@ Reads the merged per-day files of the participants this run touched, derives ``t
 
 from __future__ import annotations
 
-import sys
-
 from pyspark.sql import functions as F
 
 from phenolake.glue import register, start_job
-from phenolake.sources.mhealth import ACTIVITIES, COLUMNS, DEFAULT_RECORDING_START
+from phenolake.sources.mhealth.convert import ACTIVITIES, COLUMNS, DEFAULT_RECORDING_START
 
 PROVENANCE = ["source_key", "source_sha256", "run_id"]
 
@@ -68,7 +66,3 @@ def main(argv: list[str]) -> None:
             partition_values=users,
             description="MHEALTH readings (UCI), 50 Hz, one partition per subject.",
         )
-
-
-if __name__ == "__main__":
-    main(sys.argv)

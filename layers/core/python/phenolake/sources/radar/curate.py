@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-import sys
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -29,7 +28,7 @@ from pyspark.sql import functions as F
 
 from phenolake import drift, lake, storage
 from phenolake.glue import Lake, register, start_job
-from phenolake.sources.radar import snake
+from phenolake.sources.radar.convert import snake
 
 PARTITIONS = ["site", "participant_id", "date"]
 TOPICS_AT_ONCE = 4
@@ -176,7 +175,3 @@ def main(argv: list[str]) -> None:
             print(
                 f"{table_name(topic)}: {len(topics[topic])} day file(s), {partitions} partition(s)"
             )
-
-
-if __name__ == "__main__":
-    main(sys.argv)

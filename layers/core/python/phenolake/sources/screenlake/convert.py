@@ -45,6 +45,7 @@ from phenolake.sources.base import (
     DayBatch,
     FetchTask,
     ImageFacts,
+    Lazy,
     Member,
     Provenance,
     RejectedFile,
@@ -415,6 +416,8 @@ def typed_row(kind: Kind, fields: list[str]) -> tuple[list[Any], str | None]:
 
 class Screenlake(Source):
     name = "screenlake"
+    spec = Lazy("phenolake.sources.screenlake.spec:SPEC")
+    options_model = Lazy("phenolake.sources.screenlake.options:ScreenlakeOptions")
     tables: ClassVar[tuple[str, ...]] = tuple(kind.table for kind in KINDS.values())
     #: Screenshots, events and sessions come when the phone is used: no nominal rate.
     nominal_hz: ClassVar[dict[str, float]] = {}
@@ -505,9 +508,9 @@ class Screenlake(Source):
         yield from _day_batches(kind, rows, indexes, provenance)
 
     def write_samples(self, out_dir: Path, seed: int) -> list[Path]:
-        from phenolake.sources import screenlake_samples
+        from phenolake.sources.screenlake import samples
 
-        return screenlake_samples.write(out_dir, seed)
+        return samples.write(out_dir, seed)
 
 
 def _day_batches(

@@ -10,14 +10,13 @@ time, and registers the tables and partitions in the Glue Data Catalog.
 
 from __future__ import annotations
 
-import sys
 from urllib.parse import unquote
 
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from phenolake.glue import register, start_job
-from phenolake.sources.screenlake import KINDS
+from phenolake.sources.screenlake.convert import KINDS
 
 DESCRIPTIONS = {
     "screenshots": "Screenlake screenshots: app, OCR text and time of each screenshot.",
@@ -84,7 +83,3 @@ def main(argv: list[str]) -> None:
             partition_values=[list(p) for p in partitions],
             description=DESCRIPTIONS[metric],
         )
-
-
-if __name__ == "__main__":
-    main(sys.argv)

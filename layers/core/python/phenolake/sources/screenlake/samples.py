@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from phenolake.sources.screenlake import KINDS, csv_text
+from phenolake.sources.screenlake.convert import KINDS, csv_text
 
 WIDTH, HEIGHT = 1080, 2400
 TENANT, PANEL, VERSION = "17_northfield", "3", "2"
