@@ -96,3 +96,47 @@ def test_a_refused_key_is_listed_not_counted_and_the_deletion_fails(lake) -> Non
         }
     ]
     assert "participant=2" not in json.dumps(audit)  # keys are named by their sha256 only
+
+
+def test_a_table_without_a_declared_participant_column_stops_it_before_any_delete(lake) -> None:
+    glue = boto3.client("glue", region_name="us-east-1")
+    glue.create_table(
+        DatabaseName="phenolake",
+        TableInput={
+            "Name": "fitbit_steps",
+            "StorageDescriptor": {
+                "Columns": [{"Name": "user", "Type": "string"}, {"Name": "steps", "Type": "int"}],
+                "Location": f"s3://{LAKE}/curated/fitbit_steps/",
+            },
+            "PartitionKeys": [{"Name": "date", "Type": "string"}],
+        },
+    )
+    settings = Settings(
+        landing_bucket=LANDING, lake_bucket=LAKE, scratch_bucket=SCRATCH, ledger_table=LEDGER
+    )
+    with pytest.raises(forget.tables.UndeclaredTable, match=r"^table 'fitbit_steps' is declared"):
+        forget.forget(settings, "2", requested_by="test", timestream_retention_days=None)
+    left = [o["Key"] for o in lake.list_objects_v2(Bucket=LAKE, Prefix="merged/")["Contents"]]
+    assert left == [KEPT, GONE]  # nothing was deleted
+
+
+def test_a_declared_participant_column_the_catalog_lacks_is_named(lake) -> None:
+    glue = boto3.client("glue", region_name="us-east-1")
+    glue.create_table(
+        DatabaseName="phenolake",
+        TableInput={
+            "Name": "mhealth",
+            "StorageDescriptor": {
+                "Columns": [{"Name": "participant", "Type": "string"}],
+                "Location": f"s3://{LAKE}/curated/mhealth/",
+            },
+        },
+    )
+    settings = Settings(
+        landing_bucket=LANDING, lake_bucket=LAKE, scratch_bucket=SCRATCH, ledger_table=LEDGER
+    )
+    with pytest.raises(
+        forget.tables.UndeclaredTable,
+        match=r"^table 'mhealth': its declared participant column 'user_id' is neither",
+    ):
+        forget.forget(settings, "2", requested_by="test", timestream_retention_days=None)
