@@ -10,9 +10,9 @@ from pathlib import Path
 import boto3
 import pytest
 
-from phenolake import query
 from phenolake.sources.mhealth import MHealth
 from phenolake_local.engine import EmbeddedAWS
+from phenolake_tools import query
 from tests.fakes.kaggle_server import FakeKaggle
 
 pytestmark = pytest.mark.slow

@@ -305,7 +305,7 @@ def _print_timestream_preview(timestream: dict[str, Any]) -> None:
 
 
 def _print_tables(home: Path) -> None:
-    from phenolake import query
+    from phenolake_tools import query
 
     try:
         counts = query.table_row_counts(home)
@@ -336,7 +336,7 @@ def query(
     home: HomeOption = DEFAULT_HOME,
 ) -> None:
     """Run Athena SQL over the lake: locally with DuckDB, or on Athena with --athena."""
-    from phenolake import query as q
+    from phenolake_tools import query as q
 
     if fmt not in ("table", "csv", "json"):
         raise UserError(f"--format: expected table, csv or json, got {fmt!r}")
@@ -442,8 +442,8 @@ def report(
     home: HomeOption = DEFAULT_HOME,
 ) -> None:
     """Coverage heatmaps (PNG), pivots (CSV), participant stats and summaries, an HTML page."""
-    from phenolake import query as q
-    from phenolake import reports
+    from phenolake_tools import query as q
+    from phenolake_tools import reports
 
     if period not in ("month", "week", "year"):
         raise UserError(f"--period: expected month, week or year, got {period!r}")
@@ -492,7 +492,7 @@ def export(
     home: HomeOption = DEFAULT_HOME,
 ) -> None:
     """Write a panelist's files as the old tools did (screenlake: <prefix>-consolidated.csv)."""
-    from phenolake import export as exports
+    from phenolake_tools import export as exports
 
     if source != "screenlake":
         raise UserError(f"export: no export for source {source!r} (known: screenlake)")

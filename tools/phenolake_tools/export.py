@@ -15,8 +15,8 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from phenolake import query
 from phenolake.sources.screenlake import KINDS
+from phenolake_tools import query
 
 
 class ExportError(ValueError):
