@@ -137,6 +137,10 @@ def run(
     from phenolake_local import runner
 
     chosen = _sources(source or [])
+    try:  # before the study configuration: parsing it loads every source's converter
+        runner.plan_landing(list(inputs or []), chosen)
+    except runner.InputError as exc:
+        raise UserError(str(exc)) from None
     config_file = _study_config(config)
     options = runner.RunOptions(
         home=home,
@@ -156,10 +160,6 @@ def run(
         raise UserError("--date: give either --date or --start/--end, not both")
     if options.start and options.end and options.start > options.end:
         raise UserError(f"--start {options.start} is after --end {options.end}")
-    try:
-        runner.plan_landing(options.inputs, chosen)
-    except runner.InputError as exc:
-        raise UserError(str(exc)) from None
 
     def progress(event: dict[str, Any]) -> None:
         kind = event["type"]
