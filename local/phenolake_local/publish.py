@@ -2,7 +2,10 @@
 
 - The phenolake library for the Glue jobs (``--extra-py-files``): ``sam package`` uploads
   each job's script but not the library it imports, so ``layers/core/python/phenolake`` is
-  zipped to ``s3://<LakeBucket>/code/phenolake.zip``, where the jobs' DefaultArguments point.
+  zipped to ``s3://<LakeBucket>/code/phenolake.zip``, where the jobs' DefaultArguments point:
+  the runtime library with the Glue helpers and curate modules the Lambda layer leaves out,
+  but not the sample writers (development only); the tooling (``tools/phenolake_tools``) and
+  the embedded AWS live outside the folder and never reach it.
 - The study configuration (``--config``, default ``study.yaml`` when it exists), validated
   first, to ``s3://<LakeBucket>/config/study.yaml``, where Plan reads it at every run start.
 
@@ -15,18 +18,25 @@ from __future__ import annotations
 import argparse
 import io
 import zipfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import boto3
 
 LIBRARY = Path(__file__).resolve().parents[2] / "layers" / "core" / "python"
 KEY = "code/phenolake.zip"
+#: The sample writers, as layers/core/Makefile leaves them out of the Lambda layer.
+SAMPLE_WRITERS = ("phenolake/sources/*_samples.py", "phenolake/sources/*/samples.py")
 
 
 def library_zip() -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
         for path in sorted((LIBRARY / "phenolake").rglob("*.py")):
+            if any(
+                PurePosixPath(path.relative_to(LIBRARY).as_posix()).match(pattern)
+                for pattern in SAMPLE_WRITERS
+            ):
+                continue
             info = zipfile.ZipInfo(
                 path.relative_to(LIBRARY).as_posix(), date_time=(2020, 1, 1, 0, 0, 0)
             )

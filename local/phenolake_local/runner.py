@@ -12,8 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from phenolake import sources, study
-from phenolake_local import glue_local, iam
-from phenolake_local.engine import EmbeddedAWS
 
 SAMPLE_SEED = 20141
 SAMPLES_DIR = "samples"
@@ -150,6 +148,10 @@ def _chosen_site(source: str, key: str, options: dict[str, dict[str, Any]]) -> b
 
 
 def run(options: RunOptions, on_event: Callable[[dict[str, Any]], None] | None = None) -> RunResult:
+    # The embedded AWS (moto, ~2 s to import) loads only here: the CLI refuses bad input first.
+    from phenolake_local import glue_local
+    from phenolake_local.engine import EmbeddedAWS
+
     inputs = options.inputs or sample_inputs(options.home, options.sources)
     planned = [
         p
@@ -211,6 +213,8 @@ def run(options: RunOptions, on_event: Callable[[dict[str, Any]], None] | None =
 
 def _denials() -> list[str]:
     """Each distinct denial of the run, in order."""
+    from phenolake_local import iam
+
     return list(dict.fromkeys(d.message for d in iam.ENFORCER.denials))
 
 
@@ -238,6 +242,7 @@ def _failure(history: list[dict[str, Any]]) -> dict[str, str]:
 def forget(home: Path, participant: str) -> RunResult:
     """Run the DeleteParticipant state machine of the template on the local lake."""
     from phenolake_local import template
+    from phenolake_local.engine import EmbeddedAWS
 
     started = dt.datetime.now(dt.UTC)
     name = f"forget-{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from phenolake import query
 from phenolake_local import runner
+from phenolake_tools import query
 from tests.fakes import bad_inputs
 
 pytestmark = pytest.mark.slow

@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from phenolake import cli, query
 from phenolake.sources.embrace import convert as embrace
 from phenolake_local.engine import EmbeddedAWS
+from phenolake_tools import cli, query
 
 pytestmark = pytest.mark.slow
 

@@ -16,9 +16,9 @@ from typing import Any
 import botocore.exceptions
 import pytest
 
-from phenolake import query
 from phenolake.steps import convert
 from phenolake_local import runner
+from phenolake_tools import query
 
 pytestmark = pytest.mark.slow
 

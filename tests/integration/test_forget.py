@@ -9,9 +9,10 @@ from pathlib import Path
 import boto3
 import pytest
 
-from phenolake import forget, lake, query
+from phenolake import forget, lake
 from phenolake_local import runner
 from phenolake_local.engine import EmbeddedAWS
+from phenolake_tools import query
 from tests.cli import cli
 
 pytestmark = pytest.mark.slow

@@ -10,9 +10,10 @@ from pathlib import Path
 import boto3
 import pytest
 
-from phenolake import query, study
+from phenolake import study
 from phenolake.sources.mhealth import MHealth
 from phenolake_local.engine import EmbeddedAWS
+from phenolake_tools import query
 from tests.fakes.kaggle_server import FakeKaggle
 
 pytestmark = pytest.mark.slow

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from phenolake import query
 from phenolake.sources.mhealth.convert import ACTIVITIES
 from phenolake_local import runner
 from phenolake_local.engine import EmbeddedAWS
+from phenolake_tools import query
 
 pytestmark = pytest.mark.slow
 

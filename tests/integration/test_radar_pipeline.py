@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from phenolake import query
 from phenolake.sources.radar import convert as radar
 from phenolake_local import runner
+from phenolake_tools import query
 from tests.cli import cli
 
 pytestmark = pytest.mark.slow

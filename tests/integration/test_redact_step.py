@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 
 from bench.redaction_set import scenes
-from phenolake import query
 from phenolake_local import patches
 from phenolake_local.engine import EmbeddedAWS
 
@@ -119,6 +118,8 @@ def test_the_qa_sample_has_the_published_images_with_boxes(redacted: dict[str, A
 
 @pytest.mark.local_only
 def test_audit_rows_are_queryable(redacted: dict[str, Any]) -> None:
+    from phenolake_tools import query  # the tooling: not on the Lambda venv's path
+
     table = query.query_local(
         "SELECT participant, faces, action, flagged, detector, taken_at, reason "
         "FROM image_redactions ORDER BY action, participant",

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from phenolake import cli as cli_module
-from phenolake import query
+from phenolake_tools import cli as cli_module
 from phenolake.sources.screenlake import convert as screenlake
 from phenolake.sources.screenlake import samples as screenlake_samples
 from phenolake_local import runner
+from phenolake_tools import query
 
 pytestmark = pytest.mark.slow
 

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from phenolake import query, sources, tables
+from phenolake import sources, tables
 from phenolake_local import runner
+from phenolake_tools import query
 
 pytestmark = pytest.mark.slow
 

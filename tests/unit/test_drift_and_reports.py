@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 from moto import mock_aws
 
-from phenolake import drift, reports
+from phenolake import drift, silence
 from phenolake.config import ConfigurationError, Settings, parse_rates
 from phenolake.fetchers.s3copy import fetch_bucket
 from phenolake.sources.radar import Radar
@@ -170,7 +170,10 @@ def test_participant_stats_from_days() -> None:
 # --- reports -------------------------------------------------------------------------------
 
 
+@pytest.mark.local_only
 def test_day_coverage_averages_the_sources_metrics() -> None:
+    from phenolake_tools import reports
+
     rows = [
         {"source": "radar", "participant_id": "p1", "metric": "a", "date": "2024-10-17",
          "rows": 43200, "coverage": 0.5},
@@ -193,16 +196,19 @@ def test_silent_participants_most_silent_first() -> None:
         {"source": "radar", "site": "a", "participant_id": "p2", "end_date": "2024-10-15"},
         {"source": "radar", "site": "b", "participant_id": "p3", "end_date": "2024-10-10"},
     ]
-    silent = reports.silent_participants(stats, days=3)
+    silent = silence.silent_participants(stats, days=3)
     assert [(s.participant_id, s.last_date, s.days) for s in silent] == [
         ("p3", "2024-10-10", 10),
         ("p2", "2024-10-16", 4),
     ]
-    as_of = reports.silent_participants(stats, days=3, as_of=dt.date(2024, 10, 17))
+    as_of = silence.silent_participants(stats, days=3, as_of=dt.date(2024, 10, 17))
     assert [(s.participant_id, s.days) for s in as_of] == [("p3", 7)]
 
 
+@pytest.mark.local_only
 def test_periods() -> None:
+    from phenolake_tools import reports
+
     day = dt.date(2024, 12, 31)
     assert reports.period_of(day, "month") == ("2024-12", dt.date(2024, 12, 1), day)
     assert reports.period_of(day, "week") == (

@@ -19,8 +19,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from phenolake import query
-from phenolake.query import QueryError
+from phenolake_tools import query
+from phenolake_tools.query import QueryError
 
 BUCKET = "phenolake-123456789012-lake"
 T0 = dt.datetime(2024, 10, 1, 23, 0)

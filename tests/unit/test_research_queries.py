@@ -25,8 +25,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from phenolake import query
-from phenolake.query import Unsupported
+from phenolake_tools import query
+from phenolake_tools.query import Unsupported
 
 BUCKET = "phenolake-123456789012-lake"
 ZONES = {"p01": "America/New_York", "p02": "Europe/London", "p03": "Asia/Tokyo"}

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from phenolake import query
-from phenolake.query import QueryError, Unsupported
+from phenolake_tools import query
+from phenolake_tools.query import QueryError, Unsupported
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "data" / "trino_doc_examples.json"
 

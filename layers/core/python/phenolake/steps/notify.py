@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from phenolake import __version__, lake, provenance, reports, sources, storage, study
+from phenolake import __version__, lake, provenance, silence, sources, storage, study
 from phenolake.config import Settings
 from phenolake.steps.common import StepEvent, s3_client
 
@@ -131,7 +131,7 @@ def collect_failures(s3: Any, settings: Settings, run_id: str) -> list[dict[str,
     return failures
 
 
-def _silent(s3: Any, settings: Settings) -> list[reports.Silent]:
+def _silent(s3: Any, settings: Settings) -> list[silence.Silent]:
     """Participants silent for more than the configured days; none before the first stats."""
     from botocore.exceptions import ClientError
 
@@ -140,7 +140,7 @@ def _silent(s3: Any, settings: Settings) -> list[reports.Silent]:
         stats = storage.read_table(s3, settings.lake_bucket, key).to_pylist()
     except ClientError:
         return []
-    return reports.silent_participants(stats, settings.silent_days)
+    return silence.silent_participants(stats, settings.silent_days)
 
 
 def message(
@@ -274,7 +274,7 @@ def run(event: NotifyEvent, settings: Settings) -> dict[str, Any]:
         status,
         collected,
         event.error,
-        reports.silent_lines(silent, settings.silent_days),
+        silence.silent_lines(silent, settings.silent_days),
     )
     if settings.topic_arn:
         storage.client("sns", settings.region).publish(

@@ -3,7 +3,7 @@
 Built from the tables the Completeness step writes (``completeness``, ``participant_stats``)
 and, for the value statistics and questionnaire counts, the curated tables a source declares
 ``summarised`` (``TableSpec.summarised``: one per metric); read
-through the same Athena SQL as any user query (``phenolake.query``), so the report shows what
+through the same Athena SQL as any user query (``phenolake_tools.query``), so the report shows what
 Athena shows. ``write_report`` writes:
 
 - ``heatmap_<source>.png`` and ``heatmap_all.png``: participants x days, coloured by coverage;
@@ -26,11 +26,12 @@ import html
 import json
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import pyarrow as pa
+
+from phenolake.silence import Silent, silent_participants
 
 Period = Literal["month", "week", "year"]
 Query = Callable[[str], pa.Table]
@@ -64,47 +65,6 @@ def summarised_tables(table_names: list[str]) -> dict[str, str]:
 #: Cells are labelled with their percentage while the grid is small enough to read them.
 ANNOTATE_DAYS = 31
 ANNOTATE_PARTICIPANTS = 40
-
-
-@dataclass(frozen=True)
-class Silent:
-    source: str
-    site: str
-    participant_id: str
-    last_date: str
-    days: int
-
-
-def silent_participants(
-    stats: list[dict[str, Any]], days: int, as_of: dt.date | None = None
-) -> list[Silent]:
-    """Participants whose last day with data (any metric) is more than ``days`` before
-    ``as_of`` (default: the latest day with data in the lake), most silent first."""
-    last: dict[tuple[str, str, str], str] = {}
-    for row in stats:
-        key = (row["source"], row["site"] or "", row["participant_id"])
-        last[key] = max(last.get(key, ""), row["end_date"])
-    if not last:
-        return []
-    reference = as_of or max(dt.date.fromisoformat(d) for d in last.values())
-    silent = []
-    for (source, site, participant), end in last.items():
-        gap = (reference - dt.date.fromisoformat(end)).days
-        if gap > days:
-            silent.append(Silent(source, site, participant, end, gap))
-    return sorted(silent, key=lambda s: (-s.days, s.source, s.site, s.participant_id))
-
-
-def silent_lines(silent: list[Silent], days: int) -> list[str]:
-    """The notification's lines about silent participants."""
-    if not silent:
-        return []
-    names = ", ".join(
-        f"{s.source}:{s.site + '/' if s.site else ''}{s.participant_id}"
-        f" ({s.days} d, last {s.last_date})"
-        for s in silent
-    )
-    return [f"silent for more than {days} day(s): {len(silent)}: {names}"]
 
 
 # --- coverage ------------------------------------------------------------------------------

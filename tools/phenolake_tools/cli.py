@@ -140,6 +140,10 @@ def run(
     from phenolake_local import runner
 
     chosen = _sources(source or [])
+    try:  # before the study configuration: parsing it loads every source's converter
+        runner.plan_landing(list(inputs or []), chosen)
+    except runner.InputError as exc:
+        raise UserError(str(exc)) from None
     config_file = _study_config(config)
     options = runner.RunOptions(
         home=home,
@@ -159,10 +163,6 @@ def run(
         raise UserError("--date: give either --date or --start/--end, not both")
     if options.start and options.end and options.start > options.end:
         raise UserError(f"--start {options.start} is after --end {options.end}")
-    try:
-        runner.plan_landing(options.inputs, chosen)
-    except runner.InputError as exc:
-        raise UserError(str(exc)) from None
 
     def progress(event: dict[str, Any]) -> None:
         kind = event["type"]
@@ -313,7 +313,7 @@ def _print_timestream_preview(timestream: dict[str, Any]) -> None:
 
 
 def _print_tables(home: Path) -> None:
-    from phenolake import query
+    from phenolake_tools import query
 
     try:
         counts = query.table_row_counts(home)
@@ -344,7 +344,7 @@ def query(
     home: HomeOption = DEFAULT_HOME,
 ) -> None:
     """Run Athena SQL over the lake: locally with DuckDB, or on Athena with --athena."""
-    from phenolake import query as q
+    from phenolake_tools import query as q
 
     if fmt not in ("table", "csv", "json"):
         raise UserError(f"--format: expected table, csv or json, got {fmt!r}")
@@ -450,8 +450,8 @@ def report(
     home: HomeOption = DEFAULT_HOME,
 ) -> None:
     """Coverage heatmaps (PNG), pivots (CSV), participant stats and summaries, an HTML page."""
-    from phenolake import query as q
-    from phenolake import reports
+    from phenolake_tools import query as q
+    from phenolake_tools import reports
 
     if period not in ("month", "week", "year"):
         raise UserError(f"--period: expected month, week or year, got {period!r}")
@@ -503,8 +503,8 @@ def export(
     home: HomeOption = DEFAULT_HOME,
 ) -> None:
     """Write a participant's files as the tools the source replaces did (its spec's export)."""
-    from phenolake import export as exports
     from phenolake import sources
+    from phenolake_tools import export as exports
 
     exportable = [n for n in sources.names() if sources.get(n).spec.export]
     if source not in exportable:

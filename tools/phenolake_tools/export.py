@@ -15,8 +15,9 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from phenolake import query, sources
+from phenolake import sources
 from phenolake.sources.base import ExportSpec
+from phenolake_tools import query
 
 
 class ExportError(ValueError):
