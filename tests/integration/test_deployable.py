@@ -376,7 +376,9 @@ def test_no_deployed_file_carries_or_imports_developer_tooling() -> None:
     roots = {BUILD / doc["Resources"][f]["Properties"]["CodeUri"] for f in FUNCTIONS}
     roots |= {root for f in FUNCTIONS for _, root in layers_of(doc, f)}
     found = [
-        hit for root in sorted(roots) for hit in tooling_in(root, files_of(root), NEVER_DEPLOYED)
+        hit
+        for root in sorted(roots)
+        for hit in tooling_in(root.relative_to(PROJECT_ROOT), files_of(root), NEVER_DEPLOYED)
     ]
     assert not found, "deployed files carry or import developer tooling:\n" + "\n".join(found)
 
