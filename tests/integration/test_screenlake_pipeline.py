@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from phenolake import cli as cli_module
 from phenolake.sources import screenlake, screenlake_samples
 from phenolake_local import runner
+from phenolake_tools import cli as cli_module
 from phenolake_tools import query
 
 pytestmark = pytest.mark.slow
