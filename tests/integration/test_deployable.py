@@ -13,20 +13,22 @@ against Lambda's 262,144,000 bytes, and the versions it loaded against requireme
 from __future__ import annotations
 
 import ast
+import io
 import json
 import os
 import re
 import subprocess
 import sys
+import zipfile
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pytest
 from cfnlint.decode import cfn_yaml
 
-from phenolake_local import template
+from phenolake_local import publish, template
 from phenolake_local.engine import PROJECT_ROOT
 
 BIN = Path(sys.executable).parent
@@ -58,15 +60,36 @@ NOT_ON_ITS_PATHS = {
     "RedactFunction": {
         ("pyarrow", "phenolake/storage.py"): "Parquet helpers; Redact writes its audit as JSON",
     },
-    "NotifyFunction": {
-        ("matplotlib", "phenolake/reports.py"): "the heatmaps of `phenolake report`; Notify"
-        " uses the module's silent-participant rows only",
-    },
     "WorklistFunction": {
         ("cv2", "phenolake/redaction.py"): "steps.redact's detector, for the Redact task only",
         ("phenolake_faces", "phenolake/redaction.py"): "the same detector's model",
     },
 }
+
+#: Developer tooling and what only it or the embedded AWS runs: no deployed file (a function's
+#: folder, any layer) holds or imports one of them. sqlglot parses SQL for the local query
+#: engine only (no step does); pyspark is Glue's, never Lambda's.
+NEVER_DEPLOYED = (
+    "typer",
+    "duckdb",
+    "matplotlib",
+    "sqlglot",
+    "moto",
+    "pyspark",
+    "phenolake_local",
+    "phenolake_tools",
+)
+#: The Glue jobs' zip is the library for Spark: pyspark is Glue's own, the rest stays out.
+NEVER_IN_GLUE = tuple(m for m in NEVER_DEPLOYED if m != "pyspark")
+#: What layers/core/Makefile leaves out of CoreLayer: the sample writers (development only)
+#: and the Glue-only modules (they import PySpark; Glue gets them in code/phenolake.zip).
+LEFT_OUT_OF_CORE = (
+    "phenolake/sources/*_samples.py",
+    "phenolake/sources/*/samples.py",
+    "phenolake/sources/*/curate.py",
+    "phenolake/glue.py",
+)
+LIBRARY = PROJECT_ROOT / "layers" / "core" / "python"
 
 pytestmark = pytest.mark.slow
 
@@ -313,6 +336,96 @@ def test_function_loads_and_fits_as_deployed(logical_id: str, tmp_path: Path) ->
         f"{logical_id} deploys other versions than the lock (deployed, lock): {unlike}"
     )
     print(f"{logical_id}: {total:,} bytes unzipped ({detail}); loaded {report['versions']}")
+
+
+def tooling_in(root: Path, files: dict[str, bytes], banned: tuple[str, ...]) -> list[str]:
+    """Each file of ``files`` (path relative to ``root`` -> content) that is, or imports, a
+    ``banned`` module, as "<root>/<file>[:line]: what" (any import statement, lazy or not)."""
+    found = []
+    for name, content in sorted(files.items()):
+        parts = Path(name).parts
+        top = parts[1] if parts[0] == "python" and len(parts) > 1 else parts[0]
+        top = top.removesuffix(".py").split("-")[0]  # a module, a package, a dist-info
+        if top in banned:
+            found.append(f"{root}/{name}: is {top}")
+        if not name.endswith(".py"):
+            continue
+        for node in ast.walk(ast.parse(content, name)):
+            if isinstance(node, ast.Import):
+                modules = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                modules = [node.module]
+            else:
+                continue
+            found += [
+                f"{root}/{name}:{node.lineno}: imports {m}"
+                for m in modules
+                if m.split(".")[0] in banned
+            ]
+    return found
+
+
+def files_of(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def test_no_deployed_file_carries_or_imports_developer_tooling() -> None:
+    """Every function's folder and every layer, as built: no CLI, query engine, reports,
+    embedded AWS, PySpark or their dependencies (typer, duckdb, matplotlib, sqlglot, moto)."""
+    doc = built()
+    roots = {BUILD / doc["Resources"][f]["Properties"]["CodeUri"] for f in FUNCTIONS}
+    roots |= {root for f in FUNCTIONS for _, root in layers_of(doc, f)}
+    found = [
+        hit
+        for root in sorted(roots)
+        for hit in tooling_in(root.relative_to(PROJECT_ROOT), files_of(root), NEVER_DEPLOYED)
+    ]
+    assert not found, "deployed files carry or import developer tooling:\n" + "\n".join(found)
+
+
+def test_the_core_layer_is_the_library_without_samples_and_glue_modules() -> None:
+    """layers/core/Makefile copies every file of the library but the sample writers and the
+    Glue-only modules, so a module a function needs cannot go missing unnoticed."""
+    doc = built()
+    core = BUILD / doc["Resources"]["CoreLayer"]["Properties"]["ContentUri"] / "python"
+    deployed = set(files_of(core))
+    source = {
+        name
+        for name in files_of(LIBRARY)
+        if name.startswith("phenolake/") and "__pycache__" not in name and not name.endswith(".pyc")
+    }
+    left_out = {n for n in source if any(PurePosixPath(n).match(p) for p in LEFT_OUT_OF_CORE)}
+    assert "phenolake/glue.py" in left_out
+    assert deployed == source - left_out, (
+        f"CoreLayer differs from the library minus {LEFT_OUT_OF_CORE}: deployed only"
+        f" {sorted(deployed - source)}, missing {sorted(source - left_out - deployed)}"
+    )
+
+
+def test_the_glue_zip_is_the_library_with_its_glue_modules_and_no_tooling() -> None:
+    """code/phenolake.zip (--extra-py-files) holds what the Glue jobs run, no tooling."""
+    with zipfile.ZipFile(io.BytesIO(publish.library_zip())) as zf:
+        files = {n: zf.read(n) for n in zf.namelist()}
+    assert "phenolake/glue.py" in files
+    assert {n.split("/")[0] for n in files} == {"phenolake"}
+    found = tooling_in(Path(publish.KEY), files, NEVER_IN_GLUE)
+    assert not found, "the Glue zip carries or imports developer tooling:\n" + "\n".join(found)
+
+
+def test_the_tooling_check_names_the_file_and_the_import(tmp_path: Path) -> None:
+    """The check itself, on a planted folder: a lazy import, a package and a dist-info."""
+    files = {
+        "app.py": b"def handler(event, context):\n    from phenolake_tools import query\n",
+        "python/typer/__init__.py": b"",
+        "python/duckdb-1.5.6.dist-info/METADATA": b"",
+        "python/lib.py": b"import json\nimport matplotlib.pyplot as plt\n",
+    }
+    assert tooling_in(tmp_path, files, NEVER_DEPLOYED) == [
+        f"{tmp_path}/app.py:2: imports phenolake_tools",
+        f"{tmp_path}/python/duckdb-1.5.6.dist-info/METADATA: is duckdb",
+        f"{tmp_path}/python/lib.py:2: imports matplotlib.pyplot",
+        f"{tmp_path}/python/typer/__init__.py: is typer",
+    ]
 
 
 def test_the_check_names_the_module_a_function_misses_and_where(tmp_path: Path) -> None:

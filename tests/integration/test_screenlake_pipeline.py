@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from phenolake_tools import cli as cli_module
 from phenolake.sources.screenlake import convert as screenlake
 from phenolake.sources.screenlake import samples as screenlake_samples
 from phenolake_local import runner
+from phenolake_tools import cli as cli_module
 from phenolake_tools import query
 
 pytestmark = pytest.mark.slow
