@@ -32,8 +32,8 @@ the Glue job curates into ``embrace_duplicates``.
 
 Bad input: a header that is not the stream's or an empty file is rejected whole
 (``RejectedFile``), and so is a file with more bad rows than good (the toolkit's file rule:
-the report counts rows). A row with a wrong field count, a missing or
-non-numeric timestamp or a non-numeric value is skipped and reported (``Rejection``, with
+the report counts rows). A row with a wrong field count, a missing or non-numeric timestamp
+or a non-numeric value is skipped and reported (in the file's ``RejectionReport``, with
 examples) and is not part of the counts; an empty cell or ``nan`` is a missing value (``nan``).
 A stream file outside the structure, or another file in the export, is quarantined with the
 reason (``reject_reason``); a device folder lacking a stream file is reported by ``check_export``.

@@ -19,7 +19,7 @@ small, so a file is parsed whole):
 - ``key.*`` columns are strings; integer columns become doubles, so an hour whose values
   happen to be whole numbers has the type of one that has fractions (no needless drift);
   a column with no value at all in the hour is left out of that hour (it reads as null);
-- exact duplicate rows are removed and counted (a ``Rejection``, so the count is reported);
+- exact duplicate rows are removed and counted (in the file's report, so the count is shown);
 - rows are cut into UTC days by their own ``time``, so an hour that runs past midnight
   gives rows to both days.
 
