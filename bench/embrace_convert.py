@@ -16,6 +16,7 @@ import numpy as np
 
 from phenolake.sources.base import Member, Provenance, SideTable
 from phenolake.sources.embrace.convert import TIME_HEADER, Embrace
+from phenolake.sources.toolkit import RejectionReport
 
 OUT = Path(__file__).with_name("out")
 START_MS = 1564617600000  # 2019-08-01T00:00:00Z
@@ -47,7 +48,8 @@ def main(days: int) -> None:
     started = time.perf_counter()
     rows = 0
     with path.open("rb") as stream:
-        for batch in Embrace().convert(stream, member, Provenance(path.name, "", "bench"), []):
+        provenance = Provenance(path.name, "", "bench")
+        for batch in Embrace().convert(stream, member, provenance, RejectionReport()):
             if not isinstance(batch, SideTable):
                 rows += batch.table.num_rows
     seconds = time.perf_counter() - started

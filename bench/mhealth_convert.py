@@ -130,7 +130,7 @@ def run_phenolake(src: Path, out: Path) -> dict[str, int]:
         source_sha256="0" * 64,
         run_id="bench",
     )
-    outputs, rejections, _ = convert_file(
+    outputs, report, _ = convert_file(
         src, "mhealth", "MHEALTHDATASET/mHealth_subject1.log", provenance, out
     )
     _stop_clock()
@@ -138,7 +138,7 @@ def run_phenolake(src: Path, out: Path) -> dict[str, int]:
     return {
         "rows": rows,
         "rows_reported": sum(n for _, n in outputs.values()),
-        "rejected_rows": sum(r.rows for r in rejections),
+        "rejected_rows": report.bad,
         "days": len(outputs),
         "output_bytes": sum(path.stat().st_size for path, _ in outputs.values()),
     }

@@ -13,8 +13,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from phenolake import sources
-from phenolake.sources.base import Member, Provenance, RejectedFile, Rejection, SideTable
+from phenolake.sources import toolkit
+from phenolake.sources.base import Member, Provenance, RejectedFile, SideTable
 from phenolake.sources.embrace import convert as embrace
+from phenolake.sources.toolkit import Rejection, RejectionReport
 
 SOURCE = embrace.Embrace()
 ZIP = "Sensors_U02_ALLSITES_20190801_20190831.zip"
@@ -29,8 +31,9 @@ T0 = 1564617600000  # 2019-08-01T00:00:00Z
 
 
 def convert(member: Member, text: str) -> tuple[pa.Table, dict, list[Rejection]]:
-    rejections: list[Rejection] = []
-    out = list(SOURCE.convert(io.BytesIO(text.encode()), member, PROV, rejections))
+    report = RejectionReport()
+    out = list(toolkit.convert(SOURCE, io.BytesIO(text.encode()), member, PROV, report))
+    rejections = report.rejections()
     days = [b.table for b in out if not isinstance(b, SideTable)]
     sides = [b for b in out if isinstance(b, SideTable)]
     assert len(sides) == 1 and sides[0].name == "duplicates"
@@ -188,10 +191,9 @@ def test_days_are_utc_days_and_rows_come_out_sorted() -> None:
             f"{T0},1.5",
         ]
     )
-    rejections: list[Rejection] = []
     batches = [
         (b.day, b.table["eda_microsiemens"].to_pylist())
-        for b in SOURCE.convert(io.BytesIO(text.encode()), EDA, PROV, rejections)
+        for b in SOURCE.convert(io.BytesIO(text.encode()), EDA, PROV, RejectionReport())
         if not isinstance(b, SideTable)
     ]
     assert batches == [("2019-07-31", [1.0]), ("2019-08-01", [1.5]), ("2019-08-02", [2.0])]
@@ -200,9 +202,8 @@ def test_days_are_utc_days_and_rows_come_out_sorted() -> None:
 def test_duplicates_across_blocks_are_found() -> None:
     rows = [f"{T0 + i * 250},{i % 7}.000000" for i in range(5000)]
     text = "Unix Timestamp (UTC),EDA (microS)\n" + "\n".join([*rows, rows[0], rows[4999]]) + "\n"
-    rejections: list[Rejection] = []
     small = embrace.Embrace(block_bytes=4096)
-    out = list(small.convert(io.BytesIO(text.encode()), EDA, PROV, rejections))
+    out = list(small.convert(io.BytesIO(text.encode()), EDA, PROV, RejectionReport()))
     row = out[-1].table.to_pylist()[0]
     assert (row["total_rows"], row["perfect"], row["kept_rows"]) == (5002, 4, 5000)
 
@@ -249,7 +250,7 @@ def test_temperature_header_in_utf8_and_latin1() -> None:
     member = Member(source="embrace", participant="fc096", metric="temp", device="D")
     for encoding in ("utf-8", "latin-1"):
         body = f"Unix Timestamp (UTC),Degrees (°C)\n{T0},33.1\n".encode(encoding)
-        out = list(SOURCE.convert(io.BytesIO(body), member, PROV, []))
+        out = list(SOURCE.convert(io.BytesIO(body), member, PROV, RejectionReport()))
         assert out[0].table["temp_celsius"].to_pylist() == [33.1]
 
 
@@ -259,8 +260,9 @@ def test_metadata_gives_the_timezone_offset() -> None:
         ",".join(embrace.METADATA_HEADER)
         + "\n2019-08-01 12:00:00,-240,2.1,Mate,1.30,iOS,12.3,1.0\nsoon,x,,,,,,\n"
     )
-    rejections: list[Rejection] = []
-    out = list(SOURCE.convert(io.BytesIO(body.encode()), member, PROV, rejections))
+    report = RejectionReport()
+    out = list(toolkit.convert(SOURCE, io.BytesIO(body.encode()), member, PROV, report))
+    rejections = report.rejections()
     assert [(b.day, b.table["timezone_minutes"].to_pylist()) for b in out] == [
         ("2019-08-01", [-240])
     ]

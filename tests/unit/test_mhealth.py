@@ -16,8 +16,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from phenolake import decimal_text, sources
-from phenolake.sources.base import Member, Provenance, RejectedFile, Rejection
+from phenolake.sources import toolkit
+from phenolake.sources.base import Member, Provenance, RejectedFile
 from phenolake.sources.mhealth import convert as mhealth
+from phenolake.sources.toolkit import Rejection, RejectionReport
 from phenolake.steps.convert import convert_file
 
 SOURCE = mhealth.MHealth()
@@ -36,12 +38,12 @@ def convert(
     text: str | bytes, source: mhealth.MHealth = SOURCE
 ) -> tuple[pa.Table, list[Rejection]]:
     data = text.encode() if isinstance(text, str) else text
-    rejections: list[Rejection] = []
-    batches = list(source.convert(io.BytesIO(data), MEMBER, PROV, rejections))
+    report = RejectionReport()
+    batches = list(toolkit.convert(source, io.BytesIO(data), MEMBER, PROV, report))
     if not batches:
-        return mhealth.STAGE_SCHEMA.empty_table(), rejections
+        return mhealth.STAGE_SCHEMA.empty_table(), report.rejections()
     table = pa.concat_tables([b.table for b in batches])
-    return table, rejections
+    return table, report.rejections()
 
 
 def by_reason(rejections: list[Rejection]) -> dict[str, tuple[int, list[str]]]:
@@ -216,8 +218,9 @@ def test_short_reads_and_streams_without_readinto() -> None:
     text = (GOOD * 3 + "bad\n" + GOOD * 3 + "1\t2").encode()
     source = mhealth.MHealth(block_bytes=600)
     for stream in (Trickle(text, 7), ReadOnly(text)):
-        rejections: list[Rejection] = []
-        batches = list(source.convert(stream, MEMBER, PROV, rejections))  # type: ignore[arg-type]
+        report = RejectionReport()
+        batches = list(toolkit.convert(source, stream, MEMBER, PROV, report))  # type: ignore[arg-type]
+        rejections = report.rejections()
         table = pa.concat_tables([b.table for b in batches])
         assert table["row_index"].to_pylist() == [0, 1, 2, 4, 5, 6]
         assert {r.reason: r.rows for r in rejections} == {
@@ -230,15 +233,16 @@ def test_read_error_propagates_and_closing_early_does_not_hang() -> None:
     text = (GOOD * 200).encode()
     source = mhealth.MHealth(block_bytes=1000, row_group_rows=10)
     with pytest.raises(OSError, match="connection reset"):
-        list(source.convert(Trickle(text, 500, fail_after=5000), MEMBER, PROV, []))  # type: ignore[arg-type]
-    batches = source.convert(io.BytesIO(text), MEMBER, PROV, [])
+        list(source.convert(Trickle(text, 500, fail_after=5000), MEMBER, PROV, RejectionReport()))  # type: ignore[arg-type]
+    batches = source.convert(io.BytesIO(text), MEMBER, PROV, RejectionReport())
     assert next(batches).table.num_rows >= 10
     batches.close()
 
 
 def test_row_groups_gather_blocks_of_a_day() -> None:
     source = mhealth.MHealth(block_bytes=1000, row_group_rows=50)
-    tables = [b.table for b in source.convert(io.BytesIO((GOOD * 200).encode()), MEMBER, PROV, [])]
+    data = io.BytesIO((GOOD * 200).encode())
+    tables = [b.table for b in source.convert(data, MEMBER, PROV, RejectionReport())]
     assert [t.num_rows for t in tables] == [50] * 4  # five whole blocks of 10 lines (94 bytes)
     assert sum(t.num_rows for t in tables) == 200
 
@@ -246,9 +250,8 @@ def test_row_groups_gather_blocks_of_a_day() -> None:
 def test_rows_are_split_at_midnight_by_row_index() -> None:
     start = dt.datetime(2014, 1, 1, 23, 59, 59, 960_000, tzinfo=dt.UTC)  # rows 0, 1 on day 1
     source = mhealth.MHealth(recording_start=start, block_bytes=700)
-    rejections: list[Rejection] = []
     text = GOOD + "bad\n" + GOOD + GOOD
-    batches = list(source.convert(io.BytesIO(text.encode()), MEMBER, PROV, rejections))
+    batches = list(source.convert(io.BytesIO(text.encode()), MEMBER, PROV, RejectionReport()))
     days: dict[str, list[int]] = {}
     for batch in batches:
         days.setdefault(batch.day, []).extend(batch.table["row_index"].to_pylist())
@@ -425,14 +428,14 @@ def convert_both_ways(raw: Path, source: mhealth.MHealth, out: Path) -> list[obj
             mock.patch.object(sources, "get", lambda name: source),
         ):
             try:
-                outputs, rejections, _ = convert_file(
+                outputs, report, _ = convert_file(
                     raw, "mhealth", "mHealth_subject3.log", PROV, target
                 )
             except RejectedFile as exc:
                 results.append(str(exc))
                 continue
         tables = {day: pq.read_table(path) for day, (path, _) in outputs.items()}
-        results.append((tables, [r.as_dict() for r in rejections]))
+        results.append((tables, [r.as_dict() for r in report.rejections()]))
     return results
 
 
@@ -486,9 +489,8 @@ def test_convert_file_writes_good_rows_and_reports_bad(tmp_path: Path) -> None:
 
     raw = tmp_path / "mHealth_subject3.log"
     raw.write_text(GOOD * 5 + "1\t2\n" + GOOD * 4 + "oops")
-    outputs, rejections, member = convert_file(
-        raw, "mhealth", "mHealth_subject3.log", PROV, tmp_path
-    )
+    outputs, report, member = convert_file(raw, "mhealth", "mHealth_subject3.log", PROV, tmp_path)
+    rejections = report.rejections()
     assert member == MEMBER
     [(path, rows)] = outputs.values()
     assert rows == 9 and pq.read_table(path).num_rows == 9

@@ -12,8 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from phenolake.sources.base import Member, Provenance, RejectedFile, Rejection
+from phenolake.sources.base import Member, Provenance, RejectedFile
 from phenolake.sources.radar import convert as radar
+from phenolake.sources.toolkit import Rejection, RejectionReport
 
 SOURCE = radar.Radar()
 MEMBER = Member(source="radar", participant="p1", metric="sensorkit_acceleration")
@@ -31,9 +32,9 @@ def convert(
     data = text.encode() if isinstance(text, str) else text
     if name.endswith(".gz") and isinstance(text, str):
         data = gzip.compress(data)
-    rejections: list[Rejection] = []
-    batches = SOURCE.convert(io.BytesIO(data), MEMBER, prov(name, site), rejections)
-    return {b.day: b.table for b in batches}, rejections
+    report = RejectionReport()
+    batches = SOURCE.convert(io.BytesIO(data), MEMBER, prov(name, site), report)
+    return {b.day: b.table for b in batches}, report.rejections()
 
 
 def test_member_recognise_and_schema_files() -> None:

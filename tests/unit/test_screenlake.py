@@ -13,9 +13,11 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from phenolake import sources
-from phenolake.sources.base import ImageFacts, Member, Provenance, RejectedFile, Rejection
+from phenolake.sources import toolkit
+from phenolake.sources.base import ImageFacts, Member, Provenance, RejectedFile
 from phenolake.sources.screenlake import convert as screenlake
 from phenolake.sources.screenlake import samples as screenlake_samples
+from phenolake.sources.toolkit import Rejection, RejectionReport
 
 SOURCE = screenlake.Screenlake()
 PROV = Provenance(source_key="raw/screenlake/k.csv", source_sha256="cd" * 32, run_id="r1")
@@ -38,8 +40,9 @@ def header(metric: str) -> str:
 def convert(metric: str, text: str | bytes) -> tuple[pa.Table, list[Rejection], list[str]]:
     data = text.encode() if isinstance(text, str) else text
     member = Member(source="screenlake", participant="p001", metric=metric)
-    rejections: list[Rejection] = []
-    batches = list(SOURCE.convert(io.BytesIO(data), member, PROV, rejections))
+    report = RejectionReport()
+    batches = list(toolkit.convert(SOURCE, io.BytesIO(data), member, PROV, report))
+    rejections = report.rejections()
     schema = screenlake.KINDS[metric].schema
     table = pa.concat_tables([b.table for b in batches]) if batches else schema.empty_table()
     assert table.schema == schema

@@ -7,22 +7,22 @@ curated (``curate.py``, run by the shared Glue job ``glue_jobs/curate.py --sourc
 how to write seeded samples (``samples.py``, dev only), which options it takes
 (``options.py``, a pydantic model, validated from ``study.yaml``) and, declared in
 ``spec.py``, its curated tables: each table's partition keys, participant column and time
-column. Forget, reports and the contract test read the declarations; nothing guesses.
+column. Forget, reports and the contract test read the declarations; nothing guesses. What
+every converter shares (the rejection report, the file and time-range rules, numeric cells,
+provenance columns, day splitting) is the toolkit's (``toolkit.py``).
 """
 
 from __future__ import annotations
 
 import abc
 import importlib
-import itertools
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar
 
-import numpy as np
 import pyarrow as pa
 
 from phenolake.sinks.base import SeriesSpec
@@ -30,11 +30,7 @@ from phenolake.sinks.base import SeriesSpec
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-PROVENANCE_FIELDS = [
-    pa.field("source_key", pa.string()),
-    pa.field("source_sha256", pa.string()),
-    pa.field("run_id", pa.string()),
-]
+    from phenolake.sources.toolkit import RejectionReport
 
 
 #: The placeholder of a table family's name (``radar_{metric}``: one table per topic).
@@ -162,31 +158,12 @@ class ImageFacts:
 
 @dataclass(frozen=True)
 class Provenance:
+    """Where a converted row came from: every staged row carries these three (the toolkit's
+    ``provenance_columns``)."""
+
     source_key: str
     source_sha256: str
     run_id: str
-
-    def columns(self, rows: int) -> dict[str, pa.Array]:
-        return {
-            "source_key": constant_column(self.source_key, rows),
-            "source_sha256": constant_column(self.source_sha256, rows),
-            "run_id": constant_column(self.run_id, rows),
-        }
-
-
-def constant_column(value: str, rows: int) -> pa.Array:
-    """A string array of one value, built from buffers (``pa.repeat`` and a Python list of
-    ``rows`` strings are ~30x slower).
-
-    The int32 offsets bound it to 2 GiB of text: a converter's batch (mhealth: a row group and
-    a block, some 150,000 rows) of a value no longer than an S3 key (1,024 bytes) stays far
-    below."""
-    data = value.encode()
-    if len(data) * rows >= 2**31:
-        raise ValueError(f"constant column too large: {rows} rows of {len(data)} bytes")
-    offsets = np.arange(rows + 1, dtype=np.int32) * np.int32(len(data))
-    buffers = [None, pa.py_buffer(offsets), pa.py_buffer(data * rows)]
-    return pa.Array.from_buffers(pa.string(), rows, buffers)
 
 
 @dataclass(frozen=True)
@@ -197,21 +174,6 @@ class DayBatch:
     table: pa.Table
 
 
-def split_by_day(
-    table: pa.Table, day_numbers: np.ndarray, first_day: date = date(1970, 1, 1)
-) -> list[DayBatch]:
-    """The rows of ``table`` as one DayBatch per day, in order; ``day_numbers`` holds each row's
-    day counted from ``first_day`` and ascends (rows sorted by time), so each day is a slice."""
-    cuts = (np.flatnonzero(day_numbers[1:] != day_numbers[:-1]) + 1).tolist()
-    return [
-        DayBatch(
-            (first_day + timedelta(days=int(day_numbers[lo]))).isoformat(), table.slice(lo, hi - lo)
-        )
-        for lo, hi in zip([0, *cuts], [*cuts, len(day_numbers)], strict=True)
-        if hi > lo
-    ]
-
-
 @dataclass(frozen=True)
 class SideTable:
     """A small table a converter derives from a whole file besides its rows (embrace's
@@ -220,60 +182,6 @@ class SideTable:
 
     name: str
     table: pa.Table
-
-
-@dataclass
-class Rejection:
-    """Rows (or a whole file) a converter would not accept, and why."""
-
-    reason: str
-    rows: int = 0
-    examples: list[str] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"reason": self.reason, "rows": self.rows, "examples": self.examples[:5]}
-
-
-#: Example lines kept per reason (a reason file names the first few, the counts are exact).
-MAX_EXAMPLES = 5
-
-
-def line_example(line: int, text: str) -> str:
-    return f"line {int(line)}: {text!r}"
-
-
-@dataclass
-class RejectionReport:
-    """A file's bad rows by reason (exact counts, the first ``MAX_EXAMPLES`` examples) and the
-    rows or records it had: what a converter quarantines, and what its rule "more than half
-    bad: reject the file" compares."""
-
-    seen: int = 0
-    by_reason: dict[str, Rejection] = field(default_factory=dict)
-
-    @property
-    def bad(self) -> int:
-        return sum(r.rows for r in self.by_reason.values())
-
-    def add(self, reason: str, examples: Iterable[str] = (), rows: int = 1) -> None:
-        rejection = self.by_reason.setdefault(reason, Rejection(reason=reason))
-        rejection.rows += rows
-        room = MAX_EXAMPLES - len(rejection.examples)
-        rejection.examples.extend(itertools.islice(examples, max(room, 0)))
-
-    def merge(self, other: RejectionReport) -> None:
-        self.seen += other.seen
-        for reason, theirs in other.by_reason.items():
-            self.add(reason, theirs.examples, rows=theirs.rows)
-
-    def rejections(self) -> list[Rejection]:
-        return list(self.by_reason.values())
-
-    def summary(self) -> str:
-        return "; ".join(
-            f"{r.reason}: {r.rows}" + (f" (first: {r.examples[0]})" if r.examples else "")
-            for r in self.by_reason.values()
-        )
 
 
 class RejectedFile(ValueError):
@@ -327,11 +235,13 @@ class Source(abc.ABC):
 
     @abc.abstractmethod
     def convert(
-        self, stream: BinaryIO, member: Member, provenance: Provenance, rejections: list[Rejection]
+        self, stream: BinaryIO, member: Member, provenance: Provenance, report: RejectionReport
     ) -> Iterator[DayBatch | SideTable]:
-        """Stream a raw file into day batches; append bad-row reports to ``rejections``.
+        """Stream a raw file into day batches; add its bad rows to ``report`` (and, for the
+        file rule, count what was read: ``report.judge_by``).
 
-        Raise RejectedFile when nothing in the file can be trusted."""
+        Raise RejectedFile when nothing in the file can be trusted. The rules every source
+        shares (time range, file rule) are applied around this by ``toolkit.convert``."""
 
     @abc.abstractmethod
     def write_samples(self, out_dir: Path, seed: int) -> list[Path]:

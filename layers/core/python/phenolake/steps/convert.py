@@ -11,7 +11,6 @@ counts) go to ``stage/<source>/<name>/participant=<p>/``, one file per raw file.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import io
 import logging
@@ -19,14 +18,14 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict
 
 from phenolake import lake, sources, storage
 from phenolake.config import Settings
-from phenolake.sources.base import DayBatch, Provenance, RejectedFile, Rejection, SideTable
+from phenolake.sources import toolkit
+from phenolake.sources.base import Provenance, RejectedFile, SideTable
+from phenolake.sources.toolkit import RejectionReport
 from phenolake.steps.common import StepEvent, s3_client
 
 log = logging.getLogger(__name__)
@@ -56,37 +55,6 @@ def download_with_sha256(s3: Any, bucket: str, key: str, target: Path) -> str:
     return digest.hexdigest()
 
 
-EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
-OUT_OF_RANGE = "time before 2000-01-01 or more than a day in the future"
-
-
-def _in_time_range(
-    batch: DayBatch, column: str | None, rejections: list[Rejection]
-) -> DayBatch | None:
-    """The batch without rows whose time cannot be right; they are counted as rejected."""
-    if column is None or column not in batch.table.column_names:
-        return batch
-    times = batch.table.column(column)
-    latest = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
-    unit = times.type.unit
-    low = pa.scalar(EARLIEST, pa.timestamp(unit, "UTC"))
-    high = pa.scalar(latest, pa.timestamp(unit, "UTC"))
-    utc = pc.cast(times, pa.timestamp(unit, "UTC"))
-    bad = pc.fill_null(pc.or_(pc.less(utc, low), pc.greater(utc, high)), False)
-    count = pc.sum(bad).as_py() or 0
-    if not count:
-        return batch
-    examples = [str(v) for v in pc.filter(times, bad).slice(0, 5).to_pylist()]
-    found = next((r for r in rejections if r.reason == OUT_OF_RANGE), None)
-    if found is None:
-        found = Rejection(OUT_OF_RANGE)
-        rejections.append(found)
-    found.rows += count
-    found.examples.extend(f"{column} {e}" for e in examples[: 5 - len(found.examples)])
-    kept = batch.table.filter(pc.invert(bad))
-    return DayBatch(batch.day, kept) if kept.num_rows else None
-
-
 def convert_file(
     path: Path,
     source_name: str,
@@ -94,26 +62,26 @@ def convert_file(
     provenance: Provenance,
     out_dir: Path,
     side_tables: list[SideTable] | None = None,
-) -> tuple[dict[str, tuple[Path, int]], list[Rejection], Any]:
-    """Pure conversion on local files: returns day -> (parquet path, rows), rejections, member.
+) -> tuple[dict[str, tuple[Path, int]], RejectionReport, Any]:
+    """Pure conversion on local files: returns day -> (parquet path, rows), the file's
+    rejection report, and its member. The source's converter runs under the toolkit's rules
+    (``toolkit.convert``): rows out of the time range are dropped, and a file mostly bad is
+    rejected (RejectedFile) once it has been read.
 
     Side tables the converter yields (small, one per file) are appended to ``side_tables``."""
     source = sources.get(source_name)
     member = source.member(raw_relative)
-    rejections: list[Rejection] = []
+    report = RejectionReport()
     if member is None:
-        return {}, rejections, None
+        return {}, report, None
     writers: dict[str, pq.ParquetWriter] = {}
     outputs: dict[str, tuple[Path, int]] = {}
     try:
         with path.open("rb") as stream:
-            for batch in source.convert(stream, member, provenance, rejections):
+            for batch in toolkit.convert(source, stream, member, provenance, report):
                 if isinstance(batch, SideTable):
                     if side_tables is not None:
                         side_tables.append(batch)
-                    continue
-                batch = _in_time_range(batch, source.time_column, rejections)
-                if batch is None:
                     continue
                 if batch.day not in writers:
                     target = out_dir / f"{batch.day}.parquet"
@@ -127,7 +95,7 @@ def convert_file(
     finally:
         for writer in writers.values():
             writer.close()
-    return outputs, rejections, member
+    return outputs, report, member
 
 
 def run(event: ConvertEvent, settings: Settings) -> dict[str, Any]:
@@ -160,9 +128,10 @@ def run(event: ConvertEvent, settings: Settings) -> dict[str, Any]:
 
         side_tables: list[SideTable] = []
         try:
-            outputs, rejections, member = convert_file(
+            outputs, report, member = convert_file(
                 local, item.source, raw_relative, provenance, Path(tmp), side_tables
             )
+            rejections = report.rejections()
         except RejectedFile as exc:
             quarantine_file(str(exc))
             outputs, rejections, member, side_tables = {}, [], None, []

@@ -27,6 +27,7 @@ from phenolake import lake, sources, storage, zipintake
 from phenolake.config import Settings
 from phenolake.sinks.base import SeriesSpec
 from phenolake.sinks.timestream import Timestream, measured_record_bytes, write_cost
+from phenolake.sources import toolkit
 from phenolake.sources.base import DayBatch, Provenance, RejectedFile
 from phenolake.steps.common import StepEvent, s3_client
 
@@ -131,7 +132,9 @@ def estimate_landed(s3: Any, work: list[dict[str, Any]], enabled: bool) -> dict[
             try:
                 tables = [
                     b.table
-                    for b in source.convert(io.BytesIO(head), member, provenance, [])
+                    for b in toolkit.convert(
+                        source, io.BytesIO(head), member, provenance, toolkit.RejectionReport()
+                    )
                     if isinstance(b, DayBatch)
                 ]
             except RejectedFile:

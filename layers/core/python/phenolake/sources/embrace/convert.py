@@ -30,9 +30,10 @@ converter as a ``SideTable`` (one row per file), which Convert writes to
 ``stage/embrace/duplicates/participant=<p>/<file digest>.parquet`` (a rerun overwrites it) and
 the Glue job curates into ``embrace_duplicates``.
 
-Bad input: a header that is not the stream's, an empty file, or a file with more bad rows than
-good is rejected whole (``RejectedFile``). A row with a wrong field count, a missing or
-non-numeric timestamp or a non-numeric value is skipped and reported (``Rejection``, with
+Bad input: a header that is not the stream's or an empty file is rejected whole
+(``RejectedFile``), and so is a file with more bad rows than good (the toolkit's file rule:
+the report counts rows). A row with a wrong field count, a missing or non-numeric timestamp
+or a non-numeric value is skipped and reported (in the file's ``RejectionReport``, with
 examples) and is not part of the counts; an empty cell or ``nan`` is a missing value (``nan``).
 A stream file outside the structure, or another file in the export, is quarantined with the
 reason (``reject_reason``); a device folder lacking a stream file is reported by ``check_export``.
@@ -44,7 +45,7 @@ import datetime as dt
 import io
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO, ClassVar
@@ -56,16 +57,24 @@ from pyarrow import csv, ipc
 
 from phenolake.sinks.base import SeriesSpec
 from phenolake.sources.base import (
-    PROVENANCE_FIELDS,
     DayBatch,
     Lazy,
     Member,
     Provenance,
     RejectedFile,
-    Rejection,
-    RejectionReport,
     SideTable,
     Source,
+)
+from phenolake.sources.toolkit import (
+    PROVENANCE_FIELDS,
+    RejectionReport,
+    dictionary_column,
+    numbers,
+    provenance_columns,
+    provenance_row,
+    quoted,
+    split_by_day,
+    utc_days,
 )
 
 TIME_HEADER = "Unix Timestamp (UTC)"
@@ -148,13 +157,9 @@ WRONG_FIELDS = "row has the wrong number of fields"
 BAD_TIME = "missing or non-numeric timestamp"
 NON_NUMERIC = "non-numeric value"
 BAD_METADATA = "metadata row with an unreadable datetime or timezone"
-MAX_BAD_FRACTION = 0.5
 BLOCK_BYTES = 1 << 20  # Arrow's CSV reader holds several blocks' strings: 8 MiB peaks at 490 MB
-_DAY_MS = 86_400_000
 _MONTH = re.compile(r"(\d{8})_(\d{8})(?:\.zip)?$", re.IGNORECASE)
-_NUMBER = r"^\s*[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\s*$"
-_MISSING = r"^\s*(?:[nN][aA][nN])?\s*$"
-_EXAMPLE_CHARS = 120
+_MISSING = r"^(?:[nN][aA][nN])?$"  # a cell without its blanks: empty or nan
 
 
 def _inside_zip(raw_path: str) -> tuple[str, ...]:
@@ -342,25 +347,22 @@ class Embrace(Source):
         return problems
 
     def convert(
-        self, stream: BinaryIO, member: Member, provenance: Provenance, rejections: list[Rejection]
+        self, stream: BinaryIO, member: Member, provenance: Provenance, report: RejectionReport
     ) -> Iterator[DayBatch | SideTable]:
+        """A stream's rows deduped day by day, then its duplicate counts (a ``SideTable``);
+        the report counts rows, for the file rule (a header and no rows is a device that
+        recorded nothing: no batch, counts of zero)."""
         if member.metric == METADATA:
-            yield from self._convert_metadata(stream, member, provenance, rejections)
+            yield from self._convert_metadata(stream, member, provenance, report)
             return
         header, columns = STREAMS[member.metric]
         reader = io.BufferedReader(stream, buffer_size=1 << 16)  # type: ignore[arg-type]
         _check_header(reader, (TIME_HEADER, *header))
-        report = _Report()
+        report.judge_by("row")
         counts = DupeCounts()
         schema = STAGE_SCHEMAS[member.metric]
         with tempfile.TemporaryDirectory(prefix="phenolake-embrace-") as tmp:
             days = _spill_by_day(reader, len(header), Path(tmp), report, self.block_bytes)
-            if report.seen == 0 and not days:
-                pass  # a header and no rows: a device that recorded nothing; counts are zero
-            elif report.bad > report.seen * MAX_BAD_FRACTION:
-                raise RejectedFile(
-                    f"most rows are bad ({report.bad} of {report.seen}): {report.summary()}"
-                )
             for day in sorted(days):
                 with ipc.open_file(days[day]) as spilled:
                     table = spilled.read_all()
@@ -378,31 +380,30 @@ class Embrace(Source):
                 rows = keep.size
                 kept = values[keep]
                 arrays = [
-                    _repeat(member.participant, rows),
-                    _repeat(member.device, rows),
+                    dictionary_column(member.participant, rows),
+                    dictionary_column(member.device, rows),
                     pa.array(time_ms[keep], pa.int64()).cast(TIME),
                     *[
                         pa.array(kept[:, i], pa.float64(), from_pandas=True)
                         for i in range(len(columns))
                     ],
-                    *_provenance(provenance, rows),
+                    *provenance_columns(provenance, rows, dictionary=True).values(),
                 ]
                 del time_ms, values, kept, keep  # before the next day is read
-                yield DayBatch(_day(day), pa.Table.from_arrays(arrays, schema=schema))
+                yield DayBatch(day, pa.Table.from_arrays(arrays, schema=schema))
                 del arrays
-        rejections.extend(report.rejections())
         yield SideTable(DUPLICATES, duplicates_row(member, provenance, counts))
 
     def _convert_metadata(
-        self, stream: BinaryIO, member: Member, provenance: Provenance, rejections: list[Rejection]
+        self, stream: BinaryIO, member: Member, provenance: Provenance, report: RejectionReport
     ) -> Iterator[DayBatch]:
         reader = io.BufferedReader(stream, buffer_size=1 << 16)  # type: ignore[arg-type]
         _check_header(reader, METADATA_HEADER)
-        report = _Report()
+        report.judge_by("metadata row")
         table = csv.read_csv(
             reader,
             read_options=csv.ReadOptions(column_names=list(METADATA_COLUMNS), use_threads=False),
-            parse_options=csv.ParseOptions(invalid_row_handler=report.invalid_row),
+            parse_options=csv.ParseOptions(invalid_row_handler=_invalid_row(report)),
             convert_options=csv.ConvertOptions(
                 column_types=dict.fromkeys(METADATA_COLUMNS, pa.string()),
                 strings_can_be_null=False,
@@ -417,8 +418,8 @@ class Embrace(Source):
             except ValueError:
                 offset = None
             if when is None or offset is None:
-                example = f"line {number}: {row['datetime_utc']!r}, {row['timezone_minutes']!r}"
-                report.add(BAD_METADATA, [example[:_EXAMPLE_CHARS]])
+                cells = f"{quoted(row['datetime_utc'])}, {quoted(row['timezone_minutes'])}"
+                report.add(BAD_METADATA, [f"line {number}: {cells}"])
                 continue
             by_day.setdefault(when.date().isoformat(), []).append(
                 {
@@ -427,16 +428,11 @@ class Embrace(Source):
                     **row,
                     "datetime_utc": when,
                     "timezone_minutes": offset,
-                    "source_key": provenance.source_key,
-                    "source_sha256": provenance.source_sha256,
-                    "run_id": provenance.run_id,
+                    **provenance_row(provenance),
                 }
             )
-        if report.seen and report.bad > report.seen * MAX_BAD_FRACTION:
-            raise RejectedFile(f"most metadata rows are bad: {report.summary()}")
         for day in sorted(by_day):
             yield DayBatch(day, pa.Table.from_pylist(by_day[day], schema=METADATA_SCHEMA))
-        rejections.extend(report.rejections())
 
     def write_samples(self, out_dir: Path, seed: int) -> list[Path]:
         """Two exports of August 2019 (sites FC and MG); see ``samples``."""
@@ -452,9 +448,7 @@ def duplicates_row(member: Member, provenance: Provenance, counts: DupeCounts) -
         "month": export_month(provenance.source_key),
         "stream": member.metric,
         **asdict(counts),
-        "source_key": provenance.source_key,
-        "source_sha256": provenance.source_sha256,
-        "run_id": provenance.run_id,
+        **provenance_row(provenance),
     }
     return pa.Table.from_pylist([row], schema=DUPLICATES_SCHEMA)
 
@@ -462,12 +456,15 @@ def duplicates_row(member: Member, provenance: Provenance, counts: DupeCounts) -
 # --- reading -----------------------------------------------------------------------------
 
 
-class _Report(RejectionReport):
-    def invalid_row(self, row: csv.InvalidRow) -> str:
-        """Arrow's handler for a row of the wrong field count: counted, skipped."""
-        self.seen += 1
-        self.add(WRONG_FIELDS, [f"{row.text!r}"[:_EXAMPLE_CHARS]])
+def _invalid_row(report: RejectionReport) -> Callable[[csv.InvalidRow], str]:
+    """Arrow's handler for a row of the wrong field count: counted in ``report``, skipped."""
+
+    def invalid_row(row: csv.InvalidRow) -> str:
+        report.seen += 1
+        report.add(WRONG_FIELDS, [quoted(row.text)])
         return "skip"
+
+    return invalid_row
 
 
 def _check_header(reader: io.BufferedReader, expected: tuple[str, ...]) -> None:
@@ -484,22 +481,22 @@ def _check_header(reader: io.BufferedReader, expected: tuple[str, ...]) -> None:
 
 
 def _spill_by_day(
-    reader: io.BufferedReader, measures: int, tmp: Path, report: _Report, block_bytes: int
-) -> dict[int, Path]:
+    reader: io.BufferedReader, measures: int, tmp: Path, report: RejectionReport, block_bytes: int
+) -> dict[str, Path]:
     """Stream the rows, check them, and append each to its UTC day's Arrow file."""
     names = ["time", *[f"v{i}" for i in range(measures)]]
     spill_schema = pa.schema(
         [("time", pa.int64())] + [(f"v{i}", pa.float64()) for i in range(measures)]
     )
-    writers: dict[int, ipc.RecordBatchFileWriter] = {}
-    paths: dict[int, Path] = {}
+    writers: dict[str, ipc.RecordBatchFileWriter] = {}
+    paths: dict[str, Path] = {}
     try:
         batches = csv.open_csv(
             reader,
             read_options=csv.ReadOptions(
                 column_names=names, use_threads=False, block_size=block_bytes
             ),
-            parse_options=csv.ParseOptions(invalid_row_handler=report.invalid_row),
+            parse_options=csv.ParseOptions(invalid_row_handler=_invalid_row(report)),
             convert_options=csv.ConvertOptions(
                 column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False
             ),
@@ -513,13 +510,11 @@ def _spill_by_day(
             table = _checked(pa.Table.from_batches([batch]), names, report)
             if table.num_rows == 0:
                 continue
-            day_numbers = table["time"].to_numpy() // _DAY_MS
-            for number in np.unique(day_numbers):
-                part = table.filter(pa.array(day_numbers == number))
-                if number not in writers:
-                    paths[int(number)] = tmp / f"{int(number)}.arrow"
-                    writers[int(number)] = ipc.new_file(paths[int(number)], spill_schema)
-                writers[int(number)].write_table(part.cast(spill_schema))
+            for part in split_by_day(table, utc_days(table["time"].to_numpy(), "ms")):
+                if part.day not in writers:
+                    paths[part.day] = tmp / f"{part.day}.arrow"
+                    writers[part.day] = ipc.new_file(paths[part.day], spill_schema)
+                writers[part.day].write_table(part.table.cast(spill_schema))
     except pa.ArrowInvalid as exc:
         raise RejectedFile(f"unreadable CSV: {exc}") from None
     finally:
@@ -528,7 +523,7 @@ def _spill_by_day(
     return paths
 
 
-def _checked(raw: pa.Table, names: list[str], report: _Report) -> pa.Table:
+def _checked(raw: pa.Table, names: list[str], report: RejectionReport) -> pa.Table:
     """Cells (strings) -> int64 time and float64 values; bad rows reported and dropped.
 
     Each column is cast straight to float64 (Arrow's parser); only a column holding a cell it
@@ -544,12 +539,11 @@ def _checked(raw: pa.Table, names: list[str], report: _Report) -> pa.Table:
             values = _float(pc.cast(cells, pa.float64()))
             numeric = np.ones(rows, dtype=bool)
         except pa.ArrowInvalid:
-            number = pc.match_substring_regex(cells, _NUMBER)
-            trimmed = pc.utf8_trim_whitespace(cells)
-            values = _float(pc.cast(pc.if_else(number, trimmed, None), pa.float64()))
-            numeric = _np(number)
+            read = numbers(cells)
+            values = _float(read.values)
+            numeric = _np(read.is_number)
             if name != "time":
-                numeric |= _np(pc.match_substring_regex(cells, _MISSING))
+                numeric |= _np(pc.match_substring_regex(read.trimmed, _MISSING))
         with np.errstate(invalid="ignore"):
             if name == "time":
                 bad_time |= ~numeric | ~np.isfinite(values) | (values != np.floor(values))
@@ -562,7 +556,7 @@ def _checked(raw: pa.Table, names: list[str], report: _Report) -> pa.Table:
             first = int(np.flatnonzero(mask)[0])
             example = ",".join(str(raw[n][first]) for n in names)
             row = report.seen - rows + first + 1
-            report.add(reason, [f"row {row}: {example!r}"[:_EXAMPLE_CHARS]], rows=int(mask.sum()))
+            report.add(reason, [f"row {row}: {quoted(example)}"], rows=int(mask.sum()))
     keep = ~(bad_time | bad_value)
     out = {"time": pa.array(np.where(keep, columns[0], 0).astype(np.int64))}
     for name, values in zip(names[1:], columns[1:], strict=True):
@@ -587,21 +581,3 @@ def _parse_datetime(text: str) -> dt.datetime | None:
     except ValueError:
         return None
     return when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when.astimezone(dt.UTC)
-
-
-def _repeat(value: str, rows: int) -> pa.Array:
-    return pa.DictionaryArray.from_arrays(
-        pa.array(np.zeros(rows, dtype=np.int32)), pa.array([value], pa.string())
-    )
-
-
-def _provenance(provenance: Provenance, rows: int) -> list[pa.Array]:
-    return [
-        _repeat(provenance.source_key, rows),
-        _repeat(provenance.source_sha256, rows),
-        _repeat(provenance.run_id, rows),
-    ]
-
-
-def _day(number: int) -> str:
-    return (dt.date(1970, 1, 1) + dt.timedelta(days=int(number))).isoformat()

@@ -20,14 +20,14 @@ Bad input, line by line (``row_index`` is the line number - 1, so a dropped line
 - wrong number of fields, a blank line, a non-numeric cell (including an empty one), NaN or
   infinity, an activity label that is not an integer in 0..12, an unterminated last line that
   is bad (a truncated write), a line longer than a block: the line is skipped and counted
-  under its reason, with the first five examples (file line number and text) in a
-  ``Rejection``; the Convert step writes these beside the file in quarantine.
-- the whole file is rejected (``RejectedFile``, quarantined with the reason) when it is empty,
-  binary (NUL bytes in its first 64 KiB), has no valid row, or when more than half of its
-  lines are bad (``MAX_BAD_FRACTION``): a file that is mostly unreadable is most likely not
-  an MHEALTH log at all (another format or delimiter, a corrupt copy), and keeping the
-  minority of lines that happen to parse would pass off a damaged recording as data. Below
-  that, damage is local (a truncated write, a corrupt stretch) and the good rows are kept.
+  under its reason, with the first five examples (file line number and text) in the file's
+  ``RejectionReport``; the Convert step writes these beside the file in quarantine.
+- the whole file is rejected (``RejectedFile``, quarantined with the reason) when it is empty
+  or binary (NUL bytes in its first 64 KiB), and by the toolkit's file rule (the report
+  counts lines) when it has no valid row or more than half of its lines are bad: a file
+  that is mostly unreadable is most likely not an MHEALTH log at all (another format or
+  delimiter, a corrupt copy). Below that, damage is local (a truncated write, a corrupt
+  stretch) and the good rows are kept.
 """
 
 from __future__ import annotations
@@ -54,11 +54,16 @@ from phenolake.sources.base import (
     Member,
     Provenance,
     RejectedFile,
-    Rejection,
-    RejectionReport,
     Source,
-    constant_column,
+)
+from phenolake.sources.toolkit import (
+    EXAMPLE_CHARS,
+    PROVENANCE_FIELDS,
+    ConstantColumns,
+    RejectionReport,
     line_example,
+    numbers,
+    provenance_row,
     split_by_day,
 )
 
@@ -99,8 +104,6 @@ BLOCK_BYTES = 8 << 20
 #: Measured on the benchmark log: 2^17 rows, the same speed and +25 MiB peak RSS; 2^18,
 #: +55 MiB more; 2^16, ~5% slower and +2% output.
 ROW_GROUP_ROWS = 3 << 15
-#: A file with more bad lines than this fraction is quarantined whole (see convert()).
-MAX_BAD_FRACTION = 0.5
 _SUBJECT = re.compile(r"mhealth_subject(\d+)\.log$", re.IGNORECASE)
 
 #: Every column is required (not nullable): a kept row has every value, and the Parquet
@@ -113,9 +116,7 @@ STAGE_SCHEMA = pa.schema(
             ("row_index", pa.int64()),
             *[(c, pa.float64()) for c in SENSOR_COLUMNS],
             ("activity_id", pa.int16()),
-            ("source_key", pa.string()),
-            ("source_sha256", pa.string()),
-            ("run_id", pa.string()),
+            *[(f.name, f.type) for f in PROVENANCE_FIELDS],
         ]
     ]
 )
@@ -175,26 +176,19 @@ class MHealth(Source):
         return Member(source=self.name, participant=user_id, metric="readings")
 
     def convert(
-        self, stream: BinaryIO, member: Member, provenance: Provenance, rejections: list[Rejection]
+        self, stream: BinaryIO, member: Member, provenance: Provenance, report: RejectionReport
     ) -> Iterator[DayBatch]:
         """Stream the log in blocks of whole lines; keep the good rows, report the bad ones.
 
         A worker thread reads and parses the next group of blocks (about ``row_group_rows``
         rows, one Parquet row group when written) while the caller writes this one, so at
-        most two groups are in memory. Raises RejectedFile for an empty or binary file, a
-        file with no valid row, or one where more than half of the lines are bad."""
-        report = RejectionReport()
-        kept = 0
+        most two groups are in memory. Raises RejectedFile for an empty or binary file; the
+        report counts lines, so the file rule rejects one with no valid row, or where more
+        than half of the lines are bad."""
+        report.judge_by("line")
         blocks = _blocks(stream, self.block_bytes)
         next_line = 0  # lines before the next block; advanced only by the worker, in order
-        constants = _Constants(
-            {
-                "user_id": member.participant,
-                "source_key": provenance.source_key,
-                "source_sha256": provenance.source_sha256,
-                "run_id": provenance.run_id,
-            }
-        )
+        constants = ConstantColumns({"user_id": member.participant, **provenance_row(provenance)})
 
         def parse_group() -> _Parsed | None:
             """Parse blocks until they hold a row group's worth of rows, or the input ends."""
@@ -218,7 +212,6 @@ class MHealth(Source):
             while (group := pending.result()) is not None:
                 pending = pool.submit(parse_group)
                 report.merge(group.report)
-                kept += group.rows
                 batches = []
                 if group.rows:
                     batches = self._day_batches(*group.rows_and_indexes(), constants)
@@ -227,13 +220,6 @@ class MHealth(Source):
                     yield batches.pop(0)  # dropped as soon as written
         if report.seen == 0:
             raise RejectedFile("empty file: no rows")
-        if kept == 0:
-            raise RejectedFile(f"no valid rows in {report.seen} line(s): {report.summary()}")
-        if report.bad > report.seen * MAX_BAD_FRACTION:
-            raise RejectedFile(
-                f"most lines are bad ({report.bad} of {report.seen}): {report.summary()}"
-            )
-        rejections.extend(report.rejections())
 
     def _parse(
         self, block: _Block, first_line: int
@@ -278,7 +264,7 @@ class MHealth(Source):
         return table, first_line + row_lines - 1, report
 
     def _day_batches(
-        self, table: pa.Table, row_index: np.ndarray, constants: _Constants
+        self, table: pa.Table, row_index: np.ndarray, constants: ConstantColumns
     ) -> list[DayBatch]:
         rows = table.num_rows
         if rows == 0:
@@ -333,12 +319,9 @@ _REASONS = {
 _ROW_US = round(1_000_000 / RATE_HZ)
 _DAY_US = 86_400 * 1_000_000
 _SNIFF_BYTES = 64 << 10
-_EXAMPLE_CHARS = 120
-# The finite numbers Arrow's CSV reader accepts as float64, once spaces are trimmed (it trims
-# them itself); everything else it would refuse, or reads as NaN / infinity.
-_NUMBER = r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"
+# Besides the finite numbers (toolkit.NUMBER), the cells Arrow's float parser reads as NaN or
+# infinity (once blanks are trimmed); everything else it refuses.
 _NAN_OR_INF = r"^[+-]?(?:nan|inf)"
-_TRIM = r"^[ \t]+|[ \t]+$"
 
 _PARSE = {
     "delimiter": "\t",
@@ -385,7 +368,7 @@ class _Invalid:
 
     def handler(self, row: Any) -> str:
         self.numbers.append(row.number)
-        self.texts.append(row.text[:_EXAMPLE_CHARS])
+        self.texts.append(row.text[:EXAMPLE_CHARS])
         return "skip"
 
 
@@ -398,27 +381,7 @@ class _Checked:
         if self.codes[row] == _BLANK:
             return ""
         cells = [self.raw.column(name)[row].as_py() for name in COLUMNS]
-        return b"\t".join(cells).decode("utf-8", "replace")[:_EXAMPLE_CHARS]
-
-
-class _Constants:
-    """The columns with one value per file (user id, provenance): built once, then sliced.
-
-    Every block's table shares the same string buffers, so they cost memory once, not per
-    row group in flight (the sha256 alone would be 64 bytes a row)."""
-
-    def __init__(self, values: dict[str, str]) -> None:
-        self.values = values
-        self.arrays: dict[str, pa.Array] = {}
-        self.size = 0
-
-    def columns(self, rows: int) -> dict[str, pa.Array]:
-        if rows > self.size:
-            self.size = max(rows, 1 << 17)
-            self.arrays = {
-                name: constant_column(value, self.size) for name, value in self.values.items()
-            }
-        return {name: array.slice(0, rows) for name, array in self.arrays.items()}
+        return b"\t".join(cells).decode("utf-8", "replace")[:EXAMPLE_CHARS]
 
 
 @dataclass
@@ -469,7 +432,7 @@ def _blocks(stream: BinaryIO, size: int) -> Iterator[_Block]:
         elif end < size:
             held = end  # a short read: read on
         else:  # no newline in a whole block: no MHEALTH line is this long; skip to the next
-            example = bytes(view[:_EXAMPLE_CHARS]).decode("utf-8", "replace")
+            example = bytes(view[:EXAMPLE_CHARS]).decode("utf-8", "replace")
             held = 0
             while got := _read_into(stream, view):
                 newline = buffer.find(b"\n", 0, got)
@@ -578,12 +541,10 @@ def _read_checked(data: memoryview | bytes) -> tuple[pa.Table, _Invalid, _Checke
             column = pc.cast(cells, pa.float64())
             numeric = np.ones(rows, dtype=bool)
         except pa.ArrowInvalid:
-            trimmed = pc.replace_substring_regex(cells, pattern=_TRIM, replacement="")
-            is_number = pc.match_substring_regex(trimmed, _NUMBER)
-            numbers = pc.if_else(is_number, trimmed, pa.scalar(None, pa.binary()))
-            column = pc.cast(numbers, pa.float64())
-            nan_or_inf = pc.match_substring_regex(trimmed, _NAN_OR_INF, ignore_case=True)
-            numeric = _numpy(pc.or_(is_number, nan_or_inf))
+            read = numbers(cells)
+            column = read.values
+            nan_or_inf = pc.match_substring_regex(read.trimmed, _NAN_OR_INF, ignore_case=True)
+            numeric = _numpy(pc.or_(read.is_number, nan_or_inf))
         finite = _numpy(pc.fill_null(pc.is_finite(column), False))
         non_numeric |= ~numeric
         non_finite |= numeric & ~finite

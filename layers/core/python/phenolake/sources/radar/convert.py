@@ -19,7 +19,7 @@ small, so a file is parsed whole):
 - ``key.*`` columns are strings; integer columns become doubles, so an hour whose values
   happen to be whole numbers has the type of one that has fractions (no needless drift);
   a column with no value at all in the hour is left out of that hour (it reads as null);
-- exact duplicate rows are removed and counted (a ``Rejection``, so the count is reported);
+- exact duplicate rows are removed and counted (in the file's report, so the count is shown);
 - rows are cut into UTC days by their own ``time``, so an hour that runs past midnight
   gives rows to both days.
 
@@ -47,16 +47,23 @@ from pyarrow import csv
 
 from phenolake.fetchers.s3copy import SITE_OPTIONS
 from phenolake.sources.base import (
-    MAX_EXAMPLES,
     DayBatch,
     FetchTask,
     Lazy,
     Member,
     Provenance,
     RejectedFile,
-    Rejection,
     Source,
+)
+from phenolake.sources.toolkit import (
+    MAX_EXAMPLES,
+    PROVENANCE_FIELDS,
+    RejectionReport,
+    line_example,
+    numbers,
+    provenance_columns,
     split_by_day,
+    utc_days,
 )
 
 #: ``yyyyMMdd_HH00[_N].csv.gz`` (a plain ``.csv`` is taken too).
@@ -66,17 +73,13 @@ FILE_NAME = re.compile(
 SCHEMA_NAME = re.compile(r"^schema-(?P<topic>.+)\.json$")
 #: Columns every staged row starts with; other columns are named after the file's header.
 LEADING = ("site", "participant_id", "time")
-PROVENANCE = ("source_key", "source_sha256", "run_id")
-RESERVED = {*LEADING, *PROVENANCE, "date"}
+RESERVED = {*LEADING, *(f.name for f in PROVENANCE_FIELDS), "date"}
 
 WRONG_FIELDS = "row does not have the header's number of fields"
 BAD_TIME = "value.time missing or not a number of epoch seconds"
 DUPLICATE = "exact duplicate row removed"
-_EXAMPLE_CHARS = 160
-_NUMBER = r"^\s*[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\s*$"
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _NOT_WORD = re.compile(r"[^0-9a-zA-Z]+")
-_US_PER_DAY = 86_400 * 1_000_000
 
 
 def snake(name: str) -> str:
@@ -119,12 +122,7 @@ def parse_seconds(column: pa.ChunkedArray | pa.Array) -> pa.Array:
     if pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
         values = pc.cast(column, pa.float64())
     else:
-        text = pc.cast(column, pa.string())
-        numeric = pc.match_substring_regex(text, _NUMBER)
-        values = pc.cast(
-            pc.if_else(numeric, pc.utf8_trim_whitespace(text), pa.scalar(None, pa.string())),
-            pa.float64(),
-        )
+        values = numbers(pc.cast(column, pa.string())).values
     finite = pc.fill_null(pc.is_finite(values), False)
     return pc.if_else(finite, values, pa.scalar(None, pa.float64()))
 
@@ -165,8 +163,10 @@ class Radar(Source):
         return Member(source=self.name, participant=parts[-3], metric=parts[-2])
 
     def convert(
-        self, stream: BinaryIO, member: Member, provenance: Provenance, rejections: list[Rejection]
+        self, stream: BinaryIO, member: Member, provenance: Provenance, report: RejectionReport
     ) -> Iterator[DayBatch]:
+        """The hour's rows, typed, by UTC day; ragged rows, bad times and exact duplicates go
+        to ``report``. It does not count what it read: a few bad rows never reject an hour."""
         parts = provenance.source_key.split("/")
         name = parts[-1]
         if not FILE_NAME.match(name):
@@ -175,7 +175,7 @@ class Radar(Source):
             )
         site = site_of_path(provenance.source_key)
         data = _decompress(stream.read(), name)
-        table, bad_rows = _read_csv(data)
+        table = _read_csv(data, report)
         names = column_names(table.column_names)
         table = table.rename_columns(names)
         if "time" not in names:
@@ -184,19 +184,16 @@ class Radar(Source):
         _check_folder(
             table, "participant_id", member.participant, "participant folder", "key.userId"
         )
-        report: dict[str, Rejection] = {}
-        if bad_rows:
-            report[WRONG_FIELDS] = Rejection(WRONG_FIELDS, len(bad_rows), bad_rows[:MAX_EXAMPLES])
         table = _typed(table, site, member.participant)
         seconds = parse_seconds(table.column("time"))
         good = pc.is_valid(seconds)
         missing = table.num_rows - int(pc.sum(pc.cast(good, pa.int64())).as_py() or 0)
         if missing:
             where = np.flatnonzero(~good.to_numpy(zero_copy_only=False))[:MAX_EXAMPLES]
-            report[BAD_TIME] = Rejection(
+            report.add(
                 BAD_TIME,
-                missing,
                 [f"data row {int(i) + 1}: time {table['time'][int(i)].as_py()!r}" for i in where],
+                rows=missing,
             )
             table, seconds = table.filter(good), seconds.filter(good)
         micros = epoch_seconds_to_us(seconds)
@@ -205,17 +202,15 @@ class Radar(Source):
         )
         table, duplicates = _drop_duplicates(table)
         if duplicates:
-            report[DUPLICATE] = Rejection(DUPLICATE, duplicates)
-        rejections.extend(report.values())
+            report.add(DUPLICATE, rows=duplicates)
         if table.num_rows == 0:
             return
         ordered = [*LEADING, *[c for c in table.column_names if c not in LEADING]]
         table = table.select(ordered)
-        for column, values in provenance.columns(table.num_rows).items():
+        for column, values in provenance_columns(provenance, table.num_rows).items():
             table = table.append_column(column, values)
         table = table.sort_by("time")
-        days = pc.cast(table.column("time"), pa.int64()).to_numpy() // _US_PER_DAY
-        yield from split_by_day(table, days)
+        yield from split_by_day(table, utc_days(table.column("time"), "us"))
 
     def fetch_tasks(self, options: dict[str, Any]) -> list[FetchTask]:
         """An external bucket (``bucket``, ``prefix``) with ``include_sites``/``exclude_sites``."""
@@ -254,17 +249,17 @@ def _decompress(data: bytes, name: str) -> bytes:
         raise RejectedFile(f"{name} is a damaged gzip: {exc}") from None
 
 
-def _read_csv(data: bytes) -> tuple[pa.Table, list[str]]:
-    """The file's rows with Arrow's type inference (``key.*`` as text); ragged rows apart."""
+def _read_csv(data: bytes, report: RejectionReport) -> pa.Table:
+    """The file's rows with Arrow's type inference (``key.*`` as text); ragged rows are
+    skipped and added to ``report``."""
     if not data.strip():
         raise RejectedFile("empty file: no header")
     if b"\0" in data[: 64 << 10]:
         raise RejectedFile("binary content (NUL bytes), not a CSV")
     header = data.split(b"\n", 1)[0].decode("utf-8", "replace").strip("\r").split(",")
-    bad: list[str] = []
 
     def invalid(row: Any) -> str:
-        bad.append(f"line {row.number}: {row.text[:_EXAMPLE_CHARS]!r}")
+        report.add(WRONG_FIELDS, [line_example(row.number, row.text)])
         return "skip"
 
     try:
@@ -279,7 +274,7 @@ def _read_csv(data: bytes) -> tuple[pa.Table, list[str]]:
         )
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
         raise RejectedFile(f"not a readable CSV: {str(exc).splitlines()[0]}") from None
-    return table, bad
+    return table
 
 
 def _check_folder(table: pa.Table, column: str, folder: str, what: str, field: str) -> None:

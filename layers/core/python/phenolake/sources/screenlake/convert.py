@@ -41,7 +41,6 @@ import numpy as np
 import pyarrow as pa
 
 from phenolake.sources.base import (
-    PROVENANCE_FIELDS,
     DayBatch,
     FetchTask,
     ImageFacts,
@@ -49,20 +48,22 @@ from phenolake.sources.base import (
     Member,
     Provenance,
     RejectedFile,
-    Rejection,
-    RejectionReport,
     Source,
+)
+from phenolake.sources.toolkit import (
+    EARLIEST,
+    PROVENANCE_FIELDS,
+    RejectionReport,
     line_example,
+    provenance_columns,
     split_by_day,
+    utc_days,
 )
 
 NULLS = frozenset({"null", "NA", ""})
 SEPARATOR = '","'
 #: Lines a record may span (newlines inside its text) before it is given up as broken.
 MAX_RECORD_LINES = 200
-#: A file with more bad records than this fraction is quarantined whole.
-MAX_BAD_FRACTION = 0.5
-_EXAMPLE_CHARS = 160
 
 STRING, EPOCH_MS, BIGINT = "string", "epoch_ms", "bigint"
 
@@ -388,7 +389,7 @@ def string(text: str) -> str | None:
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _PARSERS = {STRING: string, EPOCH_MS: epoch_ms, BIGINT: bigint}
 #: Times outside this range are typos or zeros (the app writes 0 for a missing time).
-MIN_MS = 946_684_800_000  # 2000-01-01
+MIN_MS = int(EARLIEST.timestamp()) * 1000
 MAX_MS = 4_102_444_800_000  # 2100-01-01
 
 
@@ -458,12 +459,13 @@ class Screenlake(Source):
         return [FetchTask(source=self.name, kind="s3", spec=spec)]
 
     def convert(
-        self, stream: BinaryIO, member: Member, provenance: Provenance, rejections: list[Rejection]
+        self, stream: BinaryIO, member: Member, provenance: Provenance, report: RejectionReport
     ) -> Iterator[DayBatch]:
         """Read the whole CSV (a zip's CSVs are small: one upload's worth), keep the rows that
-        fit, report the rest; yields one batch per UTC day of the rows' time."""
+        fit, report the rest (the report counts records, for the file rule); yields one batch
+        per UTC day of the rows' time."""
         kind = KINDS[member.metric]
-        report = RejectionReport()
+        report.judge_by("record")
         lines = text_lines(stream)
         header_line = next(lines, None)
         if header_line is None or not header_line.strip():
@@ -487,25 +489,17 @@ class Screenlake(Source):
             report.seen += 1
             line = item.first_line + 1  # the header is line 1
             if isinstance(item, Bad):
-                report.add(item.reason, [line_example(line, item.text[:_EXAMPLE_CHARS])])
+                report.add(item.reason, [line_example(line, item.text)])
                 continue
             values, reason = typed_row(kind, item.fields)
             if reason:
                 text = SEPARATOR.join(item.fields)
-                report.add(reason, [line_example(line, text[:_EXAMPLE_CHARS])])
+                report.add(reason, [line_example(line, text)])
                 continue
             rows.append(values)
             indexes.append(index)
-        if report.seen == 0:
-            return
-        if not rows:
-            raise RejectedFile(f"no valid rows in {report.seen} record(s): {report.summary()}")
-        if report.bad > report.seen * MAX_BAD_FRACTION:
-            raise RejectedFile(
-                f"most records are bad ({report.bad} of {report.seen}): {report.summary()}"
-            )
-        rejections.extend(report.by_reason.values())
-        yield from _day_batches(kind, rows, indexes, provenance)
+        if rows:
+            yield from _day_batches(kind, rows, indexes, provenance)
 
     def write_samples(self, out_dir: Path, seed: int) -> list[Path]:
         from phenolake.sources.screenlake import samples
@@ -520,7 +514,7 @@ def _day_batches(
     time_at = [c.column for c in kind.columns].index(kind.time)
     millis = np.array([row[time_at] for row in rows], dtype=np.int64)
     order = np.argsort(millis, kind="stable")
-    days = millis[order] // 86_400_000
+    days = utc_days(millis[order], "ms")
     columns: dict[str, pa.Array] = {}
     for i, column in enumerate(kind.columns):
         columns[column.column] = pa.array(
@@ -530,7 +524,7 @@ def _day_batches(
         schema.field("timestamp").type
     )
     columns["row_index"] = pa.array(np.asarray(indexes, dtype=np.int64)[order])
-    columns.update(provenance.columns(len(rows)))
+    columns.update(provenance_columns(provenance, len(rows)))
     yield from split_by_day(pa.Table.from_pydict(columns, schema=schema), days)
 
 
