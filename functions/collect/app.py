@@ -1,6 +1,6 @@
-"""Lambda handler for the worklist step; the work is in phenolake.steps.worklist."""
+"""Lambda handler for the collect step; the work is in phenolake.steps.collect."""
 
 from phenolake.handler import lambda_entry
-from phenolake.steps import worklist
+from phenolake.steps import collect
 
-lambda_handler = lambda_entry("worklist", worklist.WorklistEvent, worklist.run)
+lambda_handler = lambda_entry("collect", collect.CollectEvent, collect.run)

@@ -62,7 +62,7 @@ NOT_ON_ITS_PATHS = {
         ("matplotlib", "phenolake/reports.py"): "the heatmaps of `phenolake report`; Notify"
         " uses the module's silent-participant rows only",
     },
-    "WorklistFunction": {
+    "CollectFunction": {
         ("cv2", "phenolake/redaction.py"): "steps.redact's detector, for the Redact task only",
         ("phenolake_faces", "phenolake/redaction.py"): "the same detector's model",
     },
