@@ -864,6 +864,13 @@ def _patch_sync_integration() -> None:
         normalised_parameters: dict,
         state_credentials: Any,
     ) -> None:
+        """The ``.sync`` path of moto's own method, copied (moto 5.2.5,
+        stepfunctions/parser/asl/component/state/exec/state_task/service/
+        state_task_service_callback.py lines 157-242: the timeout, the sync resolver,
+        ``_eval_sync``, the outcome's exception or result) without what fails it there: the
+        callback endpoint (``None`` for a task with no ``.waitForTaskToken``, then
+        ``interrupt_all()`` on it in ``finally``) and the heartbeat that hangs off it. It
+        cannot wrap the original: the error is raised in the original's own ``finally``."""
         if self.resource.condition != ResourceCondition.Sync:
             return original(
                 self, env, resource_runtime_part, normalised_parameters, state_credentials
@@ -1062,10 +1069,12 @@ def _patch_map_tolerated_failures() -> None:
         return
 
     def map_run(self: Any, env: Any, eval_input: Any) -> None:
-        """moto's own ``_map_run`` (distributed_iteration_component.py, moto 5.2.5: pops the
-        items, builds the pool, starts the workers, awaits them, raises the first worker
-        exception, pushes the outputs) on a TolerantJobPool; then the threshold's error
-        in place of the bare exception moto raises, and the records for the ResultWriter."""
+        """moto's own ``_map_run`` (moto 5.2.5, .../state_map/iteration/
+        distributed_iteration_component.py lines 101-128: pops the items, builds the pool,
+        starts the workers, awaits them, raises the first worker exception, pushes the
+        outputs) on a TolerantJobPool, where this patch used to run a modified copy of it;
+        then the threshold's error in place of the bare exception moto raises, and the
+        records for the ResultWriter."""
         _MAP_RUN.eval_input, _MAP_RUN.pool = eval_input, None
         try:
             original(self, env, eval_input)
@@ -1510,6 +1519,9 @@ def _patch_map_result_writer() -> None:
         return
 
     def handle_put_object(env: Any, resource_runtime_part: Any, state_credentials: Any) -> None:
+        """Replaces moto's (moto 5.2.5, .../result_writer/resource_eval/resource_eval_s3.py
+        lines 38-70, which writes only an empty manifest); what it keeps of it is the stack
+        it is called with (the parameters over the results) and moto's S3 client."""
         run: MapRunResults | None = getattr(env, "phenolake_map_run", None)
         if run is None:
             raise PatchBroken(
@@ -1531,7 +1543,9 @@ def _patch_map_result_writer() -> None:
 
     def eval_result_writer(self: ResultWriter, env: Any) -> None:
         """Its ``Parameters`` paths select from the Map state's input, as on AWS (moto
-        evaluated them against the items' results)."""
+        evaluated them against the items' results). moto's ``ResultWriter._eval_body``
+        (moto 5.2.5, result_writer_decl.py lines 43-45) is these same two calls on the
+        results; here the Map's input is on the stack for the first."""
         results = env.stack.pop()
         env.stack.append(env.states.get_input())
         self.parargs.eval(env=env)
