@@ -1214,6 +1214,7 @@ def authorize(response: Any, resource: str) -> None:
 
 def _patch_authorize() -> None:
     from moto.core.authorization import ActionAuthenticatorMixin
+    from moto.core.responses import BaseResponse
 
     from phenolake_local.patches import _expect
 
@@ -1222,6 +1223,7 @@ def _patch_authorize() -> None:
         "_authenticate_and_authorize_action",
         ["self", "iam_request_cls", "resource"],
     )
+    _expect(BaseResponse, "_get_action", ["self"])  # authorize() names the call's action by it
     if getattr(original, "_phenolake", False):
         return
 
@@ -1238,13 +1240,17 @@ def _patch_delete_objects() -> None:
     """DeleteObjects: each key is decided as s3:DeleteObject (s3:DeleteObjectVersion with a
     version id); denied keys come back in the response's Errors, the rest are deleted."""
     import xmltodict
+    from moto.s3.models import FakeBucket, S3Backend
     from moto.s3.responses import S3Response
 
-    from phenolake_local.patches import _expect
+    from phenolake_local.patches import _expect, _expect_fields
 
     original = _expect(
         S3Response, "_bucket_response_delete_keys", ["self", "bucket_name", "authenticated"]
     )
+    _expect(S3Response, "serialized", ["self", "action_result"])  # wrapped per request below
+    _expect_fields(S3Backend, ["buckets"])  # read by _object_exists and _keys_under
+    _expect_fields(FakeBucket, ["keys"])
     if getattr(original, "_phenolake", False):
         return
 

@@ -32,7 +32,8 @@ Functions interpreter, but some things it cannot do here:
    result, so the Map succeeds whatever fails. Here failed items are counted and the Map
    fails with ``States.ExceedToleratedFailureThreshold`` when a threshold the definition sets
    (> 0) is exceeded (with none set, any failure fails it, as on AWS); a failed item's
-   result is its ``{"Error", "Cause"}``.
+   result is its ``{"Error", "Cause"}``. moto's ``_map_run`` itself runs, on a JobPool
+   subclass that moto's own ``close_job`` serves (no copy of moto's code).
 8. ``inline-map-states-errors``: when an iteration of an inline Map fails with a ``States.*``
    error (``States.TaskFailed`` from a failed Glue job run, ``States.Timeout``), moto
    re-raises it as a ``CustomErrorName``, which refuses the ``States.`` prefix, so the
@@ -58,9 +59,14 @@ Functions interpreter, but some things it cannot do here:
     as compact UTF-8 JSON (moto: outputs only, with spaces, ``<``), and
     ``States.DataLimitExceeded`` out of ``States.ALL``'s reach, as on AWS.
 
-Each patch checks that what it replaces still exists with the signature it expects and
-raises ``PatchBroken`` naming the moto symbol otherwise; tests/unit/test_patches.py exercises
-each one, so a moto upgrade that breaks one fails loudly.
+Failing loudly: ``apply()`` refuses any moto but the release the patches were written for
+(``MOTO_CHECKED``, the one requirements.lock pins), in one line saying which was found. Each
+patch checks that what it replaces still exists with the parameters it passes, and that
+every moto attribute it reads or updates (private ones included: ``_SERVICE_ERROR_NAMES``,
+``JobPool``'s ``close_job`` and ``__init__``, the fields of ``FakeJobRun``...) is there and
+of the type it uses, raising ``PatchBroken`` naming the moto symbol otherwise. Each patch has
+a behaviour test on moto (``BEHAVIOUR_TESTS`` in tests/unit/test_patches.py names them), so
+a moto upgrade that changes what a patch relies on fails that test by name.
 """
 
 from __future__ import annotations
@@ -122,8 +128,11 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration impo
 from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.itemprocessor import (
     distributed_item_processor_worker as distributed_worker,
 )
+from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.itemprocessor.map_run_record import (  # noqa: E501
+    MapRunRecord,
+)
 from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.job import (
-    JobClosed,
+    Job,
     JobPool,
 )
 from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.resource_eval import (  # noqa: E501
@@ -152,11 +161,12 @@ from moto.stepfunctions.parser.asl.eval.callback.callback import (
     CallbackOutcomeTimedOut,
     CallbackTimeoutError,
 )
+from moto.stepfunctions.parser.asl.eval.environment import Environment
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.asl.eval.program_state import ProgramEnded, ProgramError
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 from moto.timestreamwrite.exceptions import ResourceNotFound
-from moto.timestreamwrite.models import TimestreamWriteBackend
+from moto.timestreamwrite.models import TimestreamTable, TimestreamWriteBackend
 from moto.timestreamwrite.responses import TimestreamWriteResponse
 
 from phenolake.config import using_environment
@@ -168,10 +178,63 @@ ResourceEvalS3 = resource_eval_s3.ResourceEvalS3
 CommonStateField = state_module.CommonStateField
 StateTaskServiceCallback = state_task_service_callback.StateTaskServiceCallback
 MOTO_VERSION = moto.__version__
+MOTO_CHECKED = "5.2.5"
+"""The moto release these patches were written for and read against, line by line; the one
+requirements.lock and pyproject.toml pin (tests/unit/test_patches.py keeps the three equal)."""
 
 
 class PatchBroken(RuntimeError):
     """moto changed under a patch; the message names the symbol and what to update."""
+
+
+def _check_moto_version() -> None:
+    """Another moto may keep every symbol and still change what a patch relies on (the
+    copied moto logic, a private field's meaning), so the patches run only on the release
+    they were checked against."""
+    if MOTO_VERSION != MOTO_CHECKED:
+        raise PatchBroken(
+            f"moto {MOTO_VERSION} is installed but phenolake_local/patches.py was written for "
+            f"moto {MOTO_CHECKED} (requirements.lock): re-check each patch against the moto "
+            "code its docstring names, run tests/unit/test_patches.py, then set MOTO_CHECKED"
+        )
+
+
+def _label(owner: Any) -> str:
+    return str(getattr(owner, "__name__", type(owner).__name__))
+
+
+def _expect_attribute(owner: Any, name: str, kind: Any) -> Any:
+    """A data attribute a patch reads or updates (a class's table, a module's function, a
+    property): present and of the type the patch uses it as."""
+    if not hasattr(owner, name):
+        raise PatchBroken(
+            f"moto {MOTO_VERSION}: {_label(owner)}.{name} is gone; "
+            "update phenolake_local/patches.py"
+        )
+    value = getattr(owner, name)
+    if not isinstance(value, kind):
+        raise PatchBroken(
+            f"moto {MOTO_VERSION}: {_label(owner)}.{name} is a {type(value).__name__}, not "
+            f"{getattr(kind, '__name__', kind)}; update phenolake_local/patches.py"
+        )
+    return value
+
+
+def _expect_fields(cls: type, names: list[str]) -> None:
+    """Instance attributes a patch reads, as an ``__init__`` of the class (or a base) assigns
+    them, or as class attributes: a renamed one would otherwise surface as an AttributeError
+    in the middle of an execution."""
+    assigned: set[str] = set()
+    for klass in cls.__mro__:
+        code = getattr(klass.__dict__.get("__init__"), "__code__", None)
+        if code is not None:
+            assigned.update(code.co_names)
+    missing = [n for n in names if n not in assigned and not hasattr(cls, n)]
+    if missing:
+        raise PatchBroken(
+            f"moto {MOTO_VERSION}: {cls.__name__} no longer sets {', '.join(missing)}; "
+            "update phenolake_local/patches.py"
+        )
 
 
 def _expect(owner: Any, name: str, parameters: list[str]) -> Callable[..., Any]:
@@ -330,6 +393,7 @@ def _patch_lambda_invoke() -> None:
     original = _expect(
         LambdaFunction, "invoke", ["self", "body", "request_headers", "response_headers"]
     )
+    _expect_fields(LambdaFunction, ["function_name"])
     if getattr(original, "_phenolake", False):
         return
 
@@ -364,7 +428,9 @@ def set_glue_runner(runner: GlueRunner) -> None:
 def _patch_glue_job_run() -> None:
     original = _expect(FakeJob, "start_job_run", ["self", "allocated_capacity", "max_capacity"])
     _expect(FakeJobRun, "as_dict", ["self"])
-    _expect(FakeJobRun, "status", [])
+    _expect_attribute(FakeJobRun, "status", property)
+    _expect_fields(FakeJob, ["job_runs", "command", "name"])
+    _expect_fields(FakeJobRun, ["job_run_id", "arguments"])
     if getattr(original, "_phenolake", False):
         return
 
@@ -648,6 +714,9 @@ def _run_batch_load(task: BatchLoadTask, backend: TimestreamWriteBackend) -> Non
 
 def _patch_timestream_batch_load() -> None:
     _expect(TimestreamWriteBackend, "describe_table", ["self", "database_name", "table_name"])
+    _expect(TimestreamTable, "write_records", ["self", "records"])
+    _expect_fields(TimestreamWriteBackend, ["region_name"])
+    _expect_attribute(TimestreamWriteResponse, "timestreamwrite_backend", property)
     if getattr(TimestreamWriteResponse, "_phenolake", False):
         return
 
@@ -707,20 +776,10 @@ SDK_ERROR_NAMES = {"timestreamwrite": "TimestreamWrite"}
 
 
 def _patch_sdk_service_names() -> None:
-    overrides = getattr(StateTaskService, "_SERVICE_NAME_SFN_TO_BOTO_OVERRIDES", None)
-    if not isinstance(overrides, dict):
-        raise PatchBroken(
-            f"moto {MOTO_VERSION}: StateTaskService._SERVICE_NAME_SFN_TO_BOTO_OVERRIDES is gone; "
-            "update phenolake_local/patches.py"
-        )
-    overrides.update(SDK_SERVICE_NAMES)
-    error_names = getattr(aws_sdk, "_SERVICE_ERROR_NAMES", None)
-    if not isinstance(error_names, dict):
-        raise PatchBroken(
-            f"moto {MOTO_VERSION}: {aws_sdk.__name__}._SERVICE_ERROR_NAMES is gone; "
-            "update phenolake_local/patches.py"
-        )
-    error_names.update(SDK_ERROR_NAMES)
+    _expect_attribute(StateTaskService, "_SERVICE_NAME_SFN_TO_BOTO_OVERRIDES", dict).update(
+        SDK_SERVICE_NAMES
+    )
+    _expect_attribute(aws_sdk, "_SERVICE_ERROR_NAMES", dict).update(SDK_ERROR_NAMES)
 
 
 # ---------------------------------------------------------------------------- asl-number-literals
@@ -781,7 +840,16 @@ def _patch_sync_integration() -> None:
         ["self", "env", "resource_runtime_part", "normalised_parameters", "state_credentials"],
     )
     _expect(
-        StateTaskServiceCallback, "_eval_sync", ["self", "env", "sync_resolver", "timeout_seconds"]
+        StateTaskServiceCallback,
+        "_eval_sync",
+        [
+            "self",
+            "env",
+            "sync_resolver",
+            "timeout_seconds",
+            "callback_endpoint",
+            "heartbeat_endpoint",
+        ],
     )
     _expect(
         StateTaskServiceCallback, "_build_sync_resolver", ["self", "env", "resource_runtime_part"]
@@ -796,6 +864,13 @@ def _patch_sync_integration() -> None:
         normalised_parameters: dict,
         state_credentials: Any,
     ) -> None:
+        """The ``.sync`` path of moto's own method, copied (moto 5.2.5,
+        stepfunctions/parser/asl/component/state/exec/state_task/service/
+        state_task_service_callback.py lines 157-242: the timeout, the sync resolver,
+        ``_eval_sync``, the outcome's exception or result) without what fails it there: the
+        callback endpoint (``None`` for a task with no ``.waitForTaskToken``, then
+        ``interrupt_all()`` on it in ``finally``) and the heartbeat that hangs off it. It
+        cannot wrap the original: the error is raised in the original's own ``finally``."""
         if self.resource.condition != ResourceCondition.Sync:
             return original(
                 self, env, resource_runtime_part, normalised_parameters, state_credentials
@@ -855,21 +930,41 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-class TolerantJobPool(JobPool):
-    """A JobPool that lets failed items close as results until a threshold is exceeded."""
+_MAP_RUN = threading.local()
+"""The Distributed Map run whose pool moto's ``_map_run`` builds next on this thread: its
+``eval_input`` (set by the patch's ``map_run``) and then its ``pool`` (set by the pool)."""
 
-    def __init__(self, job_program: Any, job_inputs: list[Any], count: int, percentage: float):
+
+class TolerantJobPool(JobPool):
+    """A JobPool that lets failed items close as results until a threshold is exceeded.
+
+    moto's ``DistributedIterationComponent._map_run`` builds it in place of ``JobPool`` (it
+    takes the thresholds from the run being evaluated on this thread). Its ``close_job``
+    only changes a failed item's outcome before moto's own: moto's ``JobPool.close_job``
+    takes an Exception for the end of the run and anything else for a result, so a
+    tolerated failure closes as its ``{"Error", "Cause"}`` and the one past the threshold
+    as an Exception; moto's bookkeeping (its lock, its closed set, the termination event)
+    is left to it."""
+
+    def __init__(self, job_program: Any, job_inputs: list[Any]) -> None:
         super().__init__(job_program=job_program, job_inputs=job_inputs)
-        self.tolerated_count = count
-        self.tolerated_percentage = percentage
+        eval_input = getattr(_MAP_RUN, "eval_input", None)
+        _MAP_RUN.eval_input = None
+        _MAP_RUN.pool = self
+        self.items = len(job_inputs)
+        self.tolerated_count = int(getattr(eval_input, "tolerated_failure_count", 0) or 0)
+        self.tolerated_percentage = float(
+            getattr(eval_input, "tolerated_failure_percentage", 0.0) or 0.0
+        )
         self.failures = 0
         self.exceeded = False
         self.records: list[ItemRecord] = []
+        self._count_lock = threading.Lock()
 
     def _over(self) -> bool:
         if self.tolerated_count <= 0 and self.tolerated_percentage <= 0:
             return True
-        share = 100.0 * self.failures / max(self._jobs_number, 1)
+        share = 100.0 * self.failures / max(self.items, 1)
         return (0 < self.tolerated_count < self.failures) or (0 < self.tolerated_percentage < share)
 
     def close_job(self, job: Any) -> None:
@@ -884,25 +979,69 @@ class TolerantJobPool(JobPool):
                     *getattr(job, "phenolake_times", (_now(), _now())),
                 )
             )
-        if not isinstance(failure, ItemFailure):
-            return super().close_job(job)
-        with self._mutex:
-            if self._is_terminated():
-                return None
-            self.failures += 1
-            if self._over():
-                self.exceeded = True
-                self._worker_exception = RuntimeError(failure.cause)
-            else:
-                result = {"Error": failure.error, "Cause": failure.cause}
-                self._closed_jobs.add(JobClosed(job_index=job.job_index, job_output=result))
-            self._notify_on_termination()
-        return None
+        if isinstance(failure, ItemFailure):
+            with self._count_lock:
+                if not self.exceeded:
+                    self.failures += 1
+                    self.exceeded = self._over()
+                exceeded = self.exceeded
+            job.job_output = (
+                RuntimeError(failure.cause)
+                if exceeded
+                else {"Error": failure.error, "Cause": failure.cause}
+            )
+        super().close_job(job)
+
+
+def _threshold_exceeded(env: Any, pool: TolerantJobPool) -> FailureEventException:
+    error = StatesErrorNameType.StatesExceedToleratedFailureThreshold
+    cause = (
+        f"{pool.failures} of {pool.items} items failed, more than the Map tolerates "
+        f"(ToleratedFailurePercentage {pool.tolerated_percentage:g}, "
+        f"ToleratedFailureCount {pool.tolerated_count})"
+    )
+    return FailureEventException(
+        failure_event=FailureEvent(
+            env=env,
+            error_name=StatesErrorName(typ=error),
+            event_type=HistoryEventType.ExecutionFailed,
+            event_details=EventDetails(
+                executionFailedEventDetails=ExecutionFailedEventDetails(
+                    error=error.to_name(), cause=cause
+                )
+            ),
+        )
+    )
 
 
 def _patch_map_tolerated_failures() -> None:
     worker = distributed_worker.DistributedItemProcessorWorker
     original_eval_job = _expect(worker, "_eval_job", ["self", "env", "job"])
+    original_eval_input = _expect(worker, "_eval_input", ["self", "env_frame"])
+    _expect(JobPool, "__init__", ["self", "job_program", "job_inputs"])
+    _expect(JobPool, "close_job", ["self", "job"])
+    _expect_fields(Job, ["job_index", "job_input", "job_output"])
+    _expect(Environment, "program_state", ["self"])
+    _expect_fields(ProgramError, ["error"])
+    _expect_attribute(
+        StatesErrorNameType, "StatesExceedToleratedFailureThreshold", StatesErrorNameType
+    )
+    component = distributed.DistributedIterationComponent
+    original = _expect(component, "_map_run", ["self", "env", "eval_input"])
+    _expect_fields(
+        distributed.DistributedIterationComponentEvalInput,
+        ["tolerated_failure_count", "tolerated_failure_percentage", "map_run_record"],
+    )
+    _expect_fields(MapRunRecord, ["map_run_arn", "map_state_machine_arn"])
+    pool_class = _expect_attribute(distributed, "JobPool", type)
+    if (
+        pool_class not in (JobPool, TolerantJobPool)
+        or "JobPool" not in getattr(original, "__wrapped__", original).__code__.co_names
+    ):
+        raise PatchBroken(
+            f"moto {MOTO_VERSION}: {component.__name__}._map_run no longer builds its pool "
+            f"from {distributed.__name__}.JobPool; update phenolake_local/patches.py"
+        )
     if not getattr(original_eval_job, "_phenolake", False):
 
         def eval_job(self: Any, env: Any, job: Any) -> None:
@@ -918,8 +1057,6 @@ def _patch_map_tolerated_failures() -> None:
                     details.get("cause", f"item {job.job_index} did not complete"),
                 )
 
-        original_eval_input = _expect(worker, "_eval_input", ["self", "env_frame"])
-
         def eval_input(self: Any, env_frame: Any) -> None:
             """Keeps the child execution's input (the item after ItemSelector) for its record."""
             original_eval_input(self, env_frame)
@@ -928,58 +1065,39 @@ def _patch_map_tolerated_failures() -> None:
         eval_job._phenolake = True  # type: ignore[attr-defined]
         worker._eval_job = eval_job  # type: ignore[method-assign]
         worker._eval_input = eval_input  # type: ignore[method-assign]
-    component = distributed.DistributedIterationComponent
-    original = _expect(component, "_map_run", ["self", "env", "eval_input"])
-    _expect(component, "_launch_worker", ["self", "env", "eval_input", "job_pool"])
     if getattr(original, "_phenolake", False):
         return
 
     def map_run(self: Any, env: Any, eval_input: Any) -> None:
-        items: list[Any] = env.stack.pop()
-        pool = TolerantJobPool(
-            self._get_iteration_program(),
-            items,
-            int(eval_input.tolerated_failure_count or 0),
-            float(eval_input.tolerated_failure_percentage or 0.0),
-        )
-        concurrency = eval_input.map_run_record.max_concurrency
-        workers = (
-            len(items) if concurrency == distributed.DEFAULT_MAX_CONCURRENCY_VALUE else concurrency
-        )
-        for _ in range(min(workers, max(len(items), 1))):
-            self._launch_worker(env=env, eval_input=eval_input, job_pool=pool)
-        pool.await_jobs()
-        if pool.exceeded:
-            cause = (
-                f"{pool.failures} of {len(items)} items failed, more than the Map tolerates "
-                f"(ToleratedFailurePercentage {pool.tolerated_percentage:g}, "
-                f"ToleratedFailureCount {pool.tolerated_count})"
+        """moto's own ``_map_run`` (moto 5.2.5, .../state_map/iteration/
+        distributed_iteration_component.py lines 101-128: pops the items, builds the pool,
+        starts the workers, awaits them, raises the first worker exception, pushes the
+        outputs) on a TolerantJobPool, where this patch used to run a modified copy of it;
+        then the threshold's error in place of the bare exception moto raises, and the
+        records for the ResultWriter."""
+        _MAP_RUN.eval_input, _MAP_RUN.pool = eval_input, None
+        try:
+            original(self, env, eval_input)
+        except Exception:
+            pool = _MAP_RUN.pool
+            if isinstance(pool, TolerantJobPool) and pool.exceeded:
+                raise _threshold_exceeded(env, pool) from None
+            raise
+        pool = _MAP_RUN.pool
+        if not isinstance(pool, TolerantJobPool):
+            raise PatchBroken(
+                f"moto {MOTO_VERSION}: {component.__name__}._map_run ran without a "
+                "TolerantJobPool; update phenolake_local/patches.py"
             )
-            raise FailureEventException(
-                failure_event=FailureEvent(
-                    env=env,
-                    error_name=StatesErrorName(
-                        typ=StatesErrorNameType.StatesExceedToleratedFailureThreshold
-                    ),
-                    event_type=HistoryEventType.ExecutionFailed,
-                    event_details=EventDetails(
-                        executionFailedEventDetails=ExecutionFailedEventDetails(
-                            error=StatesErrorNameType.StatesExceedToleratedFailureThreshold.to_name(),
-                            cause=cause,
-                        )
-                    ),
-                )
-            )
-        if pool.get_worker_exception() is not None:
-            raise pool.get_worker_exception()
         env.phenolake_map_run = MapRunResults(
             eval_input.map_run_record.map_run_arn,
             eval_input.map_run_record.map_state_machine_arn,
             sorted(pool.records, key=lambda r: r.index),
         )
-        env.stack.append([closed.job_output for closed in pool.get_closed_jobs()])
 
     map_run._phenolake = True  # type: ignore[attr-defined]
+    map_run.__wrapped__ = original  # type: ignore[attr-defined]
+    distributed.JobPool = TolerantJobPool  # type: ignore[misc]
     component._map_run = map_run  # type: ignore[method-assign]
 
 
@@ -1056,12 +1174,7 @@ def _check_state_size(env: Any, what: str, value: Any) -> None:
 
 def _patch_state_data_limits() -> None:
     for module in _QUOTA_MODULES:
-        found = getattr(module, "is_within_size_quota", None)
-        if found is None:
-            raise PatchBroken(
-                f"moto {MOTO_VERSION}: {module.__name__}.is_within_size_quota is gone; "
-                "update phenolake_local/patches.py"
-            )
+        _expect_attribute(module, "is_within_size_quota", Callable)
         module.is_within_size_quota = _within_state_quota  # type: ignore[attr-defined]
     state_input = _expect(CommonStateField, "_eval_state_input", ["self", "env"])
     map_execution = _expect(StateMap, "_eval_execution", ["self", "env"])
@@ -1069,6 +1182,8 @@ def _patch_state_data_limits() -> None:
     task_parameters = _expect(StateTask, "_eval_parameters", ["self", "env"])
     lambda_parameters = _expect(StateTaskLambda, "_eval_parameters", ["self", "env"])
     error_equals = _expect(ErrorEqualsDecl, "_eval_body", ["self", "env"])
+    _expect_fields(ErrorEqualsDecl, ["error_names"])
+    _expect_attribute(StatesErrorNameType, "StatesStatesDataLimitExceeded", StatesErrorNameType)
     if getattr(state_input, "_phenolake", False):
         return
 
@@ -1240,6 +1355,7 @@ def _patch_lambda_limits() -> None:
         LambdaFunction, "invoke", ["self", "body", "request_headers", "response_headers"]
     )
     create = _expect(LambdaBackend, "create_function", ["self", "spec"])
+    _expect_fields(LambdaFunction, ["function_name", "memory_size", "timeout"])
     if getattr(create, "_phenolake", False):
         return
 
@@ -1397,10 +1513,15 @@ def _patch_map_result_writer() -> None:
         ResourceEvalS3, "_handle_put_object", ["env", "resource_runtime_part", "state_credentials"]
     )
     _expect(ResultWriter, "_eval_body", ["self", "env"])
+    _expect(ResourceEvalS3, "_get_s3_client", ["resource_runtime_part", "state_credentials"])
+    _expect_fields(ResultWriter, ["parargs", "resource_eval"])
     if getattr(original, "_phenolake", False):
         return
 
     def handle_put_object(env: Any, resource_runtime_part: Any, state_credentials: Any) -> None:
+        """Replaces moto's (moto 5.2.5, .../result_writer/resource_eval/resource_eval_s3.py
+        lines 38-70, which writes only an empty manifest); what it keeps of it is the stack
+        it is called with (the parameters over the results) and moto's S3 client."""
         run: MapRunResults | None = getattr(env, "phenolake_map_run", None)
         if run is None:
             raise PatchBroken(
@@ -1422,7 +1543,9 @@ def _patch_map_result_writer() -> None:
 
     def eval_result_writer(self: ResultWriter, env: Any) -> None:
         """Its ``Parameters`` paths select from the Map state's input, as on AWS (moto
-        evaluated them against the items' results)."""
+        evaluated them against the items' results). moto's ``ResultWriter._eval_body``
+        (moto 5.2.5, result_writer_decl.py lines 43-45) is these same two calls on the
+        results; here the Map's input is on the stack for the first."""
         results = env.stack.pop()
         env.stack.append(env.states.get_input())
         self.parargs.eval(env=env)
@@ -1453,13 +1576,15 @@ PATCHES: dict[str, Callable[[], None]] = {
 
 
 def apply() -> list[str]:
-    """Apply every patch (idempotent); returns their names."""
+    """Apply every patch (idempotent); returns their names. Raises ``PatchBroken`` on a moto
+    other than ``MOTO_CHECKED`` or when moto no longer has what a patch relies on."""
     # moto warns per Map that it does not evaluate ToleratedFailurePercentage; the
     # map-tolerated-failures patch does, so the warning no longer holds.
     logging.getLogger("moto.stepfunctions.parser").setLevel(logging.ERROR)
     # Handlers running at once on threads share Powertools' metric set in-process (in Lambda
     # each invocation has the process to itself): one flushes, the other finds it empty.
     warnings.filterwarnings("ignore", message="No application metrics to publish")
+    _check_moto_version()
     for patch in PATCHES.values():
         patch()
     return list(PATCHES)

@@ -60,7 +60,7 @@ NOT_ON_ITS_PATHS = {
     "RedactFunction": {
         ("pyarrow", "phenolake/storage.py"): "Parquet helpers; Redact writes its audit as JSON",
     },
-    "WorklistFunction": {
+    "CollectFunction": {
         ("cv2", "phenolake/redaction.py"): "steps.redact's detector, for the Redact task only",
         ("phenolake_faces", "phenolake/redaction.py"): "the same detector's model",
     },

@@ -1,5 +1,5 @@
 """The Redact step end to end in the embedded AWS: its Lambda on a batch from scratch, the QA
-sample, then Worklist folding the audit into ``image_redactions``, queried like a user would."""
+sample, then Collect folding the audit into ``image_redactions``, queried like a user would."""
 
 from __future__ import annotations
 
@@ -43,9 +43,9 @@ def redacted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
         nothing_converted = patches.export_results(
             aws.s3, lake, f"manifests/{RUN}/map-results/Convert", []
         )
-        worklist = invoke(
+        collected = invoke(
             aws,
-            "WorklistFunction",
+            "CollectFunction",
             {"run_id": RUN, "stage": "converted", "results": nothing_converted},
         )
         listed = {
@@ -65,7 +65,7 @@ def redacted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
         "photo": photo,
         "batch": batch,
         "qa": qa,
-        "worklist": worklist,
+        "collected": collected,
         "listed": listed,
         "lake": lake,
         "scratch": scratch,

@@ -23,7 +23,7 @@ STEPS = {
     "plan": "PlanFunction",
     "fetch": "FetchFunction",
     "unzip": "UnzipFunction",
-    "worklist": "WorklistFunction",
+    "collect": "CollectFunction",
     "redact": "RedactFunction",
     "convert": "ConvertFunction",
     "daily_merge": "DailyMergeFunction",

@@ -83,3 +83,50 @@ def test_no_arguments_shows_help() -> None:
     result = cli()
     assert result.returncode == 0
     assert "run" in result.stdout and "query" in result.stdout
+
+
+def test_the_progress_hides_the_states_of_map_iterations_read_from_the_definition() -> None:
+    from phenolake import cli as cli_module
+    from phenolake_local import engine, template
+
+    definition = {
+        "StartAt": "Plan",
+        "States": {
+            "Plan": {"Type": "Task", "Next": "Both"},
+            "Both": {
+                "Type": "Parallel",
+                "Branches": [
+                    {
+                        "StartAt": "Files",
+                        "States": {
+                            "Files": {
+                                "Type": "Map",
+                                "ItemProcessor": {
+                                    "StartAt": "OneFile",
+                                    "States": {"OneFile": {"Type": "Task", "End": True}},
+                                },
+                                "Next": "Check",
+                            },
+                            "Check": {"Type": "Task", "End": True},
+                        },
+                    }
+                ],
+                "Next": "Old",
+            },
+            "Old": {
+                "Type": "Map",
+                "Iterator": {"StartAt": "Renamed", "States": {"Renamed": {"Type": "Pass"}}},
+                "End": True,
+            },
+        },
+    }
+    assert cli_module._item_states(definition) == {"OneFile", "Renamed"}
+    entered = {"previousEventId": 7, "stateEnteredEventDetails": {"name": "OneFile"}}
+    assert cli_module._inner_state(entered, frozenset({"OneFile"}))
+    assert not cli_module._inner_state({**entered, "previousEventId": 0}, frozenset({"OneFile"}))
+
+    pipeline = template.load(engine.PROJECT_ROOT).state_machine_definition
+    item_states = cli_module._item_states(pipeline)
+    assert pipeline["States"]["Unzip"]["ItemProcessor"]["StartAt"] in item_states
+    assert not item_states & set(pipeline["States"])  # every top-level state is shown
+    assert "RedactQA" not in item_states  # a Parallel branch's own state is shown too

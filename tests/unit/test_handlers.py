@@ -194,7 +194,7 @@ def test_unzip_quarantines_a_zip_it_cannot_read(aws: EmbeddedAWS) -> None:
     assert reason["source"] == f"s3://{landing}/mhealth/broken.zip"
 
 
-def test_worklist_folds_item_manifests_into_the_next_work_lists(aws: EmbeddedAWS) -> None:
+def test_collect_folds_item_manifests_into_the_next_work_lists(aws: EmbeddedAWS) -> None:
     lake = aws.bucket("LakeBucket")
     manifest = {
         "source": "mhealth",
@@ -216,7 +216,7 @@ def test_worklist_folds_item_manifests_into_the_next_work_lists(aws: EmbeddedAWS
         [({}, {"manifest": f"manifests/{RUN}/extracted/a.json"})],
     )
     result = invoke(
-        aws, "WorklistFunction", {"run_id": RUN, "stage": "extracted", "results": unzipped}
+        aws, "CollectFunction", {"run_id": RUN, "stage": "extracted", "results": unzipped}
     )
     assert result["redact"]["count"] == 2 and result["convert"]["count"] == 1
     batches = read_json(aws, lake, result["redact"]["key"])
@@ -241,7 +241,7 @@ def test_worklist_folds_item_manifests_into_the_next_work_lists(aws: EmbeddedAWS
         [({}, {"manifest": f"manifests/{RUN}/converted/a.json"})],
     )
     converted = invoke(
-        aws, "WorklistFunction", {"run_id": RUN, "stage": "converted", "results": results}
+        aws, "CollectFunction", {"run_id": RUN, "stage": "converted", "results": results}
     )
     assert converted["merge"]["count"] == 1
     assert converted["curate"] == [{"source": "mhealth", "participants": "1"}]

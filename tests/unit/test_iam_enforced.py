@@ -148,7 +148,7 @@ def test_secrets_and_topics_by_their_arns(aws: EmbeddedAWS) -> None:
 
 def test_a_call_the_evaluator_cannot_map_is_refused(aws: EmbeddedAWS) -> None:
     glue = boto3.client("glue", region_name=REGION)
-    with iam.acting_as(role("WorklistFunction")):
+    with iam.acting_as(role("CollectFunction")):
         message = denied(glue.get_crawlers)
     assert "not mapped" in message and "glue:GetCrawlers" in message
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
+import moto
 import pytest
 
 from phenolake_local import patches
@@ -317,3 +319,136 @@ def test_distributed_map_fails_past_the_threshold(aws: None, tmp_path: Path) -> 
 def test_distributed_map_without_tolerance_fails_on_one_item(aws: None, tmp_path: Path) -> None:
     arn = register_function(tmp_path, HANDLER)
     assert _map_with(arn, 5)["status"] == "FAILED"
+
+
+def test_asl_number_literals_an_integer_tolerated_percentage_parses(
+    aws: None, tmp_path: Path
+) -> None:
+    """``ToleratedFailurePercentage: 10`` is what the template's substitution yields; moto's
+    grammar takes only ``10.0``."""
+    arn = register_function(tmp_path, HANDLER)
+    assert patches.normalise_numbers('{"ToleratedFailurePercentage": 10}') == (
+        '{"ToleratedFailurePercentage": 10.0}'
+    )
+    done = _map_with(arn, 2, ToleratedFailurePercentage=50)
+    assert done["status"] == "SUCCEEDED", done
+
+
+def test_aws_sdk_service_names_timestream_errors_match_their_aws_name(aws: None) -> None:
+    """An ``aws-sdk:timestreamwrite`` task reaches moto's timestream-write, and its error
+    is ``TimestreamWrite.<error>``, which the definition's Catch names."""
+    caught = run_state_machine(
+        {
+            "StartAt": "D",
+            "States": {
+                "D": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::aws-sdk:timestreamwrite:describeBatchLoadTask",
+                    "Parameters": {"TaskId": "NOSUCHTASK"},
+                    "Catch": [
+                        {
+                            "ErrorEquals": ["TimestreamWrite.ResourceNotFoundException"],
+                            "ResultPath": "$.error",
+                            "Next": "C",
+                        }
+                    ],
+                    "End": True,
+                },
+                "C": {"Type": "Pass", "End": True},
+            },
+        }
+    )
+    assert caught["status"] == "SUCCEEDED", caught
+    error = json.loads(caught["output"])["error"]
+    assert error["Error"] == "TimestreamWrite.ResourceNotFoundException"
+    assert "NOSUCHTASK" in error["Cause"]
+
+
+#: The test that shows each patch's behaviour on moto, by patch name: a moto upgrade that
+#: breaks a patch fails the test named here.
+BEHAVIOUR_TESTS = {
+    "lambda-invoke": "test_patches.py::test_lambda_invoke_runs_the_handler_in_process",
+    "lambda-limits": "test_limits.py::test_a_lambda_running_past_its_timeout_fails_as_lambda_"
+    "reports_it",
+    "glue-job-run": "test_patches.py::test_glue_job_run_runs_the_script_and_reports_failures",
+    "timestream-batch-load": "test_batch_load.py::test_a_batch_load_is_created_then_runs_then_"
+    "succeeds",
+    "aws-sdk-service-names": "test_patches.py::test_aws_sdk_service_names_timestream_errors_"
+    "match_their_aws_name",
+    "asl-number-literals": "test_patches.py::test_asl_number_literals_an_integer_tolerated_"
+    "percentage_parses",
+    "sync-integration": "test_patches.py::test_glue_job_run_runs_the_script_and_reports_failures",
+    "map-tolerated-failures": "test_patches.py::test_distributed_map_fails_past_the_threshold",
+    "map-result-writer": "test_result_writer.py::test_failed_items_go_to_failed_files_with_"
+    "their_error",
+    "inline-map-states-errors": "test_patches.py::test_a_states_error_inside_an_inline_map_"
+    "reaches_its_catch",
+    "state-data-limits": "test_limits.py::test_a_task_result_over_256_kib_fails_the_run_past_"
+    "states_all",
+    "iam-enforcement": "test_iam_enforced.py::test_a_denied_call_names_role_action_and_resource",
+}
+
+
+def test_every_patch_has_a_behaviour_test() -> None:
+    assert set(BEHAVIOUR_TESTS) == set(patches.PATCHES), "name a behaviour test for each patch"
+    here = Path(__file__).parent
+    for patch, test in BEHAVIOUR_TESTS.items():
+        file, _, name = test.partition("::")
+        assert f"\ndef {name}(" in (here / file).read_text(), f"{patch}: {test} not found"
+
+
+def _pins() -> set[str]:
+    root = Path(__file__).resolve().parents[2]
+    lock = re.search(r"^moto==(\S+)$", (root / "requirements.lock").read_text(), re.M)
+    project = re.search(r'"moto\[[^\]]*\]==([^"]+)"', (root / "pyproject.toml").read_text())
+    assert lock and project
+    return {lock.group(1), project.group(1)}
+
+
+def test_the_patches_are_for_the_pinned_moto() -> None:
+    assert _pins() == {patches.MOTO_CHECKED} == {moto.__version__}
+
+
+def test_another_moto_version_fails_apply_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(patches, "MOTO_VERSION", "5.3.0")
+    with pytest.raises(patches.PatchBroken) as broken:
+        patches.apply()
+    message = str(broken.value)
+    assert "\n" not in message
+    assert message.startswith(
+        "moto 5.3.0 is installed but phenolake_local/patches.py was written for moto 5.2.5 "
+        "(requirements.lock): re-check each patch"
+    )
+
+
+def test_a_private_moto_attribute_gone_or_changed_is_named(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    overrides = "_SERVICE_NAME_SFN_TO_BOTO_OVERRIDES"
+    monkeypatch.setattr(patches.StateTaskService, overrides, [])
+    with pytest.raises(
+        patches.PatchBroken, match=f"StateTaskService.{overrides} is a list, not dict"
+    ):
+        patches.apply()
+    monkeypatch.delattr(patches.StateTaskService, overrides)
+    with pytest.raises(patches.PatchBroken, match=f"StateTaskService.{overrides} is gone"):
+        patches.apply()
+
+
+def test_an_instance_field_moto_no_longer_sets_is_named() -> None:
+    class Run:
+        def __init__(self) -> None:
+            self.run_id = "r1"
+
+    patches._expect_fields(Run, ["run_id"])
+    with pytest.raises(patches.PatchBroken, match="Run no longer sets job_run_id, arguments"):
+        patches._expect_fields(Run, ["run_id", "job_run_id", "arguments"])
+
+
+def test_map_run_builds_moto_s_pool_through_the_patched_job_pool() -> None:
+    """The map-tolerated-failures patch wraps moto's ``_map_run``, which must still build its
+    pool from the module's ``JobPool`` (the patch points that at ``TolerantJobPool``)."""
+    patches.apply()
+    assert patches.distributed.JobPool is patches.TolerantJobPool
+    wrapped = patches.distributed.DistributedIterationComponent._map_run
+    assert "JobPool" in wrapped.__wrapped__.__code__.co_names

@@ -164,10 +164,15 @@ def run(
     if options.start and options.end and options.start > options.end:
         raise UserError(f"--start {options.start} is after --end {options.end}")
 
+    from phenolake_local import engine, template
+
+    deployed = template.load(options.root or engine.PROJECT_ROOT)
+    item_states = _item_states(deployed.state_machine_definition)
+
     def progress(event: dict[str, Any]) -> None:
         kind = event["type"]
         details = event.get("stateEnteredEventDetails")
-        if details and kind.endswith("StateEntered") and not _inner_state(event):
+        if details and kind.endswith("StateEntered") and not _inner_state(event, item_states):
             out.print(f"[dim]{event['timestamp']:%H:%M:%S}[/dim] {details['name']}")
 
     result = runner.run(options, progress)
@@ -194,32 +199,32 @@ def _site_options(include: str | None, exclude: str | None) -> dict[str, dict[st
     return {name: dict(chosen) for name in sources.names() if sources.get(name).spec.sites}
 
 
-def _inner_state(event: dict[str, Any]) -> bool:
+def _item_states(definition: dict[str, Any]) -> frozenset[str]:
+    """The states inside a Map's iterations (its ``ItemProcessor``, or the older
+    ``Iterator``), at any depth: they repeat per item. Read from the state machine
+    definition, so a state renamed or added there needs no edit here."""
+    found: set[str] = set()
+
+    def walk(states: dict[str, Any], in_map: bool) -> None:
+        for name, state in states.items():
+            if in_map:
+                found.add(name)
+            for branch in state.get("Branches", []):
+                walk(branch["States"], in_map)
+            processor = state.get("ItemProcessor") or state.get("Iterator")
+            if processor:
+                walk(processor["States"], True)
+
+    walk(definition["States"], False)
+    return frozenset(found)
+
+
+def _inner_state(event: dict[str, Any], item_states: frozenset[str]) -> bool:
     """States inside Map iterations repeat per item; the progress shows each state once."""
-    return event.get("previousEventId", 0) > 0 and event["stateEnteredEventDetails"]["name"] in {
-        "UnzipOne",
-        "RecordUnzipFailure",
-        "UnzipFailed",
-        "RedactBatch",
-        "RecordRedactFailure",
-        "RedactFailed",
-        "ConvertFile",
-        "RecordConvertFailure",
-        "ConvertFailed",
-        "MergeDay",
-        "RecordMergeFailure",
-        "MergeFailed",
-        "CurateSource",
-        "CreateBatchLoad",
-        "WaitForBatchLoad",
-        "DescribeBatchLoad",
-        "BatchLoadHasError",
-        "KeepBatchLoadError",
-        "KeepBatchLoadProgress",
-        "BatchLoadDone",
-        "BatchLoadSucceeded",
-        "BatchLoadFailed",
-    }
+    return (
+        event.get("previousEventId", 0) > 0
+        and event["stateEnteredEventDetails"]["name"] in item_states
+    )
 
 
 def _parameters(pairs: list[str]) -> dict[str, str]:

@@ -1,9 +1,10 @@
 """The ``image_redactions`` table: one row per image the Redact step saw.
 
-Redact writes its rows as JSON (it runs without pyarrow, next to OpenCV); the Worklist step
-after Convert folds a run's rows into one Parquet file per source and day,
-``curated/image_redactions/source=<s>/date=<d>/<run>.parquet``, and registers the table and
-its partitions in the Glue Data Catalog. A rerun of the same run overwrites its own files.
+Redact writes its rows as JSON (it runs without pyarrow, next to OpenCV); the Collect step
+after Redact and Convert (state ``CollectRedactedAndConverted``) folds a run's rows into one
+Parquet file per source and day, ``curated/image_redactions/source=<s>/date=<d>/<run>.parquet``,
+and registers the table and its partitions in the Glue Data Catalog. A rerun of the same run
+overwrites its own files.
 """
 
 from __future__ import annotations

@@ -8,10 +8,11 @@ Fail closed: an image that cannot be decoded, or any detector error, is never pu
 reason file goes to ``quarantine/`` (the bytes are not copied: the lake is readable more widely
 than the landing zip, which keeps the original) and the scratch copy is deleted.
 
-Audit: each batch writes its rows as JSON under ``manifests/<run>/redacted/``; the Worklist
-step that follows (``converted``) folds them into the Parquet table ``image_redactions``
-(``phenolake.image_audit``). Why not Parquet here: pyarrow would take the Redact function past
-Lambda's 250 MB for layers next to OpenCV, and the Worklist step already has it.
+Audit: each batch writes its rows as JSON under ``manifests/<run>/redacted/``; the Collect
+step that follows (``CollectRedactedAndConverted``) folds them into the Parquet table
+``image_redactions`` (``phenolake.image_audit``). Why not Parquet here: pyarrow would take the
+Redact function past Lambda's 250 MB for layers next to OpenCV, and the Collect step already
+has it.
 
 QA (``task: qa``, once per run after the Map): a seeded random sample of the run's published
 images, ``qa_per_week`` per ISO week of capture, with the covered rectangles outlined, under

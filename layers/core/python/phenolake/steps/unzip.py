@@ -2,7 +2,7 @@
 
 Images go to the private scratch bucket (they may show faces until Redact has run), every
 other file to ``raw/``. What was extracted, skipped and rejected is written to the run's
-``extracted/`` manifest for the Worklist step; a refused zip goes to quarantine with a reason,
+``extracted/`` manifest for the Collect step; a refused zip goes to quarantine with a reason,
 and so does each problem the source finds in the export as a whole (``Source.check_export``,
 e.g. a device folder without one of its stream files).
 """

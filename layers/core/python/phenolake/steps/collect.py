@@ -1,4 +1,4 @@
-"""Worklist: gather what the previous Map's items wrote and write the next Maps' work lists.
+"""Collect: gather what the previous Maps' items wrote into what the next steps read.
 
 A Distributed Map's results can be far larger than a state may carry (256 KiB), so each
 item writes a small manifest under ``manifests/<run>/<stage>/`` and returns its key, the Map
@@ -6,10 +6,14 @@ exports the items' results with ResultWriter, and this step reads that export
 (``phenolake.map_results``) to fold the manifests of the items that succeeded into the item
 lists the next Maps read from S3:
 
-- ``extracted`` -> ``redact.json`` (image batches) and ``convert.json`` (data files)
-- ``converted`` -> ``merge.json`` (participant x metric x day) and the sources to curate;
-  it also folds the Redact batches' audit rows into the ``image_redactions`` table
-  (``phenolake.image_audit``: Redact itself runs without pyarrow)
+- ``extracted`` (state ``CollectExtracted``) -> ``redact.json`` (image batches) and
+  ``convert.json`` (data files)
+- ``converted`` (state ``CollectRedactedAndConverted``, after both branches of
+  ``RedactAndConvert``) -> ``merge.json`` (participant x metric x day) and the sources to
+  curate from Convert's manifests, and the ``image_redactions`` table from the Redact
+  batches' audit rows (``phenolake.image_audit``). The table is written here, not in
+  Redact, because Redact runs without pyarrow (next to OpenCV, in Lambda's 250 MB), and
+  this is the first step after every Redact batch has ended.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ class ResultWriterDetails(BaseModel):
     Key: str
 
 
-class WorklistEvent(StepEvent):
+class CollectEvent(StepEvent):
     stage: Literal["extracted", "converted"]
     results: ResultWriterDetails
     participants: list[str] = Field(default_factory=list)
@@ -79,7 +83,7 @@ def after_convert(
     return merge, curate
 
 
-def run(event: WorklistEvent, settings: Settings) -> dict[str, Any]:
+def run(event: CollectEvent, settings: Settings) -> dict[str, Any]:
     s3 = s3_client(settings)
     if event.stage == "extracted":
         redact, convert = after_extract(_manifests(s3, settings, event.results))
