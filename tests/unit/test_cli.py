@@ -86,7 +86,7 @@ def test_no_arguments_shows_help() -> None:
 
 
 def test_the_progress_hides_the_states_of_map_iterations_read_from_the_definition() -> None:
-    from phenolake import cli as cli_module
+    from phenolake_tools import cli as cli_module
     from phenolake_local import engine, template
 
     definition = {
