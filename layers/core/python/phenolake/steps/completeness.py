@@ -25,17 +25,16 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import posixpath
 from collections import defaultdict
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from pydantic import BaseModel
 
-from phenolake import catalog, lake, sources, storage, study
+from phenolake import catalog, contracts, lake, sources, storage, study
 from phenolake.config import Settings
+from phenolake.contracts import DayItem, WorkListRef
 from phenolake.steps.common import StepEvent, s3_client
 
 TABLE = "completeness"
@@ -89,13 +88,9 @@ def columns_of(schema: pa.Schema) -> list[catalog.Column]:
     return [(f.name, _GLUE[f.type]) for f in schema]
 
 
-class WorkRef(BaseModel):
-    key: str
-    count: int = 0
-
-
 class CompletenessEvent(StepEvent):
-    days: WorkRef
+    #: The merge work list (``$.converted.merge``): the days this run merged.
+    days: WorkListRef
 
 
 def nominal_rate(source: str, metric: str, settings: Settings | None = None) -> float | None:
@@ -161,12 +156,12 @@ def refused_by_curate(s3: Any, bucket: str, run_id: str) -> set[str]:
     """Merged day files this run's Curate refused (schema drift): their rows are in no table,
     so they are not counted as data."""
     prefix = lake.quarantine_key(run_id, f"{bucket}/{lake.MERGED}/")
-    suffix = ".reason.json"
-    return {
-        obj.key[len(prefix) - len(lake.MERGED) - 1 : -len(suffix)]
-        for obj in storage.list_objects(s3, bucket, prefix)
-        if obj.key.endswith(suffix)
-    }
+    refused = set()
+    for obj in storage.list_objects(s3, bucket, prefix):
+        found = lake.parse_reason_key(obj.key)
+        if found:
+            refused.add(found[1].removeprefix(f"{bucket}/"))
+    return refused
 
 
 def day_rows(
@@ -181,7 +176,7 @@ def day_rows(
     totals: dict[tuple[str, str], list[Any]] = {}
     split: dict[tuple[str, str, str, str], int] = defaultdict(int)
     for obj in storage.list_objects(s3, bucket, f"{lake.MERGED}/{source}/"):
-        found = lake.parse_merged_key(obj.key)
+        found = lake.parse_merged_key(obj.key)  # names decoded: the real participant
         if not found or found["date"] != day or obj.key in refused:
             continue
         body = s3.get_object(Bucket=bucket, Key=obj.key)["Body"].read()
@@ -242,7 +237,7 @@ def _write(s3: Any, bucket: str, key: str, table: pa.Table) -> None:
 def _read_all_days(s3: Any, bucket: str) -> pa.Table:
     tables = []
     for obj in storage.list_objects(s3, bucket, lake.curated_prefix(DAYS_TABLE)):
-        parts = dict(p.partition("=")[::2] for p in obj.key.split("/") if "=" in p)
+        parts = lake.parse_partitions(obj.key)
         if not obj.key.endswith(".parquet") or "source" not in parts:
             continue
         table = storage.read_table(s3, bucket, obj.key).cast(DAYS_SCHEMA)
@@ -257,16 +252,16 @@ def run(event: CompletenessEvent, settings: Settings) -> dict[str, Any]:
     settings = study.apply(settings, study.load_from_lake(s3, settings.lake_bucket)[0])
     glue = storage.client("glue", settings.region)
     bucket, database = settings.lake_bucket, settings.glue_database
-    days = storage.get_json(s3, bucket, event.days.key)
-    touched = sorted({(d["source"], d["day"]) for d in days})
+    listed = event.days.bucket or bucket
+    where = lake.s3_uri(listed, event.days.key)
+    days = contracts.load_list(DayItem, storage.get_json(s3, listed, event.days.key), where)
+    touched = sorted({(d.source, d.day) for d in days})
     written = 0
     refused = refused_by_curate(s3, bucket, event.run_id)
     for source, day in touched:
         table, detail = day_rows(s3, bucket, source, day, settings, refused)
         for name, rows in ((TABLE, table), (DAYS_TABLE, detail)):
-            key = posixpath.join(
-                lake.curated_prefix(name), f"source={source}", f"date={day}", "part-0.parquet"
-            )
+            key = lake.curated_partition_key(name, [("source", source), ("date", day)])
             _write(s3, bucket, key, rows)
         written += table.num_rows
     catalog.ensure_database(glue, database)
