@@ -194,3 +194,23 @@ def test_a_step_refuses_a_malformed_map_item() -> None:
 def test_a_day_item_names_the_merged_file_it_writes() -> None:
     item = DayItem(source="radar", metric="accel", participant="kcl/001", day="2024-10-01")
     assert lake.merged_day(lake.merged_key(item.day_key())) == item.day_key()
+
+
+def test_a_handler_refuses_a_malformed_item_in_one_line() -> None:
+    from types import SimpleNamespace
+
+    from phenolake.handler import lambda_entry
+    from phenolake.steps.daily_merge import MergeEvent, run
+
+    context = SimpleNamespace(
+        function_name="merge",
+        memory_limit_in_mb=128,
+        invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:merge",
+        aws_request_id="1",
+    )
+    handler = lambda_entry("daily_merge", MergeEvent, run)
+    with pytest.raises(ContractError) as caught:
+        handler(
+            {"run_id": "r", "item": {"source": "m", "metric": "x", "participant": "p"}}, context
+        )
+    assert str(caught.value) == "daily_merge event: item.day: Field required"
