@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import quote
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -50,8 +51,10 @@ def test_merged_day_inverts_merged_key(day: lake.DayKey) -> None:
         "device": day.device,
         "date": day.day,
     }
-    assert lake.parse_merged_path(f"s3://bucket/{key}") == day
-    assert lake.parse_merged_path(f"file:///tmp/home/bucket/{key}") == day
+    # Spark's inputFiles: URIs, escaped once more (a key's "%" becomes "%25")
+    assert lake.parse_merged_path(f"s3://bucket/{quote(key)}") == day
+    assert lake.parse_merged_path(f"file:///tmp/home/bucket/{quote(key)}") == day
+    assert lake.parse_merged_path(f"/tmp/home/bucket/{key}") == day
     assert lake.parse_partitions(key)["participant"] == day.participant
     assert key.startswith(lake.participant_prefix(day.source, day.metric, day.participant))
 
@@ -94,6 +97,12 @@ def test_the_keys_the_glue_jobs_build() -> None:
     side = lake.side_key("embrace", "duplicates", "fc 096", "raw/x.csv")
     assert side.startswith("stage/embrace/duplicates/participant=fc%20096/")
     assert lake.merged_prefix("screenlake", "logs") == "merged/screenlake/logs/"
+    assert lake.merged_source_prefix("radar") == "merged/radar/"
+    # as Spark lists a file whose participant needed escaping
+    spark = (
+        "file:///h/lake/merged/screenlake/logs/participant=a%2520b/date=2024-10-01/part-0.parquet"
+    )
+    assert lake.parse_merged_path(spark) == lake.DayKey("screenlake", "logs", "a b", "2024-10-01")
     assert lake.participant_prefix("embrace", "acc", "fc096") == (
         "merged/embrace/acc/participant=fc096/"
     )

@@ -220,8 +220,11 @@ def parse_merged_key(key: str) -> dict[str, str] | None:
 
 
 def parse_merged_path(path: str) -> DayKey | None:
-    """The day of a merged file named by a URI or file path (``s3://<bucket>/merged/...``,
-    ``file:///.../merged/...``, as Spark's ``inputFiles`` gives them), None for another."""
+    """The day of a merged file named by a URI (``s3://<bucket>/merged/...``,
+    ``file:///.../merged/...``, URI-escaped as Spark's ``inputFiles`` gives them:
+    ``participant=a%2520b``) or by a local path, None for any other file."""
+    if "://" in path:
+        path = unquote(path)
     parts = path.split("/")
     for start in (len(parts) - 7, len(parts) - 6):
         if start >= 0 and parts[start] == MERGED:
@@ -229,6 +232,11 @@ def parse_merged_path(path: str) -> DayKey | None:
             if day is not None:
                 return day
     return None
+
+
+def merged_source_prefix(source: str) -> str:
+    """Every merged day file of a source."""
+    return posixpath.join(MERGED, source) + "/"
 
 
 def merged_prefix(source: str, metric: str) -> str:

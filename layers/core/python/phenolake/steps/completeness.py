@@ -230,7 +230,7 @@ def day_rows(
     totals: dict[tuple[str, str], list[Any]] = {}
     split: dict[tuple[str, str, str, str], int] = defaultdict(int)
     near = {(dt.date.fromisoformat(day) + dt.timedelta(days=d)).isoformat() for d in (-1, 0, 1)}
-    for obj in storage.list_objects(s3, bucket, f"{lake.MERGED}/{source}/"):
+    for obj in storage.list_objects(s3, bucket, lake.merged_source_prefix(source)):
         found = lake.parse_merged_key(obj.key)  # names decoded: the real participant
         if not found or obj.key in refused:
             continue
