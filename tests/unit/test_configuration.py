@@ -285,3 +285,17 @@ def test_a_map_refuses_a_tolerance_that_is_not_a_percentage(
     details = _failure(failed)
     assert details["error"] == "States.Runtime"
     assert "ToleratedFailurePercentagePath" in details["cause"]
+
+
+def test_redact_mode_follows_the_one_rule_and_reaches_redact() -> None:
+    unset = Settings("l", "k", "s")
+    assert study.redaction(unset, study.parse("")) == contracts.Redaction(mode="box", qa_seed=4)
+    stack = Settings("l", "k", "s", redact_mode="pixelate")
+    assert study.redaction(stack, study.parse("")).mode == "pixelate"
+    assert study.redaction(stack, study.parse("redaction: {mode: box}")).mode == "box"
+    with pytest.raises(study.StudyConfigError, match=r"redaction\.mode: Input should be"):
+        study.parse("redaction: {mode: blur}")
+    event = RedactEvent.model_validate({"run_id": "r", "redaction": {"mode": "pixelate"}})
+    assert event.redaction.mode == "pixelate"
+    text = (PROJECT / "statemachine" / "pipeline.asl.yaml").read_text()
+    assert text.count("redaction.$: $.plan.redaction") == 2

@@ -66,8 +66,8 @@ class Settings:
     silent_days: int | None = None
     #: ``MapToleratedFailurePercentage``; None: not set (study.yaml or its default decides).
     map_tolerated_failure_percentage: float | None = None
-    redact_mode: str = "box"
-    qa_seed: int = 4
+    #: ``RedactMode``; None: not set (study.yaml ``redaction.mode`` or its default decides).
+    redact_mode: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -98,8 +98,7 @@ class Settings:
             map_tolerated_failure_percentage=_optional_percentage(
                 env, "MAP_TOLERATED_FAILURE_PERCENTAGE"
             ),
-            redact_mode=_choice(env, "REDACT_MODE", "box", ("box", "pixelate")),
-            qa_seed=_count(env, "REDACT_QA_SEED", 4),
+            redact_mode=_choice(env, "REDACT_MODE", ("box", "pixelate")),
         )
 
     def rate(self, source: str, metric: str) -> float | None:
@@ -129,9 +128,9 @@ def parse_rates(text: str) -> tuple[tuple[str, str, float], ...]:
     return tuple(rates)
 
 
-def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
-    value = env.get(name) or default
-    if value not in allowed:
+def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> str | None:
+    value = env.get(name) or None
+    if value is not None and value not in allowed:
         raise ConfigurationError(f"{name}: expected one of {', '.join(allowed)}, got {value!r}")
     return value
 

@@ -13,7 +13,7 @@ Only pydantic is imported here: Redact runs without pyarrow, and every step impo
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -142,6 +142,15 @@ class Thresholds(Contract):
         return value
 
 
+class Redaction(Contract):
+    """How Redact covers faces and draws its QA sample (``study.yaml`` ``redaction``)."""
+
+    #: A solid black box, or coarse pixelation (at most 8 blocks across the face).
+    mode: Literal["box", "pixelate"] = "box"
+    #: The QA sample's seed: the same run's images and seed give the same sample.
+    qa_seed: int = Field(4, ge=0)
+
+
 class PlanWork(Contract):
     landed: WorkListRef
 
@@ -163,6 +172,7 @@ class Plan(BaseModel):
     study: str
     config_sha256: str
     thresholds: Thresholds = Field(default_factory=Thresholds)
+    redaction: Redaction = Field(default_factory=Redaction)
     #: The study's timezone: the default window is yesterday there.
     timezone: str = "UTC"
     #: The run loads Timestream (the ``TimestreamEnabled`` Choice reads it).

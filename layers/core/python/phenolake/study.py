@@ -9,10 +9,10 @@ wrong numbers weeks later. A missing file means the defaults below.
 This model holds every behavioural setting, each with its one default. The environment
 (``config.Settings``) holds the deployment's wiring: bucket, table and topic names. A few
 settings can also be given as stack parameters (``SilentDays``, ``NominalRates``,
-``MapToleratedFailurePercentage``, ``EnableTimestream``); one rule decides: a value set in
-study.yaml wins, else the stack parameter when it is set, else the default here. Plan resolves
-them once per run (``thresholds``) and hands them on in its plan, so every step of a run uses
-the values Plan read.
+``MapToleratedFailurePercentage``, ``EnableTimestream``, ``RedactMode``); one rule decides: a
+value set in study.yaml wins, else the stack parameter when it is set, else the default here.
+Plan resolves them once per run (``thresholds``, ``redaction``) and hands them on in its plan,
+so every step of a run uses the values Plan read.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from phenolake import sources
-from phenolake.contracts import Thresholds
+from phenolake.contracts import Redaction, Thresholds
 
 CONFIG_KEY = "config/study.yaml"
 
@@ -82,6 +82,7 @@ class StudyConfig(BaseModel):
     sources: dict[str, SourceSettings] = Field(default_factory=dict)
     sinks: dict[str, Timestream] = Field(default_factory=lambda: {"timestream": Timestream()})
     thresholds: Thresholds = Field(default_factory=Thresholds)
+    redaction: Redaction = Field(default_factory=Redaction)
 
     @field_validator("timezone")
     @classmethod
@@ -200,6 +201,14 @@ def thresholds(settings: Any, config: StudyConfig) -> Thresholds:
         if name not in config.thresholds.model_fields_set and value is not None:
             chosen[name] = value
     return Thresholds.model_validate(chosen)
+
+
+def redaction(settings: Any, config: StudyConfig) -> Redaction:
+    """Redact's settings by the same rule (``RedactMode`` is the stack parameter)."""
+    chosen = config.redaction.model_dump()
+    if "mode" not in config.redaction.model_fields_set and settings.redact_mode is not None:
+        chosen["mode"] = settings.redact_mode
+    return Redaction.model_validate(chosen)
 
 
 def apply(settings: Any, config: StudyConfig) -> Any:

@@ -183,6 +183,7 @@ def run(event: PlanEvent, settings: Settings) -> dict[str, Any]:
         study=config.study,
         config_sha256=config_sha256,
         thresholds=study.thresholds(settings, config),
+        redaction=study.redaction(settings, config),
         timezone=config.timezone,
         timestream_enabled=timestream_enabled,
     )

@@ -33,7 +33,14 @@ from pydantic import Field
 
 from phenolake import contracts, lake, storage
 from phenolake.config import Settings
-from phenolake.contracts import AuditRow, ImageBatch, ImageRef, RedactedManifest, Thresholds
+from phenolake.contracts import (
+    AuditRow,
+    ImageBatch,
+    ImageRef,
+    RedactedManifest,
+    Redaction,
+    Thresholds,
+)
 from phenolake.steps.common import StepEvent, read_manifest, s3_client
 
 log = logging.getLogger(__name__)
@@ -47,6 +54,8 @@ class RedactEvent(StepEvent):
     item: ImageBatch | None = None
     #: The plan's (``$.plan.thresholds``): the unsure band and the QA sample size.
     thresholds: Thresholds = Field(default_factory=Thresholds)
+    #: The plan's (``$.plan.redaction``): how faces are covered, the QA sample's seed.
+    redaction: Redaction = Field(default_factory=Redaction)
 
 
 def _filing(image: ImageRef, today: str) -> tuple[str, str, str | None]:
@@ -60,10 +69,18 @@ def _filing(image: ImageRef, today: str) -> tuple[str, str, str | None]:
 
 def run(event: RedactEvent, settings: Settings) -> dict[str, Any]:
     if event.task == "qa":
-        return qa_sample(event.run_id, settings, event.thresholds.qa_images_per_week)
+        return qa_sample(
+            event.run_id, settings, event.thresholds.qa_images_per_week, event.redaction.qa_seed
+        )
     if event.item is None:
         raise ValueError("a redact batch needs an item")
-    return redact_batch(event.run_id, event.item, settings, event.thresholds.face_unsure_band)
+    return redact_batch(
+        event.run_id,
+        event.item,
+        settings,
+        event.thresholds.face_unsure_band,
+        event.redaction.mode,
+    )
 
 
 class Withheld(Exception):
@@ -103,6 +120,7 @@ def redact_batch(
     batch: ImageBatch,
     settings: Settings,
     band: tuple[float, float] = contracts.FACE_UNSURE_BAND,
+    mode: str = Redaction().mode,
 ) -> dict[str, Any]:
     s3 = s3_client(settings)
     today = dt.datetime.now(dt.UTC).date().isoformat()
@@ -117,7 +135,7 @@ def redact_batch(
             "taken_at": taken_at,
             "date": day,
             "source_key": lake.s3_uri(image.bucket, image.key),
-            "mode": settings.redact_mode,
+            "mode": mode,
             "run_id": run_id,
             "redacted_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             **model,
@@ -126,7 +144,7 @@ def redact_batch(
             if detector is None:
                 raise Withheld(f"detector error: {load_error}")
             data = s3.get_object(Bucket=image.bucket, Key=image.key)["Body"].read()
-            result, body = _redact_bytes(detector, data, name, settings.redact_mode)
+            result, body = _redact_bytes(detector, data, name, mode)
         except Withheld as exc:
             reason = str(exc)
             quarantined = storage.quarantine(
@@ -211,13 +229,16 @@ def choose_sample(rows: list[dict[str, Any]], per_week: int, seed: int) -> list[
 
 
 def qa_sample(
-    run_id: str, settings: Settings, per_week: int = Thresholds().qa_images_per_week
+    run_id: str,
+    settings: Settings,
+    per_week: int = Thresholds().qa_images_per_week,
+    seed: int = Redaction().qa_seed,
 ) -> dict[str, Any]:
     from phenolake import redaction
 
     s3 = s3_client(settings)
     rows = audit_rows(s3, settings, run_id)
-    sample = choose_sample(rows, per_week, settings.qa_seed)
+    sample = choose_sample(rows, per_week, seed)
     written = []
     for row in sample:
         name = posixpath.basename(row["image_key"])
@@ -229,7 +250,7 @@ def qa_sample(
     index = {
         "run_id": run_id,
         "per_week": per_week,
-        "seed": settings.qa_seed,
+        "seed": seed,
         "sample": written,
         "flagged": [r["image_key"] for r in rows if r["flagged"]],
     }
