@@ -126,3 +126,13 @@ def test_item_manifests_and_reports_keys() -> None:
     assert lake.timestream_csv_key(prefix, "merged/x") == (
         f"{prefix}{lake.key_digest('merged/x')}.csv"
     )
+
+
+PATH = st.from_regex(r"[A-Za-z0-9_.-]{1,10}(/[A-Za-z0-9_. -]{1,10}){0,3}", fullmatch=True)
+
+
+@given(IDENTIFIER, PATH, st.none() | PATH)
+def test_raw_relative_inverts_raw_key(source: str, landing: str, member: str | None) -> None:
+    key = lake.raw_key(source, lake.landing_key(source, landing), member)
+    assert key.startswith(lake.raw_prefix(source))
+    assert lake.raw_relative(source, key) == (landing if member is None else f"{landing}/{member}")

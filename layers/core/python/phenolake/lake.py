@@ -113,6 +113,17 @@ def raw_key(source: str, landing: str, member: str | None = None) -> str:
     )
 
 
+def raw_prefix(source: str) -> str:
+    return posixpath.join(RAW, source) + "/"
+
+
+def raw_relative(source: str, key: str) -> str:
+    """The path of a raw file below its source's folder (what ``Source.member`` reads):
+    ``raw_key(source, landing, member)`` without ``raw/<source>/``."""
+    prefix = raw_prefix(source)
+    return key[len(prefix) :] if key.startswith(prefix) else key
+
+
 def scratch_key(run_id: str, source: str, landing: str, member: str | None = None) -> str:
     base = landing[len(source) + 1 :] if landing.startswith(source + "/") else landing
     parts = [run_id, source, base] + ([member] if member else [])

@@ -15,7 +15,6 @@ sizes are measured on those rows; a few records are returned as a preview.
 from __future__ import annotations
 
 import io
-import posixpath
 import zipfile
 from collections.abc import Callable, Iterator
 from typing import IO, Any
@@ -87,10 +86,9 @@ def _landed_files(
 ) -> Iterator[tuple[str, int, Callable[[], IO[bytes]]]]:
     """(path below the source's raw folder, size, opener) of a landed file or its zip members."""
     source, bucket, key, size = item["source"], item["bucket"], item["key"], int(item["size"])
-    raw_prefix = posixpath.join(lake.RAW, source) + "/"
     if not lake.is_zip(key):
         yield (
-            lake.raw_key(source, key)[len(raw_prefix) :],
+            lake.raw_relative(source, lake.raw_key(source, key)),
             size,
             lambda: storage.open_ranged(s3, bucket, key, size),
         )
@@ -103,7 +101,7 @@ def _landed_files(
         for info in archive.infolist():
             if info.is_dir() or zipintake.is_junk(info.filename):
                 continue
-            relative = lake.raw_key(source, key, info.filename)[len(raw_prefix) :]
+            relative = lake.raw_relative(source, lake.raw_key(source, key, info.filename))
             yield relative, info.file_size, lambda info=info: archive.open(info)
 
 

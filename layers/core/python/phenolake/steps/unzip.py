@@ -39,7 +39,7 @@ WITHDRAWN = "participant withdrew consent (ledger tombstone): not extracted"
 
 
 def _raw_relative(source: str, landing: str, member: str | None) -> str:
-    return lake.raw_key(source, landing, member)[len(f"{lake.RAW}/{source}/") :]
+    return lake.raw_relative(source, lake.raw_key(source, landing, member))
 
 
 def image_entry(bucket: str, key: str, item: LandedObject, member: str | None) -> ImageRef:
