@@ -86,8 +86,8 @@ def test_no_arguments_shows_help() -> None:
 
 
 def test_the_progress_hides_the_states_of_map_iterations_read_from_the_definition() -> None:
-    from phenolake_tools import cli as cli_module
     from phenolake_local import engine, template
+    from phenolake_tools import cli as cli_module
 
     definition = {
         "StartAt": "Plan",

@@ -119,7 +119,10 @@ def test_plan_rejects_an_unknown_source_and_a_bad_window(aws: EmbeddedAWS) -> No
 
 def test_fetch_without_remote_inputs_keeps_the_work_list(aws: EmbeddedAWS) -> None:
     lake = aws.bucket("LakeBucket")
-    aws.s3.put_object(Bucket=lake, Key=f"manifests/{RUN}/work/landed.json", Body=b'[{"key": "x"}]')
+    landed = [{"source": "mhealth", "bucket": aws.bucket("LandingBucket"), "key": "mhealth/x"}]
+    aws.s3.put_object(
+        Bucket=lake, Key=f"manifests/{RUN}/work/landed.json", Body=json.dumps(landed).encode()
+    )
     result = invoke(
         aws,
         "FetchFunction",
@@ -197,6 +200,7 @@ def test_unzip_quarantines_a_zip_it_cannot_read(aws: EmbeddedAWS) -> None:
 def test_collect_folds_item_manifests_into_the_next_work_lists(aws: EmbeddedAWS) -> None:
     lake = aws.bucket("LakeBucket")
     manifest = {
+        "landing": {"source": "mhealth", "bucket": "l", "key": "mhealth/a.zip"},
         "source": "mhealth",
         "images": [{"bucket": "s", "key": f"i{i}.jpg"} for i in range(20)],
         "data": [{"bucket": lake, "key": "raw/mhealth/a.log"}],
@@ -232,7 +236,9 @@ def test_collect_folds_item_manifests_into_the_next_work_lists(aws: EmbeddedAWS)
     aws.s3.put_object(
         Bucket=lake,
         Key=f"manifests/{RUN}/converted/a.json",
-        Body=json.dumps({"days": [day, day]}).encode(),
+        Body=json.dumps(
+            {"key": "raw/mhealth/a.log", "source": "mhealth", "sha256": "0", "days": [day, day]}
+        ).encode(),
     )
     results = patches.export_results(
         aws.s3,

@@ -1,5 +1,11 @@
 """Settings a step needs (bucket names, catalog database, topic), read from the environment.
 
+The environment is the deployment's wiring (names and ARNs the stack made). Behavioural
+settings live in the study model (``phenolake.study``, with the one default of each); the few
+that a stack parameter may also set are ``None`` here when the parameter is empty, and
+``study.apply``/``study.thresholds`` resolve them (study.yaml, else the parameter, else the
+default).
+
 Deployed, each Lambda gets them as environment variables from template.yaml. The embedded
 AWS runs every handler in one process, on threads, so the environment is looked up through a
 context variable that the local invoker sets per call instead of mutating ``os.environ``.
@@ -51,10 +57,12 @@ class Settings:
     stage: str = "dev"
     #: The study's nominal rates, ``{(source, metric): Hz}`` (``NominalRates`` parameter).
     nominal_rates: tuple[tuple[str, str, float], ...] = ()
-    silent_days: int = 3
-    redact_mode: str = "box"
-    qa_per_week: int = 20
-    qa_seed: int = 4
+    #: ``SilentDays``; None: not set (study.yaml or its default decides).
+    silent_days: int | None = None
+    #: ``MapToleratedFailurePercentage``; None: not set (study.yaml or its default decides).
+    map_tolerated_failure_percentage: float | None = None
+    #: ``RedactMode``; None: not set (study.yaml ``redaction.mode`` or its default decides).
+    redact_mode: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -76,10 +84,11 @@ class Settings:
             region=env.get("AWS_REGION", env.get("AWS_DEFAULT_REGION", "us-east-1")),
             stage=env.get("STAGE", "dev"),
             nominal_rates=parse_rates(env.get("NOMINAL_RATES", "")),
-            silent_days=int(env.get("SILENT_DAYS") or 3),
-            redact_mode=_choice(env, "REDACT_MODE", "box", ("box", "pixelate")),
-            qa_per_week=_count(env, "REDACT_QA_PER_WEEK", 20),
-            qa_seed=_count(env, "REDACT_QA_SEED", 4),
+            silent_days=_optional_count(env, "SILENT_DAYS"),
+            map_tolerated_failure_percentage=_optional_percentage(
+                env, "MAP_TOLERATED_FAILURE_PERCENTAGE"
+            ),
+            redact_mode=_choice(env, "REDACT_MODE", ("box", "pixelate")),
         )
 
     def rate(self, source: str, metric: str) -> float | None:
@@ -109,11 +118,29 @@ def parse_rates(text: str) -> tuple[tuple[str, str, float], ...]:
     return tuple(rates)
 
 
-def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
-    value = env.get(name) or default
-    if value not in allowed:
+def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> str | None:
+    value = env.get(name) or None
+    if value is not None and value not in allowed:
         raise ConfigurationError(f"{name}: expected one of {', '.join(allowed)}, got {value!r}")
     return value
+
+
+def _optional_count(env: Mapping[str, str], name: str) -> int | None:
+    value = env.get(name, "")
+    return _count(env, name, 0) if value else None
+
+
+def _optional_percentage(env: Mapping[str, str], name: str) -> float | None:
+    value = env.get(name, "")
+    if not value:
+        return None
+    try:
+        found = float(value)
+    except ValueError:
+        found = -1.0
+    if not 0 <= found <= 100:
+        raise ConfigurationError(f"{name}: expected a percentage 0-100, got {value!r}")
+    return found
 
 
 def _count(env: Mapping[str, str], name: str, default: int) -> int:

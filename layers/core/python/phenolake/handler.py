@@ -20,9 +20,9 @@ from aws_lambda_powertools.utilities.idempotency import (
     idempotent_function,
 )
 from aws_lambda_powertools.utilities.parser import parse
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
-from phenolake import storage
+from phenolake import contracts, storage
 from phenolake.config import Settings
 from phenolake.errors import TransientError, is_transient
 
@@ -75,7 +75,10 @@ def lambda_entry(
             metrics.flush_metrics()
 
     def _invoke(event: dict[str, Any], context: Any, metrics: EphemeralMetrics) -> dict[str, Any]:
-        parsed = parse(event=event, model=model)
+        try:
+            parsed = parse(event=event, model=model)
+        except ValidationError as exc:  # one line naming the step and the field, not pydantic's
+            raise contracts.ContractError(contracts.describe(exc, f"{step} event")) from None
         settings = Settings.from_env()
         try:
             if idempotency_key and settings.ledger_table:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import json
-import posixpath
 from collections import defaultdict
 from typing import Any
 
@@ -90,11 +89,8 @@ def fold(
     for (source, day), group in sorted(groups.items()):
         buffer = io.BytesIO()
         pq.write_table(to_table(group), buffer, compression="zstd")
-        key = posixpath.join(
-            lake.curated_prefix(TABLE),
-            f"source={lake.safe_part(source)}",
-            f"date={day}",
-            f"{lake.safe_part(run_id)}.parquet",
+        key = lake.curated_partition_key(
+            TABLE, [("source", source), ("date", day)], f"{lake.safe_part(run_id)}.parquet"
         )
         s3.put_object(Bucket=lake_bucket, Key=key, Body=buffer.getvalue())
     catalog.ensure_database(glue, database)

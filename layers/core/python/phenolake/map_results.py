@@ -13,13 +13,48 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from phenolake import storage
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from phenolake import contracts, storage
 
 STATUSES = ("SUCCEEDED", "FAILED", "PENDING")
 
 
 class ResultsError(ValueError):
     """The manifest or a result file is not what ResultWriter writes."""
+
+
+class ResultFile(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    Key: str
+    Size: int = 0
+
+
+class ResultManifest(BaseModel):
+    """AWS's ``manifest.json`` (fields as AWS documents them; others kept)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    MapRunArn: str
+    ResultFiles: dict[str, list[ResultFile]]
+    DestinationBucket: str | None = None
+
+
+class ChildExecution(BaseModel):
+    """One item's entry in a result file: ``Input``/``Output`` are JSON text."""
+
+    model_config = ConfigDict(extra="allow")
+
+    Name: str = ""
+    Input: str = "null"
+    Output: str | None = None
+    Error: str | None = None
+    Cause: str | None = None
+
+
+class ChildExecutions(BaseModel):
+    entries: list[ChildExecution] = Field(default_factory=list)
 
 
 @dataclass
@@ -38,20 +73,23 @@ def read(s3: Any, details: dict[str, str]) -> MapResults:
     """``details`` is the Map's ``ResultWriterDetails`` (``Bucket``, ``Key`` of the manifest)."""
     bucket, key = details["Bucket"], details["Key"]
     where = f"s3://{bucket}/{key}"
-    manifest = storage.get_json(s3, bucket, key)
-    files = manifest.get("ResultFiles") if isinstance(manifest, dict) else None
-    if not isinstance(files, dict) or "MapRunArn" not in manifest:
-        raise ResultsError(f"{where}: not a ResultWriter manifest (no MapRunArn/ResultFiles)")
-    results = MapResults(manifest["MapRunArn"])
+    try:
+        manifest = ResultManifest.model_validate(storage.get_json(s3, bucket, key))
+    except ValidationError:
+        raise ResultsError(
+            f"{where}: not a ResultWriter manifest (no MapRunArn/ResultFiles)"
+        ) from None
+    results = MapResults(manifest.MapRunArn)
     for status in STATUSES:
         entries = getattr(results, status.lower())
-        for result_file in files.get(status, []):
-            found = storage.get_json(
-                s3, manifest.get("DestinationBucket", bucket), result_file["Key"]
-            )
+        for result_file in manifest.ResultFiles.get(status, []):
+            found = storage.get_json(s3, manifest.DestinationBucket or bucket, result_file.Key)
             if not isinstance(found, list):
-                raise ResultsError(f"{where}: {result_file['Key']} is not a JSON array")
-            entries.extend(found)
+                raise ResultsError(f"{where}: {result_file.Key} is not a JSON array")
+            checked = contracts.load(
+                ChildExecutions, {"entries": found}, f"{where}: {result_file.Key}"
+            )
+            entries.extend(e.model_dump(exclude_unset=True) for e in checked.entries)
     results.succeeded.sort(key=_started)
     return results
 

@@ -36,6 +36,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
+from phenolake.contracts import FACE_UNSURE_BAND
+
 MAX_PIXELS = 50_000_000
 # OpenCV's own decoder limit, the backstop for formats whose header is not read here.
 os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(MAX_PIXELS))
@@ -56,8 +58,9 @@ class UnreadableImage(ValueError):
 class DetectorConfig:
     """How the detector runs; the bench reports recall and speed for exactly this."""
 
-    threshold: float = 0.1  # scores at or above are faces (redacted): recall first
-    sure: float = 0.5  # below this (and >= threshold) a face is redacted AND flagged
+    # the study's ``thresholds.face_unsure_band`` (``detector_for``); these are its default
+    threshold: float = FACE_UNSURE_BAND[0]  # scores at or above are faces (redacted)
+    sure: float = FACE_UNSURE_BAND[1]  # below this (and >= threshold): redacted AND flagged
     base_short: int = 416  # short side of the whole-image pass
     detail_short: int = 1080  # short side of the tile pass (never upscales past 1x)
     tile: int = 320  # tile side in detail-pass pixels
@@ -341,10 +344,15 @@ class FaceDetector:
         return boxes
 
 
-@lru_cache(maxsize=1)
+@lru_cache(maxsize=4)
+def detector_for(band: tuple[float, float] = FACE_UNSURE_BAND) -> FaceDetector:
+    """One detector per unsure band per process: a warm Lambda reuses its networks."""
+    low, high = band
+    return FaceDetector(DetectorConfig(threshold=low, sure=high))
+
+
 def default_detector() -> FaceDetector:
-    """One detector per process: a warm Lambda reuses its networks."""
-    return FaceDetector()
+    return detector_for(FACE_UNSURE_BAND)
 
 
 # ---------------------------------------------------------------------------------- redaction

@@ -5,6 +5,14 @@ sinks, thresholds). It is validated by ``phenolake validate`` and ``make deploy`
 is published to the lake bucket (``config/study.yaml``), and again by Plan at the start of
 every run, so a typo stops the run at once with the field named, instead of surfacing as
 wrong numbers weeks later. A missing file means the defaults below.
+
+This model holds every behavioural setting, each with its one default. The environment
+(``config.Settings``) holds the deployment's wiring: bucket, table and topic names. A few
+settings can also be given as stack parameters (``SilentDays``, ``NominalRates``,
+``MapToleratedFailurePercentage``, ``EnableTimestream``, ``RedactMode``); one rule decides: a
+value set in study.yaml wins, else the stack parameter when it is set, else the default here.
+Plan resolves them once per run (``thresholds``, ``redaction``) and hands them on in its plan,
+so every step of a run uses the values Plan read.
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from phenolake import sources
+from phenolake.contracts import Redaction, Thresholds
 
 CONFIG_KEY = "config/study.yaml"
 
@@ -54,28 +63,15 @@ class SourceSettings(BaseModel):
 
 
 class Timestream(BaseModel):
+    """Whether the run loads Timestream. The table's retention is not here: it is a property
+    of the table the stack makes (``TimestreamMemoryRetentionHours``,
+    ``TimestreamMagneticRetentionDays``), which a copy in this file could only contradict."""
+
     model_config = ConfigDict(extra="forbid")
 
+    #: Load the run's time series (the stack must have been deployed with
+    #: ``EnableTimestream=true``, which makes the table); unset: as the stack was deployed.
     enabled: bool = False
-    memory_retention_hours: int = Field(24, ge=1, le=8766)
-    magnetic_retention_days: int = Field(3650, ge=1, le=73000)
-
-
-class Thresholds(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    map_tolerated_failure_percentage: float = Field(10, ge=0, le=100)
-    silent_days: int = Field(7, ge=1)
-    face_unsure_band: tuple[float, float] = (0.25, 0.5)
-    qa_images_per_week: int = Field(20, ge=0)
-
-    @field_validator("face_unsure_band")
-    @classmethod
-    def _band(cls, value: tuple[float, float]) -> tuple[float, float]:
-        low, high = value
-        if not 0 < low < high <= 1:
-            raise ValueError(f"expected 0 < low < high <= 1, got [{low}, {high}]")
-        return value
 
 
 class StudyConfig(BaseModel):
@@ -87,6 +83,7 @@ class StudyConfig(BaseModel):
     sources: dict[str, SourceSettings] = Field(default_factory=dict)
     sinks: dict[str, Timestream] = Field(default_factory=lambda: {"timestream": Timestream()})
     thresholds: Thresholds = Field(default_factory=Thresholds)
+    redaction: Redaction = Field(default_factory=Redaction)
 
     @field_validator("timezone")
     @classmethod
@@ -133,6 +130,23 @@ class StudyConfig(BaseModel):
         found = self.sources.get(source)
         return dict(found.options) if found else {}
 
+    def timestream_enabled(self, deployed: bool) -> bool:
+        """The run loads Timestream: as study.yaml says when it says so, else as deployed.
+        A study that asks for it on a stack without the table is refused (no silent skip)."""
+        sink = self.sinks.get("timestream")
+        if sink is None or "enabled" not in sink.model_fields_set:
+            return deployed
+        if sink.enabled and not deployed:
+            raise StudyConfigError(
+                "sinks.timestream.enabled is true but the stack has no Timestream table: "
+                "deploy it with EnableTimestream=true"
+            )
+        return sink.enabled
+
+    def zone_of(self, participant: str) -> str:
+        """The participant's IANA timezone: their own, else the study's."""
+        return self.participant_timezones.get(participant, self.timezone)
+
     def nominal_hz(self, source: str, metric: str) -> float | None:
         found = self.sources.get(source)
         if found and metric in found.nominal_hz:
@@ -177,13 +191,38 @@ def load_from_lake(s3: Any, bucket: str) -> tuple[StudyConfig, str]:
     return parse(text, f"s3://{bucket}/{CONFIG_KEY}"), digest(text)
 
 
+def thresholds(settings: Any, config: StudyConfig) -> Thresholds:
+    """The run's thresholds by the one rule: set in study.yaml, else the stack parameter
+    when set (``SilentDays``, ``MapToleratedFailurePercentage``), else the default."""
+    chosen = config.thresholds.model_dump()
+    deployed = {
+        "silent_days": settings.silent_days,
+        "map_tolerated_failure_percentage": settings.map_tolerated_failure_percentage,
+    }
+    for name, value in deployed.items():
+        if name not in config.thresholds.model_fields_set and value is not None:
+            chosen[name] = value
+    return Thresholds.model_validate(chosen)
+
+
+def redaction(settings: Any, config: StudyConfig) -> Redaction:
+    """Redact's settings by the same rule (``RedactMode`` is the stack parameter)."""
+    chosen = config.redaction.model_dump()
+    if "mode" not in config.redaction.model_fields_set and settings.redact_mode is not None:
+        chosen["mode"] = settings.redact_mode
+    return Redaction.model_validate(chosen)
+
+
 def apply(settings: Any, config: StudyConfig) -> Any:
     """Settings with what study.yaml sets explicitly taking precedence over the deployment's
     parameters (``NominalRates``, ``SilentDays``), so the file is the one place to look."""
     rates = {(s, m): hz for s, m, hz in settings.nominal_rates}
     for name, found in config.sources.items():
         rates.update({(name, metric): hz for metric, hz in found.nominal_hz.items()})
-    changes: dict[str, Any] = {"nominal_rates": tuple((s, m, hz) for (s, m), hz in rates.items())}
-    if "silent_days" in config.thresholds.model_fields_set:
-        changes["silent_days"] = config.thresholds.silent_days
-    return dataclasses.replace(settings, **changes)
+    chosen = thresholds(settings, config)
+    return dataclasses.replace(
+        settings,
+        nominal_rates=tuple((s, m, hz) for (s, m), hz in rates.items()),
+        silent_days=chosen.silent_days,
+        map_tolerated_failure_percentage=chosen.map_tolerated_failure_percentage,
+    )

@@ -22,9 +22,21 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from phenolake import image_audit, map_results, sources, storage
+from phenolake import contracts, image_audit, map_results, sources, storage
 from phenolake.config import Settings
-from phenolake.steps.common import StepEvent, s3_client, write_work_list
+from phenolake.contracts import (
+    ConvertedManifest,
+    ConvertedWork,
+    CurateItem,
+    DayItem,
+    ExtractedManifest,
+    ExtractedWork,
+    ImageBatch,
+    ItemOutput,
+    Model,
+    RawFile,
+)
+from phenolake.steps.common import StepEvent, read_manifest, s3_client, write_work_list
 from phenolake.steps.redact import audit_rows
 
 IMAGE_BATCH = 16
@@ -43,40 +55,47 @@ class CollectEvent(StepEvent):
     participants: list[str] = Field(default_factory=list)
 
 
-def _manifests(s3: Any, settings: Settings, details: ResultWriterDetails) -> list[dict[str, Any]]:
+def _manifests(
+    s3: Any, settings: Settings, details: ResultWriterDetails, model: type[Model]
+) -> list[Model]:
     """The manifests of the items that succeeded, in the order the Map read them."""
     results = map_results.read(s3, details.model_dump())
-    keys = sorted(output["manifest"] for output in results.outputs())
-    return [storage.get_json(s3, settings.lake_bucket, key) for key in keys]
+    where = f"s3://{details.Bucket}/{details.Key}"
+    outputs = [
+        contracts.load(ItemOutput, output, f"{where}: item output {i}")
+        for i, output in enumerate(results.outputs())
+    ]
+    return [read_manifest(s3, settings, key, model) for key in sorted(o.manifest for o in outputs)]
 
 
-def after_extract(manifests: list[dict[str, Any]]) -> tuple[list[dict], list[dict]]:
-    redact: list[dict[str, Any]] = []
-    convert: list[dict[str, Any]] = []
+def after_extract(manifests: list[ExtractedManifest]) -> tuple[list[ImageBatch], list[RawFile]]:
+    redact: list[ImageBatch] = []
+    convert: list[RawFile] = []
     for manifest in manifests:
-        source = manifest["source"]
-        images = manifest["images"]
+        images = manifest.images
         for i in range(0, len(images), IMAGE_BATCH):
-            redact.append({"source": source, "images": images[i : i + IMAGE_BATCH]})
-        convert.extend({"source": source, **data} for data in manifest["data"])
+            redact.append(ImageBatch(source=manifest.source, images=images[i : i + IMAGE_BATCH]))
+        convert.extend(
+            RawFile(source=manifest.source, **data.model_dump()) for data in manifest.data
+        )
     return redact, convert
 
 
 def after_convert(
-    manifests: list[dict[str, Any]], participants: list[str]
-) -> tuple[list[dict], list[dict]]:
-    days: dict[tuple[str, ...], dict[str, str]] = {}
+    manifests: list[ConvertedManifest], participants: list[str]
+) -> tuple[list[DayItem], list[CurateItem]]:
+    days: dict[tuple[str, ...], DayItem] = {}
     touched: dict[str, set[str]] = {}
     for manifest in manifests:
-        for day in manifest.get("days", []):
-            if participants and day["participant"] not in participants:
+        for day in manifest.days:
+            if participants and day.participant not in participants:
                 continue
-            key = (day["source"], day["metric"], day["participant"], day["device"], day["day"])
-            days[key] = {k: day[k] for k in ("source", "metric", "participant", "day", "device")}
-            touched.setdefault(day["source"], set()).add(day["participant"])
+            key = (day.source, day.metric, day.participant, day.device, day.day)
+            days[key] = DayItem.of(day.day_key())
+            touched.setdefault(day.source, set()).add(day.participant)
     merge = [days[k] for k in sorted(days)]
     curate = [
-        {"source": name, "participants": ",".join(sorted(touched[name]))}
+        CurateItem(source=name, participants=",".join(sorted(touched[name])))
         for name in sorted(touched)
         if name in sources.REGISTRY
     ]
@@ -86,13 +105,18 @@ def after_convert(
 def run(event: CollectEvent, settings: Settings) -> dict[str, Any]:
     s3 = s3_client(settings)
     if event.stage == "extracted":
-        redact, convert = after_extract(_manifests(s3, settings, event.results))
+        redact, convert = after_extract(_manifests(s3, settings, event.results, ExtractedManifest))
+        extracted = ExtractedWork(
+            redact=write_work_list(s3, settings, event.run_id, "redact", redact),
+            convert=write_work_list(s3, settings, event.run_id, "convert", convert),
+        )
         return {
-            "redact": write_work_list(s3, settings, event.run_id, "redact", redact),
-            "convert": write_work_list(s3, settings, event.run_id, "convert", convert),
+            **contracts.dump(extracted),
             "metrics": {"image_batches": len(redact), "data_files": len(convert)},
         }
-    merge, curate = after_convert(_manifests(s3, settings, event.results), event.participants)
+    merge, curate = after_convert(
+        _manifests(s3, settings, event.results, ConvertedManifest), event.participants
+    )
     audit = audit_rows(s3, settings, event.run_id)
     partitions = image_audit.fold(
         s3,
@@ -102,9 +126,11 @@ def run(event: CollectEvent, settings: Settings) -> dict[str, Any]:
         event.run_id,
         audit,
     )
+    converted = ConvertedWork(
+        merge=write_work_list(s3, settings, event.run_id, "merge", merge), curate=curate
+    )
     return {
-        "merge": write_work_list(s3, settings, event.run_id, "merge", merge),
-        "curate": curate,
+        **contracts.dump(converted),
         "metrics": {
             "days": len(merge),
             "sources_to_curate": len(curate),

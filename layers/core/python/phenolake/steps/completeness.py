@@ -14,6 +14,12 @@ three tables the study team queries in Athena and ``phenolake report`` draws:
     ``site, participant_id, metric, device, rows``: the same days split by device (the day
     key's device, else the data's ``device`` column), with the site of the rows.
 
+Days are the participant's own (study.yaml ``participant_timezones``, else the study's
+``timezone``; UTC by default): for a participant whose zone is not UTC, a day's rows are those
+whose ``time``/``timestamp`` falls on that local day, read from the UTC day files on either
+side, and the expected rows are the rate times that day's length (23 or 25 hours across a
+clock change). Rows with no time column stay on the day of their file.
+
 A day file that Curate refused in this run (schema drift, quarantined) is not counted: its
 rows are in no table.
 ``participant_stats`` (not partitioned, rebuilt from every ``participant_days`` partition)
@@ -25,17 +31,18 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import posixpath
+import zoneinfo
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from pydantic import BaseModel
 
-from phenolake import catalog, lake, sources, storage, study
+from phenolake import catalog, contracts, lake, sources, storage, study
 from phenolake.config import Settings
+from phenolake.contracts import DayItem, WorkListRef
 from phenolake.steps.common import StepEvent, s3_client
 
 TABLE = "completeness"
@@ -89,13 +96,9 @@ def columns_of(schema: pa.Schema) -> list[catalog.Column]:
     return [(f.name, _GLUE[f.type]) for f in schema]
 
 
-class WorkRef(BaseModel):
-    key: str
-    count: int = 0
-
-
 class CompletenessEvent(StepEvent):
-    days: WorkRef
+    #: The merge work list (``$.converted.merge``): the days this run merged.
+    days: WorkListRef
 
 
 def nominal_rate(source: str, metric: str, settings: Settings | None = None) -> float | None:
@@ -106,9 +109,41 @@ def nominal_rate(source: str, metric: str, settings: Settings | None = None) -> 
     return sources.get(source).nominal_hz.get(metric) if source in sources.REGISTRY else None
 
 
-def expected_rows(source: str, metric: str, settings: Settings | None = None) -> int | None:
+def expected_rows(
+    source: str, metric: str, settings: Settings | None = None, seconds: float = 86400
+) -> int | None:
     rate = nominal_rate(source, metric, settings)
-    return round(rate * 86400) if rate else None
+    return round(rate * seconds) if rate else None
+
+
+def day_seconds(day: str, zone: str) -> float:
+    """The length of a local day in seconds (86,400 but across a clock change)."""
+    tz = zoneinfo.ZoneInfo(zone)
+    start = dt.datetime.combine(dt.date.fromisoformat(day), dt.time(), tz)
+    end = dt.datetime.combine(dt.date.fromisoformat(day) + dt.timedelta(days=1), dt.time(), tz)
+    return (end.astimezone(dt.UTC) - start.astimezone(dt.UTC)).total_seconds()
+
+
+def _utc(zone: str) -> bool:
+    return zone in ("UTC", "Etc/UTC", "Etc/UCT", "UCT", "Zulu", "Etc/Zulu", "GMT", "Etc/GMT")
+
+
+def _local_rows(table: pa.Table, day: str, zone: str) -> tuple[pa.Table, Any, Any] | None:
+    """The rows of ``table`` whose time falls on local ``day`` in ``zone``, and their first
+    and last time; None when the table has no timestamp column to place them by."""
+    for name in TIME_COLUMNS:
+        if name in table.column_names and pa.types.is_timestamp(table.schema.field(name).type):
+            times = table.column(name)
+            unit = times.type.unit
+            utc = pc.cast(times, pa.timestamp(unit, "UTC"))
+            local = pc.strftime(pc.cast(utc, pa.timestamp(unit, zone)), format="%Y-%m-%d")
+            kept = table.filter(pc.fill_null(pc.equal(local, day), False))
+            if kept.num_rows == 0:
+                return kept, None, None
+            low = pc.min(kept.column(name)).as_py()
+            high = pc.max(kept.column(name)).as_py()
+            return kept, _utc_time(low), _utc_time(high)
+    return None
 
 
 def _time_range(meta: pq.FileMetaData) -> tuple[Any, Any]:
@@ -126,11 +161,11 @@ def _time_range(meta: pq.FileMetaData) -> tuple[Any, Any]:
             lows.append(stats.min)
             highs.append(stats.max)
         if lows:
-            return _utc(min(lows)), _utc(max(highs))
+            return _utc_time(min(lows)), _utc_time(max(highs))
     return None, None
 
 
-def _utc(value: Any) -> dt.datetime:
+def _utc_time(value: Any) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
@@ -142,7 +177,19 @@ def _split(parquet: pq.ParquetFile, found: dict[str, str]) -> list[tuple[str, st
     ]
     if not wanted:
         return [("", found["device"], parquet.metadata.num_rows)]
-    table = parquet.read(columns=wanted)
+    return _split_table(parquet.read(columns=wanted), found)
+
+
+def _split_table(table: pa.Table, found: dict[str, str]) -> list[tuple[str, str, int]]:
+    """(site, device, rows) of rows: by the key's device, else the ``device`` column."""
+    wanted = [
+        c
+        for c in ("site", "device")
+        if c in table.column_names and not (c == "device" and found["device"])
+    ]
+    if not wanted:
+        return [("", found["device"], table.num_rows)]
+    table = table.select(wanted)
     for column in ("site", "device"):
         if column not in table.column_names:
             value = found["device"] if column == "device" else ""
@@ -161,12 +208,12 @@ def refused_by_curate(s3: Any, bucket: str, run_id: str) -> set[str]:
     """Merged day files this run's Curate refused (schema drift): their rows are in no table,
     so they are not counted as data."""
     prefix = lake.quarantine_key(run_id, f"{bucket}/{lake.MERGED}/")
-    suffix = ".reason.json"
-    return {
-        obj.key[len(prefix) - len(lake.MERGED) - 1 : -len(suffix)]
-        for obj in storage.list_objects(s3, bucket, prefix)
-        if obj.key.endswith(suffix)
-    }
+    refused = set()
+    for obj in storage.list_objects(s3, bucket, prefix):
+        found = lake.parse_reason_key(obj.key)
+        if found:
+            refused.add(found[1].removeprefix(f"{bucket}/"))
+    return refused
 
 
 def day_rows(
@@ -176,29 +223,47 @@ def day_rows(
     day: str,
     settings: Settings | None = None,
     refused: set[str] | frozenset[str] = frozenset(),
+    zone_of: Callable[[str], str] = lambda participant: "UTC",
 ) -> tuple[pa.Table, pa.Table]:
-    """The completeness and participant_days rows of one source's day."""
+    """The completeness and participant_days rows of one source's day (each participant's
+    local day, ``zone_of``)."""
     totals: dict[tuple[str, str], list[Any]] = {}
     split: dict[tuple[str, str, str, str], int] = defaultdict(int)
-    for obj in storage.list_objects(s3, bucket, f"{lake.MERGED}/{source}/"):
-        found = lake.parse_merged_key(obj.key)
-        if not found or found["date"] != day or obj.key in refused:
+    near = {(dt.date.fromisoformat(day) + dt.timedelta(days=d)).isoformat() for d in (-1, 0, 1)}
+    for obj in storage.list_objects(s3, bucket, lake.merged_source_prefix(source)):
+        found = lake.parse_merged_key(obj.key)  # names decoded: the real participant
+        if not found or obj.key in refused:
+            continue
+        zone = zone_of(found["participant"])
+        if found["date"] != day and (_utc(zone) or found["date"] not in near):
             continue
         body = s3.get_object(Bucket=bucket, Key=obj.key)["Body"].read()
         parquet = pq.ParquetFile(io.BytesIO(body))
-        count = parquet.metadata.num_rows
-        first, last = _time_range(parquet.metadata) if count else (None, None)
+        local = None if _utc(zone) else _local_rows(parquet.read(), day, zone)
+        if local is None and found["date"] != day:
+            continue  # no time to place the rows by: they stay on their file's day
+        if local is None:
+            count = parquet.metadata.num_rows
+            first, last = _time_range(parquet.metadata) if count else (None, None)
+            parts = _split(parquet, found) if count else []
+        else:
+            rows_of_day, first, last = local
+            count = rows_of_day.num_rows
+            parts = _split_table(rows_of_day, found) if count else []
+        if count == 0 and found["date"] != day:
+            continue
         key = (found["participant"], found["metric"])
         seen = totals.setdefault(key, [0, None, None])
         seen[0] += count
         seen[1] = first if seen[1] is None or (first and first < seen[1]) else seen[1]
         seen[2] = last if seen[2] is None or (last and last > seen[2]) else seen[2]
-        for site, device, rows in _split(parquet, found) if count else []:
+        for site, device, rows in parts:
             split[(site, found["participant"], found["metric"], device)] += rows
     columns: dict[str, list[Any]] = defaultdict(list)
     named = sources.get(source).metric_tables if source in sources.REGISTRY else {}
     for (participant, metric), (count, first, last) in sorted(totals.items()):
-        expected = expected_rows(source, metric, settings)
+        seconds = day_seconds(day, zone_of(participant))
+        expected = expected_rows(source, metric, settings, seconds)
         columns["participant_id"].append(participant)
         columns["metric"].append(named.get(metric, metric))
         columns["rows"].append(count)
@@ -242,7 +307,7 @@ def _write(s3: Any, bucket: str, key: str, table: pa.Table) -> None:
 def _read_all_days(s3: Any, bucket: str) -> pa.Table:
     tables = []
     for obj in storage.list_objects(s3, bucket, lake.curated_prefix(DAYS_TABLE)):
-        parts = dict(p.partition("=")[::2] for p in obj.key.split("/") if "=" in p)
+        parts = lake.parse_partitions(obj.key)
         if not obj.key.endswith(".parquet") or "source" not in parts:
             continue
         table = storage.read_table(s3, bucket, obj.key).cast(DAYS_SCHEMA)
@@ -254,19 +319,29 @@ def _read_all_days(s3: Any, bucket: str) -> pa.Table:
 
 def run(event: CompletenessEvent, settings: Settings) -> dict[str, Any]:
     s3 = s3_client(settings)
-    settings = study.apply(settings, study.load_from_lake(s3, settings.lake_bucket)[0])
+    config = study.load_from_lake(s3, settings.lake_bucket)[0]
+    settings = study.apply(settings, config)
     glue = storage.client("glue", settings.region)
     bucket, database = settings.lake_bucket, settings.glue_database
-    days = storage.get_json(s3, bucket, event.days.key)
-    touched = sorted({(d["source"], d["day"]) for d in days})
+    listed = event.days.bucket or bucket
+    where = lake.s3_uri(listed, event.days.key)
+    days = contracts.load_list(DayItem, storage.get_json(s3, listed, event.days.key), where)
+    touched = sorted({(d.source, d.day) for d in days})
+    if not all(_utc(z) for z in (config.timezone, *config.participant_timezones.values())):
+        # a local day overlaps the UTC days on either side of it
+        touched = sorted(
+            {
+                (source, (dt.date.fromisoformat(day) + dt.timedelta(days=d)).isoformat())
+                for source, day in touched
+                for d in (-1, 0, 1)
+            }
+        )
     written = 0
     refused = refused_by_curate(s3, bucket, event.run_id)
     for source, day in touched:
-        table, detail = day_rows(s3, bucket, source, day, settings, refused)
+        table, detail = day_rows(s3, bucket, source, day, settings, refused, config.zone_of)
         for name, rows in ((TABLE, table), (DAYS_TABLE, detail)):
-            key = posixpath.join(
-                lake.curated_prefix(name), f"source={source}", f"date={day}", "part-0.parquet"
-            )
+            key = lake.curated_partition_key(name, [("source", source), ("date", day)])
             _write(s3, bucket, key, rows)
         written += table.num_rows
     catalog.ensure_database(glue, database)

@@ -19,26 +19,16 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
-from pydantic import BaseModel, ConfigDict
 
-from phenolake import lake, sources, storage
+from phenolake import contracts, lake, sources, storage
 from phenolake.config import Settings
+from phenolake.contracts import ConvertedManifest, RawFile, StagedDay
 from phenolake.sources import toolkit
 from phenolake.sources.base import Provenance, RejectedFile, SideTable
 from phenolake.sources.toolkit import RejectionReport
 from phenolake.steps.common import StepEvent, s3_client
 
 log = logging.getLogger(__name__)
-
-
-class RawFile(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    source: str
-    bucket: str
-    key: str
-    #: The run that first took in the landed object this file came from (its provenance).
-    ingest_run_id: str = ""
 
 
 class ConvertEvent(StepEvent):
@@ -104,6 +94,7 @@ def run(event: ConvertEvent, settings: Settings) -> dict[str, Any]:
     prefix = f"{lake.RAW}/{item.source}/"
     raw_relative = item.key[len(prefix) :] if item.key.startswith(prefix) else item.key
     manifest: dict[str, Any] = {"key": item.key, "source": item.source, "days": []}
+    days: list[StagedDay] = []
     rows = 0
     rejected_rows = 0
     quarantined = 0
@@ -157,7 +148,7 @@ def run(event: ConvertEvent, settings: Settings) -> dict[str, Any]:
                 item.source, member.metric, member.participant, day, member.device
             )
             s3.upload_file(str(path), settings.lake_bucket, lake.stage_key(day_key, item.key))
-            manifest["days"].append({**day_key.as_dict(), "rows": day_rows})
+            days.append(StagedDay(**day_key.as_dict(), rows=day_rows))
             rows += day_rows
         if rejections:
             rejected_rows = sum(r.rows for r in rejections)
@@ -175,14 +166,15 @@ def run(event: ConvertEvent, settings: Settings) -> dict[str, Any]:
                 },
                 body=b"",
             )
-    manifest.update(rows=rows, rejected_rows=rejected_rows)
-    manifest_key = lake.manifest_key(event.run_id, "converted", lake.key_digest(item.key) + ".json")
-    storage.put_json(s3, settings.lake_bucket, manifest_key, manifest)
+    manifest.update(rows=rows, rejected_rows=rejected_rows, days=days)
+    written = ConvertedManifest.model_validate(manifest)
+    manifest_key = lake.item_manifest_key(event.run_id, "converted", item.key)
+    storage.put_json(s3, settings.lake_bucket, manifest_key, contracts.dump(written))
     counts = {"rows": rows, "rejected_rows": rejected_rows, "quarantined_files": quarantined}
     return {
         "key": item.key,
         "manifest": manifest_key,
-        "days": len(manifest["days"]),
+        "days": len(days),
         **counts,
         "metrics": counts,
     }

@@ -15,21 +15,11 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from pydantic import BaseModel, ConfigDict
 
 from phenolake import drift, lake, storage
 from phenolake.config import Settings
+from phenolake.contracts import DayItem
 from phenolake.steps.common import StepEvent, s3_client
-
-
-class DayItem(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    source: str
-    metric: str
-    participant: str
-    day: str
-    device: str = ""
 
 
 class MergeEvent(StepEvent):
@@ -65,7 +55,7 @@ def to_parquet_bytes(table: pa.Table) -> bytes:
 
 def run(event: MergeEvent, settings: Settings) -> dict[str, Any]:
     item = event.item
-    day = lake.DayKey(item.source, item.metric, item.participant, item.day, item.device)
+    day = item.day_key()
     s3 = s3_client(settings)
     staged = sorted(
         (

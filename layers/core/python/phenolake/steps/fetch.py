@@ -7,16 +7,19 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from phenolake import lake, storage
+from phenolake import contracts
 from phenolake.config import Settings
-from phenolake.steps.common import StepEvent, s3_client, write_work_list
+from phenolake.contracts import FetchTask, LandedObject
+from phenolake.steps.common import StepEvent, read_work_list, s3_client, write_work_list
 
 
 class PlanSummary(BaseModel):
+    """What Fetch reads of the plan (``contracts.Plan``): the window and the fetch tasks."""
+
     model_config = ConfigDict(extra="ignore")
 
     window: dict[str, dt.date]
-    fetch: list[dict[str, Any]] = []
+    fetch: list[FetchTask] = []
 
 
 class FetchEvent(StepEvent):
@@ -54,11 +57,11 @@ def run(event: FetchEvent, settings: Settings) -> dict[str, Any]:
     window = (event.plan.window["start"], event.plan.window["end"])
     fetched: list[dict[str, Any]] = []
     for task in event.plan.fetch:
-        fetched.extend(fetch_one(task, settings, window))
-    work_key = lake.work_key(event.run_id, "landed")
-    landed = storage.get_json(s3, settings.lake_bucket, work_key)
-    known = {item["key"] for item in landed}
-    landed.extend(item for item in fetched if item["key"] not in known)
+        found = fetch_one(contracts.dump(task), settings, window)
+        fetched.extend(contracts.load_list(LandedObject, found, f"fetch {task.kind} {task.source}"))
+    landed = read_work_list(s3, settings, event.run_id, "landed", LandedObject)
+    known = {item.key for item in landed}
+    landed.extend(item for item in fetched if item.key not in known)
     result = write_work_list(s3, settings, event.run_id, "landed", landed)
     return {
         "landed": result,

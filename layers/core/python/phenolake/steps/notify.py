@@ -22,9 +22,10 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from phenolake import __version__, lake, provenance, silence, sources, storage, study
+from phenolake import __version__, contracts, lake, provenance, silence, sources, storage, study
 from phenolake.config import Settings
-from phenolake.steps.common import StepEvent, s3_client
+from phenolake.contracts import ConvertedManifest, ExtractedManifest, FailureRecord, RunSummary
+from phenolake.steps.common import StepEvent, read_manifest, s3_client
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ log = logging.getLogger(__name__)
 class NotifyEvent(StepEvent):
     status: Literal["SUCCEEDED", "FAILED", "PARTIAL", "DRY_RUN"] = "SUCCEEDED"
     error: dict[str, Any] | None = None
-    summary: dict[str, Any] = Field(default_factory=dict)
+    summary: RunSummary = Field(default_factory=RunSummary)
 
 
 def _collect(s3: Any, settings: Settings, run_id: str) -> dict[str, Any]:
@@ -52,33 +53,33 @@ def _collect(s3: Any, settings: Settings, run_id: str) -> dict[str, Any]:
     merged: set[str] = set()
     touched: set[str] = set()
     for obj in storage.list_objects(
-        s3, settings.lake_bucket, lake.manifest_key(run_id, "extracted") + "/"
+        s3, settings.lake_bucket, lake.item_manifest_prefix(run_id, "extracted")
     ):
-        m = storage.get_json(s3, settings.lake_bucket, obj.key)
-        landing = m.get("landing", {})
-        inputs.append({k: landing.get(k) for k in ("source", "key", "etag", "size")})
+        extracted = read_manifest(s3, settings, obj.key, ExtractedManifest)
+        landing = extracted.landing.model_dump()
+        inputs.append({k: landing[k] for k in ("source", "key", "etag", "size")})
         totals["objects"] += 1
-        totals["data_files"] += len(m["data"])
-        totals["images"] += len(m["images"])
-        totals["rejected_members"] += len(m["rejected"])
+        totals["data_files"] += len(extracted.data)
+        totals["images"] += len(extracted.images)
+        totals["rejected_members"] += len(extracted.rejected)
     for obj in storage.list_objects(
-        s3, settings.lake_bucket, lake.manifest_key(run_id, "converted") + "/"
+        s3, settings.lake_bucket, lake.item_manifest_prefix(run_id, "converted")
     ):
-        m = storage.get_json(s3, settings.lake_bucket, obj.key)
-        files.append({"key": m["key"], "sha256": m.get("sha256", ""), "rows": m.get("rows", 0)})
-        touched.add(m.get("source", ""))
-        totals["rows"] += m.get("rows", 0)
-        totals["rejected_rows"] += m.get("rejected_rows", 0)
-        totals["days"] += len(m.get("days", []))
-        for day in m.get("days", []):
-            metric = f"{day['source']}.{day['metric']}"
-            tables[metric] = tables.get(metric, 0) + day["rows"]
-            merged.add(lake.merged_key(lake.DayKey.from_dict(day)))
+        converted = read_manifest(s3, settings, obj.key, ConvertedManifest)
+        files.append({"key": converted.key, "sha256": converted.sha256, "rows": converted.rows})
+        touched.add(converted.source)
+        totals["rows"] += converted.rows
+        totals["rejected_rows"] += converted.rejected_rows
+        totals["days"] += len(converted.days)
+        for day in converted.days:
+            metric = f"{day.source}.{day.metric}"
+            tables[metric] = tables.get(metric, 0) + day.rows
+            merged.add(lake.merged_key(day.day_key()))
     quarantine_prefix = lake.quarantine_key(run_id, "")
     totals["quarantined"] = sum(
         1
         for o in storage.list_objects(s3, settings.lake_bucket, quarantine_prefix)
-        if o.key.endswith(".reason.json")
+        if lake.parse_reason_key(o.key)
     )
     return {
         "totals": totals,
@@ -107,23 +108,26 @@ def _table_rows(s3: Any, settings: Settings, touched: set[str]) -> dict[str, int
 def _study_sha256(s3: Any, settings: Settings, run_id: str) -> str:
     """The study configuration's hash as Plan read it (empty when the run failed before)."""
     try:
-        plan = storage.get_json(s3, settings.lake_bucket, lake.manifest_key(run_id, "plan.json"))
+        plan = read_manifest(s3, settings, lake.plan_key(run_id), contracts.Plan)
     except s3.exceptions.NoSuchKey:
         return ""
-    return str(plan.get("config_sha256", ""))
+    return plan.config_sha256
 
 
 def collect_failures(s3: Any, settings: Settings, run_id: str) -> list[dict[str, Any]]:
     """The failed Map items of the run: step, item and the error after the last retry."""
     failures = []
-    prefix = lake.manifest_key(run_id, "failures") + "/"
+    prefix = lake.failures_prefix(run_id)
     for obj in sorted(storage.list_objects(s3, settings.lake_bucket, prefix), key=lambda o: o.key):
-        record = storage.get_json(s3, settings.lake_bucket, obj.key)
-        error = record.get("error") or {}
+        found = lake.parse_failure_key(obj.key)
+        if found is None:
+            continue
+        record = read_manifest(s3, settings, obj.key, FailureRecord)
+        error = record.error
         failures.append(
             {
-                "step": obj.key[len(prefix) :].split("-", 1)[0],
-                "item": record.get("item"),
+                "step": found[1],
+                "item": record.item,
                 "error": error.get("Error", ""),
                 "cause": str(error.get("Cause", ""))[:2000],
             }
@@ -131,7 +135,7 @@ def collect_failures(s3: Any, settings: Settings, run_id: str) -> list[dict[str,
     return failures
 
 
-def _silent(s3: Any, settings: Settings) -> list[silence.Silent]:
+def _silent(s3: Any, settings: Settings, days: int) -> list[silence.Silent]:
     """Participants silent for more than the configured days; none before the first stats."""
     from botocore.exceptions import ClientError
 
@@ -140,7 +144,7 @@ def _silent(s3: Any, settings: Settings) -> list[silence.Silent]:
         stats = storage.read_table(s3, settings.lake_bucket, key).to_pylist()
     except ClientError:
         return []
-    return silence.silent_participants(stats, settings.silent_days)
+    return silence.silent_participants(stats, days)
 
 
 def message(
@@ -175,14 +179,15 @@ def message(
     return "\n".join(lines)
 
 
-def batch_loads(summary: dict[str, Any], error: dict[str, Any] | None) -> list[dict[str, Any]]:
+def batch_loads(
+    summary: RunSummary | dict[str, Any], error: dict[str, Any] | None
+) -> list[dict[str, Any]]:
     """Each Timestream batch load of the run with its final status and progress report: from
     the TimestreamLoads Map's output when the run went on, or from a failed load's cause
     (``BatchLoadFailed`` carries its DescribeBatchLoadTask result)."""
-    found = [
-        (item.get("Measure", ""), item.get("load", {}))
-        for item in summary.get("timestream_loads") or []
-    ]
+    if isinstance(summary, dict):
+        summary = contracts.load(RunSummary, summary, "notify summary")
+    found = [(item.Measure, item.load) for item in summary.timestream_loads or []]
     if error and error.get("Error") == "TimestreamBatchLoadFailed":
         with contextlib.suppress(ValueError):
             found.append(("", json.loads(str(error.get("Cause", "")))))
@@ -240,9 +245,13 @@ def _slack(settings: Settings, text: str) -> None:
 
 def run(event: NotifyEvent, settings: Settings) -> dict[str, Any]:
     s3 = s3_client(settings)
-    # a run that failed on its configuration is still recorded and notified
-    with contextlib.suppress(study.StudyConfigError):
-        settings = study.apply(settings, study.load_from_lake(s3, settings.lake_bucket)[0])
+    # a run that failed on its configuration is still recorded and notified (the defaults)
+    try:
+        config = study.load_from_lake(s3, settings.lake_bucket)[0]
+    except study.StudyConfigError:
+        config = study.StudyConfig()
+    settings = study.apply(settings, config)
+    silent_days = study.thresholds(settings, config).silent_days  # resolved: never None
     collected = _collect(s3, settings, event.run_id)
     failures = collect_failures(s3, settings, event.run_id)
     status = "PARTIAL" if failures and event.status == "SUCCEEDED" else event.status
@@ -251,7 +260,7 @@ def run(event: NotifyEvent, settings: Settings) -> dict[str, Any]:
         storage.put_json(s3, settings.lake_bucket, failures_key, failures)
         collected["failures"] = failures
         collected["failures_uri"] = lake.s3_uri(settings.lake_bucket, failures_key)
-    silent = _silent(s3, settings)
+    silent = _silent(s3, settings, silent_days)
     collected["silent"] = [vars(s) for s in silent]
     collected["timestream_loads"] = batch_loads(event.summary, event.error)
     manifest = {
@@ -265,7 +274,7 @@ def run(event: NotifyEvent, settings: Settings) -> dict[str, Any]:
             settings, _study_sha256(s3, settings, event.run_id)
         ),
         "error": event.error,
-        "steps": event.summary,
+        "steps": event.summary.model_dump(mode="json", exclude_unset=True),
         **collected,
     }
     sealed = provenance.seal(provenance.S3Store(s3, settings.lake_bucket), event.run_id, manifest)
@@ -274,7 +283,7 @@ def run(event: NotifyEvent, settings: Settings) -> dict[str, Any]:
         status,
         collected,
         event.error,
-        silence.silent_lines(silent, settings.silent_days),
+        silence.silent_lines(silent, silent_days),
     )
     if settings.topic_arn:
         storage.client("sns", settings.region).publish(

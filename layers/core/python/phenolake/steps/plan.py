@@ -9,12 +9,14 @@ rough cost estimate, including the Timestream records (a preview) and their writ
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+import zoneinfo
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from phenolake import lake, sources, storage, study
+from phenolake import contracts, lake, sources, storage, study
 from phenolake.config import Settings
+from phenolake.contracts import LandedObject
 from phenolake.ledger import Ledger
 from phenolake.steps.common import s3_client, write_work_list
 from phenolake.steps.timestream_prepare import estimate_landed
@@ -64,6 +66,14 @@ class RunRequest(BaseModel):
         return self
 
 
+class Deployment(BaseModel):
+    """The state machine's deploy-time switches (its ``Configure`` state)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    timestream_enabled: Literal["true", "false"] = "false"
+
+
 class PlanEvent(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
@@ -71,9 +81,13 @@ class PlanEvent(BaseModel):
     execution_name: str
     start_time: dt.datetime
     input: RunRequest = Field(default_factory=RunRequest)
+    #: None when invoked outside the state machine: the environment says how it was deployed.
+    deployment: Deployment | None = None
 
 
-def resolve_window(request: RunRequest, started: dt.datetime) -> tuple[dt.date, dt.date]:
+def resolve_window(
+    request: RunRequest, started: dt.datetime, timezone: str = "UTC"
+) -> tuple[dt.date, dt.date]:
     if request.date:
         return request.date, request.date
     if request.start or request.end:
@@ -81,7 +95,8 @@ def resolve_window(request: RunRequest, started: dt.datetime) -> tuple[dt.date, 
         end = request.end or request.start
         assert start and end
         return start, end
-    yesterday = started.astimezone(dt.UTC).date() - dt.timedelta(days=1)
+    # yesterday where the study is (study.yaml ``timezone``)
+    yesterday = started.astimezone(zoneinfo.ZoneInfo(timezone)).date() - dt.timedelta(days=1)
     return yesterday, yesterday
 
 
@@ -117,13 +132,17 @@ def curated_bytes(s3: Any, settings: Settings, chosen: list[str]) -> int:
 def run(event: PlanEvent, settings: Settings) -> dict[str, Any]:
     request = event.input
     run_id = event.execution_name
-    start, end = resolve_window(request, event.start_time)
     s3 = s3_client(settings)
     config, config_sha256 = study.load_from_lake(s3, settings.lake_bucket)
+    start, end = resolve_window(request, event.start_time, config.timezone)
+    deployed = bool(settings.timestream_database)
+    if event.deployment is not None:
+        deployed = event.deployment.timestream_enabled == "true"
+    timestream_enabled = config.timestream_enabled(deployed)
     chosen = request.sources or config.enabled_sources()
     ledger = Ledger(storage.client("dynamodb", settings.region), settings.ledger_table)
 
-    work: list[dict[str, Any]] = []
+    work: list[LandedObject] = []
     for name in chosen:
         seen = {} if request.replay else ledger.seen(name)
         for obj in storage.list_objects(s3, settings.landing_bucket, f"{name}/"):
@@ -134,7 +153,7 @@ def run(event: PlanEvent, settings: Settings) -> dict[str, Any]:
                     continue
             elif seen.get(obj.key) == obj.etag:
                 continue
-            work.append({"source": name, **obj.as_dict()})
+            work.append(LandedObject(source=name, **obj.as_dict()))
 
     fetch = [
         task.as_dict()
@@ -145,33 +164,40 @@ def run(event: PlanEvent, settings: Settings) -> dict[str, Any]:
             )
         )
     ]
-    total_bytes = sum(item["size"] for item in work)
+    total_bytes = sum(item.size for item in work)
     landed = write_work_list(s3, settings, run_id, "landed", work)
-    plan = {
-        "run_id": run_id,
-        "window": {"start": start.isoformat(), "end": end.isoformat()},
-        "sources": chosen,
-        "participants": request.participants,
-        "dry_run": request.dry_run,
-        "replay": request.replay,
-        "fetch": fetch,
-        "work": {"landed": landed},
-        "estimate": estimate(
+    written = contracts.Plan(
+        run_id=run_id,
+        window=contracts.Window(start=start.isoformat(), end=end.isoformat()),
+        sources=chosen,
+        participants=request.participants,
+        dry_run=request.dry_run,
+        replay=request.replay,
+        fetch=fetch,
+        work=contracts.PlanWork(landed=landed),
+        estimate=estimate(
             total_bytes, len(chosen), curated_bytes(s3, settings, chosen) if request.dry_run else 0
         ),
-        "study": config.study,
-        "config_sha256": config_sha256,
-    }
+        study=config.study,
+        config_sha256=config_sha256,
+        thresholds=study.thresholds(settings, config),
+        redaction=study.redaction(settings, config),
+        timezone=config.timezone,
+        timestream_enabled=timestream_enabled,
+    )
+    plan = contracts.dump(written)
     if request.dry_run:
         # What a Timestream load of these inputs would write and cost, read from the landed
         # files themselves (ranged reads, nothing extracted or written); counted in the total
         # only when the deployment loads Timestream.
-        timestream = estimate_landed(s3, work, enabled=bool(settings.timestream_database))
+        timestream = estimate_landed(
+            s3, [contracts.dump(item) for item in work], enabled=timestream_enabled
+        )
         plan["estimate"]["timestream"] = timestream
         if timestream["enabled"]:
             plan["estimate"]["total_usd"] = round(
                 plan["estimate"]["total_usd"] + timestream["usd"], 4
             )
-    storage.put_json(s3, settings.lake_bucket, lake.manifest_key(run_id, "plan.json"), plan)
+    storage.put_json(s3, settings.lake_bucket, lake.plan_key(run_id), plan)
     plan["metrics"] = {"objects": len(work), "input_bytes": total_bytes}
     return plan

@@ -15,9 +15,10 @@ Redact function past Lambda's 250 MB for layers next to OpenCV, and the Collect 
 has it.
 
 QA (``task: qa``, once per run after the Map): a seeded random sample of the run's published
-images, ``qa_per_week`` per ISO week of capture, with the covered rectangles outlined, under
-``reports/qa/<run>/`` with an ``index.json``; flagged images (a face in the unsure score band)
-are listed there too.
+images, ``qa_images_per_week`` per ISO week of capture, with the covered rectangles outlined,
+under ``reports/qa/<run>/`` with an ``index.json``; flagged images (a face in the unsure score
+band) are listed there too. The unsure band and the QA sample size are the study's
+(``thresholds`` in study.yaml), handed to each item in the plan by the state machine.
 """
 
 from __future__ import annotations
@@ -29,11 +30,19 @@ import random
 from collections import defaultdict
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import Field
 
-from phenolake import lake, storage
+from phenolake import contracts, lake, storage
 from phenolake.config import Settings
-from phenolake.steps.common import StepEvent, s3_client
+from phenolake.contracts import (
+    AuditRow,
+    ImageBatch,
+    ImageRef,
+    RedactedManifest,
+    Redaction,
+    Thresholds,
+)
+from phenolake.steps.common import StepEvent, read_manifest, s3_client
 
 log = logging.getLogger(__name__)
 
@@ -41,29 +50,13 @@ REDACTED = "redacted"
 QA = "qa"
 
 
-class ImageRef(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    bucket: str
-    key: str
-    participant: str | None = None
-    taken_at: str | None = None
-
-
-class ImageBatch(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    source: str
-    images: list[ImageRef]
-
-
 class RedactEvent(StepEvent):
     task: Literal["batch", "qa"] = "batch"
     item: ImageBatch | None = None
-
-
-def image_key(source: str, participant: str, day: str, name: str) -> str:
-    return posixpath.join(lake.IMAGES, source, lake.safe_part(participant), day, name)
+    #: The plan's (``$.plan.thresholds``): the unsure band and the QA sample size.
+    thresholds: Thresholds = Field(default_factory=Thresholds)
+    #: The plan's (``$.plan.redaction``): how faces are covered, the QA sample's seed.
+    redaction: Redaction = Field(default_factory=Redaction)
 
 
 def _filing(image: ImageRef, today: str) -> tuple[str, str, str | None]:
@@ -77,23 +70,31 @@ def _filing(image: ImageRef, today: str) -> tuple[str, str, str | None]:
 
 def run(event: RedactEvent, settings: Settings) -> dict[str, Any]:
     if event.task == "qa":
-        return qa_sample(event.run_id, settings)
+        return qa_sample(
+            event.run_id, settings, event.thresholds.qa_images_per_week, event.redaction.qa_seed
+        )
     if event.item is None:
         raise ValueError("a redact batch needs an item")
-    return redact_batch(event.run_id, event.item, settings)
+    return redact_batch(
+        event.run_id,
+        event.item,
+        settings,
+        event.thresholds.face_unsure_band,
+        event.redaction.mode,
+    )
 
 
 class Withheld(Exception):
     """An image is not published; the message is the quarantine reason."""
 
 
-def _load_detector() -> tuple[Any, dict[str, str], str]:
+def _load_detector(band: tuple[float, float]) -> tuple[Any, dict[str, str], str]:
     """The detector, what to record about it, and why it could not be loaded (fail closed:
     without OpenCV or the model every image is withheld)."""
     try:
         from phenolake import redaction
 
-        detector = redaction.default_detector()
+        detector = redaction.detector_for(band)
     except Exception as exc:
         return None, {"detector": "", "model_sha256": ""}, f"{type(exc).__name__}: {exc}"
     return detector, {"detector": redaction.DETECTOR, "model_sha256": detector.model_sha256}, ""
@@ -115,10 +116,16 @@ def _redact_bytes(detector: Any, data: bytes, name: str, mode: str) -> tuple[Any
         raise Withheld(f"detector error: {type(exc).__name__}: {exc}") from None
 
 
-def redact_batch(run_id: str, batch: ImageBatch, settings: Settings) -> dict[str, Any]:
+def redact_batch(
+    run_id: str,
+    batch: ImageBatch,
+    settings: Settings,
+    band: tuple[float, float] = contracts.FACE_UNSURE_BAND,
+    mode: str = Redaction().mode,
+) -> dict[str, Any]:
     s3 = s3_client(settings)
     today = dt.datetime.now(dt.UTC).date().isoformat()
-    detector, model, load_error = _load_detector()
+    detector, model, load_error = _load_detector(band)
     rows = []
     for image in batch.images:
         participant, day, taken_at = _filing(image, today)
@@ -129,7 +136,7 @@ def redact_batch(run_id: str, batch: ImageBatch, settings: Settings) -> dict[str
             "taken_at": taken_at,
             "date": day,
             "source_key": lake.s3_uri(image.bucket, image.key),
-            "mode": settings.redact_mode,
+            "mode": mode,
             "run_id": run_id,
             "redacted_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             **model,
@@ -138,7 +145,7 @@ def redact_batch(run_id: str, batch: ImageBatch, settings: Settings) -> dict[str
             if detector is None:
                 raise Withheld(f"detector error: {load_error}")
             data = s3.get_object(Bucket=image.bucket, Key=image.key)["Body"].read()
-            result, body = _redact_bytes(detector, data, name, settings.redact_mode)
+            result, body = _redact_bytes(detector, data, name, mode)
         except Withheld as exc:
             reason = str(exc)
             quarantined = storage.quarantine(
@@ -162,7 +169,7 @@ def redact_batch(run_id: str, batch: ImageBatch, settings: Settings) -> dict[str
             )
             log.warning("image quarantined", extra={"key": image.key, "reason": reason})
         else:
-            key = image_key(batch.source, participant, day, name)
+            key = lake.image_key(batch.source, participant, day, name)
             s3.put_object(Bucket=settings.lake_bucket, Key=key, Body=body)
             row.update(
                 image_key=key,
@@ -176,11 +183,12 @@ def redact_batch(run_id: str, batch: ImageBatch, settings: Settings) -> dict[str
         s3.delete_object(Bucket=image.bucket, Key=image.key)
         rows.append(row)
     first = batch.images[0].key if batch.images else run_id
+    written = RedactedManifest(source=batch.source, rows=[AuditRow(**r) for r in rows])
     storage.put_json(
         s3,
         settings.lake_bucket,
-        lake.manifest_key(run_id, REDACTED, lake.key_digest(first) + ".json"),
-        {"source": batch.source, "rows": rows},
+        lake.item_manifest_key(run_id, REDACTED, first),
+        contracts.dump(written),
     )
     counts = {
         "images_published": sum(r["action"] != "quarantined" for r in rows),
@@ -193,11 +201,12 @@ def redact_batch(run_id: str, batch: ImageBatch, settings: Settings) -> dict[str
 
 def audit_rows(s3: Any, settings: Settings, run_id: str) -> list[dict[str, Any]]:
     """Every audit row the run's Redact batches wrote, in key order."""
-    prefix = lake.manifest_key(run_id, REDACTED) + "/"
+    prefix = lake.item_manifest_prefix(run_id, REDACTED)
     rows: list[dict[str, Any]] = []
     for obj in sorted(storage.list_objects(s3, settings.lake_bucket, prefix), key=lambda o: o.key):
         if obj.key.endswith(".json"):
-            rows.extend(storage.get_json(s3, settings.lake_bucket, obj.key)["rows"])
+            found = read_manifest(s3, settings, obj.key, RedactedManifest)
+            rows.extend(row.model_dump(mode="json") for row in found.rows)
     return rows
 
 
@@ -220,35 +229,32 @@ def choose_sample(rows: list[dict[str, Any]], per_week: int, seed: int) -> list[
     return chosen
 
 
-def qa_sample(run_id: str, settings: Settings) -> dict[str, Any]:
+def qa_sample(
+    run_id: str,
+    settings: Settings,
+    per_week: int = Thresholds().qa_images_per_week,
+    seed: int = Redaction().qa_seed,
+) -> dict[str, Any]:
     from phenolake import redaction
 
     s3 = s3_client(settings)
     rows = audit_rows(s3, settings, run_id)
-    sample = choose_sample(rows, settings.qa_per_week, settings.qa_seed)
+    sample = choose_sample(rows, per_week, seed)
     written = []
     for row in sample:
         name = posixpath.basename(row["image_key"])
         data = s3.get_object(Bucket=settings.lake_bucket, Key=row["image_key"])["Body"].read()
         drawn = redaction.draw_boxes(redaction.decode(data, name), row["boxes"])
-        key = posixpath.join(
-            lake.REPORTS,
-            QA,
-            run_id,
-            qa_week(row["date"]),
-            f"{lake.safe_part(row['participant'])}_{name}",
-        )
+        key = lake.qa_image_key(run_id, qa_week(row["date"]), row["participant"], name)
         s3.put_object(Bucket=settings.lake_bucket, Key=key, Body=redaction.encode(drawn, name))
         written.append({"qa_key": key, **{k: row[k] for k in ("image_key", "faces", "flagged")}})
     index = {
         "run_id": run_id,
-        "per_week": settings.qa_per_week,
-        "seed": settings.qa_seed,
+        "per_week": per_week,
+        "seed": seed,
         "sample": written,
         "flagged": [r["image_key"] for r in rows if r["flagged"]],
     }
-    storage.put_json(
-        s3, settings.lake_bucket, posixpath.join(lake.REPORTS, QA, run_id, "index.json"), index
-    )
+    storage.put_json(s3, settings.lake_bucket, lake.qa_index_key(run_id), index)
     counts = {"qa_images": len(written), "images_flagged": len(index["flagged"])}
     return {**counts, "metrics": counts}

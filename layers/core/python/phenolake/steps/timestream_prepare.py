@@ -15,7 +15,6 @@ sizes are measured on those rows; a few records are returned as a preview.
 from __future__ import annotations
 
 import io
-import posixpath
 import zipfile
 from collections.abc import Callable, Iterator
 from typing import IO, Any
@@ -25,11 +24,12 @@ import pyarrow.csv as pacsv
 
 from phenolake import lake, sources, storage, zipintake
 from phenolake.config import Settings
+from phenolake.contracts import DayItem
 from phenolake.sinks.base import SeriesSpec
 from phenolake.sinks.timestream import Timestream, measured_record_bytes, write_cost
 from phenolake.sources import toolkit
 from phenolake.sources.base import DayBatch, Provenance, RejectedFile
-from phenolake.steps.common import StepEvent, s3_client
+from phenolake.steps.common import StepEvent, read_work_list, s3_client
 
 PREVIEW_BYTES = 64 << 10
 PREVIEW_RECORDS = 3
@@ -42,19 +42,17 @@ class TimestreamPrepareEvent(StepEvent):
 def run(event: TimestreamPrepareEvent, settings: Settings) -> dict[str, Any]:
     s3 = s3_client(settings)
     sink = Timestream(settings.timestream_database, settings.timestream_table)
-    days = storage.get_json(s3, settings.lake_bucket, lake.work_key(event.run_id, "merge"))
+    days = read_work_list(s3, settings, event.run_id, "merge", DayItem)
     tasks: list[dict[str, Any]] = []
     costs: list[dict[str, Any]] = []
     records = 0
-    for name in sorted({d["source"] for d in days}):
+    for name in sorted({d.source for d in days}):
         for spec in sources.get(name).timeseries:
-            prefix = (
-                lake.manifest_key(event.run_id, "timestream", "load", name, spec.measure_name) + "/"
-            )
+            prefix = lake.timestream_load_prefix(event.run_id, name, spec.measure_name)
             count = 0
             size = 0.0
-            for day in (d for d in days if d["source"] == name and d["metric"] == spec.metric):
-                key = lake.merged_key(lake.DayKey.from_dict(day))
+            for day in (d for d in days if d.source == name and d.metric == spec.metric):
+                key = lake.merged_key(day.day_key())
                 rows = sink.load_rows(storage.read_table(s3, settings.lake_bucket, key), spec)
                 count += rows.num_rows
                 size += measured_record_bytes(rows, spec) * rows.num_rows
@@ -64,7 +62,7 @@ def run(event: TimestreamPrepareEvent, settings: Settings) -> dict[str, Any]:
                 pacsv.write_csv(rows, out)
                 s3.put_object(
                     Bucket=settings.lake_bucket,
-                    Key=posixpath.join(prefix, f"{lake.key_digest(key)}.csv"),
+                    Key=lake.timestream_csv_key(prefix, key),
                     Body=out.getvalue(),
                 )
             records += count
@@ -89,10 +87,9 @@ def _landed_files(
 ) -> Iterator[tuple[str, int, Callable[[], IO[bytes]]]]:
     """(path below the source's raw folder, size, opener) of a landed file or its zip members."""
     source, bucket, key, size = item["source"], item["bucket"], item["key"], int(item["size"])
-    raw_prefix = posixpath.join(lake.RAW, source) + "/"
     if not lake.is_zip(key):
         yield (
-            lake.raw_key(source, key)[len(raw_prefix) :],
+            lake.raw_relative(source, lake.raw_key(source, key)),
             size,
             lambda: storage.open_ranged(s3, bucket, key, size),
         )
@@ -105,7 +102,7 @@ def _landed_files(
         for info in archive.infolist():
             if info.is_dir() or zipintake.is_junk(info.filename):
                 continue
-            relative = lake.raw_key(source, key, info.filename)[len(raw_prefix) :]
+            relative = lake.raw_relative(source, lake.raw_key(source, key, info.filename))
             yield relative, info.file_size, lambda info=info: archive.open(info)
 
 

@@ -13,24 +13,13 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
-from phenolake import forget, lake, sources, storage, zipintake
+from phenolake import contracts, forget, lake, sources, storage, zipintake
 from phenolake.config import Settings
+from phenolake.contracts import DataFile, ExtractedManifest, ImageRef, LandedObject, RejectedMember
 from phenolake.ledger import Ledger
 from phenolake.steps.common import StepEvent, s3_client
 
 log = logging.getLogger(__name__)
-
-
-class LandedObject(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    source: str
-    bucket: str
-    key: str
-    etag: str = ""
-    size: int = 0
 
 
 class UnzipEvent(StepEvent):
@@ -50,27 +39,33 @@ WITHDRAWN = "participant withdrew consent (ledger tombstone): not extracted"
 
 
 def _raw_relative(source: str, landing: str, member: str | None) -> str:
-    return lake.raw_key(source, landing, member)[len(f"{lake.RAW}/{source}/") :]
+    return lake.raw_relative(source, lake.raw_key(source, landing, member))
 
 
-def image_entry(bucket: str, key: str, item: LandedObject, member: str | None) -> dict[str, Any]:
+def image_entry(bucket: str, key: str, item: LandedObject, member: str | None) -> ImageRef:
     """A scratch image for Redact, with whose it is and when it was taken (the source's
     ``image_facts``, asked here because Redact runs without the sources' dependencies)."""
-    entry: dict[str, Any] = {"bucket": bucket, "key": key}
     try:
         facts = sources.get(item.source).image_facts(_raw_relative(item.source, item.key, member))
     except sources.UnknownSource:
         facts = None
-    if facts is not None:
-        entry["participant"] = facts.participant
-        entry["taken_at"] = facts.taken_at.isoformat() if facts.taken_at else None
-    return entry
+    if facts is None:
+        return ImageRef(bucket=bucket, key=key)
+    return ImageRef(
+        bucket=bucket,
+        key=key,
+        participant=facts.participant,
+        taken_at=facts.taken_at.isoformat() if facts.taken_at else None,
+    )
 
 
-def _entry(bucket: str, key: str, item: LandedObject, member: str | None) -> dict[str, Any]:
+def _add(
+    manifest: ExtractedManifest, bucket: str, key: str, item: LandedObject, member: str | None
+) -> None:
     if lake.is_image(key):
-        return image_entry(bucket, key, item, member)
-    return {"bucket": bucket, "key": key}
+        manifest.images.append(image_entry(bucket, key, item, member))
+    else:
+        manifest.data.append(DataFile(bucket=bucket, key=key))
 
 
 def run(event: UnzipEvent, settings: Settings) -> dict[str, Any]:
@@ -79,54 +74,46 @@ def run(event: UnzipEvent, settings: Settings) -> dict[str, Any]:
     ledger = Ledger(storage.client("dynamodb", settings.region), settings.ledger_table)
     forgotten = ledger.forgotten()
     ingest_run = ledger.ingest_run(item.source, item.key, item.etag) or event.run_id
-    manifest: dict[str, Any] = {
-        "landing": item.model_dump(),
-        "source": item.source,
-        "images": [],
-        "data": [],
-        "skipped": [],
-        "rejected": [],
-        "quarantined": None,
-    }
+    manifest = ExtractedManifest(landing=item, source=item.source)
     if lake.is_zip(item.key):
         _extract_zip(s3, settings, event.run_id, item, manifest, forgotten)
     elif forget.withdrawn(item.source, _raw_relative(item.source, item.key, None), forgotten):
-        manifest["skipped"].append(f"{item.key}: {WITHDRAWN}")
+        manifest.skipped.append(f"{item.key}: {WITHDRAWN}")
     else:
         bucket, key = _place(settings, event.run_id, item, None)
         s3.copy_object(Bucket=bucket, Key=key, CopySource={"Bucket": item.bucket, "Key": item.key})
-        manifest["images" if lake.is_image(key) else "data"].append(_entry(bucket, key, item, None))
-    for data in manifest["data"]:
-        data["ingest_run_id"] = ingest_run
+        _add(manifest, bucket, key, item, None)
+    for data in manifest.data:
+        data.ingest_run_id = ingest_run
 
-    for bad in manifest["rejected"]:
+    for bad in manifest.rejected:
         storage.quarantine(
             s3,
             lake_bucket=settings.lake_bucket,
             run_id=event.run_id,
             source_bucket=item.bucket,
-            source_key=f"{item.key}/{bad['member']}",
-            reason=bad["reason"],
-            detail={"zip": f"s3://{item.bucket}/{item.key}", "member": bad["member"]},
+            source_key=f"{item.key}/{bad.member}",
+            reason=bad.reason,
+            detail={"zip": f"s3://{item.bucket}/{item.key}", "member": bad.member},
             body=b"",
         )
-    manifest_key = lake.manifest_key(event.run_id, "extracted", lake.key_digest(item.key) + ".json")
-    storage.put_json(s3, settings.lake_bucket, manifest_key, manifest)
+    manifest_key = lake.item_manifest_key(event.run_id, "extracted", item.key)
+    storage.put_json(s3, settings.lake_bucket, manifest_key, contracts.dump(manifest))
     ledger.record(
         item.source,
         item.key,
         item.etag,
-        "quarantined" if manifest["quarantined"] else "extracted",
+        "quarantined" if manifest.quarantined else "extracted",
         event.run_id,
-        files=len(manifest["data"]) + len(manifest["images"]),
+        files=len(manifest.data) + len(manifest.images),
         ingest_run_id=ingest_run,
     )
     counts = {
-        "images": len(manifest["images"]),
-        "data_files": len(manifest["data"]),
-        "skipped_members": len(manifest["skipped"]),
-        "rejected_members": len(manifest["rejected"]),
-        "quarantined_zips": int(bool(manifest["quarantined"])),
+        "images": len(manifest.images),
+        "data_files": len(manifest.data),
+        "skipped_members": len(manifest.skipped),
+        "rejected_members": len(manifest.rejected),
+        "quarantined_zips": int(bool(manifest.quarantined)),
     }
     return {"key": item.key, "manifest": manifest_key, **counts, "metrics": counts}
 
@@ -136,7 +123,7 @@ def _extract_zip(
     settings: Settings,
     run_id: str,
     item: LandedObject,
-    manifest: dict[str, Any],
+    manifest: ExtractedManifest,
     forgotten: frozenset[str],
 ) -> None:
     with zipintake.scratch_dir() as tmp:
@@ -145,7 +132,7 @@ def _extract_zip(
         try:
             extracted, report = zipintake.extract(local, Path(tmp))
         except zipintake.RejectedZip as exc:
-            manifest["quarantined"] = storage.quarantine(
+            manifest.quarantined = storage.quarantine(
                 s3,
                 lake_bucket=settings.lake_bucket,
                 run_id=run_id,
@@ -166,14 +153,12 @@ def _extract_zip(
             bucket, key = _place(settings, run_id, item, member)
             s3.upload_file(str(path), bucket, key)
             path.unlink()
-            manifest["images" if lake.is_image(member) else "data"].append(
-                _entry(bucket, key, item, member)
-            )
+            _add(manifest, bucket, key, item, member)
             members.append(member)
-        manifest["skipped"] = report.skipped + withheld
-        manifest["rejected"] = report.rejected
+        manifest.skipped = report.skipped + withheld
+        manifest.rejected = [RejectedMember.model_validate(r) for r in report.rejected]
         if item.source in sources.REGISTRY:
-            manifest["rejected"] += [
-                {"member": where or "_export", "reason": reason}  # "" is the zip as a whole
+            manifest.rejected += [
+                RejectedMember(member=where or "_export", reason=reason)  # "": the whole zip
                 for where, reason in sources.get(item.source).check_export(members)
             ]
