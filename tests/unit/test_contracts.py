@@ -25,7 +25,7 @@ from phenolake.contracts import (
     StagedDay,
     Thresholds,
 )
-from phenolake.steps import worklist
+from phenolake.steps import collect
 
 TEXT = st.text(min_size=1, max_size=12)
 
@@ -87,12 +87,12 @@ def test_an_extracted_manifest_round_trips_and_keeps_its_shape() -> None:
     assert wire["images"] == [{"bucket": "s", "key": "i.jpg", "participant": "p"}]
 
 
-def test_the_worklist_folds_typed_manifests_into_typed_items() -> None:
+def test_collect_folds_typed_manifests_into_typed_items() -> None:
     landed = LandedObject(source="screenlake", bucket="l", key="screenlake/a.zip")
     images = [ImageRef(bucket="s", key=f"i{i}.jpg") for i in range(17)]
     data = [contracts.DataFile(bucket="k", key="raw/screenlake/a.csv", ingest_run_id="r0")]
     extracted = ExtractedManifest(landing=landed, source="screenlake", images=images, data=data)
-    redact, convert = worklist.after_extract([extracted])
+    redact, convert = collect.after_extract([extracted])
     assert [len(b.images) for b in redact] == [16, 1]
     assert convert == [
         RawFile(source="screenlake", bucket="k", key="raw/screenlake/a.csv", ingest_run_id="r0")
@@ -101,7 +101,7 @@ def test_the_worklist_folds_typed_manifests_into_typed_items() -> None:
         _round_trip(item)
     day = StagedDay(source="screenlake", metric="logs", participant="p 1", day="2024-10-01", rows=2)
     converted = ConvertedManifest(key="raw/x", source="screenlake", sha256="0", days=[day, day])
-    merge, curate = worklist.after_convert([converted], [])
+    merge, curate = collect.after_convert([converted], [])
     assert merge == [DayItem.of(day.day_key())]
     assert curate == [CurateItem(source="screenlake", participants="p 1")]
     work = ConvertedWork(merge={"bucket": "k", "key": "w", "count": 1}, curate=curate)
