@@ -326,7 +326,10 @@ class FunctionRegistry:
         self.invocations: list[tuple[str, bool]] = []
 
     def register(self, function: LocalFunction) -> None:
-        self.functions[function.name] = function
+        """Deploy (or redeploy) a function: a name registered again loads its new handler."""
+        with self._lock:
+            self.functions[function.name] = function
+            self._handlers.pop(function.name, None)
 
     def handler(self, function: LocalFunction) -> Callable[..., Any]:
         with self._lock:
