@@ -24,9 +24,10 @@ from pyspark.sql import functions as F
 from pyspark.sql.utils import AnalysisException
 
 from phenolake.glue import Lake, register, start_job
-from phenolake.lake import safe_part
+from phenolake.lake import curated_prefix, merged_prefix, side_prefix
 from phenolake.sources.embrace.convert import DUPLICATES, STREAMS
 
+SOURCE = "embrace"
 PROVENANCE = ["source_key", "source_sha256", "run_id"]
 METADATA_COLUMNS = (
     "participant_id string, device_id string, datetime_utc timestamp, timezone_minutes int"
@@ -51,10 +52,9 @@ def read(spark: SparkSession, lake: Lake, key: str, participants: list[str]) -> 
         if "PATH_NOT_FOUND" in str(exc) or "Path does not exist" in str(exc):
             return None
         raise
-    if participants:  # the path's participant= folder first, so Spark prunes the others
-        folders = [safe_part(p) for p in participants]
+    if participants:  # the path's participant= folder first (Spark decodes it), so it prunes
         df = df.where(
-            F.col("participant").isin(folders) & F.col("participant_id").isin(participants)
+            F.col("participant").isin(participants) & F.col("participant_id").isin(participants)
         )
     return df.drop("participant", "device")
 
@@ -124,13 +124,13 @@ def write(
         .sortWithinPartitions(*[c for c in ("device_id", "time", "local_date") if c in df.columns])
         .write.mode("overwrite")
         .partitionBy(*partitions)
-        .parquet(lake.spark_path(f"curated/{table}/"))
+        .parquet(lake.spark_path(curated_prefix(table)))
     )
     register(
         df,
         database=database,
         table=table,
-        location=lake.uri(f"curated/{table}/"),
+        location=lake.uri(curated_prefix(table)),
         partition_keys=partitions,
         partition_values=values,
         description=description,
@@ -141,12 +141,12 @@ def main(argv: list[str]) -> None:
     args, lake, spark = start_job(argv, timestamps="TIMESTAMP_MILLIS")
     participants = [p for p in args.get("participants", "").split(",") if p]
 
-    metadata = read(spark, lake, "merged/embrace/metadata/", participants)
+    metadata = read(spark, lake, merged_prefix(SOURCE, "metadata"), participants)
     if metadata is None:
         metadata = spark.createDataFrame([], METADATA_COLUMNS)
     intervals = offsets(metadata).cache()
     for stream, (_, measures) in STREAMS.items():
-        merged = read(spark, lake, f"merged/embrace/{stream}/", participants)
+        merged = read(spark, lake, merged_prefix(SOURCE, stream), participants)
         if merged is None:
             continue
         curated = with_local_date(merged, intervals).select(
@@ -178,7 +178,7 @@ def main(argv: list[str]) -> None:
             )
         curated.unpersist()
 
-    counts = read(spark, lake, f"stage/embrace/{DUPLICATES}/", participants)
+    counts = read(spark, lake, side_prefix(SOURCE, DUPLICATES), participants)
     if counts is None:
         return
     columns = [c for c in counts.columns if c != "participant_id"]

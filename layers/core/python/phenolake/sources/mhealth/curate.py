@@ -10,6 +10,7 @@ from __future__ import annotations
 from pyspark.sql import functions as F
 
 from phenolake.glue import register, start_job
+from phenolake.lake import curated_prefix, merged_prefix
 from phenolake.sources.mhealth.convert import ACTIVITIES, COLUMNS, DEFAULT_RECORDING_START
 
 PROVENANCE = ["source_key", "source_sha256", "run_id"]
@@ -19,7 +20,7 @@ def main(argv: list[str]) -> None:
     args, lake, spark = start_job(argv, ["recording_start"])
     start = args.get("recording_start") or DEFAULT_RECORDING_START.isoformat()
 
-    merged = lake.spark_path("merged/mhealth/readings/")
+    merged = lake.spark_path(merged_prefix("mhealth", "readings"))
     readings = spark.read.option("basePath", merged).parquet(merged)
     participants = [p for p in args.get("participants", "").split(",") if p]
     if participants:
@@ -55,13 +56,13 @@ def main(argv: list[str]) -> None:
             .sortWithinPartitions("timestamp")
             .write.mode("overwrite")
             .partitionBy("user_id")
-            .parquet(lake.spark_path(f"curated/{table}/"))
+            .parquet(lake.spark_path(curated_prefix(table)))
         )
         register(
             df,
             database=args["database"],
             table=table,
-            location=lake.uri(f"curated/{table}/"),
+            location=lake.uri(curated_prefix(table)),
             partition_keys=["user_id"],
             partition_values=users,
             description="MHEALTH readings (UCI), 50 Hz, one partition per subject.",

@@ -10,12 +10,11 @@ time, and registers the tables and partitions in the Glue Data Catalog.
 
 from __future__ import annotations
 
-from urllib.parse import unquote
-
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from phenolake.glue import register, start_job
+from phenolake.lake import curated_prefix, merged_prefix, parse_merged_path
 from phenolake.sources.screenlake.convert import KINDS
 
 DESCRIPTIONS = {
@@ -35,18 +34,12 @@ def exists(spark: SparkSession, path: str) -> bool:
     return bool(hadoop_path.getFileSystem(conf).exists(hadoop_path))
 
 
-def merged_partition(path: str) -> dict[str, str] | None:
-    """``participant`` and ``date`` of a merged file's path (Hive-style, URL-escaped)."""
-    found = dict(unquote(part).split("=", 1) for part in path.split("/") if "=" in part)
-    return found if "participant" in found and "date" in found else None
-
-
 def main(argv: list[str]) -> None:
     args, lake, spark = start_job(argv)
     participants = [p for p in args.get("participants", "").split(",") if p]
 
     for metric, kind in KINDS.items():
-        merged = lake.spark_path(f"merged/screenlake/{metric}/")
+        merged = lake.spark_path(merged_prefix("screenlake", metric))
         if not exists(spark, merged):
             continue
         rows = spark.read.option("basePath", merged).parquet(merged)
@@ -55,9 +48,9 @@ def main(argv: list[str]) -> None:
         # the partitions written, from the merged files' paths (no pass over the rows)
         partitions = sorted(
             {
-                (found["participant"], found["date"])
-                for found in map(merged_partition, rows.inputFiles())
-                if found and (not participants or found["participant"] in participants)
+                (day.participant, day.day)
+                for day in map(parse_merged_path, rows.inputFiles())
+                if day and (not participants or day.participant in participants)
             }
         )
         if not partitions:
@@ -72,13 +65,13 @@ def main(argv: list[str]) -> None:
             .sortWithinPartitions("timestamp", "source_key", "row_index")
             .write.mode("overwrite")
             .partitionBy("panelist", "date")
-            .parquet(lake.spark_path(f"curated/{kind.table}/"))
+            .parquet(lake.spark_path(curated_prefix(kind.table)))
         )
         register(
             curated,
             database=args["database"],
             table=kind.table,
-            location=lake.uri(f"curated/{kind.table}/"),
+            location=lake.uri(curated_prefix(kind.table)),
             partition_keys=["panelist", "date"],
             partition_values=[list(p) for p in partitions],
             description=DESCRIPTIONS[metric],
