@@ -195,24 +195,28 @@ def test_expected_rows_follow_the_length_of_the_local_day() -> None:
 
 
 def _map_from_input(tmp_path: Path, items: int, percentage: Any) -> dict[str, Any]:
-    (tmp_path / "app.py").write_text(
+    # its own module and function names: the embedded AWS keeps handler modules by name, and
+    # test_patches' probe is "app"
+    (tmp_path / "tolerance_probe.py").write_text(
         "def lambda_handler(event, context):\n"
         "    if event.get('fail'):\n"
         "        raise ValueError('asked to fail')\n"
         "    return event\n"
     )
     role = boto3.client("iam", region_name=REGION).create_role(
-        RoleName="probe", AssumeRolePolicyDocument="{}"
+        RoleName="tolerance-probe", AssumeRolePolicyDocument="{}"
     )["Role"]["Arn"]
     arn = boto3.client("lambda", region_name=REGION).create_function(
-        FunctionName="probe",
+        FunctionName="tolerance-probe",
         Runtime="python3.13",
         Role=role,
-        Handler="app.lambda_handler",
+        Handler="tolerance_probe.lambda_handler",
         Code={"ZipFile": b"PK\x05\x06" + b"\0" * 18},
     )["FunctionArn"]
     patches.REGISTRY.register(
-        patches.LocalFunction("probe", arn, tmp_path, "app.lambda_handler", {})
+        patches.LocalFunction(
+            "tolerance-probe", arn, tmp_path, "tolerance_probe.lambda_handler", {}
+        )
     )
     s3 = boto3.client("s3", region_name=REGION)
     s3.create_bucket(Bucket="work")
