@@ -49,7 +49,7 @@ def cataloged_columns(glue: Any, database: str, table: str) -> dict[str, str]:
 def day_files(s3: Any, bucket: str, participants: set[str]) -> dict[str, list[str]]:
     """Merged day files per topic, in date order, of the touched participants."""
     topics: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for obj in storage.list_objects(s3, bucket, f"{lake.MERGED}/radar/"):
+    for obj in storage.list_objects(s3, bucket, lake.merged_source_prefix("radar")):
         found = lake.parse_merged_key(obj.key)
         if not found or obj.size == 0:
             continue
