@@ -7,9 +7,7 @@ from __future__ import annotations
 import ast
 import datetime as dt
 import io
-import json
 import re
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,7 +24,6 @@ from phenolake.config import ConfigurationError, Settings
 from phenolake.steps import completeness
 from phenolake.steps.plan import RunRequest, resolve_window
 from phenolake.steps.redact import RedactEvent
-from phenolake_local import patches
 
 PROJECT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
@@ -190,106 +187,6 @@ def test_expected_rows_follow_the_length_of_the_local_day() -> None:
     assert completeness.day_seconds("2024-10-17", "UTC") == 86400
     assert completeness.day_seconds("2024-11-03", "America/New_York") == 90000  # clocks back
     assert completeness.day_seconds("2024-03-31", "Europe/London") == 82800  # clocks forward
-
-
-# --------------------------------------------------------- the embedded AWS honours the path
-
-
-def _map_from_input(tmp_path: Path, items: int, percentage: Any) -> dict[str, Any]:
-    # its own module and function names: the embedded AWS keeps handler modules by name, and
-    # test_patches' probe is "app"
-    (tmp_path / "tolerance_probe.py").write_text(
-        "def lambda_handler(event, context):\n"
-        "    if event.get('fail'):\n"
-        "        raise ValueError('asked to fail')\n"
-        "    return event\n"
-    )
-    role = boto3.client("iam", region_name=REGION).create_role(
-        RoleName="tolerance-probe", AssumeRolePolicyDocument="{}"
-    )["Role"]["Arn"]
-    arn = boto3.client("lambda", region_name=REGION).create_function(
-        FunctionName="tolerance-probe",
-        Runtime="python3.13",
-        Role=role,
-        Handler="tolerance_probe.lambda_handler",
-        Code={"ZipFile": b"PK\x05\x06" + b"\0" * 18},
-    )["FunctionArn"]
-    patches.REGISTRY.register(
-        patches.LocalFunction(
-            "tolerance-probe", arn, tmp_path, "tolerance_probe.lambda_handler", {}
-        )
-    )
-    s3 = boto3.client("s3", region_name=REGION)
-    s3.create_bucket(Bucket="work")
-    body = [{"n": i, "fail": i in (3, 7)} for i in range(items)]
-    s3.put_object(Bucket="work", Key="items.json", Body=json.dumps(body))
-    definition = {
-        "StartAt": "M",
-        "States": {
-            "M": {
-                "Type": "Map",
-                "ItemReader": {
-                    "Resource": "arn:aws:states:::s3:getObject",
-                    "ReaderConfig": {"InputType": "JSON"},
-                    "Parameters": {"Bucket": "work", "Key": "items.json"},
-                },
-                "ItemProcessor": {
-                    "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
-                    "StartAt": "T",
-                    "States": {"T": {"Type": "Task", "Resource": arn, "End": True}},
-                },
-                "ToleratedFailurePercentagePath": "$.plan.thresholds.percentage",
-                "End": True,
-            }
-        },
-    }
-    sfn = boto3.client("stepfunctions", region_name=REGION)
-    machine = sfn.create_state_machine(
-        name=f"t{time.monotonic_ns()}",
-        definition=json.dumps(definition),
-        roleArn="arn:aws:iam::123456789012:role/test",
-    )["stateMachineArn"]
-    payload = {"plan": {"thresholds": {"percentage": percentage}}}
-    execution = sfn.start_execution(stateMachineArn=machine, input=json.dumps(payload))
-    for _ in range(300):
-        described = sfn.describe_execution(executionArn=execution["executionArn"])
-        if described["status"] != "RUNNING":
-            return described
-        time.sleep(0.05)
-    raise AssertionError("execution did not finish")
-
-
-def _failure(described: dict[str, Any]) -> dict[str, str]:
-    history = boto3.client("stepfunctions", region_name=REGION).get_execution_history(
-        executionArn=described["executionArn"]
-    )["events"]
-    return next(e for e in history if e["type"] == "ExecutionFailed")["executionFailedEventDetails"]
-
-
-def test_a_map_takes_its_tolerance_from_the_state_input(patched_moto: None, tmp_path: Path) -> None:
-    tolerated = _map_from_input(tmp_path, 20, 10.0)
-    assert tolerated["status"] == "SUCCEEDED", tolerated
-    assert len(json.loads(tolerated["output"])) == 20
-
-
-def test_a_map_fails_past_the_tolerance_of_the_state_input(
-    patched_moto: None, tmp_path: Path
-) -> None:
-    failed = _map_from_input(tmp_path, 10, 10)
-    assert failed["status"] == "FAILED"
-    details = _failure(failed)
-    assert details["error"] == "States.ExceedToleratedFailureThreshold"
-    assert "2 of 10 items failed" in details["cause"]
-
-
-def test_a_map_refuses_a_tolerance_that_is_not_a_percentage(
-    patched_moto: None, tmp_path: Path
-) -> None:
-    failed = _map_from_input(tmp_path, 2, "ten")
-    assert failed["status"] == "FAILED"
-    details = _failure(failed)
-    assert details["error"] == "States.Runtime"
-    assert "ToleratedFailurePercentagePath" in details["cause"]
 
 
 def test_redact_mode_follows_the_one_rule_and_reaches_redact() -> None:

@@ -265,7 +265,9 @@ def test_a_changed_signature_is_reported_loudly() -> None:
         patches._expect(Moved, "start_job_run", ["self"])
 
 
-def _map_with(arn: str, items: int, **tolerance: float) -> dict[str, Any]:
+def _map_with(
+    arn: str, items: int, payload: dict[str, Any] | None = None, **tolerance: Any
+) -> dict[str, Any]:
     s3 = boto3.client("s3", region_name=REGION)
     s3.create_bucket(Bucket="work")
     s3.put_object(
@@ -288,7 +290,14 @@ def _map_with(arn: str, items: int, **tolerance: float) -> dict[str, Any]:
         "End": True,
         **tolerance,
     }
-    return run_state_machine({"StartAt": "M", "States": {"M": state}})
+    return run_state_machine({"StartAt": "M", "States": {"M": state}}, payload)
+
+
+def _failure(described: dict[str, Any]) -> dict[str, str]:
+    history = boto3.client("stepfunctions", region_name=REGION).get_execution_history(
+        executionArn=described["executionArn"]
+    )["events"]
+    return next(e for e in history if e["type"] == "ExecutionFailed")["executionFailedEventDetails"]
 
 
 def test_distributed_map_tolerates_failures_up_to_the_threshold(aws: None, tmp_path: Path) -> None:
@@ -306,14 +315,41 @@ def test_distributed_map_fails_past_the_threshold(aws: None, tmp_path: Path) -> 
     arn = register_function(tmp_path, HANDLER)
     failed = _map_with(arn, 10, ToleratedFailurePercentage=10)
     assert failed["status"] == "FAILED"
-    history = boto3.client("stepfunctions", region_name=REGION).get_execution_history(
-        executionArn=failed["executionArn"]
-    )["events"]
-    details = next(e for e in history if e["type"] == "ExecutionFailed")[
-        "executionFailedEventDetails"
-    ]
+    details = _failure(failed)
     assert details["error"] == "States.ExceedToleratedFailureThreshold"
     assert "2 of 10 items failed" in details["cause"]
+
+
+PATH = "$.plan.thresholds.percentage"
+
+
+def _tolerance(percentage: Any) -> dict[str, Any]:
+    return {"plan": {"thresholds": {"percentage": percentage}}}
+
+
+def test_a_map_takes_its_tolerance_from_the_state_input(aws: None, tmp_path: Path) -> None:
+    arn = register_function(tmp_path, HANDLER)
+    tolerated = _map_with(arn, 20, _tolerance(10.0), ToleratedFailurePercentagePath=PATH)
+    assert tolerated["status"] == "SUCCEEDED", tolerated
+    assert len(json.loads(tolerated["output"])) == 20
+
+
+def test_a_map_fails_past_the_tolerance_of_the_state_input(aws: None, tmp_path: Path) -> None:
+    arn = register_function(tmp_path, HANDLER)
+    failed = _map_with(arn, 10, _tolerance(10), ToleratedFailurePercentagePath=PATH)
+    assert failed["status"] == "FAILED"
+    details = _failure(failed)
+    assert details["error"] == "States.ExceedToleratedFailureThreshold"
+    assert "2 of 10 items failed" in details["cause"]
+
+
+def test_a_map_refuses_a_tolerance_that_is_not_a_percentage(aws: None, tmp_path: Path) -> None:
+    arn = register_function(tmp_path, HANDLER)
+    failed = _map_with(arn, 2, _tolerance("ten"), ToleratedFailurePercentagePath=PATH)
+    assert failed["status"] == "FAILED"
+    details = _failure(failed)
+    assert details["error"] == "States.Runtime"
+    assert "ToleratedFailurePercentagePath" in details["cause"]
 
 
 def test_distributed_map_without_tolerance_fails_on_one_item(aws: None, tmp_path: Path) -> None:
