@@ -247,6 +247,14 @@ class Source(abc.ABC):
     def write_samples(self, out_dir: Path, seed: int) -> list[Path]:
         """Write seeded synthetic inputs shaped like the real thing."""
 
+    def companions(self, raw_path: str) -> tuple[str, ...]:
+        """Files beside a raw file that its conversion reads (paths below the source's raw
+        folder, as ``member`` gets them), e.g. the schema radar types its columns by. The
+        Convert step reads those that exist and passes them to ``convert`` as the keyword
+        ``companions`` ({path: bytes}); a source that names none (the default) is called
+        without it."""
+        return ()
+
     def reject_reason(self, raw_path: str) -> str | None:
         """Why a file ``member`` does not take should be quarantined; None (the default) when
         it is simply not data (a README) and is only reported in the run's manifest."""

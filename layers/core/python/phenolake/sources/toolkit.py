@@ -25,7 +25,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -157,15 +157,21 @@ def convert(
     member: Member,
     provenance: Provenance,
     report: RejectionReport,
+    companions: Mapping[str, bytes] | None = None,
 ) -> Iterator[DayBatch | SideTable]:
     """The source's day batches and side tables under the rules every source shares.
 
     Rows out of the time range (``Source.time_column``) are dropped from each batch; when the
     converter is done, the file rule (``RejectionReport.judge``) may reject the file, so a
     caller writes what it gets only once the iteration ends. The rows out of range are added
-    to ``report`` last: the file rule weighs what the converter itself found bad."""
+    to ``report`` last: the file rule weighs what the converter itself found bad.
+
+    ``companions`` (the files beside this one that the source names, ``Source.companions``)
+    reach the converter as its keyword of that name; without them it is called as before."""
     out_of_range = RejectionReport()
-    with contextlib.closing(source.convert(stream, member, provenance, report)) as batches:
+    extra = {} if companions is None else {"companions": companions}
+    converted = source.convert(stream, member, provenance, report, **extra)  # type: ignore[call-arg]
+    with contextlib.closing(converted) as batches:
         for batch in batches:
             if isinstance(batch, DayBatch):
                 kept = in_time_range(batch, source.time_column, out_of_range)

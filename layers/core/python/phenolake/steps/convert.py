@@ -15,6 +15,7 @@ import hashlib
 import io
 import logging
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -52,13 +53,15 @@ def convert_file(
     provenance: Provenance,
     out_dir: Path,
     side_tables: list[SideTable] | None = None,
+    companions: Mapping[str, bytes] | None = None,
 ) -> tuple[dict[str, tuple[Path, int]], RejectionReport, Any]:
     """Pure conversion on local files: returns day -> (parquet path, rows), the file's
     rejection report, and its member. The source's converter runs under the toolkit's rules
     (``toolkit.convert``): rows out of the time range are dropped, and a file mostly bad is
     rejected (RejectedFile) once it has been read.
 
-    Side tables the converter yields (small, one per file) are appended to ``side_tables``."""
+    Side tables the converter yields (small, one per file) are appended to ``side_tables``;
+    ``companions`` are the files beside this one the source reads (``Source.companions``)."""
     source = sources.get(source_name)
     member = source.member(raw_relative)
     report = RejectionReport()
@@ -68,7 +71,8 @@ def convert_file(
     outputs: dict[str, tuple[Path, int]] = {}
     try:
         with path.open("rb") as stream:
-            for batch in toolkit.convert(source, stream, member, provenance, report):
+            batches = toolkit.convert(source, stream, member, provenance, report, companions)
+            for batch in batches:
                 if isinstance(batch, SideTable):
                     if side_tables is not None:
                         side_tables.append(batch)
@@ -86,6 +90,22 @@ def convert_file(
         for writer in writers.values():
             writer.close()
     return outputs, report, member
+
+
+def read_companions(s3: Any, bucket: str, source_name: str, raw_relative: str) -> dict[str, bytes]:
+    """The files beside a raw file that its source's conversion reads, those that exist
+    (``Source.companions``: radar's ``schema-<topic>.json``), by their raw path."""
+    source = sources.get(source_name)
+    if source.member(raw_relative) is None:
+        return {}
+    found: dict[str, bytes] = {}
+    for path in source.companions(raw_relative):
+        key = lake.raw_prefix(source_name) + path
+        try:
+            found[path] = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        except s3.exceptions.NoSuchKey:
+            continue
+    return found
 
 
 def run(event: ConvertEvent, settings: Settings) -> dict[str, Any]:
@@ -119,8 +139,9 @@ def run(event: ConvertEvent, settings: Settings) -> dict[str, Any]:
 
         side_tables: list[SideTable] = []
         try:
+            companions = read_companions(s3, item.bucket, item.source, raw_relative)
             outputs, report, member = convert_file(
-                local, item.source, raw_relative, provenance, Path(tmp), side_tables
+                local, item.source, raw_relative, provenance, Path(tmp), side_tables, companions
             )
             rejections = report.rejections()
         except RejectedFile as exc:

@@ -7,18 +7,21 @@ record flattened with dots (``key.projectId, key.userId, key.sourceId, value.tim
 arrays as ``value.answers.0.questionId``); times are epoch seconds as doubles, sometimes in
 scientific notation (``1.58021982003E9``).
 
-Any topic loads: the columns come from each file's header and their types from its values,
-never from a list of topics. Conversion (one hourly file at a time; RADAR hourly files are
-small, so a file is parsed whole):
+Any topic loads: the columns come from each file's header, their types from the topic's Avro
+schema (``schema.py``: the ``schema-<topic>.json`` beside the file, read as the file's
+companion, else the shipped RADAR-Schemas definition; text where there is neither), never
+from one hour's values. Conversion (one hourly file at a time; RADAR hourly files are small,
+so a file is parsed whole):
 
 - ``value.time`` -> ``time`` (timestamp, UTC, microseconds), ``key.userId`` ->
   ``participant_id``, ``key.projectId`` -> ``site``; every other column is kept, named in
   snake case without its ``key.``/``value.`` prefix (``value.timeReceived`` ->
   ``time_received``, ``value.answers.0.questionId`` -> ``answers_0_question_id``), or with
   it (``value_date``) where the short name would clash with another column;
-- ``key.*`` columns are strings; integer columns become doubles, so an hour whose values
-  happen to be whole numbers has the type of one that has fractions (no needless drift);
-  a column with no value at all in the hour is left out of that hour (it reads as null);
+- each column has its schema's type (``schema.py``): ints and longs bigint, floats and
+  doubles double, booleans boolean, text and enums string, a union of number and text its
+  text plus ``<column>_numeric``; a row whose cell is not of its column's type is skipped and
+  counted (``OFF_SCHEMA``), so no hour can change a column's type;
 - exact duplicate rows are removed and counted (in the file's report, so the count is shown);
 - rows are cut into UTC days by their own ``time``, so an hour that runs past midnight
   gives rows to both days.
@@ -32,11 +35,14 @@ missing / non-numeric time is skipped and counted under its reason, with example
 
 from __future__ import annotations
 
+import csv as text_csv
 import gzip
 import io
+import logging
+import posixpath
 import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO, ClassVar
 
@@ -55,6 +61,8 @@ from phenolake.sources.base import (
     RejectedFile,
     Source,
 )
+from phenolake.sources.radar import schema
+from phenolake.sources.radar.schema import ColumnType
 from phenolake.sources.toolkit import (
     MAX_EXAMPLES,
     PROVENANCE_FIELDS,
@@ -78,8 +86,12 @@ RESERVED = {*LEADING, *(f.name for f in PROVENANCE_FIELDS), "date"}
 WRONG_FIELDS = "row does not have the header's number of fields"
 BAD_TIME = "value.time missing or not a number of epoch seconds"
 DUPLICATE = "exact duplicate row removed"
+OFF_SCHEMA = "a value is not of the type the topic's schema gives"
+_SPECIAL_DOUBLES = ["NaN", "Infinity", "-Infinity"]  # Java's Double.toString of them
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _NOT_WORD = re.compile(r"[^0-9a-zA-Z]+")
+
+log = logging.getLogger(__name__)
 
 
 def snake(name: str) -> str:
@@ -162,11 +174,25 @@ class Radar(Source):
             return None
         return Member(source=self.name, participant=parts[-3], metric=parts[-2])
 
+    def companions(self, raw_path: str) -> tuple[str, ...]:
+        """The ``schema-<topic>.json`` the tool writes beside a data file (its types)."""
+        member = self.member(raw_path)
+        if member is None:
+            return ()
+        return (posixpath.join(posixpath.dirname(raw_path), schema_file_name(member.metric)),)
+
     def convert(
-        self, stream: BinaryIO, member: Member, provenance: Provenance, report: RejectionReport
+        self,
+        stream: BinaryIO,
+        member: Member,
+        provenance: Provenance,
+        report: RejectionReport,
+        companions: Mapping[str, bytes] | None = None,
     ) -> Iterator[DayBatch]:
-        """The hour's rows, typed, by UTC day; ragged rows, bad times and exact duplicates go
-        to ``report``. It does not count what it read: a few bad rows never reject an hour."""
+        """The hour's rows, typed by the topic's schema (``companions``: the schema file
+        beside it, when there is one), by UTC day; ragged rows, cells off the schema, bad
+        times and exact duplicates go to ``report``. It does not count what it read: a few bad
+        rows never reject an hour."""
         parts = provenance.source_key.split("/")
         name = parts[-1]
         if not FILE_NAME.match(name):
@@ -176,7 +202,8 @@ class Radar(Source):
         site = site_of_path(provenance.source_key)
         data = _decompress(stream.read(), name)
         table = _read_csv(data, report)
-        names = column_names(table.column_names)
+        header = table.column_names
+        names = column_names(header)
         table = table.rename_columns(names)
         if "time" not in names:
             raise RejectedFile("no value.time column in the header")
@@ -184,7 +211,9 @@ class Radar(Source):
         _check_folder(
             table, "participant_id", member.participant, "participant folder", "key.userId"
         )
-        table = _typed(table, site, member.participant)
+        types = _column_types(member.metric, provenance.source_key, companions or {}, header)
+        typed = dict(zip(names, types, strict=True))
+        table = _typed(table, site, member.participant, typed, header, report)
         seconds = parse_seconds(table.column("time"))
         good = pc.is_valid(seconds)
         missing = table.num_rows - int(pc.sum(pc.cast(good, pa.int64())).as_py() or 0)
@@ -250,13 +279,15 @@ def _decompress(data: bytes, name: str) -> bytes:
 
 
 def _read_csv(data: bytes, report: RejectionReport) -> pa.Table:
-    """The file's rows with Arrow's type inference (``key.*`` as text); ragged rows are
-    skipped and added to ``report``."""
+    """The file's rows, every column as text (the schema types them, ``_typed``); a quoted
+    cell may hold commas, quotes and line breaks (opencsv's quoting); ragged rows are skipped
+    and added to ``report``."""
     if not data.strip():
         raise RejectedFile("empty file: no header")
     if b"\0" in data[: 64 << 10]:
         raise RejectedFile("binary content (NUL bytes), not a CSV")
-    header = data.split(b"\n", 1)[0].decode("utf-8", "replace").strip("\r").split(",")
+    first = data.split(b"\n", 1)[0].decode("utf-8", "replace").strip("\r")
+    header = next(text_csv.reader([first]), [])
 
     def invalid(row: Any) -> str:
         report.add(WRONG_FIELDS, [line_example(row.number, row.text)])
@@ -266,15 +297,48 @@ def _read_csv(data: bytes, report: RejectionReport) -> pa.Table:
         table = csv.read_csv(
             io.BytesIO(data),
             read_options=csv.ReadOptions(use_threads=False),
-            parse_options=csv.ParseOptions(invalid_row_handler=invalid),
+            parse_options=csv.ParseOptions(invalid_row_handler=invalid, newlines_in_values=True),
             convert_options=csv.ConvertOptions(
-                column_types={h: pa.string() for h in header if h.startswith("key.")},
+                column_types={h: pa.string() for h in header},
                 strings_can_be_null=True,
             ),
         )
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
         raise RejectedFile(f"not a readable CSV: {str(exc).splitlines()[0]}") from None
     return table
+
+
+def schema_file_name(topic: str) -> str:
+    return f"schema-{topic}.json"
+
+
+def _column_types(
+    topic: str, source_key: str, companions: Mapping[str, bytes], header: list[str]
+) -> list[ColumnType]:
+    """Each header column's type from the topic's schema (``schema.for_topic``); every
+    column text, logged, when the topic has no schema at all."""
+    name = schema_file_name(topic)
+    sibling = next((v for k, v in companions.items() if posixpath.basename(k) == name), None)
+    try:
+        found = schema.for_topic(topic, sibling, name)
+    except schema.SchemaError as exc:
+        raise RejectedFile(f"{exc}: its data cannot be typed") from None
+    if found is None:
+        log.warning(
+            "%s: topic %r has no schema (no %s beside it, none in RADAR-Schemas): "
+            "its columns are kept as text",
+            source_key,
+            topic,
+            name,
+        )
+        return [schema.TEXT] * len(header)
+    types = [found.column_type(h) for h in header]
+    unknown = [h for h, t in zip(header, types, strict=True) if not t.in_schema]
+    if unknown:
+        log.warning(
+            "%s: columns not in %s, kept as text: %s", source_key, found.origin, unknown[:10]
+        )
+    return types
 
 
 def _check_folder(table: pa.Table, column: str, folder: str, what: str, field: str) -> None:
@@ -287,24 +351,99 @@ def _check_folder(table: pa.Table, column: str, folder: str, what: str, field: s
         raise RejectedFile(f"{what} {folder!r} holds rows of another {field}: {others[:3]}")
 
 
-def _typed(table: pa.Table, site: str, participant: str) -> pa.Table:
-    """Site and participant filled from the folders where the file lacks them; integers as
-    doubles; columns with no value at all dropped (they read as null downstream)."""
+def _typed(
+    table: pa.Table,
+    site: str,
+    participant: str,
+    types: Mapping[str, ColumnType],
+    header: list[str],
+    report: RejectionReport,
+) -> pa.Table:
+    """Site and participant filled from the folders where the file lacks them; every other
+    column (but ``time``, which Convert reads itself) cast to its schema type, a union of
+    number and text with its ``<column>_numeric`` beside it. A row with a cell that is not of
+    its column's type is skipped and added to ``report`` with examples."""
     rows = table.num_rows
+    headers = dict(zip(table.column_names, header, strict=True))
     for column, value in (("site", site), ("participant_id", participant)):
         if column in table.column_names:
             index = table.column_names.index(column)
             table = table.set_column(index, column, pc.fill_null(table.column(column), value))
         else:
             table = table.append_column(column, pa.array([value] * rows, pa.string()))
-    for index, field in reversed(list(enumerate(table.schema))):
-        if field.name in LEADING:
+    bad = np.zeros(rows, dtype=bool)
+    examples: list[str] = []
+    columns: list[tuple[str, pa.Array | pa.ChunkedArray]] = []
+    taken = set(table.column_names)
+    for name in table.column_names:
+        cells = table.column(name)
+        kind = types.get(name, schema.TEXT)
+        if name in LEADING or kind.kind == schema.STRING:
+            columns.append((name, cells))
+            if name not in LEADING and kind.numeric:
+                numeric = _numeric_name(name, taken)
+                columns.append((numeric, _parse(cells, schema.DOUBLE)[0]))
             continue
-        if pa.types.is_null(field.type):
-            table = table.remove_column(index)
-        elif pa.types.is_integer(field.type):
-            table = table.set_column(index, field.name, pc.cast(table.column(index), pa.float64()))
+        values, wrong = _parse(cells, kind.kind)
+        for i in np.flatnonzero(wrong & ~bad)[: max(0, MAX_EXAMPLES - len(examples))]:
+            examples.append(
+                f"data row {int(i) + 1}: {headers.get(name, name)} {cells[int(i)].as_py()!r}"
+                f" (schema: {kind.describe()})"
+            )
+        bad |= wrong
+        columns.append((name, values))
+    table = pa.table(dict(columns))
+    if bad.any():
+        report.add(OFF_SCHEMA, examples, rows=int(bad.sum()))
+        table = table.filter(pa.array(~bad))
     return table
+
+
+def _numeric_name(name: str, taken: set[str]) -> str:
+    """``<column>_numeric``, or with a number where a header already has that name."""
+    numeric = f"{name}{schema.NUMERIC_SUFFIX}"
+    n = 1
+    while numeric in taken:
+        numeric, n = f"{name}{schema.NUMERIC_SUFFIX}_{n}", n + 1
+    taken.add(numeric)
+    return numeric
+
+
+def _parse(cells: pa.ChunkedArray, kind: str) -> tuple[pa.Array, np.ndarray]:
+    """Text cells as the column type ``kind`` (LONG, DOUBLE, BOOLEAN): the values (null where
+    empty or not of the type) and which non-empty cells are not of the type."""
+    text = cells.combine_chunks() if isinstance(cells, pa.ChunkedArray) else cells
+    found = numbers(text)
+    trimmed = found.trimmed
+    null_of = {schema.LONG: pa.int64(), schema.DOUBLE: pa.float64(), schema.BOOLEAN: pa.bool_()}
+    if kind == schema.DOUBLE:
+        ok = pc.or_(
+            found.is_number, pc.fill_null(pc.is_in(trimmed, pa.array(_SPECIAL_DOUBLES)), False)
+        )
+        values = pc.cast(pc.if_else(ok, trimmed, pa.scalar(None, pa.string())), pa.float64())
+    elif kind == schema.LONG:
+        ok = pc.fill_null(pc.match_substring_regex(trimmed, r"^[+-]?[0-9]{1,19}$"), False)
+        kept = pc.if_else(ok, trimmed, pa.scalar(None, pa.string()))
+        try:
+            values = pc.cast(kept, pa.int64())
+        except pa.ArrowInvalid:  # beyond a long: not of the type
+            parsed = [_long_or_none(v) for v in kept.to_pylist()]
+            values = pa.array(parsed, pa.int64())
+            ok = pc.and_(ok, pc.is_valid(values))
+    else:
+        lower = pc.utf8_lower(trimmed)
+        ok = pc.fill_null(pc.is_in(lower, pa.array(["true", "false"])), False)
+        values = pc.if_else(ok, pc.equal(lower, "true"), pa.scalar(None, null_of[kind]))
+    present = pc.fill_null(pc.not_equal(trimmed, ""), False)
+    wrong = pc.and_(present, pc.invert(ok)).to_numpy(zero_copy_only=False)
+    return values, wrong
+
+
+def _long_or_none(value: str | None) -> int | None:
+    if value is None:
+        return None
+    number = int(value)
+    return number if -(1 << 63) <= number < (1 << 63) else None
 
 
 def _drop_duplicates(table: pa.Table) -> tuple[pa.Table, int]:

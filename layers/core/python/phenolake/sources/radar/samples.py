@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from phenolake.sources.radar import schema
+
 
 def write(out_dir: Path, seed: int) -> list[Path]:
     """The export under ``<out_dir>/output`` (the folder holding the site folders)."""
@@ -18,24 +20,6 @@ def write(out_dir: Path, seed: int) -> list[Path]:
 
 SAMPLE_SITES = {"connect-kcl": 2, "connect-mssm": 2}
 SAMPLE_DAYS = ("2024-10-17", "2024-10-18", "2024-10-19")
-
-
-def _avro(topic: str, fields: list[str]) -> dict[str, Any]:
-    return {
-        "type": "record",
-        "name": "".join(p.title() for p in topic.split("_")),
-        "namespace": "org.radarcns",
-        "fields": [
-            {"name": "key", "type": {"type": "record", "name": "ObservationKey", "fields": [
-                {"name": "projectId", "type": ["null", "string"]},
-                {"name": "userId", "type": "string"},
-                {"name": "sourceId", "type": "string"},
-            ]}},
-            {"name": "value", "type": {"type": "record", "name": "Value", "fields": [
-                {"name": f.removeprefix("value."), "type": "double"} for f in fields
-            ]}},
-        ],
-    }  # fmt: skip
 
 
 def _write(path: Path, header: list[str], rows: list[list[Any]]) -> Path:
@@ -85,7 +69,7 @@ def write_sample_export(root: Path, seed: int) -> list[Path]:
                         lines.append(lines[-1])  # an exact duplicate row
                     name = f"{stamp}_{hour:02d}00{suffix}.csv.gz"
                     written.append(_write(folder / topic / name, key + fields, lines))
-            written.append(_schema(folder / topic, topic, fields))
+            written.append(_schema(folder / topic, topic))
             # ambient light every 5 minutes, times in scientific notation; from the second
             # day the export carries one more column (value.placement)
             topic = "sensorkit_ambient_light"
@@ -100,7 +84,7 @@ def write_sample_export(root: Path, seed: int) -> list[Path]:
                     lines.append(row + (["frontTop"] if i > 0 else []))
                 name = f"{day.replace('-', '')}_1200.csv.gz"
                 written.append(_write(folder / topic / name, key + fields, lines))
-            written.append(_schema(folder / topic, topic, fields))
+            written.append(_schema(folder / topic, topic))
             # one PHQ-2 questionnaire a day, answers flattened
             topic = "questionnaire_response"
             fields = ["value.time", "value.timeCompleted", "value.name", "value.version"]
@@ -120,11 +104,14 @@ def write_sample_export(root: Path, seed: int) -> list[Path]:
                 row = [*base, f"{t:.3f}", f"{t + 30:.3f}", "phq2", "1.0", *answers]
                 name = f"{day.replace('-', '')}_1900.csv.gz"
                 written.append(_write(folder / topic / name, key + fields, [row]))
-            written.append(_schema(folder / topic, topic, fields))
+            written.append(_schema(folder / topic, topic))
     return written
 
 
-def _schema(folder: Path, topic: str, fields: list[str]) -> Path:
+def _schema(folder: Path, topic: str) -> Path:
+    """The topic's ``schema-<topic>.json`` as the tool writes it: RADAR-Schemas' key and
+    value records combined (the samples' extra columns, ``value.device`` of acceleration,
+    are not in it and load as text)."""
     path = folder / f"schema-{topic}.json"
-    path.write_text(json.dumps(_avro(topic, fields), indent=1) + "\n")
+    path.write_text(json.dumps(schema.combined_schema(topic), indent=2) + "\n")
     return path
