@@ -274,3 +274,34 @@ def _branch_name(names: Names, schema: Schema) -> str:
     if isinstance(resolved, dict) and resolved.get("type") in ("record", "enum", "fixed"):
         return str(resolved["name"])
     return _kind(resolved)
+
+
+def questionnaire(
+    site: str,
+    participant: str,
+    source_id: str,
+    name: str,
+    time: float,
+    answers: list[tuple[str, Any]],
+) -> dict[str, Any]:
+    """One aRMT response as RADAR-Schemas' ``Questionnaire`` record (``value`` of ``int |
+    string | double``: an int, a str or a float here), answered 8 s per question."""
+    return {
+        "key": {"projectId": site, "userId": participant, "sourceId": source_id},
+        "value": {
+            "time": time,
+            "timeCompleted": time + 8.0 * len(answers) + 2.5,
+            "timeNotification": None,
+            "name": name,
+            "version": "1.0.0",
+            "answers": [
+                {
+                    "questionId": question,
+                    "value": value,
+                    "startTime": time + 8.0 * i,
+                    "endTime": time + 8.0 * i + 6.25,
+                }
+                for i, (question, value) in enumerate(answers)
+            ],
+        },
+    }
