@@ -319,8 +319,8 @@ def write_app_uploads(root: Path) -> None:
         f"app_segment_data_csv_{NEW}.csv": app.csv_of("segments", [segment]),
     }
     old_zip = f"image_zip_{OLD}_1.zip"
-    old_shot = app.screenshot_row(USER, NAMES["old"], old_zip, OLD_SECONDS, app.PDT)
-    old_shot[9] = OLD_SECONDS  # t_epoch_ts_ms in seconds
+    old_shot = app.screenshot_row(USER, NAMES["old"], old_zip, OLD_SECONDS * 1000, app.PDT)
+    old_shot[9] = OLD_SECONDS  # t_epoch_ts_ms in seconds; the natural columns as before
     old_members = {
         f"screenshot_data_csv_{OLD}.csv": app.csv_of("screenshots", [old_shot]),
         NAMES["old"]: _jpeg(),
@@ -409,6 +409,21 @@ def test_app_loose_logs_land_in_utc_with_the_learned_offset_or_flagged(app_run) 
     ]  # fmt: skip
     assert logs[1]["t_unix_ts_ms"] == 1710313845000  # 07:10:45 UTC
     assert logs[2]["t_unix_ts_ms"] == 1710288645000  # 00:10:45 "UTC"
+
+
+def test_app_sessions_and_segments_land_on_their_utc_day(app_run) -> None:
+    home, _ = app_run
+    sessions = rows(
+        home,
+        "SELECT session_start, session_end, t_natural_second_session_start AS local, date "
+        "FROM screenlake_sessions",
+    )
+    assert sessions == [  # the app writes a session's start and end as ISO instants
+        {"session_start": 1710312640000, "session_end": 1710313850000, "local": "23:50:40",
+         "date": "2024-03-13"}
+    ]  # fmt: skip
+    segments = rows(home, "SELECT t_unix_ts_segment_start, date FROM screenlake_segments")
+    assert segments == [{"t_unix_ts_segment_start": app.local_ms(BEFORE), "date": "2024-03-13"}]
 
 
 def test_app_files_that_are_refused_have_a_reason(app_run) -> None:
