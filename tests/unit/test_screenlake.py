@@ -538,3 +538,42 @@ def test_accessibility_session_start_rows_of_seconds_in_a_file_of_ms() -> None:
     table, rejections, _ = convert("accessibility", app.csv_of("accessibility", rows))
     assert rejections == []
     assert table["t_unix_ts_ms"].to_pylist() == [1710276730000, 1710276732572]
+
+
+def test_times_in_another_locales_digits_read_as_the_same_times() -> None:
+    # SimpleDateFormat with Locale.getDefault() writes e.g. Arabic-Indic digits
+    arabic = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+    name = "img_a_2024_03_13_24_10_45_123.jpg"
+    assert screenlake.name_time(name.translate(arabic)) == screenlake.name_time(name)
+    rows = [app.log_row("LAST_UPLOAD", "OK", USER, AFTER_MIDNIGHT)]
+    local = rows[0][3]
+    rows[0][3] = local.translate(arabic)
+    table, rejections, _ = convert("logs", app.csv_of("logs", rows))
+    assert rejections == []
+    assert table["t_unix_ts_ms"].to_pylist() == [1710288645000]
+    assert table["local_time"].to_pylist() == [local.translate(arabic)]  # kept as written
+
+
+def test_an_epoch_that_overflows_once_scaled_is_refused_not_a_crash() -> None:
+    rows = [
+        [
+            USER,
+            1694402435,
+            9_300_000_000_000_000,
+            "s1",
+            1,
+            1,
+            1,
+            "0.3",
+            "p",
+            "t",
+            "a",
+            "b",
+            "c",
+            "d",
+        ],
+        [USER, 1694402436, 1694402437, "s2", 1, 1, 1, "0.3", "p", "t", "a", "b", "c", "d"],
+    ]
+    table, rejections, _ = convert("sessions", app.csv_of("sessions", rows))
+    assert table["session_end"].to_pylist() == [1694402437000]
+    assert by_reason(rejections)["integer out of the bigint range"][0] == 1

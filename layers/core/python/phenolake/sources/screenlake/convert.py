@@ -42,6 +42,7 @@ from __future__ import annotations
 import datetime as dt
 import posixpath
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -445,7 +446,9 @@ def local_ms(text: str) -> tuple[int | None, bool]:
     if _INTEGER.match(text):
         return int(text), True
     try:
-        when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        # the app formats it with Locale.getDefault(): any locale's digits
+        ascii_text = "".join(str(unicodedata.digit(c, c)) if c.isdigit() else c for c in text)
+        when = dt.datetime.fromisoformat(ascii_text.replace("Z", "+00:00"))
     except ValueError:
         raise BadValue("not a local time (yyyy-MM-dd HH:mm:ss) or epoch time") from None
     exact = when.tzinfo is not None
@@ -521,8 +524,6 @@ def typed_row(kind: Kind, fields: list[str], scale: int | None = 1) -> tuple[Typ
             values.append(_PARSERS[column.kind](text))
         except BadValue as exc:
             return None, f"{exc} in column {column.csv}"
-    if any(abs(v) >= 2**63 for v in values if isinstance(v, int)):
-        return None, "integer out of the bigint range"
     names = [c.column for c in kind.columns]
     seconds_row = False
     if kind.seconds_rows:
@@ -549,6 +550,8 @@ def typed_row(kind: Kind, fields: list[str], scale: int | None = 1) -> tuple[Typ
             when = when * 1000 if scale is None and _in_seconds_range(when) else when * (scale or 1)
     else:
         when = values[at]
+    if any(abs(v) >= 2**63 for v in values if isinstance(v, int)):
+        return None, "integer out of the bigint range"
     if when is None:
         return None, f"no time: column {time_csv} is null"
     if not _in_ms_range(when):
