@@ -4,6 +4,8 @@ handlers and Glue script; then what a user sees: tables, quarantine, the export 
 from __future__ import annotations
 
 import csv
+import datetime as dt
+import io
 import json
 import sys
 import zipfile
@@ -16,6 +18,7 @@ from phenolake.sources.screenlake import samples as screenlake_samples
 from phenolake_local import runner
 from phenolake_tools import cli as cli_module
 from phenolake_tools import query
+from tests import screenlake_app as app
 
 pytestmark = pytest.mark.slow
 
@@ -143,8 +146,8 @@ def test_only_redacted_images_reach_the_lake(screenlake_run) -> None:
     )
     assert len(audit) == 8
     by_name = {r["image_key"].rsplit("/", 1)[1]: r for r in audit}
-    for name, shown in screenlake_samples.FACES.items():
-        row = by_name[name]
+    for name, row in by_name.items():  # FACES also holds other seeds' samples of this process
+        shown = screenlake_samples.FACES[name]
         assert row["faces"] >= shown, name  # every face shown was found
         if shown:
             assert row["action"] == "redacted", name
@@ -255,3 +258,189 @@ def test_export_of_an_empty_lake(tmp_path: Path, capsys) -> None:
     assert err.strip() == (
         f"phenolake: error: no screenlake tables in the lake at {tmp_path} (run the pipeline first)"
     )
+
+
+# --- files as the app writes them (tests/screenlake_app.py) ---------------------------------
+
+USER = "e3b0c442"
+NEW, OLD = app.new_id(1), app.new_id(2)
+#: A phone in UTC-7 around local midnight; the third image has no CSV row.
+BEFORE = dt.datetime(2024, 3, 12, 23, 50, 45, 123000, tzinfo=app.PDT)
+AFTER = dt.datetime(2024, 3, 13, 0, 10, 45, 123000, tzinfo=app.PDT)
+NO_ROW = dt.datetime(2024, 3, 13, 0, 20, 0, tzinfo=app.PDT)
+#: An older app version's upload: epoch seconds (as in the app's 2023 androidTest assets).
+OLD_SECONDS = 1694402435
+NAMES = {
+    "before": app.capture_name(app.new_id(3), BEFORE),
+    "after": app.capture_name(app.new_id(4), AFTER),
+    "no_row": app.capture_name(app.new_id(5), NO_ROW),
+    "old": f"img_{app.new_id(6)}_2023_09_10_20_20_35_000.jpg",
+}
+#: The older writer's unquoted segment CSV, with its extra column (androidTest
+#: app_segment_data_1.csv's header): refused with a reason.
+OLD_SEGMENTS = (
+    b"apk,t_unix_ts_segment_start,t_unix_ts_segment_end,duration_segment_ms,id_session,"
+    b"id_segment,apk_prev_1,apk_prev_2,apk_prev_3,apk_prev_4,apk_next_1,id_user\n"
+    b"com.android.chrome,1694402438,1694402454,15964,f660,1567,NA,NA,NA,NA,NA,46ed\n"
+)
+
+
+def _jpeg() -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (108, 240), (240, 240, 240)).save(out, format="JPEG")
+    return out.getvalue()
+
+
+def write_app_uploads(root: Path) -> None:
+    """Two zips and two loose log CSVs of one panelist, at the keys the app uploads to."""
+    new_zip = f"image_zip_{NEW}_3.zip"
+    shots = [
+        app.screenshot_row(USER, NAMES[n], new_zip, app.local_ms(at) + 5, app.PDT)
+        for n, at in (("before", BEFORE), ("after", AFTER))
+    ]
+    session = [
+        USER, "2024-03-13T06:50:40.000Z", "2024-03-13T07:10:50.000Z", "s1", "0", "1210000",
+        "1", "0.3", app.PANEL, "ut_austin_tenant_1", "23:50:40", "03/12/2024", "00:10:50",
+        "03/13/2024",
+    ]  # fmt: skip
+    segment = [
+        "com.android.chrome", app.local_ms(BEFORE), "1200000", "s1", "g1", "NA", "NA", "NA",
+        "NA", "NA", USER,
+    ]  # fmt: skip
+    # before the app's a561102 (2025-11-12) a SESSION_START's time was epoch seconds
+    event = [USER, "SESSION_START", app.local_ms(BEFORE) // 1000, "null", "s1", "i1", "null"]
+    members = {
+        f"app_accessibility_data_csv_{NEW}.csv": app.csv_of("accessibility", [event]),
+        f"screenshot_data_csv_{NEW}.csv": app.csv_of("screenshots", shots),
+        **{NAMES[n]: _jpeg() for n in ("before", "after", "no_row")},
+        f"session_data_csv_{NEW}.csv": app.csv_of("sessions", [session]),
+        f"app_segment_data_csv_{NEW}.csv": app.csv_of("segments", [segment]),
+    }
+    old_zip = f"image_zip_{OLD}_1.zip"
+    old_shot = app.screenshot_row(USER, NAMES["old"], old_zip, OLD_SECONDS * 1000, app.PDT)
+    old_shot[9] = OLD_SECONDS  # t_epoch_ts_ms in seconds; the natural columns as before
+    old_members = {
+        f"screenshot_data_csv_{OLD}.csv": app.csv_of("screenshots", [old_shot]),
+        NAMES["old"]: _jpeg(),
+        f"app_segment_data_csv_{OLD}.csv": OLD_SEGMENTS,
+    }
+    worker = dt.datetime(2024, 3, 12, 23, 51, 40, 456000, tzinfo=app.PDT)
+    logs = [
+        app.log_row(f"ZIP_WORKER_RUN_{app.local_ms(worker) + 2}", app.new_id(9), USER, worker),
+        app.log_row("LAST_UPLOAD", "OK", USER, AFTER),
+    ]
+    lone_log = [app.log_row("UPLOAD_WORKER", "Found 1 zips to upload.", USER, AFTER)]
+    files = {
+        app.zip_key(USER, NEW, 3): app.zip_bytes(members),
+        app.zip_key(USER, OLD, 1): app.zip_bytes(old_members),
+        app.log_key(USER, app.new_id(7)): app.csv_of("logs", logs),
+        app.log_key(USER, app.new_id(8)): app.csv_of("logs", lone_log),
+    }
+    for key, body in files.items():
+        (root / key).parent.mkdir(parents=True, exist_ok=True)
+        (root / key).write_bytes(body)
+
+
+@pytest.fixture(scope="module")
+def app_run(tmp_path_factory: pytest.TempPathFactory, spark: object) -> tuple[Path, object]:
+    inputs = tmp_path_factory.mktemp("app")
+    write_app_uploads(inputs)
+    home = tmp_path_factory.mktemp("home-app")
+    result = runner.run(
+        runner.RunOptions(home=home, inputs=[inputs / "academia"], sources=["screenlake"])
+    )
+    assert result.status == "SUCCEEDED", f"{result.error}: {result.cause}"
+    return home, result
+
+
+def test_app_images_are_filed_by_their_csv_rows_utc_day(app_run) -> None:
+    home, _ = app_run
+    audit = rows(
+        home,
+        "SELECT image_key, date, taken_at, time_from FROM image_redactions ORDER BY taken_at",
+    )
+    found = [  # taken_at in UTC, as the local query engine shows it (no zone)
+        (r["image_key"].rsplit("/", 1)[1], r["date"], r["taken_at"].isoformat(), r["time_from"])
+        for r in audit
+    ]
+    assert found == [
+        (NAMES["old"], "2023-09-11", "2023-09-11T03:20:35", "csv"),  # epoch seconds
+        (NAMES["before"], "2024-03-13", "2024-03-13T06:50:45.128000", "csv"),
+        (NAMES["after"], "2024-03-13", "2024-03-13T07:10:45.128000", "csv"),
+        # no row: 00:20 local ("_24_20_00_000" in its name) with the zip's offset, -7 h
+        (NAMES["no_row"], "2024-03-13", "2024-03-13T07:20:00", "file_name"),
+    ]
+    assert NAMES["after"].endswith("_2024_03_13_24_10_45_123.jpg")
+    lake = next(home.glob("*-lake"))
+    published = sorted(p.relative_to(lake).as_posix() for p in lake.glob("images/**/*.jpg"))
+    assert published == sorted(
+        f"images/screenlake/{USER}/{day}/{NAMES[n]}"
+        for n, day in (("old", "2023-09-11"), ("before", "2024-03-13"), ("after", "2024-03-13"),
+                       ("no_row", "2024-03-13"))
+    )  # fmt: skip
+    shots = rows(home, "SELECT date, t_epoch_ts_ms FROM screenlake_screenshots ORDER BY 2")
+    assert shots == [
+        {"date": "2023-09-11", "t_epoch_ts_ms": OLD_SECONDS * 1000},
+        {"date": "2024-03-13", "t_epoch_ts_ms": app.local_ms(BEFORE) + 5},
+        {"date": "2024-03-13", "t_epoch_ts_ms": app.local_ms(AFTER) + 5},
+    ]
+    events = rows(home, "SELECT type, t_unix_ts_ms, date FROM screenlake_accessibility")
+    assert events == [
+        {"type": "SESSION_START", "t_unix_ts_ms": app.local_ms(BEFORE) // 1000 * 1000,
+         "date": "2024-03-13"}
+    ]  # fmt: skip
+
+
+def test_app_loose_logs_land_in_utc_with_the_learned_offset_or_flagged(app_run) -> None:
+    home, _ = app_run
+    logs = rows(
+        home,
+        "SELECT event, local_time, t_unix_ts_ms, utc_offset_min, time_from, date "
+        "FROM screenlake_logs WHERE panelist = 'e3b0c442' ORDER BY local_time, event",
+    )
+    assert [(r["event"][:15], r["local_time"], r["utc_offset_min"], r["time_from"], r["date"])
+            for r in logs] == [
+        ("ZIP_WORKER_RUN_", "2024-03-12 23:51:40", -420, "local_time", "2024-03-13"),
+        ("LAST_UPLOAD", "2024-03-13 00:10:45", -420, "local_time", "2024-03-13"),
+        # a CSV with no ZIP_WORKER_RUN row: no offset to learn, the wall time as if UTC
+        ("UPLOAD_WORKER", "2024-03-13 00:10:45", None, "local_time_as_utc", "2024-03-13"),
+    ]  # fmt: skip
+    assert logs[1]["t_unix_ts_ms"] == 1710313845000  # 07:10:45 UTC
+    assert logs[2]["t_unix_ts_ms"] == 1710288645000  # 00:10:45 "UTC"
+
+
+def test_app_sessions_and_segments_land_on_their_utc_day(app_run) -> None:
+    home, _ = app_run
+    sessions = rows(
+        home,
+        "SELECT session_start, session_end, t_natural_second_session_start AS local, date "
+        "FROM screenlake_sessions",
+    )
+    assert sessions == [  # the app writes a session's start and end as ISO instants
+        {"session_start": 1710312640000, "session_end": 1710313850000, "local": "23:50:40",
+         "date": "2024-03-13"}
+    ]  # fmt: skip
+    segments = rows(home, "SELECT t_unix_ts_segment_start, date FROM screenlake_segments")
+    assert segments == [{"t_unix_ts_segment_start": app.local_ms(BEFORE), "date": "2024-03-13"}]
+
+
+def test_app_files_that_are_refused_have_a_reason(app_run) -> None:
+    home, result = app_run
+    notify = result.output["notify"]
+    assert (notify["objects"], notify["images"]) == (4, 4)
+    lake = next(home.glob("*-lake"))
+    reasons = {
+        json.loads(p.read_text())["source"].rsplit("/", 1)[1]: json.loads(p.read_text())["reason"]
+        for p in lake.glob("quarantine/**/*.reason.json")
+    }
+    assert reasons == {
+        f"app_segment_data_csv_{OLD}.csv": (
+            "unexpected header for app_segment_data: 'apk,t_unix_ts_segment_start,"
+            "t_unix_ts_segment_end,duration_segment_ms,id_session,id_segment,apk_prev_1,"
+            "apk_prev_2,apk_prev_3,apk_prev_4,apk_next_1,id_user'; expected apk,"
+            "t_unix_ts_segment_start,duration_segment_ms,id_session,id_segment,apk_prev_1,"
+            "apk_prev_2,apk_prev_3,apk_prev_4,apk_next_1,id_user"
+        )
+    }

@@ -1,4 +1,5 @@
-"""Screenlake zips fetched from the panel's source bucket by LastModified (UTC) and panelist."""
+"""Screenlake zips and loose log CSVs fetched from the panel's source bucket by LastModified
+(UTC) and panelist."""
 
 from __future__ import annotations
 
@@ -22,6 +23,11 @@ ZIPS = [
     f"{PANEL}p002/image_zip_ccc_3.zip",
     "academia/tenant/18_other/panel/1/V_1/panelist/p009/image_zip_ddd_1.zip",
 ]
+#: The app's loose log CSVs (RealUploadHandler.buildUploadPath): beside tenant/, by panelist.
+LOGS = [
+    "academia/log_events_v2/p001/V_2/5d1c0f0e-0000-4000-8000-000000000001.csv",
+    "academia/log_events_v2/p002/V_2/5d1c0f0e-0000-4000-8000-000000000002.csv",
+]
 
 
 @pytest.fixture
@@ -31,7 +37,7 @@ def aws(tmp_path: Path) -> Iterator[EmbeddedAWS]:
         tmp_path / "home", parameters={"SourceBuckets": "screenlake-zip-prod"}
     ) as embedded:
         embedded.s3.create_bucket(Bucket="screenlake-zip-prod")
-        for key in ZIPS:
+        for key in ZIPS + LOGS:
             embedded.s3.put_object(Bucket="screenlake-zip-prod", Key=key, Body=key.encode())
         yield embedded
 
@@ -62,11 +68,14 @@ def test_zips_of_the_window_and_panelists_are_landed_once(aws: EmbeddedAWS) -> N
     options = {"bucket": "screenlake-zip-prod", "prefix": PANEL, "include_sites": ["p001"]}
     assert fetch(aws, today - dt.timedelta(days=1), options)["fetched"] == 0
     assert landed(aws) == []
-    assert fetch(aws, today, options)["fetched"] == 2
-    assert landed(aws) == [f"screenlake/{key}" for key in ZIPS[:2]]  # the whole source key
+    assert fetch(aws, today, options)["fetched"] == 3
+    # the whole source key: p001's zips and its loose log CSV
+    assert landed(aws) == sorted(f"screenlake/{key}" for key in [*ZIPS[:2], LOGS[0]])
     member = Screenlake().member(f"{ZIPS[0]}/screenshot_data_csv_aaa.csv")
     assert member is not None and member.participant == "p001"
+    log = Screenlake().member(LOGS[0])
+    assert log is not None and (log.participant, log.metric) == ("p001", "logs")
     assert fetch(aws, today, options)["fetched"] == 0  # same ETag: not copied again
     everyone = fetch(aws, today, {"bucket": "screenlake-zip-prod"})
-    assert everyone["fetched"] == 2
-    assert landed(aws) == [f"screenlake/{key}" for key in ZIPS]
+    assert everyone["fetched"] == 3
+    assert landed(aws) == sorted(f"screenlake/{key}" for key in ZIPS + LOGS)

@@ -190,6 +190,7 @@ class ImageRef(SparseContract):
     key: str
     participant: str | None = None
     taken_at: str | None = None
+    time_from: str | None = None
 
 
 class DataFile(Contract):
@@ -297,6 +298,7 @@ class AuditRow(Contract):
     participant: str
     taken_at: str | None
     date: str
+    time_from: str | None = None
     source_key: str
     mode: str
     run_id: str

@@ -27,6 +27,9 @@ SCHEMA = pa.schema(
         pa.field("source_key", pa.string()),
         pa.field("participant", pa.string()),
         pa.field("taken_at", pa.timestamp("ms", tz="UTC")),
+        # where taken_at came from, when the source says (screenlake: csv | file_name |
+        # file_name_as_utc, see the README's Source screenlake)
+        pa.field("time_from", pa.string()),
         pa.field("faces", pa.int32()),
         pa.field("scores", pa.string()),  # JSON list of detector scores
         pa.field("boxes", pa.string()),  # JSON list of covered [x1, y1, x2, y2]

@@ -154,6 +154,9 @@ class ImageFacts:
 
     participant: str
     taken_at: datetime | None = None
+    #: Where ``taken_at`` came from, when the source says (screenlake: ``csv``, ``file_name``,
+    #: ``file_name_as_utc``); the ``time_from`` column of ``image_redactions``.
+    time_from: str | None = None
 
 
 @dataclass(frozen=True)
@@ -269,6 +272,13 @@ class Source(abc.ABC):
         """Participant and capture time of an extracted image (path below the source's raw
         folder, as ``member`` gets it); None when the source has no images or cannot tell."""
         return None
+
+    def export_image_facts(self, files: Mapping[str, Path]) -> dict[str, ImageFacts]:
+        """Facts of the images of one extracted zip that its other files tell (screenlake: the
+        screenshot CSV row of each image), by path below the source's raw folder (as
+        ``image_facts`` gets it) -> facts; ``files`` maps those paths to the extracted local
+        files. Images left out get ``image_facts``; none by default."""
+        return {}
 
     def fetch_tasks(self, options: dict[str, Any]) -> list[FetchTask]:
         """Remote inputs to bring in (Kaggle datasets, external buckets); none by default."""

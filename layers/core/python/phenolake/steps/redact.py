@@ -134,6 +134,7 @@ def redact_batch(
             "source": batch.source,
             "participant": participant,
             "taken_at": taken_at,
+            "time_from": image.time_from,
             "date": day,
             "source_key": lake.s3_uri(image.bucket, image.key),
             "mode": mode,

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from phenolake import contracts, forget, lake, sources, storage, zipintake
 from phenolake.config import Settings
 from phenolake.contracts import DataFile, ExtractedManifest, ImageRef, LandedObject, RejectedMember
 from phenolake.ledger import Ledger
 from phenolake.steps.common import StepEvent, s3_client
+
+if TYPE_CHECKING:
+    from phenolake.sources.base import ImageFacts
 
 log = logging.getLogger(__name__)
 
@@ -42,13 +45,18 @@ def _raw_relative(source: str, landing: str, member: str | None) -> str:
     return lake.raw_relative(source, lake.raw_key(source, landing, member))
 
 
-def image_entry(bucket: str, key: str, item: LandedObject, member: str | None) -> ImageRef:
+def image_entry(
+    bucket: str, key: str, item: LandedObject, member: str | None, facts: ImageFacts | None = None
+) -> ImageRef:
     """A scratch image for Redact, with whose it is and when it was taken (the source's
-    ``image_facts``, asked here because Redact runs without the sources' dependencies)."""
-    try:
-        facts = sources.get(item.source).image_facts(_raw_relative(item.source, item.key, member))
-    except sources.UnknownSource:
-        facts = None
+    ``export_image_facts`` or ``image_facts``, asked here because Redact runs without the
+    sources' dependencies)."""
+    if facts is None:
+        try:
+            source = sources.get(item.source)
+            facts = source.image_facts(_raw_relative(item.source, item.key, member))
+        except sources.UnknownSource:
+            facts = None
     if facts is None:
         return ImageRef(bucket=bucket, key=key)
     return ImageRef(
@@ -56,16 +64,32 @@ def image_entry(bucket: str, key: str, item: LandedObject, member: str | None) -
         key=key,
         participant=facts.participant,
         taken_at=facts.taken_at.isoformat() if facts.taken_at else None,
+        time_from=facts.time_from,
     )
 
 
 def _add(
-    manifest: ExtractedManifest, bucket: str, key: str, item: LandedObject, member: str | None
+    manifest: ExtractedManifest,
+    bucket: str,
+    key: str,
+    item: LandedObject,
+    member: str | None,
+    facts: ImageFacts | None = None,
 ) -> None:
     if lake.is_image(key):
-        manifest.images.append(image_entry(bucket, key, item, member))
+        manifest.images.append(image_entry(bucket, key, item, member, facts))
     else:
         manifest.data.append(DataFile(bucket=bucket, key=key))
+
+
+def _export_image_facts(item: LandedObject, files: list[tuple[str, Path]]) -> dict[str, ImageFacts]:
+    """The source's facts of a zip's images from the zip's other files, by member."""
+    if item.source not in sources.REGISTRY:
+        return {}
+    relative = {_raw_relative(item.source, item.key, member): member for member, _ in files}
+    local = {_raw_relative(item.source, item.key, member): path for member, path in files}
+    found = sources.get(item.source).export_image_facts(local)
+    return {relative[path]: facts for path, facts in found.items() if path in relative}
 
 
 def run(event: UnzipEvent, settings: Settings) -> dict[str, Any]:
@@ -144,7 +168,9 @@ def _extract_zip(
             return
         withheld = []
         members = []
-        for member, path in zipintake.iter_members(extracted):
+        files = list(zipintake.iter_members(extracted))
+        known = _export_image_facts(item, files)
+        for member, path in files:
             relative = _raw_relative(item.source, item.key, member)
             if forget.withdrawn(item.source, relative, forgotten):
                 path.unlink()
@@ -153,7 +179,7 @@ def _extract_zip(
             bucket, key = _place(settings, run_id, item, member)
             s3.upload_file(str(path), bucket, key)
             path.unlink()
-            _add(manifest, bucket, key, item, member)
+            _add(manifest, bucket, key, item, member, known.get(member))
             members.append(member)
         manifest.skipped = report.skipped + withheld
         manifest.rejected = [RejectedMember.model_validate(r) for r in report.rejected]

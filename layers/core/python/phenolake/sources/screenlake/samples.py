@@ -4,6 +4,9 @@ Each zip holds the five CSVs, written as the app writes them (every field quoted
 inside text not escaped, ``null`` / ``NA``), with the cases the reader must get right: OCR
 text with an unescaped quote, with ``","`` inside, with a newline; nulls in typed columns;
 and one log row cut short (a missing field), which the pipeline rejects and counts.
+Unlike the app, they keep the log CSV inside the zip with epoch-ms times and name screenshots
+in UTC (the app uploads its logs loose, with local times, and names screenshots in local
+time: ``tests/screenlake_app.py`` writes those for the tests).
 
 The screenshots are real JPEGs, 1080x2400 like a phone's: synthetic app screens (chat
 bubbles, a feed, a video call) drawn with Pillow, some with real photos of faces pasted in
