@@ -72,7 +72,9 @@ def epoch(text: str) -> float:
     return dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC).timestamp()
 
 
-def _write(root: Path, user: str, topic: str, hour: str, header: list[str], rows: list[list]) -> None:
+def _write(
+    root: Path, user: str, topic: str, hour: str, header: list[str], rows: list[list]
+) -> None:
     path = root / SITE / user / topic / f"{hour}.csv.gz"
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = [",".join(header), *(",".join(_field(v) for v in row) for row in rows)]
@@ -94,7 +96,9 @@ def _questionnaire_header(answers: int) -> list[str]:
         "value.timeNotification", "value.name", "value.version",
     ]  # fmt: skip
     for i in range(answers):
-        header += [f"value.answers.{i}.{f}" for f in ("questionId", "value", "startTime", "endTime")]
+        header += [
+            f"value.answers.{i}.{f}" for f in ("questionId", "value", "startTime", "endTime")
+        ]
     return header
 
 
@@ -120,6 +124,10 @@ def _esm(negative_1: object, negative_2: object, sleep: object, note: str) -> li
         ("sleep_5", sleep),
         ("esm_note", note),
     ]
+
+
+def _esm_response(user: str, started: str, completed: str, *answers: object) -> list:
+    return _response(user, started, completed, "ESM", _esm(*answers))  # type: ignore[arg-type]
 
 
 def write_export(root: Path) -> list[Path]:
@@ -161,23 +169,23 @@ def write_export(root: Path) -> list[Path]:
     responses = {
         (p1, "20240930_2300"): [
             # started on 30 September, completed on 1 October: counted on the day completed
-            _response(p1, "2024-09-30T23:58:00", "2024-10-01T00:01:30", "ESM", _esm(30, 35, 4, "late")),
+            _esm_response(p1, "2024-09-30T23:58", "2024-10-01T00:01:30", 30, 35, 4, "late"),
         ],
         (p1, "20241001_0900"): [
             _response(p1, "2024-10-01T09:00:00", "2024-10-01T09:03:10.5", "PHQ8", phq8),
         ],
         (p1, "20241001_1200"): [
-            _response(p1, "2024-10-01T12:00:00", "2024-10-01T12:02:00", "ESM", _esm(40, 55, 3, "tired, but ok")),
-            _response(p1, "2024-10-01T12:40:00", "2024-10-01T12:41:00", "ESM", _esm(45, 50, 3, "fine")),
+            _esm_response(p1, "2024-10-01T12:00", "2024-10-01T12:02", 40, 55, 3, "tired, but ok"),
+            _esm_response(p1, "2024-10-01T12:40", "2024-10-01T12:41", 45, 50, 3, "fine"),
         ],
         (p1, "20241002_0700"): [
-            _response(p1, "2024-10-02T07:00:00", "2024-10-02T07:01:00", "ESM", _esm(20, "skipped", 2, 'said "ok"')),
+            _esm_response(p1, "2024-10-02T07:00", "2024-10-02T07:01", 20, "skipped", 2, 'a "b"'),
         ],
         (p1, "20241106_0800"): [
-            _response(p1, "2024-11-06T08:00:00", "2024-11-06T08:02:00", "ESM", _esm(60, 65, 1, "")),
+            _esm_response(p1, "2024-11-06T08:00", "2024-11-06T08:02", 60, 65, 1, ""),
         ],
         (p2, "20241003_1000"): [
-            _response(p2, "2024-10-03T10:00:00", "2024-10-03T10:01:00", "ESM", _esm(10.5, 20, 3, "x")),
+            _esm_response(p2, "2024-10-03T10:00", "2024-10-03T10:01", 10.5, 20, 3, "x"),
         ],
     }  # fmt: skip
     for (user, hour), rows in responses.items():

@@ -295,7 +295,7 @@ def values_sql(rows: list[str]) -> str:
 
     The median is exact (Trino has only ``approx_percentile``): the values ranked in order,
     the mean of the ranks (n + 1) / 2 and (n + 2) / 2 (one rank when n is odd)."""
-    union = " UNION ALL ".join(f"({r})" for r in rows)
+    union = " UNION ALL ".join(rows)
     group = "kind, name, site, participant_id, period"
     return (
         f"WITH v AS ({union}), ranked AS (SELECT *, "
@@ -315,7 +315,7 @@ def values_sql(rows: list[str]) -> str:
 def days_sql(rows: list[str]) -> str:
     """The participant's days with a feature value per period (the script's data_summary:
     start_date, end_date, total_days_with_data; sliders not counted, as there)."""
-    union = " UNION ALL ".join(f"({r})" for r in rows)
+    union = " UNION ALL ".join(rows)
     return (
         f"SELECT site, participant_id, period, min(day) AS start_date, max(day) AS end_date, "
         f"count(DISTINCT day) AS total_days_with_data FROM ({union}) WHERE value IS NOT NULL "
