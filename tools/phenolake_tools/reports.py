@@ -202,18 +202,20 @@ def period_of(day: dt.date, period: Period) -> tuple[str, dt.date, dt.date]:
 
 
 def _stats(values: list[float]) -> dict[str, float | None]:
+    """mean, median, the sample sd (divides by n - 1, as pandas' ``std``; null for one value:
+    named ``sd_sample``, so it is not taken for the CONNECT scripts' population sd), min, max."""
     clean = sorted(v for v in values if v is not None and math.isfinite(v))
     if not clean:
-        return {"mean": None, "median": None, "std": None, "min": None, "max": None}
+        return {"mean": None, "median": None, "sd_sample": None, "min": None, "max": None}
     n = len(clean)
     mean = sum(clean) / n
     middle = n // 2
     median = clean[middle] if n % 2 else (clean[middle - 1] + clean[middle]) / 2
-    std = math.sqrt(sum((v - mean) ** 2 for v in clean) / (n - 1)) if n > 1 else 0.0
+    std = math.sqrt(sum((v - mean) ** 2 for v in clean) / (n - 1)) if n > 1 else None
     return {
         "mean": round(mean, 6),
         "median": round(median, 6),
-        "std": round(std, 6),
+        "sd_sample": None if std is None else round(std, 6),
         "min": clean[0],
         "max": clean[-1],
     }
