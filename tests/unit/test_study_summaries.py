@@ -522,3 +522,74 @@ def test_report_writes_the_study_summaries(one_lake: Path, tmp_path: Path) -> No
     assert "<h2>Study summaries per month</h2>" in page
     assert "Skipped: features.hr: no table for topic" in page
     assert "<th>sd_population</th><th>sd_sample</th>" in page
+
+
+#: ``4c7d3f0a-..._2024-10.json`` as extract_patient_summary.py wrote it in run A (month).
+SCRIPT_DOCUMENT = {
+    "patient_id": P["P1"],
+    "site": P["P1"],
+    "data_summary": {
+        "start_date": "2024-10-01", "end_date": "2024-10-07", "total_days_with_data": 2,
+        "missing_days": None, "features_available": ["heart_rate"],
+    },
+    "feature_statistics": {
+        "heart_rate": {
+            "total_entries": 5, "days_with_data": 2, "mean": 75.8, "median": 75.0,
+            "std_dev": 8.681013765684282, "min": 66.0, "max": 90.0,
+        }
+    },
+    "questionnaire_responses": {
+        "total_responses": 5,
+        "slider": {
+            "negative_emotions": {
+                "total_entries": 8, "days_with_data": 2, "mean": 39.285714285714285,
+                "median": 40.0, "std_dev": 11.157499537009507, "min": 20.0, "max": 55.0,
+            }
+        },
+        "histogram": {"sleep": {"sleep_5": {"4": 1, "2": 1, "3": 2}}},
+        "days_with_responses": 2,
+    },
+}  # fmt: skip
+
+
+def _as_the_script_names_it(document: dict[str, Any]) -> dict[str, Any]:
+    """Ours with the script's names: ``sd_population`` is its ``std_dev``; it has no
+    ``sd_sample``, and writes the participant as the site."""
+    if isinstance(document, dict):
+        renamed = {
+            ("std_dev" if k == "sd_population" else k): _as_the_script_names_it(v)
+            for k, v in document.items()
+            if k != "sd_sample"
+        }
+        if "patient_id" in renamed:
+            renamed["site"] = renamed["patient_id"]
+        return renamed
+    return document
+
+
+def _flat(document: Any, where: str = "") -> dict[str, Any]:
+    if not isinstance(document, dict):
+        return {where: document}
+    flat: dict[str, Any] = {}
+    for key, value in document.items():
+        flat.update(_flat(value, f"{where}.{key}" if where else key))
+    return flat
+
+
+def test_the_json_documents_are_the_scripts(one_lake: Path, tmp_path: Path) -> None:
+    found = run(one_lake, RUN_A, "month")
+    written = summaries.write(found, tmp_path)
+    path = tmp_path / "json" / f"{P['P1']}_2024-10.json"
+    assert path in written
+    document = json.loads(path.read_text())
+    assert document["site"] == radar_connect.SITE
+    sd_sample = document["feature_statistics"]["heart_rate"]["sd_sample"]
+    assert sd_sample == pytest.approx(statistics.stdev([75, 80, 90, 66, 68]), rel=1e-12)
+    ours, theirs = _flat(_as_the_script_names_it(document)), _flat(SCRIPT_DOCUMENT)
+    assert ours.pop("feature_statistics.heart_rate.unit") == "bpm"  # its filtered flag has none
+    assert sorted(ours) == sorted(theirs)
+    for key, value in theirs.items():
+        assert ours[key] == (pytest.approx(value, rel=1e-12) if isinstance(value, float) else value)
+    assert sorted(p.name for p in (tmp_path / "json").iterdir()) == sorted(
+        f"{P[who]}_{label}.json" for (_, who, label) in _expected(DAYS, "month")
+    )

@@ -488,7 +488,9 @@ def report(
         "heatmaps (PNG)": sum(p.suffix == ".png" for p in written),
         "pivots (CSV)": sum(p.name.startswith("coverage_") for p in written),
         "participant stats (csv.gz)": sum(p.name.endswith(".csv.gz") for p in written),
-        f"participant summaries ({period})": sum(p.suffix == ".json" for p in written),
+        f"participant summaries ({period})": sum(
+            p.suffix == ".json" and "study_summaries" not in p.parts for p in written
+        ),
     }
     for what, count in counts.items():
         out.print(f"{what}: {count}")

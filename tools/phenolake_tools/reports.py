@@ -11,8 +11,10 @@ Athena shows. ``write_report`` writes:
 - ``stats/<site>_stats.csv.gz`` and ``stats/all_sites.csv.gz``: the ``participant_stats`` rows;
 - ``summaries/<period>/<source>/<participant>/<label>.json``: a summary per participant per
   period (month, week or year);
-- ``study_summaries/<period>/{values,days,responses,histograms}.csv``: the study's summaries
-  as the CONNECT scripts make them, set in study.yaml's ``summaries`` (``summaries.py``);
+- ``study_summaries/<period>/{values,days,responses,histograms}.csv`` and
+  ``study_summaries/<period>/json/<participant>_<label>.json``: the study's summaries as the
+  CONNECT scripts make them (their JSON's shape), set in study.yaml's ``summaries``
+  (``summaries.py``);
 - ``index.html``: the page showing them, the participants silent for more than N days first.
 
 Coverage of a participant's day for a source is the mean over the source's metrics of the

@@ -27,6 +27,7 @@ script makes it NaN, and the period's mean with it).
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from collections.abc import Callable
 from typing import Any, Literal
@@ -71,6 +72,8 @@ class StudySummaries:
     histograms: list[dict[str, Any]]
     days: list[dict[str, Any]]
     skipped: list[str]
+    #: The features computed (not skipped), in study.yaml's order.
+    features: list[str] = dataclasses.field(default_factory=list)
 
 
 def _sql_string(text: str) -> str:
@@ -380,7 +383,7 @@ def compute(
     asked of ``information_schema``)."""
     tables = _Tables(query, database, table_names(query, database) if names is None else names)
     skipped: list[str] = []
-    features, sliders = [], []
+    features, sliders, computed = [], [], []
     for items, out, build in (
         (settings.features, features, _feature_rows),
         (settings.sliders, sliders, _slider_rows),
@@ -390,6 +393,9 @@ def compute(
                 out.append(build(tables, item, period))
             except _Missing as exc:
                 skipped.append(str(exc))
+                continue
+            if out is features:
+                computed.append(item.name)
     values = query(values_sql(features + sliders)).to_pylist() if features or sliders else []
     units = {f.name: f.unit for f in settings.features}
     for row in values:
@@ -407,7 +413,7 @@ def compute(
             histograms += query(histogram_sql(tables, histogram, period)).to_pylist()
         except _Missing as exc:
             skipped.append(str(exc))
-    return StudySummaries(values, responses, histograms, days, skipped)
+    return StudySummaries(values, responses, histograms, days, skipped, computed)
 
 
 #: The CSV files ``write`` makes, and their columns.
@@ -440,4 +446,76 @@ def write(found: StudySummaries, folder: Any) -> list[Any]:
         path = folder / name
         path.write_text("\n".join(lines) + "\n")
         written.append(path)
+    for (participant, label), document in sorted(connect_documents(found).items()):
+        path = folder / "json" / f"{participant}_{label}.json"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(json.dumps(document, indent=2) + "\n")
+        written.append(path)
     return written
+
+
+def _statistics(row: dict[str, Any] | None) -> dict[str, Any]:
+    figures = {f: (row or {}).get(f) for f in VALUE_FIGURES}
+    for count in ("total_entries", "days_with_data"):
+        figures[count] = figures[count] or 0
+    return figures
+
+
+def connect_documents(found: StudySummaries) -> dict[tuple[str, str], dict[str, Any]]:
+    """{(participant, period label): the document}, shaped as ``extract_patient_summary.py``
+    writes ``<participant>_<label>.json``, with two differences: the sd is named for what it
+    is (``sd_population``, the script's ``std_dev``, and ``sd_sample``), and ``site`` is the
+    participant's site (the script writes the participant id there)."""
+    keys = {
+        (r["participant_id"], r["period"]): r["site"]
+        for rows in (found.values, found.responses, found.histograms)
+        for r in rows
+    }
+    documents = {}
+    for (participant, label), site in keys.items():
+        mine = [
+            r for r in found.values if (r["participant_id"], r["period"]) == (participant, label)
+        ]
+        features = {r["name"]: r for r in mine if r["kind"] == "feature"}
+        days = next(
+            (r for r in found.days if (r["participant_id"], r["period"]) == (participant, label)),
+            {},
+        )
+        statistics = {}
+        for name in found.features:
+            statistics[name] = _statistics(features.get(name))
+            if features.get(name, {}).get("unit"):
+                statistics[name]["unit"] = features[name]["unit"]
+        responses = next(
+            (
+                r
+                for r in found.responses
+                if (r["participant_id"], r["period"]) == (participant, label)
+            ),
+            {},
+        )
+        histogram: dict[str, dict[str, dict[str, int]]] = {}
+        for r in found.histograms:
+            if (r["participant_id"], r["period"]) == (participant, label):
+                answers = histogram.setdefault(r["name"], {}).setdefault(r["question_id"], {})
+                answers[str(r["answer"])] = r["count"]
+        start, end = days.get("start_date"), days.get("end_date")
+        documents[(participant, label)] = {
+            "patient_id": participant,
+            "site": site,
+            "data_summary": {
+                "start_date": start.isoformat() if start else None,
+                "end_date": end.isoformat() if end else None,
+                "total_days_with_data": days.get("total_days_with_data", 0),
+                "missing_days": None,
+                "features_available": sorted(features),
+            },
+            "feature_statistics": statistics,
+            "questionnaire_responses": {
+                "total_responses": responses.get("total_responses", 0),
+                "slider": {r["name"]: _statistics(r) for r in mine if r["kind"] == "slider"},
+                "histogram": histogram,
+                "days_with_responses": responses.get("days_with_responses", 0),
+            },
+        }
+    return documents
