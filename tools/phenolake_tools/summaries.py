@@ -30,11 +30,18 @@ import dataclasses
 import json
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Literal
 
 import pyarrow as pa
 
-from phenolake.study import Summaries
+from phenolake.study import (
+    FeatureSummary,
+    HistogramSummary,
+    ResponseSummary,
+    SliderSummary,
+    Summaries,
+)
 
 Period = Literal["month", "week", "year"]
 Query = Callable[[str], pa.Table]
@@ -57,10 +64,6 @@ VALUE_FIGURES = (
     "max",
 )
 KEYS = ("site", "participant_id", "period")
-
-
-class SummaryError(ValueError):
-    """A summary that cannot be computed; one line naming it."""
 
 
 @dataclasses.dataclass
@@ -89,12 +92,11 @@ def _squash(name: str) -> str:
 
 
 def column_for(field: str, columns: dict[str, str]) -> str | None:
-    """The table column of a field named as in the export's header or as the column.
-
-    ``value.intValue`` -> ``int_value``, ``value.time`` -> ``time``, ``key.userId`` ->
-    ``participant_id`` is not guessed: the field's name without its ``key.``/``value.`` record
-    prefix, or whole, compared without case and separators; None when no column, or more than
-    one, answers to it."""
+    """The table column of a field named as in the export's header or as the column
+    (``value.intValue`` -> ``int_value``, ``value.timeCompleted`` -> ``time_completed``,
+    ``value.time`` -> ``time``): the column itself, else the one whose name equals the field's
+    without its ``key.``/``value.`` prefix (or whole), case and separators aside; None when no
+    column, or more than one, answers."""
     if field in columns:
         return field
     short = field.split(".", 1)[1] if field.startswith(("key.", "value.")) else field
@@ -105,10 +107,12 @@ def column_for(field: str, columns: dict[str, str]) -> str | None:
     return None
 
 
+_NUMERIC = {"double", "real", "float", "bigint", "integer", "int", "smallint", "tinyint", "decimal"}
+
+
 def _is_numeric(kind: str) -> bool:
-    return kind.split("(")[0] in {"double", "real", "float", "bigint", "integer", "int"} or (
-        kind.startswith(("decimal", "smallint", "tinyint"))
-    )
+    """A Trino type (``information_schema``'s ``data_type``) that holds numbers."""
+    return kind.split("(")[0] in _NUMERIC
 
 
 def _time_sql(column: str, kind: str) -> str:
@@ -160,8 +164,8 @@ class _Tables:
         self._columns: dict[str, dict[str, str]] = {}
 
     def table(self, topic: str) -> str | None:
-        """The curated table of a topic (``radar_<topic>``, as its source declares the
-        table's metric), or the table so named."""
+        """The curated table of a topic: the summarised table whose source declares it the
+        topic's (its metric, as completeness names it), else the table so named."""
         from phenolake_tools.reports import summarised_tables
 
         by_metric = summarised_tables(self.names)
@@ -221,7 +225,7 @@ def _resolve(
     return table, columns, found
 
 
-def _feature_rows(tables: _Tables, feature: Any, period: Period) -> str:
+def _feature_rows(tables: _Tables, feature: FeatureSummary, period: Period) -> str:
     """One feature's rows: (kind, name, site, participant_id, period, day, value)."""
     fields = {"time_field": feature.time_field, "value_field": feature.value_field}
     if feature.filter:
@@ -262,23 +266,23 @@ def _answers(
     value: Callable[[int, dict[str, str]], str],
 ) -> str:
     """Every answer of the topic's rows that ``match`` keeps: (site, participant_id, at,
-    question_id, value), one SELECT per answer index (``answers_<i>_*``), all together."""
+    question_id, value). The answers (``answers_<i>_*``, as many as the widest response) are
+    unnested side by side, so the table is read once (on Athena, scanned once)."""
     table, columns, found = _resolve(tables, what, topic, {"time_field": time_field})
     indexes = _answer_indexes(columns)
     if not indexes:
         raise _Missing(f"{what}: no answers_<i>_question_id columns in {table}")
     at = _time_sql(found["time_field"], columns[found["time_field"]])
-    parts = []
-    for index in indexes:
-        question = _ident(f"answers_{index}_question_id")
-        parts.append(
-            f"SELECT {_site(columns)}, participant_id, {at} AS at, {question} AS question_id, "
-            f"{value(index, columns)} AS value FROM {_ident(table)} WHERE {match(question)}"
-        )
-    return " UNION ALL ".join(parts)
+    questions = ", ".join(_ident(f"answers_{i}_question_id") for i in indexes)
+    values = ", ".join(value(i, columns) for i in indexes)
+    return (
+        f"SELECT {_site(columns)}, participant_id, {at} AS at, answer.question_id, "
+        f"answer.value FROM {_ident(table)} CROSS JOIN UNNEST(ARRAY[{questions}], "
+        f"ARRAY[{values}]) AS answer (question_id, value) WHERE {match('answer.question_id')}"
+    )
 
 
-def _slider_rows(tables: _Tables, slider: Any, period: Period) -> str:
+def _slider_rows(tables: _Tables, slider: SliderSummary, period: Period) -> str:
     prefix = _sql_string(slider.prefix)
     inner = _answers(
         tables,
@@ -326,7 +330,7 @@ def days_sql(rows: list[str]) -> str:
     )
 
 
-def responses_sql(tables: _Tables, responses: Any, period: Period) -> str:
+def responses_sql(tables: _Tables, responses: ResponseSummary, period: Period) -> str:
     table, columns, found = _resolve(
         tables, "responses", responses.topic, {"time_field": responses.time_field}
     )
@@ -339,7 +343,7 @@ def responses_sql(tables: _Tables, responses: Any, period: Period) -> str:
     )
 
 
-def histogram_sql(tables: _Tables, histogram: Any, period: Period) -> str:
+def histogram_sql(tables: _Tables, histogram: HistogramSummary, period: Period) -> str:
     target = _sql_string(histogram.question_id)
 
     def text(index: int, columns: dict[str, str]) -> str:
@@ -430,7 +434,7 @@ def _cell(value: Any) -> str:
     return f'"{text.replace(chr(34), chr(34) * 2)}"' if any(c in text for c in ',"\n') else text
 
 
-def write(found: StudySummaries, folder: Any) -> list[Any]:
+def write(found: StudySummaries, folder: Path) -> list[Path]:
     """The figures as CSVs in ``folder`` (``FILES``); returns the paths written."""
     folder.mkdir(parents=True, exist_ok=True)
     tables = {
