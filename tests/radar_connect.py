@@ -72,7 +72,7 @@ def epoch(text: str) -> float:
     return dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC).timestamp()
 
 
-def _write(
+def write_file(
     root: Path, user: str, topic: str, hour: str, header: list[str], rows: list[list]
 ) -> None:
     path = root / SITE / user / topic / f"{hour}.csv.gz"
@@ -90,7 +90,7 @@ def _typed(user: str, at: str, key: str, value: int, unit: str, n: int) -> list:
     ]  # fmt: skip
 
 
-def _questionnaire_header(answers: int) -> list[str]:
+def questionnaire_header(answers: int) -> list[str]:
     header = [
         "key.projectId", "key.userId", "key.sourceId", "value.time", "value.timeCompleted",
         "value.timeNotification", "value.name", "value.version",
@@ -126,7 +126,7 @@ def _esm(negative_1: object, negative_2: object, sleep: object, note: str) -> li
     ]
 
 
-def _esm_response(user: str, started: str, completed: str, *answers: object) -> list:
+def esm_response(user: str, started: str, completed: str, *answers: object) -> list:
     return _response(user, started, completed, "ESM", _esm(*answers))  # type: ignore[arg-type]
 
 
@@ -163,32 +163,32 @@ def write_export(root: Path) -> list[Path]:
         ],
     }
     for (user, hour), rows in typed.items():
-        _write(root, user, TYPED_DATA, hour, TYPED_HEADER, rows)
+        write_file(root, user, TYPED_DATA, hour, TYPED_HEADER, rows)
     phq8 = [(f"phq8_{i + 1}", v) for i, v in enumerate(PHQ8)]
-    esm = _questionnaire_header(5)
+    esm = questionnaire_header(5)
     responses = {
         (p1, "20240930_2300"): [
             # started on 30 September, completed on 1 October: counted on the day completed
-            _esm_response(p1, "2024-09-30T23:58", "2024-10-01T00:01:30", 30, 35, 4, "late"),
+            esm_response(p1, "2024-09-30T23:58", "2024-10-01T00:01:30", 30, 35, 4, "late"),
         ],
         (p1, "20241001_0900"): [
             _response(p1, "2024-10-01T09:00:00", "2024-10-01T09:03:10.5", "PHQ8", phq8),
         ],
         (p1, "20241001_1200"): [
-            _esm_response(p1, "2024-10-01T12:00", "2024-10-01T12:02", 40, 55, 3, "tired, but ok"),
-            _esm_response(p1, "2024-10-01T12:40", "2024-10-01T12:41", 45, 50, 3, "fine"),
+            esm_response(p1, "2024-10-01T12:00", "2024-10-01T12:02", 40, 55, 3, "tired, but ok"),
+            esm_response(p1, "2024-10-01T12:40", "2024-10-01T12:41", 45, 50, 3, "fine"),
         ],
         (p1, "20241002_0700"): [
-            _esm_response(p1, "2024-10-02T07:00", "2024-10-02T07:01", 20, "skipped", 2, 'a "b"'),
+            esm_response(p1, "2024-10-02T07:00", "2024-10-02T07:01", 20, "skipped", 2, 'a "b"'),
         ],
         (p1, "20241106_0800"): [
-            _esm_response(p1, "2024-11-06T08:00", "2024-11-06T08:02", 60, 65, 1, ""),
+            esm_response(p1, "2024-11-06T08:00", "2024-11-06T08:02", 60, 65, 1, ""),
         ],
         (p2, "20241003_1000"): [
-            _esm_response(p2, "2024-10-03T10:00", "2024-10-03T10:01", 10.5, 20, 3, "x"),
+            esm_response(p2, "2024-10-03T10:00", "2024-10-03T10:01", 10.5, 20, 3, "x"),
         ],
     }  # fmt: skip
     for (user, hour), rows in responses.items():
-        header = _questionnaire_header(8) if rows[0][6] == "PHQ8" else esm
-        _write(root, user, QUESTIONNAIRE, hour, header, rows)
+        header = questionnaire_header(8) if rows[0][6] == "PHQ8" else esm
+        write_file(root, user, QUESTIONNAIRE, hour, header, rows)
     return sorted(root.rglob("*.csv.gz"))

@@ -593,3 +593,25 @@ def test_the_json_documents_are_the_scripts(one_lake: Path, tmp_path: Path) -> N
     assert sorted(p.name for p in (tmp_path / "json").iterdir()) == sorted(
         f"{P[who]}_{label}.json" for (_, who, label) in _expected(DAYS, "month")
     )
+
+
+def test_an_na_like_answer_is_left_out_not_a_nan_mean(export: Path, tmp_path: Path) -> None:
+    """pandas reads the answer ``n/a`` as NaN and the script's ``float(NaN)`` keeps it: its
+    figures for the period are NaN (run on this export: ``'mean': nan``, total_entries 2,
+    days_with_data 1). Here the text is no number: counted in total_entries, left out of the
+    figures."""
+    root = tmp_path / "export"
+    root.mkdir()
+    for path in export.rglob("*.csv.gz"):
+        target = root / path.relative_to(export)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(path.read_bytes())
+    p2 = radar_connect.PARTICIPANT_2
+    row = radar_connect.esm_response(p2, "2024-11-05T09:00", "2024-11-05T09:01", "n/a", 25, 2, "")
+    header = radar_connect.questionnaire_header(5)
+    radar_connect.write_file(root, p2, radar_connect.QUESTIONNAIRE, "20241105_0900", header, [row])
+    home = tmp_path / "lake"
+    build_lake(root, home, "text")
+    found = run(home, study.Summaries(features=[], histograms=[], responses=None), "month")
+    november = _figures(found.values, "negative_emotions", "month")[("month", "P2", "2024-11")]
+    assert november == (2, 1, 25.0, 25.0, 0.0, 25.0, 25.0)
