@@ -461,7 +461,7 @@ def test_the_shipped_study_yaml_shows_the_defaults() -> None:
 
 
 @pytest.mark.local_only
-def test_cli_summary_prints_the_figures(one_lake: Path) -> None:
+def test_cli_summary_prints_the_figures(one_lake: Path, tmp_path: Path) -> None:
     lake = one_lake
     shown = cli(
         "summary", "--figures", "values", "--format", "csv", "--home", str(lake),
@@ -479,6 +479,11 @@ def test_cli_summary_prints_the_figures(one_lake: Path) -> None:
     assert (bad.returncode, bad.stderr.strip()) == (
         2,
         "phenolake: error: --period: expected month, week or year, got 'day'",
+    )
+    empty = cli("summary", "--home", str(tmp_path / "nothing"))
+    assert (empty.returncode, empty.stderr.strip()) == (
+        2,
+        f"phenolake: error: summary: no tables in {tmp_path / 'nothing'}: run the pipeline first",
     )
 
 

@@ -570,7 +570,11 @@ def summary(
         return q.query_local(sql, home, database)
 
     try:
-        found = summaries.compute(run_sql, settings, period, database=database)  # type: ignore[arg-type]
+        names = summaries.table_names(run_sql, database)
+        if not names:
+            where = f"Athena database {database}" if athena else f"{home}"
+            raise UserError(f"summary: no tables in {where}: run the pipeline first")
+        found = summaries.compute(run_sql, settings, period, names, database)  # type: ignore[arg-type]
     except q.QueryError as exc:
         raise UserError(f"summary: {exc}") from None
     if out_dir is not None:
