@@ -233,3 +233,13 @@ def test_report_and_notification_list_the_silent_participants(radar_run, tmp_pat
     phq = summary["questionnaires"]["phq2"]
     assert phq["responses"] == 3
     assert sum(phq["answers"]["phq2_1"].values()) == 3
+    # the study's summaries (study.yaml's defaults, the CONNECT set): the samples hold no
+    # Health Connect topic, so its features are skipped, named; responses by timeCompleted
+    assert (
+        "  skipped: features.steps: no table for topic 'android_health_connect_typed_data'\n"
+    ) in shown.stdout
+    responses = list(csv.DictReader((out / "study_summaries/month/responses.csv").open()))
+    kcl = [
+        (r["period"], r["total_responses"]) for r in responses if r["participant_id"] == "kcl-001"
+    ]
+    assert kcl == [("2024-10", "3")]

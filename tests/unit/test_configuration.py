@@ -37,6 +37,12 @@ DEPLOYED_PYTHON = [
 #: The sample writers live in the library tree but are never deployed (layers/core/Makefile).
 DEV_ONLY = {"samples.py"}
 STATE_MACHINES = list((PROJECT / "statemachine").glob("*.asl.yaml"))
+#: Settings the researcher's commands read, not the deployed stack: study.yaml's
+#: ``summaries`` are figures ``phenolake report`` / ``phenolake summary`` compute (by Athena
+#: SQL) where the researcher runs them; each is read by the tooling named here instead.
+TOOLS_READ = {
+    "summaries": [PROJECT / "tools" / "phenolake_tools" / f for f in ("cli.py", "summaries.py")]
+}
 
 
 def _fields(model: type[BaseModel], where: str = "") -> Iterator[tuple[str, str]]:
@@ -55,11 +61,11 @@ def _models_in(annotation: Any) -> Iterator[type[BaseModel]]:
         yield from _models_in(argument)
 
 
-def _attributes_read() -> set[str]:
+def _attributes_read(paths: list[Path] = DEPLOYED_PYTHON) -> set[str]:
     """Every ``x.<name>`` read in deployed Python (stores and the models' own declarations
     are not reads)."""
     read: set[str] = set()
-    for path in DEPLOYED_PYTHON:
+    for path in paths:
         if path.name in DEV_ONLY:
             continue
         for node in ast.walk(ast.parse(path.read_text())):
@@ -75,9 +81,17 @@ def test_every_field_of_the_study_model_is_read_by_the_deployed_code() -> None:
     unread = [
         path
         for path, name in _fields(study.StudyConfig)
-        if name not in read and name not in jsonpath_names
+        if path.split(".")[0] not in TOOLS_READ and name not in read | jsonpath_names
     ]
     assert not unread, f"study.yaml settings no deployed code reads: {unread}"
+    for section, readers in TOOLS_READ.items():
+        by_tools = _attributes_read(readers)
+        unread = [
+            path
+            for path, name in _fields(study.StudyConfig)
+            if path.split(".")[0] == section and name not in by_tools
+        ]
+        assert not unread, f"study.yaml settings its tooling does not read: {unread}"
 
 
 def test_the_thresholds_reach_the_steps_through_the_plan() -> None:

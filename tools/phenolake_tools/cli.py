@@ -452,6 +452,7 @@ def report(
         str | None,
         typer.Option("--as-of", help="Day silence is counted to (default: latest day with data)."),
     ] = None,
+    config: ConfigOption = None,
     home: HomeOption = DEFAULT_HOME,
 ) -> None:
     """Coverage heatmaps (PNG), pivots (CSV), participant stats and summaries, an HTML page."""
@@ -460,6 +461,7 @@ def report(
 
     if period not in ("month", "week", "year"):
         raise UserError(f"--period: expected month, week or year, got {period!r}")
+    study = _summaries_settings(config)
     if silent_days < 0:
         raise UserError(f"--silent-days: expected a number of days >= 0, got {silent_days}")
     reference = _date(as_of, "--as-of")
@@ -477,23 +479,124 @@ def report(
             period=period,  # type: ignore[arg-type]
             as_of=reference,
             table_names=sorted(names),
+            study=study,
         )
     except (q.QueryError, ValueError) as exc:
         raise UserError(f"report: {exc}") from None
     written = result["written"]
     counts = {
         "heatmaps (PNG)": sum(p.suffix == ".png" for p in written),
-        "pivots (CSV)": sum(p.suffix == ".csv" for p in written),
+        "pivots (CSV)": sum(p.name.startswith("coverage_") for p in written),
         "participant stats (csv.gz)": sum(p.name.endswith(".csv.gz") for p in written),
-        f"participant summaries ({period})": sum(p.suffix == ".json" for p in written),
+        f"participant summaries ({period})": sum(
+            p.suffix == ".json" and "study_summaries" not in p.parts for p in written
+        ),
     }
     for what, count in counts.items():
         out.print(f"{what}: {count}")
+    _print_study_counts(result["study"], out_dir / "study_summaries" / period)
     silent = result["silent"]
     out.print(f"silent for more than {silent_days} day(s) as of {result['as_of']}: {len(silent)}")
     for s in silent:
         out.print(f"  {s.source} {s.site} {s.participant_id}: last data {s.last_date} ({s.days} d)")
     out.print(f"report: {out_dir / 'index.html'}")
+
+
+def _summaries_settings(config: Path | None) -> Any:
+    """study.yaml's ``summaries`` (validated), or the defaults when there is no study.yaml."""
+    from phenolake import study
+
+    path = _study_config(config)
+    if path is None:
+        return study.Summaries()
+    return study.parse(path.read_text(encoding="utf-8"), str(path)).summaries
+
+
+def _print_study_counts(found: Any, folder: Path | None) -> None:
+    where = f" in {folder}" if folder else ""
+    out.print(
+        f"study summaries: {len(found.values)} feature/slider row(s), "
+        f"{len(found.responses)} response row(s), {len(found.histograms)} histogram row(s){where}"
+    )
+    for reason in found.skipped:
+        out.print(f"  skipped: {reason}")
+
+
+@app.command()
+def summary(
+    period: Annotated[
+        str, typer.Option("--period", help="Per participant per month, week or year.")
+    ] = "month",
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Also write the CSVs into this folder.")
+    ] = None,
+    figures: Annotated[
+        str,
+        typer.Option(
+            "--figures", help="Show only values, days, responses or histograms (default: all)."
+        ),
+    ] = "all",
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")] = "table",
+    config: ConfigOption = None,
+    athena: Annotated[
+        bool, typer.Option("--athena", help="Run against real Athena (awswrangler).")
+    ] = False,
+    workgroup: Annotated[str, typer.Option(help="Athena workgroup (with --athena).")] = "phenolake",
+    database: Annotated[str, typer.Option(help="Glue database.")] = "phenolake",
+    home: HomeOption = DEFAULT_HOME,
+) -> None:
+    """The study's summaries as the CONNECT scripts make them (study.yaml's ``summaries``):
+    feature and slider statistics (sd_population divides by n, as the scripts' std_dev;
+    sd_sample by n - 1), responses per period and answer histograms, by SQL over the lake."""
+    import pyarrow as pa
+
+    from phenolake_tools import query as q
+    from phenolake_tools import summaries
+
+    if period not in ("month", "week", "year"):
+        raise UserError(f"--period: expected month, week or year, got {period!r}")
+    if fmt not in ("table", "csv", "json"):
+        raise UserError(f"--format: expected table, csv or json, got {fmt!r}")
+    shown = ("values", "days", "responses", "histograms")
+    if figures not in (*shown, "all"):
+        raise UserError(f"--figures: expected all, {', '.join(shown)}; got {figures!r}")
+    if out_dir is not None and out_dir.exists() and not out_dir.is_dir():
+        raise UserError(f"--out: not a folder: {out_dir}")
+    settings = _summaries_settings(config)
+
+    def run_sql(sql: str) -> pa.Table:
+        if athena:
+            return q.query_athena(sql, database, workgroup)
+        return q.query_local(sql, home, database)
+
+    try:
+        names = summaries.table_names(run_sql, database)
+        if not names:
+            where = f"Athena database {database}" if athena else f"{home}"
+            raise UserError(f"summary: no tables in {where}: run the pipeline first")
+        found = summaries.compute(run_sql, settings, period, names, database)  # type: ignore[arg-type]
+    except q.QueryError as exc:
+        raise UserError(f"summary: {exc}") from None
+    if out_dir is not None:
+        summaries.write(found, out_dir)
+    for name in shown if figures == "all" else (figures,):
+        header = summaries.FILES[f"{name}.csv"]
+        rows = [{c: r.get(c) for c in header} for r in getattr(found, name)]
+        if figures == "all":
+            out.print(f"{name}:")
+        if rows:
+            table = pa.Table.from_pylist(rows)
+        else:
+            table = pa.table({c: pa.array([], pa.string()) for c in header})
+        text = q.format_table(table, fmt)  # type: ignore[arg-type]
+        out.file.flush()
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        sys.stdout.flush()
+    if figures == "all":
+        _print_study_counts(found, out_dir)
+    else:
+        for reason in found.skipped:
+            err.print(f"skipped: {reason}")
 
 
 @app.command()

@@ -11,6 +11,10 @@ Athena shows. ``write_report`` writes:
 - ``stats/<site>_stats.csv.gz`` and ``stats/all_sites.csv.gz``: the ``participant_stats`` rows;
 - ``summaries/<period>/<source>/<participant>/<label>.json``: a summary per participant per
   period (month, week or year);
+- ``study_summaries/<period>/{values,days,responses,histograms}.csv`` and
+  ``study_summaries/<period>/json/<participant>_<label>.json``: the study's summaries as the
+  CONNECT scripts make them (their JSON's shape), set in study.yaml's ``summaries``
+  (``summaries.py``);
 - ``index.html``: the page showing them, the participants silent for more than N days first.
 
 Coverage of a participant's day for a source is the mean over the source's metrics of the
@@ -32,6 +36,7 @@ from typing import Any, Literal
 import pyarrow as pa
 
 from phenolake.silence import Silent, silent_participants
+from phenolake.study import Summaries
 
 Period = Literal["month", "week", "year"]
 Query = Callable[[str], pa.Table]
@@ -199,18 +204,20 @@ def period_of(day: dt.date, period: Period) -> tuple[str, dt.date, dt.date]:
 
 
 def _stats(values: list[float]) -> dict[str, float | None]:
+    """mean, median, the sample sd (divides by n - 1, as pandas' ``std``; null for one value:
+    named ``sd_sample``, so it is not taken for the CONNECT scripts' population sd), min, max."""
     clean = sorted(v for v in values if v is not None and math.isfinite(v))
     if not clean:
-        return {"mean": None, "median": None, "std": None, "min": None, "max": None}
+        return {"mean": None, "median": None, "sd_sample": None, "min": None, "max": None}
     n = len(clean)
     mean = sum(clean) / n
     middle = n // 2
     median = clean[middle] if n % 2 else (clean[middle - 1] + clean[middle]) / 2
-    std = math.sqrt(sum((v - mean) ** 2 for v in clean) / (n - 1)) if n > 1 else 0.0
+    std = math.sqrt(sum((v - mean) ** 2 for v in clean) / (n - 1)) if n > 1 else None
     return {
         "mean": round(mean, 6),
         "median": round(median, 6),
-        "std": round(std, 6),
+        "sd_sample": None if std is None else round(std, 6),
         "min": clean[0],
         "max": clean[-1],
     }
@@ -358,9 +365,13 @@ def write_report(
     period: Period = "month",
     as_of: dt.date | None = None,
     table_names: list[str] | None = None,
+    study: Summaries | None = None,
 ) -> dict[str, Any]:
-    """Write every report file under ``out``; returns what was written and the silent list."""
+    """Write every report file under ``out``; returns what was written, the silent list and
+    the study's summaries (``study``: study.yaml's ``summaries``, default the CONNECT set)."""
     import gzip
+
+    from phenolake_tools import summaries as study_summaries
 
     out.mkdir(parents=True, exist_ok=True)
     completeness = query(
@@ -418,10 +429,13 @@ def write_report(
         path.write_text(json.dumps(summary, indent=1, sort_keys=True) + "\n")
         written.append(path)
 
+    found = study_summaries.compute(query, study or Summaries(), period, table_names or [])
+    written += study_summaries.write(found, out / "study_summaries" / period)
+
     page = out / "index.html"
-    page.write_text(_html(silent, silent_days, reference, images, by_site))
+    page.write_text(_html(silent, silent_days, reference, images, by_site, found, period))
     written.append(page)
-    return {"written": written, "silent": silent, "as_of": reference}
+    return {"written": written, "silent": silent, "as_of": reference, "study": found}
 
 
 def _csv(value: Any) -> str:
@@ -435,6 +449,8 @@ def _html(
     as_of: dt.date,
     images: list[tuple[str, str, str]],
     by_site: dict[str, list[dict[str, Any]]],
+    study: Any,
+    period: str,
 ) -> str:
     e = html.escape
     parts = [
@@ -465,5 +481,45 @@ def _html(
         )
     parts.append("<h2>Participant statistics</h2><ul>")
     parts += [f"<li><a href='stats/{e(s)}_stats.csv.gz'>{e(s)}</a></li>" for s in sorted(by_site)]
-    parts.append("<li><a href='stats/all_sites.csv.gz'>all sites</a></li></ul></body></html>\n")
+    parts.append("<li><a href='stats/all_sites.csv.gz'>all sites</a></li></ul>")
+    parts += _study_html(study, period)
+    parts.append("</body></html>\n")
     return "\n".join(parts)
+
+
+def _figure(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return "" if value is None else str(value)
+
+
+def _study_html(study: Any, period: str) -> list[str]:
+    """The study's summaries as tables (the CSVs beside them hold every digit)."""
+    from phenolake_tools.summaries import FILES
+
+    e = html.escape
+    folder = f"study_summaries/{e(period)}"
+    parts = [
+        f"<h2>Study summaries per {e(period)}</h2>",
+        "<p>As the CONNECT scripts make them (study.yaml <code>summaries</code>). "
+        "sd_population divides by n (the scripts' std_dev, numpy); sd_sample by n - 1 "
+        "(pandas). Days and periods are UTC.</p>",
+    ]
+    parts += [f"<p>Skipped: {e(reason)}</p>" for reason in study.skipped]
+    for name, rows in (
+        ("values.csv", study.values),
+        ("responses.csv", study.responses),
+        ("histograms.csv", study.histograms),
+    ):
+        header = FILES[name]
+        parts.append(f"<h3><a href='{folder}/{name}'>{name}</a></h3>")
+        if not rows:
+            parts.append("<p>None.</p>")
+            continue
+        parts.append("<table><tr>" + "".join(f"<th>{e(c)}</th>" for c in header) + "</tr>")
+        parts += [
+            "<tr>" + "".join(f"<td>{e(_figure(r.get(c)))}</td>" for c in header) + "</tr>"
+            for r in rows
+        ]
+        parts.append("</table>")
+    return parts

@@ -74,6 +74,119 @@ class Timestream(BaseModel):
     enabled: bool = False
 
 
+#: A summary's name: a word, as it heads the figures' rows (``heart_rate``).
+_NAME = r"^[A-Za-z][A-Za-z0-9_]*$"
+
+
+class SummaryFilter(BaseModel):
+    """Only the rows whose ``field`` is exactly ``equals`` (the CONNECT script's
+    ``filter_field:filter_value``, ``value.key:HeartRate``: text, compared whole)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    field: str = Field(min_length=1)
+    equals: str = Field(min_length=1)
+
+
+class FeatureSummary(BaseModel):
+    """Statistics of one value field of a topic (the CONNECT script's ``--feature``).
+
+    Fields are named as in the export's CSV header (``value.intValue``) or as the table's
+    column (``int_value``); times are epoch seconds or the table's ``time``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=_NAME)
+    topic: str = Field(min_length=1)
+    time_field: str = "value.time"
+    value_field: str = Field(min_length=1)
+    filter: SummaryFilter | None = None
+    unit: str = ""
+
+
+class SliderSummary(BaseModel):
+    """Statistics of the answers whose question id starts with ``prefix`` (the script's
+    ``--questionnaire-slider``), each answer's time being its response's ``time_field``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=_NAME)
+    topic: str = "questionnaire_response"
+    prefix: str = Field(min_length=1)
+    time_field: str = "value.timeCompleted"
+
+
+class HistogramSummary(BaseModel):
+    """How often each answer was given to the question ``question_id`` (the script's
+    ``--questionnaire-histogram``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=_NAME)
+    topic: str = "questionnaire_response"
+    question_id: str = Field(min_length=1)
+    time_field: str = "value.timeCompleted"
+
+
+class ResponseSummary(BaseModel):
+    """Questionnaire responses counted (one per row) by the time they were completed (the
+    script's ``--questionnaire``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    topic: str = "questionnaire_response"
+    time_field: str = "value.timeCompleted"
+
+
+def _connect_features() -> list[FeatureSummary]:
+    """The CONNECT study's wearable features (``extract_patient_summary.py``'s example), on
+    RADAR's Health Connect topic, whose value field is ``intValue``."""
+    return [
+        FeatureSummary(
+            name=name,
+            topic="android_health_connect_typed_data",
+            value_field="value.intValue",
+            filter=SummaryFilter(field="value.key", equals=key),
+            unit=unit,
+        )
+        for name, key, unit in (("steps", "Steps", "steps"), ("heart_rate", "HeartRate", "bpm"))
+    ]
+
+
+class Summaries(BaseModel):
+    """The study's summaries per participant per period, as the CONNECT scripts make them
+    (MHM-data-pipelines ``extract_patient_summary.py``); ``phenolake report`` and
+    ``phenolake summary`` compute them with SQL over the curated tables. The defaults are the
+    CONNECT set; a topic the lake has no table for is skipped, and the report says so."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    features: list[FeatureSummary] = Field(default_factory=_connect_features)
+    sliders: list[SliderSummary] = Field(
+        default_factory=lambda: [
+            SliderSummary(name="negative_emotions", prefix="negative_emotions_")
+        ]
+    )
+    histograms: list[HistogramSummary] = Field(
+        default_factory=lambda: [HistogramSummary(name="sleep", question_id="sleep_5")]
+    )
+    #: None: no response counts.
+    responses: ResponseSummary | None = Field(default_factory=ResponseSummary)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Summaries:
+        for what, items in (
+            ("features", self.features),
+            ("sliders", self.sliders),
+            ("histograms", self.histograms),
+        ):
+            names = [item.name for item in items]
+            twice = sorted({n for n in names if names.count(n) > 1})
+            if twice:
+                raise ValueError(f"{what}: name(s) given more than once: {', '.join(twice)}")
+        return self
+
+
 class StudyConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -84,6 +197,7 @@ class StudyConfig(BaseModel):
     sinks: dict[str, Timestream] = Field(default_factory=lambda: {"timestream": Timestream()})
     thresholds: Thresholds = Field(default_factory=Thresholds)
     redaction: Redaction = Field(default_factory=Redaction)
+    summaries: Summaries = Field(default_factory=Summaries)
 
     @field_validator("timezone")
     @classmethod
