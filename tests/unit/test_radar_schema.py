@@ -310,3 +310,33 @@ def test_companions_are_the_schema_beside_the_file() -> None:
         "export/site-a/p1/questionnaire_response/schema-questionnaire_response.json",
     )
     assert SOURCE.companions("export/site-a/p1/questionnaire_response/schema-x.json") == ()
+
+
+def test_the_convert_step_reads_the_companion_beside_the_raw_file(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``read_companions``: the schema beside the raw file when it is there, nothing else."""
+    import boto3
+    from moto import mock_aws
+
+    from phenolake.steps.convert import read_companions
+
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "testing")
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="lake")
+        folder = "export/site-a/p1/questionnaire_response"
+        s3.put_object(
+            Bucket="lake", Key=f"raw/radar/{folder}/schema-questionnaire_response.json", Body=b"{}"
+        )
+        s3.put_object(
+            Bucket="lake",
+            Key=f"raw/radar/{folder}/schema-questionnaire_response.json.bak",
+            Body=b"x",
+        )
+        found = read_companions(s3, "lake", "radar", f"{folder}/20241017_0900.csv.gz")
+        assert found == {f"{folder}/schema-questionnaire_response.json": b"{}"}
+        other = "export/site-a/p1/sensorkit_acceleration/20241017_0900.csv.gz"
+        assert read_companions(s3, "lake", "radar", other) == {}
+        assert read_companions(s3, "lake", "mhealth", "mHealth_subject1.log") == {}
