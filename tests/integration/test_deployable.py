@@ -396,6 +396,10 @@ def test_the_core_layer_is_the_library_without_samples_and_glue_modules() -> Non
     }
     left_out = {n for n in source if any(PurePosixPath(n).match(p) for p in LEFT_OUT_OF_CORE)}
     assert "phenolake/glue.py" in left_out
+    # radar types columns by the shipped RADAR-Schemas, deployed with their licence
+    radar_schemas = "phenolake/sources/radar/schemas/"
+    assert {f"{radar_schemas}LICENSE", f"{radar_schemas}topics.json"} <= deployed
+    assert f"{radar_schemas}commons/active/questionnaire/questionnaire.avsc" in deployed
     assert deployed == source - left_out, (
         f"CoreLayer differs from the library minus {LEFT_OUT_OF_CORE}: deployed only"
         f" {sorted(deployed - source)}, missing {sorted(source - left_out - deployed)}"

@@ -51,7 +51,7 @@ def write_bad_input(root: Path) -> None:
     )
     light = root / "connect-kcl" / "kcl-bad" / "sensorkit_ambient_light"
     gz(light / "20241017_1200.csv.gz", f"{LIGHT}\nconnect-kcl,kcl-bad,s9,1.7291664E9,0,12.5\n")
-    # a later day whose lux is text: a type change that cannot be widened
+    # a later day whose lux is text: not the float RADAR-Schemas gives, so the row is refused
     gz(light / "20241020_1200.csv.gz", f"{LIGHT}\nconnect-kcl,kcl-bad,s9,1.7294256E9,0,bright\n")
 
 
@@ -139,8 +139,8 @@ def test_bad_input_is_quarantined_with_reasons(radar_run) -> None:
     assert "does not match yyyyMMdd_HH00" in reasons["2024-10-17.csv.gz"]
     assert "site folder 'connect-xyz'" in reasons["20241017_0300.csv.gz"]
     assert reasons["20241017_0200.csv.gz.rejected-rows"] == radar.WRONG_FIELDS
-    assert "cannot be widened: column 'lux' is string" in reasons["part-0.parquet"]
-    # the rest went on: the ragged file's good rows are in, the refused day is not
+    assert reasons["20241020_1200.csv.gz.rejected-rows"] == radar.OFF_SCHEMA
+    # the rest went on: the ragged file's good rows are in, the refused row is not
     accel = query.query_local(
         "SELECT count(*) AS n FROM radar_sensorkit_acceleration WHERE participant_id = 'kcl-bad'",
         home,
@@ -156,7 +156,7 @@ def test_bad_input_is_quarantined_with_reasons(radar_run) -> None:
         "ORDER BY metric, date",
         home,
     ).to_pylist()
-    assert counted == [  # the refused day is in no table, so it is not counted as data
+    assert counted == [  # the refused row is in no table, so it is not counted as data
         {"metric": "sensorkit_acceleration", "date": "2024-10-17", "rows": 3},
         {"metric": "sensorkit_ambient_light", "date": "2024-10-17", "rows": 1},
     ]
@@ -201,7 +201,7 @@ def test_participant_stats_split_by_device(radar_run) -> None:
 
 def test_report_and_notification_list_the_silent_participants(radar_run, tmp_path: Path) -> None:
     home, _, result = radar_run
-    # kcl-bad's only later day was refused (drift), so its last day with data is 2024-10-17
+    # kcl-bad's only later row was refused (off its schema), so its last day is 2024-10-17
     assert (
         "silent for more than 1 day(s): 2: radar:connect-kcl/kcl-bad (3 d, last 2024-10-17), "
         "radar:connect-mssm/mssm-002 (2 d, last 2024-10-18)"

@@ -82,19 +82,30 @@ def test_the_writer_gives_csv_avro_converter_tests_header_and_values() -> None:
     ]  # fmt: skip
 
 
-def test_the_writer_gives_the_integration_tests_csv() -> None:
-    """RestructureS3IntegrationTest: application_server_status's header and first row."""
-    path = next((DATA / "application_server_status").rglob("*0018+0000000020.avro"))
-    with path.open("rb") as stream:
-        reader = fastavro.reader(stream)
-        records = list(reader)
-        written = reader.writer_schema
-    text = csv_of(written, records[:1])
-    assert text == (
+def test_the_writer_gives_the_integration_tests_files(tmp_path: Path) -> None:
+    """RestructureS3IntegrationTest: both application_server_status files restructured give
+    exactly its files and its 20200128_1300.csv (the 13:57 record once from each file)."""
+    records, written = [], None
+    for path in sorted((DATA / "application_server_status").rglob("*.avro")):
+        with path.open("rb") as stream:
+            reader = fastavro.reader(stream)
+            records += list(reader)
+            written = reader.writer_schema
+    folder = tmp_path / "STAGING_PROJECT" / "1543bc93" / "application_server_status" / "CONNECTED"
+    files = radar_writer.write_topic(
+        folder, "application_server_status", written, records, compress=False
+    )
+    assert sorted(p.name for p in files) == [
+        "20200128_1300.csv", "20200128_1400.csv", "schema-application_server_status.json",
+    ]  # fmt: skip
+    assert (folder / "20200128_1300.csv").read_text() == (
         "key.projectId,key.userId,key.sourceId,value.time,value.serverStatus,value.ipAddress\n"
         "STAGING_PROJECT,1543bc93-3c17-4381-89a5-c5d6272b827c,"
         "99caf236-bbe6-4eed-9c63-fba77349821d,1.58021982003E9,CONNECTED,\n"
+        "STAGING_PROJECT,1543bc93-3c17-4381-89a5-c5d6272b827c,"
+        "99caf236-bbe6-4eed-9c63-fba77349821d,1.58021982003E9,CONNECTED,\n"
     )
+    assert json.loads((folder / "schema-application_server_status.json").read_text()) == written
 
 
 @pytest.mark.parametrize(
@@ -310,3 +321,61 @@ def test_companions_are_the_schema_beside_the_file() -> None:
         "export/site-a/p1/questionnaire_response/schema-questionnaire_response.json",
     )
     assert SOURCE.companions("export/site-a/p1/questionnaire_response/schema-x.json") == ()
+
+
+def test_the_convert_step_reads_the_companion_beside_the_raw_file(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``read_companions``: the schema beside the raw file when it is there, nothing else."""
+    import boto3
+    from moto import mock_aws
+
+    from phenolake.steps.convert import read_companions
+
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "testing")
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="lake")
+        folder = "export/site-a/p1/questionnaire_response"
+        s3.put_object(
+            Bucket="lake", Key=f"raw/radar/{folder}/schema-questionnaire_response.json", Body=b"{}"
+        )
+        s3.put_object(
+            Bucket="lake",
+            Key=f"raw/radar/{folder}/schema-questionnaire_response.json.bak",
+            Body=b"x",
+        )
+        found = read_companions(s3, "lake", "radar", f"{folder}/20241017_0900.csv.gz")
+        assert found == {f"{folder}/schema-questionnaire_response.json": b"{}"}
+        other = "export/site-a/p1/sensorkit_acceleration/20241017_0900.csv.gz"
+        assert read_companions(s3, "lake", "radar", other) == {}
+        assert read_companions(s3, "lake", "mhealth", "mHealth_subject1.log") == {}
+
+
+def test_the_tools_server_status_records_load_enum_as_text_and_null_as_null() -> None:
+    """Both connector files of application_server_status (an enum, a nullable string)."""
+    records, written = [], None
+    for path in sorted((DATA / "application_server_status").rglob("*.avro")):
+        with path.open("rb") as stream:
+            reader = fastavro.reader(stream)
+            records += list(reader)
+            written = reader.writer_schema
+    assert written is not None
+    table, report = convert(
+        csv_of(written, records), "application_server_status", companion=written,
+        name="20200128_1300.csv.gz", site="STAGING_PROJECT",
+        participant="1543bc93-3c17-4381-89a5-c5d6272b827c",
+    )  # fmt: skip
+    # the two files hold the same three records: exact duplicates, counted
+    assert [(r.reason, r.rows) for r in report.rejections()] == [(radar.DUPLICATE, 3)]
+    assert (
+        table.select(["server_status", "ip_address"]).to_pylist()
+        == [{"server_status": "CONNECTED", "ip_address": None}] * 3
+    )
+    assert table.schema.field("ip_address").type == pa.string()
+    assert [t.isoformat() for t in table["time"].to_pylist()] == [
+        "2020-01-28T13:57:00.030000+00:00",
+        "2020-01-28T14:02:01.596000+00:00",
+        "2020-01-28T14:07:37.239000+00:00",
+    ]

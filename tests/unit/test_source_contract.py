@@ -95,3 +95,33 @@ def test_one_curate_job_fits_every_sources_declared_sizing() -> None:
     task = curate["ItemProcessor"]["States"]["CurateSource"]["Parameters"]
     assert task["JobName"] == job.name
     assert task["Arguments"]["--source.$"] == "$.source"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_companions_reach_only_a_converter_that_found_some(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``Source.companions``: the Convert step passes what it found of them as the keyword
+    ``companions``; a source given none (every source but radar names none) is called with
+    the plain signature."""
+    import io
+
+    from phenolake.sources import toolkit
+    from phenolake.sources.base import Member, Provenance
+    from phenolake.sources.toolkit import RejectionReport
+
+    source = sources.get(name)
+    calls: list[dict[str, object]] = []
+
+    def convert(stream, member, provenance, report, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(kwargs)
+        yield from ()
+
+    monkeypatch.setattr(source, "convert", convert)
+    member = Member(source=name, participant="p", metric="m")
+    provenance = Provenance(source_key="k", source_sha256="0", run_id="r")
+    for companions in (None, {}, {"a/schema-m.json": b"{}"}):
+        report = RejectionReport()
+        list(toolkit.convert(source, io.BytesIO(), member, provenance, report, companions))
+    assert calls == [{}, {}, {"companions": {"a/schema-m.json": b"{}"}}]
+    assert source.companions("a/b/c/d.csv") == () or name == "radar"

@@ -254,8 +254,8 @@ class Source(abc.ABC):
         """Files beside a raw file that its conversion reads (paths below the source's raw
         folder, as ``member`` gets them), e.g. the schema radar types its columns by. The
         Convert step reads those that exist and passes them to ``convert`` as the keyword
-        ``companions`` ({path: bytes}); a source that names none (the default) is called
-        without it."""
+        ``companions`` ({path: bytes}); when none exists, or the source names none (the
+        default), ``convert`` is called without it."""
         return ()
 
     def reject_reason(self, raw_path: str) -> str | None:

@@ -166,10 +166,11 @@ def convert(
     caller writes what it gets only once the iteration ends. The rows out of range are added
     to ``report`` last: the file rule weighs what the converter itself found bad.
 
-    ``companions`` (the files beside this one that the source names, ``Source.companions``)
-    reach the converter as its keyword of that name; without them it is called as before."""
+    ``companions`` (those found of the files beside this one that the source names,
+    ``Source.companions``) reach the converter as its keyword of that name; when there are
+    none it is called without it, so a source that names none keeps the plain signature."""
     out_of_range = RejectionReport()
-    extra = {} if companions is None else {"companions": companions}
+    extra = {"companions": companions} if companions else {}
     converted = source.convert(stream, member, provenance, report, **extra)  # type: ignore[call-arg]
     with contextlib.closing(converted) as batches:
         for batch in batches:

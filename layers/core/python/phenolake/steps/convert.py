@@ -6,7 +6,9 @@ writer on local disk, so memory stays bounded by one batch. Every row carries pr
 quarantine; a file that cannot be trusted at all is quarantined whole. A file that is not data
 of its source is quarantined when the source gives a reason (``Source.reject_reason``). Small
 per-file tables a converter derives besides its rows (``SideTable``, e.g. embrace's duplicate
-counts) go to ``stage/<source>/<name>/participant=<p>/``, one file per raw file.
+counts) go to ``stage/<source>/<name>/participant=<p>/``, one file per raw file. The files
+beside a raw file that its source's conversion reads (``Source.companions``: radar's
+``schema-<topic>.json``) are read from ``raw/`` when they exist and passed to the converter.
 """
 
 from __future__ import annotations
@@ -101,10 +103,11 @@ def read_companions(s3: Any, bucket: str, source_name: str, raw_relative: str) -
     found: dict[str, bytes] = {}
     for path in source.companions(raw_relative):
         key = lake.raw_prefix(source_name) + path
-        try:
+        # listed first: a GET of a missing key is a 403 to a role whose ListBucket is limited
+        # to raw/ (S3 gives a 404 only to an unconditional ListBucket)
+        listed = s3.list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1).get("Contents", [])
+        if listed and listed[0]["Key"] == key:
             found[path] = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-        except s3.exceptions.NoSuchKey:
-            continue
     return found
 
 

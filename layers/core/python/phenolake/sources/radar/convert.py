@@ -28,9 +28,10 @@ so a file is parsed whole):
 
 Bad input: a name that does not match the pattern, a ``.gz`` that is not gzip (or is
 truncated), a file that is not UTF-8 CSV, a header without ``value.time``, rows that belong
-to another site or participant than their folder: the file is rejected whole
-(``RejectedFile``, quarantined with the reason). A row with the wrong number of fields or a
-missing / non-numeric time is skipped and counted under its reason, with examples.
+to another site or participant than their folder, a ``schema-<topic>.json`` beside it that is
+not an Avro record schema: the file is rejected whole (``RejectedFile``, quarantined with the
+reason). A row with the wrong number of fields, a cell off its schema type or a missing /
+non-numeric time is skipped and counted under its reason, with examples.
 """
 
 from __future__ import annotations
@@ -415,7 +416,6 @@ def _parse(cells: pa.ChunkedArray, kind: str) -> tuple[pa.Array, np.ndarray]:
     text = cells.combine_chunks() if isinstance(cells, pa.ChunkedArray) else cells
     found = numbers(text)
     trimmed = found.trimmed
-    null_of = {schema.LONG: pa.int64(), schema.DOUBLE: pa.float64(), schema.BOOLEAN: pa.bool_()}
     if kind == schema.DOUBLE:
         ok = pc.or_(
             found.is_number, pc.fill_null(pc.is_in(trimmed, pa.array(_SPECIAL_DOUBLES)), False)
@@ -433,7 +433,7 @@ def _parse(cells: pa.ChunkedArray, kind: str) -> tuple[pa.Array, np.ndarray]:
     else:
         lower = pc.utf8_lower(trimmed)
         ok = pc.fill_null(pc.is_in(lower, pa.array(["true", "false"])), False)
-        values = pc.if_else(ok, pc.equal(lower, "true"), pa.scalar(None, null_of[kind]))
+        values = pc.if_else(ok, pc.equal(lower, "true"), pa.scalar(None, pa.bool_()))
     present = pc.fill_null(pc.not_equal(trimmed, ""), False)
     wrong = pc.and_(present, pc.invert(ok)).to_numpy(zero_copy_only=False)
     return values, wrong
