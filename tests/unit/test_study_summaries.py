@@ -149,17 +149,14 @@ def _number(text: str | None) -> float | None:
 
 
 def _answers_typed(table: pa.Table, typing: str) -> pa.Table:
-    """A union answer (``answers_<i>_value``) as text, as the union-aware Convert keeps it;
-    ``text_and_numeric``: with its parsed number beside it (``summaries.ANSWER_NUMBER``)."""
-    for name in [c for c in table.column_names if ANSWER_VALUE.match(c)]:
-        index = table.column_names.index(name)
-        text = pc.cast(table.column(index), pa.string())
-        table = table.set_column(index, name, text)
-        if typing == "text_and_numeric":
-            numbers = pa.array([_number(v) for v in text.to_pylist()], pa.float64())
-            number = summaries.ANSWER_NUMBER.format(index=name.split("_")[1])
-            table = table.append_column(number, numbers)
-    return table
+    """A union answer (``answers_<i>_value``) as the real Convert types it: text plus its parsed
+    number (``summaries.ANSWER_NUMBER``), ``text_and_numeric``. ``text`` and ``typed_by_values``
+    are lakes written before Convert typed by schema: the number column is dropped (and, for
+    ``typed_by_values``, an all-numeric answer column is then read as a double)."""
+    if typing == "text_and_numeric":
+        return table
+    numbers = [c for c in table.column_names if c.endswith("_value_numeric")]
+    return table.drop_columns(numbers)
 
 
 def _numbers_where_all_parse(table: pa.Table) -> pa.Table:
