@@ -21,7 +21,10 @@ def test_extracts_members_and_skips_junk(tmp_path: Path) -> None:
     extracted, report = zipintake.extract(z, tmp_path)
     assert [e.member for e in extracted] == ["d/a.csv"]
     assert extracted[0].path.read_bytes() == b"x,y\n1,2\n"
-    assert sorted(report.skipped) == ["__MACOSX/d/._a.csv", "d/.DS_Store"]
+    assert sorted(report.skipped) == [
+        f"__MACOSX/d/._a.csv: {zipintake.JUNK_REASON}",
+        f"d/.DS_Store: {zipintake.JUNK_REASON}",
+    ]
 
 
 @pytest.mark.parametrize(
