@@ -1,0 +1,76 @@
+"""``phenolake run`` prints what its labels say: the rows in the tables (refused rows apart)
+and the DISTINCT participant x day pairs of them, on inputs whose pairs and refusals are known."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from phenolake_tools import cli as cli_module
+from phenolake_tools import query
+from tests.fakes.mhealth_csv import SUBJECT1_FIRST_LINE, kaggle_csv, kaggle_row
+
+pytestmark = pytest.mark.slow
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """The ``phenolake`` command in-process (as its console script runs it)."""
+    capsys.readouterr()
+    argv = sys.argv
+    sys.argv = ["phenolake", *args]
+    try:
+        cli_module.main()
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    finally:
+        sys.argv = argv
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def shown(out: str, label: str) -> int:
+    found = re.search(rf"{re.escape(label)}\s*[│|]\s*(\d+)", out)
+    assert found, f"{label!r} not in\n{out}"
+    return int(found.group(1))
+
+
+@pytest.fixture
+def summary_run(tmp_path: Path, spark: object, capsys: pytest.CaptureFixture[str]):
+    root = tmp_path
+    inputs = root / "in"
+    (inputs / "MHEALTHDATASET").mkdir(parents=True)
+    # subject 1: 100 readings and one line of the wrong field count
+    log = SUBJECT1_FIRST_LINE * 100 + "1\t2\n"
+    (inputs / "MHEALTHDATASET" / "mHealth_subject1.log").write_text(log)
+    # the Kaggle CSV: subject 1 again (the same participant-day) and subject 2, one bad row
+    csv = kaggle_csv({1: SUBJECT1_FIRST_LINE * 60, 2: SUBJECT1_FIRST_LINE * 40})
+    bad = kaggle_row(SUBJECT1_FIRST_LINE, 2).replace("2.1849", "x", 1).encode()
+    (inputs / "mhealth_raw_data.csv").write_bytes(csv + bad)
+    home = root / "home"
+    code, out, err = run_cli(
+        capsys, "run", "--source", "mhealth", "--home", str(home), "--input", str(inputs)
+    )
+    return home, code, out, err
+
+
+def test_the_summary_counts_distinct_participant_days_and_the_rows_in_the_tables(
+    summary_run,
+) -> None:
+    home, code, out, err = summary_run
+    assert code == 0, err
+    # three staged participant-days (the log's, and the CSV's two) are two distinct pairs
+    assert shown(out, "participant-days (distinct)") == 2
+    assert shown(out, "rows in tables") == 200
+    assert shown(out, "rejected rows") == 2
+    assert shown(out, "rows of refused day files") == 0
+    rows = query.query_local("SELECT count(*) AS n FROM mhealth_readings", home).to_pylist()
+    days = query.query_local(
+        "SELECT count(*) AS n FROM (SELECT DISTINCT user_id, CAST(timestamp AS date) AS day "
+        "FROM mhealth_readings) AS pairs",
+        home,
+    ).to_pylist()
+    assert (rows, days) == ([{"n": 200}], [{"n": 2}])
