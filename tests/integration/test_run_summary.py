@@ -38,22 +38,24 @@ def shown(out: str, label: str) -> int:
     return int(found.group(1))
 
 
-@pytest.fixture
-def summary_run(tmp_path: Path, spark: object, capsys: pytest.CaptureFixture[str]):
-    root = tmp_path
-    inputs = root / "in"
+def write_inputs(inputs: Path) -> Path:
+    """Subject 1's log (100 readings, one line of the wrong field count) and the Kaggle CSV of
+    subject 1 again (the same participant-day: 60 rows) and subject 2 (40 rows, one bad)."""
     (inputs / "MHEALTHDATASET").mkdir(parents=True)
-    # subject 1: 100 readings and one line of the wrong field count
     log = SUBJECT1_FIRST_LINE * 100 + "1\t2\n"
     (inputs / "MHEALTHDATASET" / "mHealth_subject1.log").write_text(log)
-    # the Kaggle CSV: subject 1 again (the same participant-day) and subject 2, one bad row
     csv = kaggle_csv({1: SUBJECT1_FIRST_LINE * 60, 2: SUBJECT1_FIRST_LINE * 40})
     bad = kaggle_row(SUBJECT1_FIRST_LINE, 2).replace("2.1849", "x", 1).encode()
     (inputs / "mhealth_raw_data.csv").write_bytes(csv + bad)
-    home = root / "home"
-    code, out, err = run_cli(
-        capsys, "run", "--source", "mhealth", "--home", str(home), "--input", str(inputs)
-    )
+    return inputs
+
+
+@pytest.fixture
+def summary_run(tmp_path: Path, spark: object, capsys: pytest.CaptureFixture[str]):
+    inputs = write_inputs(tmp_path / "in")
+    home = tmp_path / "home"
+    args = ["run", "--source", "mhealth", "--home", str(home), "--input", str(inputs)]
+    code, out, err = run_cli(capsys, *args)
     return home, code, out, err
 
 
@@ -74,3 +76,16 @@ def test_the_summary_counts_distinct_participant_days_and_the_rows_in_the_tables
         home,
     ).to_pylist()
     assert (rows, days) == ([{"n": 200}], [{"n": 2}])
+
+
+def test_a_run_for_one_participant_counts_only_their_rows_and_lists_the_rest(
+    tmp_path: Path, spark: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    inputs = write_inputs(tmp_path / "in")
+    home = tmp_path / "home"
+    args = ["run", "--source", "mhealth", "--participant", "2", "--home", str(home)]
+    code, out, err = run_cli(capsys, *args, "--input", str(inputs))
+    assert code == 0, err
+    assert (shown(out, "rows in tables"), shown(out, "participant-days (distinct)")) == (40, 1)
+    # subject 1's day from the log and from the CSV: staged, not merged, each listed
+    assert shown(out, "skipped, with reasons (run manifest)") == 2

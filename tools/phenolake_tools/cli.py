@@ -269,7 +269,7 @@ def _print_summary(result: Any, home: Path) -> None:
         "rows": "rows in tables",
         "days": "participant-days (distinct)",
         "refused_rows": "rows of refused day files",
-        "skipped": "side files skipped (reasons in the manifest)",
+        "skipped": "skipped, with reasons (run manifest)",
     }
     shown = ("objects", "data_files", "images", "rows", "days", "rejected_rows", "refused_rows")
     for name in (*shown, "quarantined", "skipped"):

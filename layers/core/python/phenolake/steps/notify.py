@@ -17,8 +17,8 @@ put in the tables, ``days`` the DISTINCT (source, participant, day) triples of t
 however many metrics, devices and files each came in. A staged day file the daily merge
 refused (schema drift) and a merged day file Curate refused were quarantined, so their rows
 are in no table: they are counted as ``refused_rows``, not as rows, and their days not as
-days; so are the days of participants a run restricted to others (``participants``) left
-unmerged.
+days. The staged days of participants a run restricted to others (``participants``) left
+unmerged are neither: each is listed in ``skipped`` with the reason (``UNMERGED``).
 """
 
 from __future__ import annotations
@@ -38,6 +38,13 @@ from phenolake.contracts import ConvertedManifest, ExtractedManifest, FailureRec
 from phenolake.steps.common import StepEvent, read_manifest, s3_client
 
 log = logging.getLogger(__name__)
+
+
+#: Why a staged day of a run restricted to other participants is in no table.
+UNMERGED = (
+    "participant not among the run's participants: staged, not merged "
+    "(a replay that includes them merges it)"
+)
 
 
 class NotifyEvent(StepEvent):
@@ -93,6 +100,7 @@ def _collect(s3: Any, settings: Settings, run_id: str) -> dict[str, Any]:
         for day in converted.days:
             day_key = day.day_key()
             if chosen and day.participant not in chosen:
+                skipped.append({"key": lake.stage_key(day_key, converted.key), "reason": UNMERGED})
                 continue
             if {lake.stage_key(day_key, converted.key), lake.merged_key(day_key)} & refused:
                 totals["refused_rows"] += day.rows
