@@ -169,9 +169,9 @@ def landed_run(tmp_path_factory: pytest.TempPathFactory, spark: object):
             in_tables.update(_below_source(k) for k in keys.unique().to_pylist() if k)
     quarantined: dict[str, str] = {}
     for path in lake.glob("quarantine/**/*.reason.json"):
-        reason = json.loads(path.read_text())
-        if not reason["source"].endswith(".rejected-rows"):
-            quarantined[_below_source(reason["source"])] = reason["reason"]
+        reason = json.loads(path.read_text())  # a file's bad rows count as its own reason
+        source = reason["source"].removesuffix(".rejected-rows")
+        quarantined[_below_source(source)] = reason["reason"]
     manifest = lake / re.sub(r"^s3://[^/]+/", "", output["notify"]["manifest"])
     summary = json.loads(manifest.read_text())
     skipped = {_below_source(f["key"]): f["reason"] for f in summary["skipped"]}

@@ -3,7 +3,9 @@
 Each ``mHealth_subjectN.log`` is tab-separated, has no header and 24 columns recorded at
 50 Hz: chest acceleration, two ECG leads, left-ankle and right-lower-arm acceleration,
 gyroscope and magnetometer, and an activity label 0..12. The recordings carry no clock, so
-a row's time is the configured recording start plus ``row_index`` x 20 ms.
+a row's time is the configured recording start plus ``row_index`` x 20 ms. A ``.csv``
+re-packaging of the set (a header row, the subject as a column: Kaggle's
+``mhealth_raw_data.csv``) is read by ``repackaged.py`` into the same rows and columns.
 
 Conversion streams the file in blocks of whole lines (8 MiB, into one reused buffer) and
 parses each straight to float64 with ``decimal_text``, a strict exact parser compiled by

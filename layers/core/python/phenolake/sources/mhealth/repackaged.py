@@ -99,9 +99,7 @@ def stage_schema(sensors: list[str]) -> pa.Schema:
     nullable: a re-packaging lacks some channels, null in its rows."""
     from phenolake.sources.mhealth.convert import STAGE_SCHEMA
 
-    return pa.schema(
-        [f.with_nullable(True) if f.name in sensors else f for f in STAGE_SCHEMA],
-    )
+    return pa.schema([f.with_nullable(True) if f.name in sensors else f for f in STAGE_SCHEMA])
 
 
 @dataclass
@@ -115,7 +113,7 @@ class Header:
 
     @property
     def sensors(self) -> dict[str, int]:
-        return {t: i for i, t in enumerate(self.targets) if t and t not in ("activity_id", "")}
+        return {t: i for i, t in enumerate(self.targets) if t and t != "activity_id"}
 
 
 def read_header(line: str, sensor_columns: list[str]) -> Header:
