@@ -89,3 +89,22 @@ def test_a_run_for_one_participant_counts_only_their_rows_and_lists_the_rest(
     assert (shown(out, "rows in tables"), shown(out, "participant-days (distinct)")) == (40, 1)
     # subject 1's day from the log and from the CSV: staged, not merged, each listed
     assert shown(out, "skipped, with reasons (run manifest)") == 2
+
+
+def test_the_csv_rows_are_in_the_tables_as_the_log_gives_them(summary_run) -> None:
+    home, code, _, err = summary_run
+    assert code == 0, err
+    rows = query.query_local(
+        "SELECT user_id, row_index, CAST(timestamp AS varchar) AS at, left_ankle_acc_x, "
+        "right_lower_arm_gyro_z, chest_acc_x, activity FROM mhealth_readings "
+        "WHERE user_id = '2' ORDER BY row_index LIMIT 2",
+        home,
+    ).to_pylist()
+    assert [(r["row_index"], r["at"][:23]) for r in rows] == [
+        (0, "2014-01-01 00:00:00.000"),
+        (1, "2014-01-01 00:00:00.020"),
+    ]
+    assert {
+        (r["left_ankle_acc_x"], r["right_lower_arm_gyro_z"], r["chest_acc_x"]) for r in rows
+    } == {(2.1849, 0.034483, None)}
+    assert {r["activity"] for r in rows} == {"Null class"}
