@@ -434,7 +434,7 @@ def convert_both_ways(raw: Path, source: mhealth.MHealth, out: Path) -> list[obj
             except RejectedFile as exc:
                 results.append(str(exc))
                 continue
-        tables = {day: pq.read_table(path) for day, (path, _) in outputs.items()}
+        tables = {day: pq.read_table(path) for (_, day), (path, _) in outputs.items()}
         results.append((tables, [r.as_dict() for r in report.rejections()]))
     return results
 

@@ -21,7 +21,10 @@ def test_extracts_members_and_skips_junk(tmp_path: Path) -> None:
     extracted, report = zipintake.extract(z, tmp_path)
     assert [e.member for e in extracted] == ["d/a.csv"]
     assert extracted[0].path.read_bytes() == b"x,y\n1,2\n"
-    assert sorted(report.skipped) == ["__MACOSX/d/._a.csv", "d/.DS_Store"]
+    assert sorted(report.skipped) == [
+        f"__MACOSX/d/._a.csv: {zipintake.JUNK_REASON}",
+        f"d/.DS_Store: {zipintake.JUNK_REASON}",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -112,3 +115,16 @@ def test_encrypted_zip_is_rejected(tmp_path: Path) -> None:
     path.write_bytes(bytes(data))
     with pytest.raises(RejectedZip, match="encrypted"):
         zipintake.extract(path, tmp_path)
+
+
+def test_an_empty_zip_and_an_empty_nested_zip_are_refused_with_a_reason(tmp_path: Path) -> None:
+    empty = io.BytesIO()
+    zipfile.ZipFile(empty, "w").close()
+    with pytest.raises(RejectedZip, match=r"^empty zip: no file in it$"):
+        zipintake.extract(make_zip(tmp_path / "e.zip", {}), tmp_path)
+    outer = make_zip(tmp_path / "o.zip", {"inner.zip": empty.getvalue(), "a.csv": b"x"})
+    extracted, report = zipintake.extract(outer, tmp_path)
+    assert [e.member for e in extracted] == ["a.csv"]
+    assert report.rejected == [
+        {"member": "inner.zip", "reason": "nested zip: empty zip: no file in it"}
+    ]

@@ -264,8 +264,15 @@ def _print_summary(result: Any, home: Path) -> None:
         return
     notify = output.get("notify", {})
     table.add_row("inputs landed", str(len(result.landed)))
-    labels = {"objects": "new objects taken in", "days": "participant-days"}
-    for name in ("objects", "data_files", "images", "rows", "days", "rejected_rows", "quarantined"):
+    labels = {
+        "objects": "new objects taken in",
+        "rows": "rows in tables",
+        "days": "participant-days (distinct)",
+        "refused_rows": "rows of refused day files",
+        "skipped": "skipped, with reasons (run manifest)",
+    }
+    shown = ("objects", "data_files", "images", "rows", "days", "rejected_rows", "refused_rows")
+    for name in (*shown, "quarantined", "skipped"):
         if name in notify:
             table.add_row(labels.get(name, name.replace("_", " ")), str(notify[name]))
     for load in notify.get("timestream_loads", []):

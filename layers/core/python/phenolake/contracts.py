@@ -278,6 +278,8 @@ class ConvertedManifest(SparseContract):
     sha256: str
     quarantined: str | None = None
     not_data: bool | None = None
+    #: Why a file that is not data was not quarantined (a documented side file).
+    side_file: str | None = None
     side_tables: list[str] | None = None
     rows: int = 0
     rejected_rows: int = 0

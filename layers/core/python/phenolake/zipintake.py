@@ -4,7 +4,9 @@ Checks before anything is written: member count, declared and actual uncompresse
 (per member and in total), compression ratio, absolute paths, ``..``, symlinks, encrypted
 members, CRC (checked as each member is read to the end). One level of nested zip is opened
 (exports arrive as ``.zip.zip``); deeper nesting is rejected. A bad member is reported and
-skipped; a zip that cannot be trusted as a whole raises ``RejectedZip``.
+skipped; a zip that cannot be trusted as a whole raises ``RejectedZip``, and so does a zip
+that holds no file at all (nothing in it could be traced to a table or a reason). Junk
+members (``JUNK_REASON``) are skipped, each named with the reason in ``ZipReport.skipped``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ from pathlib import Path
 
 JUNK_NAMES = {".DS_Store", "Thumbs.db", "desktop.ini"}
 JUNK_FOLDERS = {"__MACOSX"}
+#: Why a junk member is skipped: the documented side files of every zip, each listed with
+#: this reason in the run summary (``skipped``), never quarantined.
+JUNK_REASON = "operating-system metadata (.DS_Store, Thumbs.db, __MACOSX/, ._*), not data"
 
 
 @dataclass(frozen=True)
@@ -83,6 +88,7 @@ def extract(
     _report: ZipReport | None = None,
 ) -> tuple[list[Extracted], ZipReport]:
     report = _report or ZipReport()
+    noted = len(report.skipped) + len(report.rejected)  # before this (nested) zip
     try:
         archive = zipfile.ZipFile(zip_path)
     except zipfile.BadZipFile as exc:
@@ -106,7 +112,7 @@ def extract(
             if info.is_dir():
                 continue
             if is_junk(info.filename):
-                report.skipped.append(name)
+                report.skipped.append(f"{name}: {JUNK_REASON}")
                 continue
             why = _member_problem(info, limits)
             if why:
@@ -148,6 +154,8 @@ def extract(
                 out.extend(nested)
                 continue
             out.append(Extracted(member=name, path=target, size=size))
+    if not out and len(report.skipped) + len(report.rejected) == noted:
+        raise RejectedZip("empty zip: no file in it")
     return out, report
 
 

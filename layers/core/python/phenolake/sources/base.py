@@ -171,10 +171,14 @@ class Provenance:
 
 @dataclass(frozen=True)
 class DayBatch:
-    """Rows of one day, as the converter streams them out."""
+    """Rows of one day, as the converter streams them out.
+
+    ``participant``: whose rows they are, for a file that holds several participants (a
+    re-packaged set with the participant as a column); None: the member's."""
 
     day: str
     table: pa.Table
+    participant: str | None = None
 
 
 @dataclass(frozen=True)
@@ -259,9 +263,18 @@ class Source(abc.ABC):
         return ()
 
     def reject_reason(self, raw_path: str) -> str | None:
-        """Why a file ``member`` does not take should be quarantined; None (the default) when
-        it is simply not data (a README) and is only reported in the run's manifest."""
+        """Why a file ``member`` does not take is quarantined: the source's own words; None
+        (the default) for the Convert step's generic reason. Every such file is quarantined
+        unless ``side_file`` names it."""
         return None
+
+    def side_file(self, raw_path: str) -> str | None:
+        """Why a file ``member`` does not take is a documented side file, not data (logged
+        and listed in the run summary with this reason, not quarantined); None: it is not one.
+        By default only operating-system metadata (``.DS_Store``, ``__MACOSX/``, ``._*``)."""
+        from phenolake.zipintake import JUNK_REASON, is_junk
+
+        return JUNK_REASON if is_junk(raw_path) else None
 
     def check_export(self, members: list[str]) -> list[tuple[str, str]]:
         """Problems of an extracted zip as a whole, as (member or folder, reason), e.g. a

@@ -148,7 +148,7 @@ def in_time_range(batch: DayBatch, column: str | None, report: RejectionReport) 
     examples = pc.filter(times, bad).slice(0, MAX_EXAMPLES).to_pylist()
     report.add(OUT_OF_RANGE, (f"{column} {e}" for e in examples), rows=count)
     kept = batch.table.filter(pc.invert(bad))
-    return DayBatch(batch.day, kept) if kept.num_rows else None
+    return dataclasses.replace(batch, table=kept) if kept.num_rows else None
 
 
 def convert(

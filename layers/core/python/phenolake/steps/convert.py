@@ -3,12 +3,19 @@
 The source's converter streams record batches; each day's batches go to their own Parquet
 writer on local disk, so memory stays bounded by one batch. Every row carries provenance
 (source key, the raw file's sha256, run id). Bad rows are counted and reported in
-quarantine; a file that cannot be trusted at all is quarantined whole. A file that is not data
-of its source is quarantined when the source gives a reason (``Source.reject_reason``). Small
-per-file tables a converter derives besides its rows (``SideTable``, e.g. embrace's duplicate
-counts) go to ``stage/<source>/<name>/participant=<p>/``, one file per raw file. The files
-beside a raw file that its source's conversion reads (``Source.companions``: radar's
-``schema-<topic>.json``) are read from ``raw/`` when they exist and passed to the converter.
+quarantine; a file that cannot be trusted at all is quarantined whole. Nothing that reaches
+this step is dropped without a reason: a file its source does not take (``Source.member``
+None) is quarantined with the source's reason (``Source.reject_reason``) or, when it gives
+none, the generic ``NOT_CONVERTED``; only a documented side file (``Source.side_file``, e.g.
+``.DS_Store``) is not, and its reason is logged and kept in the manifest (``side_file``) for
+the run summary. A file that converts to no rows and no bad row is quarantined too
+(``NO_ROWS``). Small per-file tables a converter derives besides its rows (``SideTable``,
+e.g. embrace's duplicate counts) go to ``stage/<source>/<name>/participant=<p>/``, one file
+per raw file. The files beside a raw file that its source's conversion reads
+(``Source.companions``: radar's ``schema-<topic>.json``) are read from ``raw/`` when they
+exist and passed to the converter. A converter may say whose each day batch is
+(``DayBatch.participant``, for a file holding several participants); the staged files are
+then one per participant x day.
 """
 
 from __future__ import annotations
@@ -33,6 +40,11 @@ from phenolake.steps.common import StepEvent, s3_client
 
 log = logging.getLogger(__name__)
 
+#: Why a file its source does not take is quarantined, when the source gives no reason.
+NOT_CONVERTED = "not a file source {source} converts: {path}"
+#: Why a file that converted to nothing, with no bad row either, is quarantined.
+NO_ROWS = "converted to no rows and no bad row: nothing in it is data of source {source}"
+
 
 class ConvertEvent(StepEvent):
     item: RawFile
@@ -56,11 +68,11 @@ def convert_file(
     out_dir: Path,
     side_tables: list[SideTable] | None = None,
     companions: Mapping[str, bytes] | None = None,
-) -> tuple[dict[str, tuple[Path, int]], RejectionReport, Any]:
-    """Pure conversion on local files: returns day -> (parquet path, rows), the file's
-    rejection report, and its member. The source's converter runs under the toolkit's rules
-    (``toolkit.convert``): rows out of the time range are dropped, and a file mostly bad is
-    rejected (RejectedFile) once it has been read.
+) -> tuple[dict[tuple[str, str], tuple[Path, int]], RejectionReport, Any]:
+    """Pure conversion on local files: returns (participant, day) -> (parquet path, rows),
+    the file's rejection report, and its member. The source's converter runs under the
+    toolkit's rules (``toolkit.convert``): rows out of the time range are dropped, and a file
+    mostly bad is rejected (RejectedFile) once it has been read.
 
     Side tables the converter yields (small, one per file) are appended to ``side_tables``;
     ``companions`` are the files beside this one the source reads (``Source.companions``)."""
@@ -69,8 +81,8 @@ def convert_file(
     report = RejectionReport()
     if member is None:
         return {}, report, None
-    writers: dict[str, pq.ParquetWriter] = {}
-    outputs: dict[str, tuple[Path, int]] = {}
+    writers: dict[tuple[str, str], pq.ParquetWriter] = {}
+    outputs: dict[tuple[str, str], tuple[Path, int]] = {}
     try:
         with path.open("rb") as stream:
             batches = toolkit.convert(source, stream, member, provenance, report, companions)
@@ -79,15 +91,16 @@ def convert_file(
                     if side_tables is not None:
                         side_tables.append(batch)
                     continue
-                if batch.day not in writers:
-                    target = out_dir / f"{batch.day}.parquet"
-                    writers[batch.day] = pq.ParquetWriter(
+                whose = (batch.participant or member.participant, batch.day)
+                if whose not in writers:
+                    target = out_dir / f"{len(writers)}-{batch.day}.parquet"
+                    writers[whose] = pq.ParquetWriter(
                         target, batch.table.schema, compression="zstd", **source.stage_parquet
                     )
-                    outputs[batch.day] = (target, 0)
-                writers[batch.day].write_table(batch.table)
-                target, rows = outputs[batch.day]
-                outputs[batch.day] = (target, rows + batch.table.num_rows)
+                    outputs[whose] = (target, 0)
+                writers[whose].write_table(batch.table)
+                target, rows = outputs[whose]
+                outputs[whose] = (target, rows + batch.table.num_rows)
     finally:
         for writer in writers.values():
             writer.close()
@@ -153,12 +166,24 @@ def run(event: ConvertEvent, settings: Settings) -> dict[str, Any]:
             quarantined = 1
             manifest["quarantined"] = str(exc)
         if member is None and not quarantined:
+            source = sources.get(item.source)
             manifest["not_data"] = True
-            reason = sources.get(item.source).reject_reason(raw_relative)
-            if reason:
+            side = source.side_file(raw_relative)
+            if side:
+                manifest["side_file"] = side
+                log.info("side file, not converted", extra={"key": item.key, "reason": side})
+            else:
+                reason = source.reject_reason(raw_relative) or NOT_CONVERTED.format(
+                    source=item.source, path=raw_relative
+                )
                 quarantine_file(reason)
                 quarantined = 1
                 manifest["quarantined"] = reason
+        elif member is not None and not outputs and not rejections and not side_tables:
+            reason = NO_ROWS.format(source=item.source)
+            quarantine_file(reason)
+            quarantined = 1
+            manifest["quarantined"] = reason
         for side in side_tables:
             assert member is not None
             side_key = lake.side_key(item.source, side.name, member.participant, item.key)
@@ -166,11 +191,9 @@ def run(event: ConvertEvent, settings: Settings) -> dict[str, Any]:
             pq.write_table(side.table, sink, compression="zstd")
             s3.put_object(Bucket=settings.lake_bucket, Key=side_key, Body=sink.getvalue())
             manifest.setdefault("side_tables", []).append(side_key)
-        for day, (path, day_rows) in sorted(outputs.items()):
+        for (participant, day), (path, day_rows) in sorted(outputs.items()):
             assert member is not None
-            day_key = lake.DayKey(
-                item.source, member.metric, member.participant, day, member.device
-            )
+            day_key = lake.DayKey(item.source, member.metric, participant, day, member.device)
             s3.upload_file(str(path), settings.lake_bucket, lake.stage_key(day_key, item.key))
             days.append(StagedDay(**day_key.as_dict(), rows=day_rows))
             rows += day_rows

@@ -2,6 +2,8 @@
 
 Every path of the state machine ends here, success or failure: the summary counts what
 was taken in, converted, rejected and quarantined (with where to look), lists the
+documented side files skipped with their reasons (``skipped``: junk zip members, withheld
+members of withdrawn participants, files a source names as side files), lists the
 participants silent for more than ``SilentDays`` days (from the ``participant_stats`` table,
 as ``phenolake report`` lists them), and goes to SNS and, when its secret is set, to a Slack
 webhook.
@@ -9,6 +11,14 @@ webhook.
 Map items that failed after their retries were each written by the state machine under
 ``manifests/<run>/failures/``; they are gathered into ``manifests/<run>/failures.json`` and a
 run that otherwise succeeded ends PARTIAL, so the good items are kept and the bad ones named.
+
+The counts say what their labels say (``participant_days``): ``rows`` are the rows this run
+put in the tables, ``days`` the DISTINCT (source, participant, day) triples of those rows,
+however many metrics, devices and files each came in. A staged day file the daily merge
+refused (schema drift) and a merged day file Curate refused were quarantined, so their rows
+are in no table: they are counted as ``refused_rows``, not as rows, and their days not as
+days. The staged days of participants a run restricted to others (``participants``) left
+unmerged are neither: each is listed in ``skipped`` with the reason (``UNMERGED``).
 """
 
 from __future__ import annotations
@@ -30,6 +40,13 @@ from phenolake.steps.common import StepEvent, read_manifest, s3_client
 log = logging.getLogger(__name__)
 
 
+#: Why a staged day of a run restricted to other participants is in no table.
+UNMERGED = (
+    "participant not among the run's participants: staged, not merged "
+    "(a replay that includes them merges it)"
+)
+
+
 class NotifyEvent(StepEvent):
     status: Literal["SUCCEEDED", "FAILED", "PARTIAL", "DRY_RUN"] = "SUCCEEDED"
     error: dict[str, Any] | None = None
@@ -45,8 +62,14 @@ def _collect(s3: Any, settings: Settings, run_id: str) -> dict[str, Any]:
         "rows": 0,
         "rejected_rows": 0,
         "days": 0,
+        "refused_rows": 0,
         "quarantined": 0,
+        "skipped": 0,
     }
+    refused = _refused_day_files(s3, settings, run_id)
+    chosen = _run_participants(s3, settings, run_id)
+    skipped: list[dict[str, str]] = []
+    participant_days: set[tuple[str, str, str]] = set()
     tables: dict[str, int] = {}
     inputs: list[dict[str, Any]] = []
     files: list[dict[str, Any]] = []
@@ -62,19 +85,34 @@ def _collect(s3: Any, settings: Settings, run_id: str) -> dict[str, Any]:
         totals["data_files"] += len(extracted.data)
         totals["images"] += len(extracted.images)
         totals["rejected_members"] += len(extracted.rejected)
+        for entry in extracted.skipped:
+            member, _, reason = entry.partition(": ")
+            skipped.append({"key": f"{extracted.landing.key}/{member}", "reason": reason})
     for obj in storage.list_objects(
         s3, settings.lake_bucket, lake.item_manifest_prefix(run_id, "converted")
     ):
         converted = read_manifest(s3, settings, obj.key, ConvertedManifest)
         files.append({"key": converted.key, "sha256": converted.sha256, "rows": converted.rows})
         touched.add(converted.source)
-        totals["rows"] += converted.rows
         totals["rejected_rows"] += converted.rejected_rows
-        totals["days"] += len(converted.days)
+        if converted.side_file:
+            skipped.append({"key": converted.key, "reason": converted.side_file})
         for day in converted.days:
+            day_key = day.day_key()
+            if chosen and day.participant not in chosen:
+                skipped.append({"key": lake.stage_key(day_key, converted.key), "reason": UNMERGED})
+                continue
+            if {lake.stage_key(day_key, converted.key), lake.merged_key(day_key)} & refused:
+                totals["refused_rows"] += day.rows
+                continue
+            totals["rows"] += day.rows
+            if day.rows:
+                participant_days.add((day.source, day.participant, day.day))
             metric = f"{day.source}.{day.metric}"
             tables[metric] = tables.get(metric, 0) + day.rows
-            merged.add(lake.merged_key(day.day_key()))
+            merged.add(lake.merged_key(day_key))
+    totals["days"] = len(participant_days)
+    totals["skipped"] = len(skipped)
     quarantine_prefix = lake.quarantine_key(run_id, "")
     totals["quarantined"] = sum(
         1
@@ -87,8 +125,30 @@ def _collect(s3: Any, settings: Settings, run_id: str) -> dict[str, Any]:
         "files": sorted(files, key=lambda f: f["key"]),
         "outputs": {"merged": sorted(merged), "tables": _table_rows(s3, settings, touched)},
         "rows_by_metric": tables,
+        "skipped": sorted(skipped, key=lambda f: f["key"]),
         "quarantine": lake.s3_uri(settings.lake_bucket, quarantine_prefix),
     }
+
+
+def _refused_day_files(s3: Any, settings: Settings, run_id: str) -> set[str]:
+    """Staged and merged day files of the lake this run quarantined (refused by the daily
+    merge or by Curate): keys in the lake bucket, as the reason files name them."""
+    prefix = lake.quarantine_key(run_id, f"{settings.lake_bucket}/")
+    refused = set()
+    for obj in storage.list_objects(s3, settings.lake_bucket, prefix):
+        found = lake.parse_reason_key(obj.key)
+        if found:
+            refused.add(found[1].removeprefix(f"{settings.lake_bucket}/"))
+    return refused
+
+
+def _run_participants(s3: Any, settings: Settings, run_id: str) -> set[str]:
+    """The participants the run was restricted to (its plan's), empty for all of them."""
+    try:
+        plan = read_manifest(s3, settings, lake.plan_key(run_id), contracts.Plan)
+    except s3.exceptions.NoSuchKey:
+        return set()
+    return set(plan.participants)
 
 
 def _table_rows(s3: Any, settings: Settings, touched: set[str]) -> dict[str, int]:
@@ -160,8 +220,15 @@ def message(
         f"objects {t['objects']}, data files {t['data_files']}, images {t['images']}, "
         f"rows {t['rows']}, participant-days {t['days']}",
         f"quarantined {t['quarantined']} (rejected rows {t['rejected_rows']}, "
+        f"rows of refused day files {t['refused_rows']}, "
         f"rejected zip members {t['rejected_members']}) -> {collected['quarantine']}",
     ]
+    if t.get("skipped"):
+        lines.append(
+            f"skipped {t['skipped']} side file(s), not data: "
+            + "; ".join(f"{f['key']} ({f['reason']})" for f in collected["skipped"][:5])
+            + (" ..." if t["skipped"] > 5 else "")
+        )
     failed = collected.get("failures", [])
     if failed:
         by_step: dict[str, int] = {}

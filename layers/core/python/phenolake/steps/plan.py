@@ -146,8 +146,8 @@ def run(event: PlanEvent, settings: Settings) -> dict[str, Any]:
     for name in chosen:
         seen = {} if request.replay else ledger.seen(name)
         for obj in storage.list_objects(s3, settings.landing_bucket, f"{name}/"):
-            if obj.key.endswith("/"):
-                continue
+            if obj.key.endswith("/") and not obj.size:
+                continue  # a folder marker (the S3 console's): no bytes, nothing to take in
             if request.replay:
                 if not start <= obj.last_modified.date() <= end:
                     continue

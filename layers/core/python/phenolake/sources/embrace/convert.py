@@ -278,6 +278,7 @@ class Embrace(Source):
         "embrace_acc",
         "embrace_wear_time",
         "embrace_duplicates",
+        "embrace_metadata",
     )
     nominal_hz: ClassVar[dict[str, float]] = RATE_HZ
     time_column: ClassVar[str | None] = "time"

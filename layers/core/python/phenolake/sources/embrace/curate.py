@@ -15,6 +15,9 @@ duplicates rows.
   ``percent_worn`` = 100 x minutes_worn / 1440 (share of the local day).
 - ``embrace_duplicates``: the converter's counts per participant x device x stream x export,
   read from ``stage/embrace/duplicates/``.
+- ``embrace_metadata``: the ``metadata.csv`` rows themselves (the offsets ``local_date`` is
+  derived from, firmware and app versions), with their provenance, so every landed
+  ``metadata.csv`` is in a table.
 """
 
 from __future__ import annotations
@@ -145,6 +148,16 @@ def main(argv: list[str]) -> None:
     if metadata is None:
         metadata = spark.createDataFrame([], METADATA_COLUMNS)
     intervals = offsets(metadata).cache()
+    if "source_key" in metadata.columns:  # merged metadata files: never the empty stand-in
+        columns = [c for c in metadata.columns if c not in ("participant_id", "date")]
+        write(
+            metadata.select(*columns, "participant_id"),
+            lake,
+            args["database"],
+            "embrace_metadata",
+            ["participant_id"],
+            "Embrace metadata.csv rows: UTC time, timezone offset (minutes), firmware, app.",
+        )
     for stream, (_, measures) in STREAMS.items():
         merged = read(spark, lake, merged_prefix(SOURCE, stream), participants)
         if merged is None:

@@ -1,4 +1,4 @@
-"""What source ``embrace`` declares: its five curated tables and the Glue time they need."""
+"""What source ``embrace`` declares: its six curated tables and the Glue time they need."""
 
 from __future__ import annotations
 
@@ -17,6 +17,12 @@ SPEC = SourceSpec(
         ),
         TableSpec("embrace_wear_time", ("participant_id",), participant="participant_id"),
         TableSpec("embrace_duplicates", ("participant_id",), participant="participant_id"),
+        TableSpec(
+            "embrace_metadata",
+            ("participant_id",),
+            participant="participant_id",
+            time="datetime_utc",
+        ),
     ),
     #: Wear time and local dates over a month of 32 Hz acceleration: twice the default.
     curate=CurateSizing(timeout_minutes=120),

@@ -3,7 +3,9 @@
 Each ``mHealth_subjectN.log`` is tab-separated, has no header and 24 columns recorded at
 50 Hz: chest acceleration, two ECG leads, left-ankle and right-lower-arm acceleration,
 gyroscope and magnetometer, and an activity label 0..12. The recordings carry no clock, so
-a row's time is the configured recording start plus ``row_index`` x 20 ms.
+a row's time is the configured recording start plus ``row_index`` x 20 ms. A ``.csv``
+re-packaging of the set (a header row, the subject as a column: Kaggle's
+``mhealth_raw_data.csv``) is read by ``repackaged.py`` into the same rows and columns.
 
 Conversion streams the file in blocks of whole lines (8 MiB, into one reused buffer) and
 parses each straight to float64 with ``decimal_text``, a strict exact parser compiled by
@@ -56,6 +58,7 @@ from phenolake.sources.base import (
     RejectedFile,
     Source,
 )
+from phenolake.sources.mhealth import repackaged
 from phenolake.sources.toolkit import (
     EXAMPLE_CHARS,
     PROVENANCE_FIELDS,
@@ -170,10 +173,26 @@ class MHealth(Source):
         return bool(_SUBJECT.search(lowered)) or "mhealth" in Path(lowered).name
 
     def member(self, raw_path: str) -> Member | None:
+        """A ``mHealth_subjectN.log`` (participant ``N``), or a CSV re-packaging of the set
+        (``repackaged.py``), whose participant is each row's: the member's is empty."""
+        if raw_path.lower().endswith(repackaged.SUFFIXES):
+            return Member(source=self.name, participant="", metric="readings")
         user_id = user_id_of(raw_path)
         if user_id is None:
             return None
         return Member(source=self.name, participant=user_id, metric="readings")
+
+    def side_file(self, raw_path: str) -> str | None:
+        """The set's own documentation (``MHEALTHDATASET/README.txt`` in the UCI zip)."""
+        if Path(raw_path).name.lower().startswith("readme"):
+            return "the data set's documentation (README), not data"
+        return super().side_file(raw_path)
+
+    def reject_reason(self, raw_path: str) -> str | None:
+        return (
+            "not an MHEALTH file: expected mHealth_subjectN.log (tab-separated, 24 fields) or a "
+            "CSV re-packaging (.csv with a header naming subject, Activity and channels)"
+        )
 
     def convert(
         self, stream: BinaryIO, member: Member, provenance: Provenance, report: RejectionReport
@@ -185,6 +204,11 @@ class MHealth(Source):
         most two groups are in memory. Raises RejectedFile for an empty or binary file; the
         report counts lines, so the file rule rejects one with no valid row, or where more
         than half of the lines are bad."""
+        if provenance.source_key.lower().endswith(repackaged.SUFFIXES):
+            yield from repackaged.convert(
+                stream, provenance, report, SENSOR_COLUMNS, self._day_numbers, self._first_day()
+            )
+            return
         report.judge_by("line")
         blocks = _blocks(stream, self.block_bytes)
         next_line = 0  # lines before the next block; advanced only by the worker, in order
@@ -279,11 +303,17 @@ class MHealth(Source):
             constant["run_id"],
         ]
         stage = pa.Table.from_arrays(columns, schema=STAGE_SCHEMA)
-        # The day of each row, from integer microseconds; rows ascend, so days do too.
+        return split_by_day(stage, self._day_numbers(row_index), self._first_day())
+
+    def _first_day(self) -> dt.date:
+        return self.recording_start.date()
+
+    def _day_numbers(self, row_index: np.ndarray) -> np.ndarray:
+        """The day of each row counted from ``_first_day``, from integer microseconds (rows
+        ascend, so days do too)."""
         midnight = self.recording_start.replace(hour=0, minute=0, second=0, microsecond=0)
         offset_us = (self.recording_start - midnight) // dt.timedelta(microseconds=1)
-        day_numbers = (offset_us + row_index * _ROW_US) // _DAY_US
-        return split_by_day(stage, day_numbers, midnight.date())
+        return (offset_us + row_index * _ROW_US) // _DAY_US
 
     def fetch_tasks(self, options: dict[str, Any]) -> list[FetchTask]:
         dataset = options.get("kaggle_dataset")
