@@ -44,8 +44,14 @@ def test_member_recognise_and_schema_files() -> None:
     assert not SOURCE.recognise("MHEALTHDATASET/mHealth_subject1.log")
     assert SOURCE.member(path) == MEMBER
     assert SOURCE.member("x/site-a/p1/sensorkit_acceleration/schema-x.json") is None
-    # off-pattern data files are members, so Convert quarantines them with the reason
-    assert SOURCE.member("x/site-a/p1/sensorkit_acceleration/2024-10-17.csv.gz") == MEMBER
+    # a file the path format did not write is no member: Convert quarantines it with why
+    off = "x/site-a/p1/sensorkit_acceleration/2024-10-17.csv.gz"
+    assert SOURCE.member(off) is None
+    assert SOURCE.reject_reason(off) == (
+        "'2024-10-17.csv.gz' is not a file the study's radar path format writes: "
+        "${projectId}/${userId}/${topic}/${filename} "
+        "(${filename}: yyyyMMdd_HH00[_N].csv[.gz|.zip], UTC)"
+    )
 
 
 def test_columns_times_days_and_provenance() -> None:
@@ -101,16 +107,21 @@ def test_ragged_rows_and_bad_times_are_skipped_with_reasons() -> None:
         f"{HEADER}\n"
         "site-a,p1,s1,1729206000,1729206001,0.5,iPhone\n"
         "site-a,p1,s1,1729206001,0.5\n"
-        "site-a,p1,s1,,1729206001,0.7,iPhone\n"
-        "site-a,p1,s1,soon,1729206001,0.8,iPhone\n"
+        "site-a,p1,s1,,,0.7,iPhone\n"
+        "site-a,p1,s1,soon,later,0.8,iPhone\n"
+        "site-a,p1,s1,,1729206002,0.9,iPhone\n"  # no value.time: the tool's next field
     )
     days, rejections = convert(text)
-    assert days["2024-10-17"]["x"].to_pylist() == [0.5]
+    assert days["2024-10-17"]["x"].to_pylist() == [0.5, 0.9]
+    assert days["2024-10-17"]["time"][1].as_py().timestamp() == 1729206002
     found = {r.reason: r for r in rejections}
     assert found[radar.WRONG_FIELDS].rows == 1
     assert "line 3" in found[radar.WRONG_FIELDS].examples[0]
     assert found[radar.BAD_TIME].rows == 2
-    assert found[radar.BAD_TIME].examples == ["data row 2: time None", "data row 3: time 'soon'"]
+    assert found[radar.BAD_TIME].examples == [
+        "data row 2: value.time None, value.timeReceived None",
+        "data row 3: value.time 'soon', value.timeReceived 'later'",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -118,9 +129,9 @@ def test_ragged_rows_and_bad_times_are_skipped_with_reasons() -> None:
     [
         (b"not gzip at all", "20241017_2300.csv.gz", "is not gzip"),
         (gzip.compress(b"key.userId,value.time\np1,1\n")[:-9], "20241017_2300.csv.gz", "damaged"),
-        (gzip.compress(f"{HEADER}\n".encode()), "2024-10-17.csv.gz", "does not match"),
+        (gzip.compress(f"{HEADER}\n".encode()), "2024-10-17.csv.gz", "is not a file the study"),
         (gzip.compress(b""), "20241017_2300.csv.gz", "empty file"),
-        (gzip.compress(b"key.userId,value.x\np1,1\n"), "20241017_2300.csv.gz", "no value.time"),
+        (gzip.compress(b"key.userId,value.x\np1,1\n"), "20241017_2300.csv.gz", "no time field"),
         (gzip.compress(b"a\0b,c\n"), "20241017_2300.csv.gz", "binary"),
     ],
 )

@@ -1,11 +1,19 @@
 """Options of source ``radar`` (``study.yaml`` ``sources.radar.options``, or a run's
-``{"options": {"radar": {...}}}``): the external bucket RADAR-base exports are fetched from."""
+``{"options": {"radar": {...}}}``): the external bucket RADAR-base exports are fetched from,
+and how the study's radar-output-restructure filed them (its ``restructure.yml``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+
+from phenolake.sources.radar.paths import (
+    DEFAULT_FORMAT,
+    DEFAULT_TIME_BIN,
+    PathFormatError,
+    PathLayout,
+)
 
 
 class RadarOptions(BaseModel):
@@ -18,6 +26,14 @@ class RadarOptions(BaseModel):
     #: Only these sites (empty: every site); never ``exclude_sites``.
     include_sites: list[str] = []
     exclude_sites: list[str] = []
+    #: ``restructure.yml`` ``paths.path.format`` (or ``paths.properties.format``): the
+    #: tool's default unless the study changed it.
+    path_format: str = DEFAULT_FORMAT
+    #: ``topics.<topic>.pathProperties.format``: topics filed under a format of their own
+    #: (the tool's example: questionnaire_response under ``.../${topic}/${value:name}/...``).
+    topic_path_formats: dict[str, str] = {}
+    #: ``paths.properties.timeBinFormat``: the hour bin of ``${filename}`` (Java pattern).
+    time_bin_format: str = DEFAULT_TIME_BIN
 
     @field_validator("include_sites", "exclude_sites", mode="before")
     @classmethod
@@ -26,3 +42,12 @@ class RadarOptions(BaseModel):
         if isinstance(value, str):
             return [n.strip() for n in value.split(",") if n.strip()]
         return value
+
+    @model_validator(mode="after")
+    def _readable_formats(self) -> RadarOptions:
+        """Every format is one phenolake can read back (one line naming what it cannot)."""
+        try:
+            PathLayout.of(self.path_format, self.topic_path_formats, self.time_bin_format)
+        except PathFormatError as exc:
+            raise ValueError(str(exc)) from None
+        return self
