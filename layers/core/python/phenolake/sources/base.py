@@ -247,6 +247,17 @@ class Source(abc.ABC):
     def write_samples(self, out_dir: Path, seed: int) -> list[Path]:
         """Write seeded synthetic inputs shaped like the real thing."""
 
+    def configured(self, options: Mapping[str, Any]) -> Source:
+        """The source as the study's options (validated, ``sources.<name>.options``) have it
+        read its files, for a source whose paths depend on them (radar's path format); the
+        source itself (the default) when they do not."""
+        return self
+
+    def is_archive(self, relative_path: str) -> bool:
+        """Whether a landed object is an archive Unzip expands (default: a ``.zip``), or a
+        file of the source's own that is converted as it is (radar's ``.csv.zip``)."""
+        return relative_path.lower().endswith(".zip")
+
     def reject_reason(self, raw_path: str) -> str | None:
         """Why a file ``member`` does not take should be quarantined; None (the default) when
         it is simply not data (a README) and is only reported in the run's manifest."""

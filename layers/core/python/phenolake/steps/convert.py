@@ -15,10 +15,12 @@ import hashlib
 import io
 import logging
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
+from pydantic import Field
 
 from phenolake import contracts, lake, sources, storage
 from phenolake.config import Settings
@@ -33,6 +35,8 @@ log = logging.getLogger(__name__)
 
 class ConvertEvent(StepEvent):
     item: RawFile
+    #: The sources' options as Plan resolved them (``Plan.source_options``).
+    options: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
 def download_with_sha256(s3: Any, bucket: str, key: str, target: Path) -> str:
@@ -52,14 +56,16 @@ def convert_file(
     provenance: Provenance,
     out_dir: Path,
     side_tables: list[SideTable] | None = None,
+    options: Mapping[str, Any] | None = None,
 ) -> tuple[dict[str, tuple[Path, int]], RejectionReport, Any]:
     """Pure conversion on local files: returns day -> (parquet path, rows), the file's
     rejection report, and its member. The source's converter runs under the toolkit's rules
     (``toolkit.convert``): rows out of the time range are dropped, and a file mostly bad is
     rejected (RejectedFile) once it has been read.
 
-    Side tables the converter yields (small, one per file) are appended to ``side_tables``."""
-    source = sources.get(source_name)
+    Side tables the converter yields (small, one per file) are appended to ``side_tables``;
+    ``options`` are the source's (``Source.configured``)."""
+    source = sources.configured(source_name, options)
     member = source.member(raw_relative)
     report = RejectionReport()
     if member is None:
@@ -120,7 +126,13 @@ def run(event: ConvertEvent, settings: Settings) -> dict[str, Any]:
         side_tables: list[SideTable] = []
         try:
             outputs, report, member = convert_file(
-                local, item.source, raw_relative, provenance, Path(tmp), side_tables
+                local,
+                item.source,
+                raw_relative,
+                provenance,
+                Path(tmp),
+                side_tables,
+                event.options.get(item.source),
             )
             rejections = report.rejections()
         except RejectedFile as exc:
@@ -130,7 +142,8 @@ def run(event: ConvertEvent, settings: Settings) -> dict[str, Any]:
             manifest["quarantined"] = str(exc)
         if member is None and not quarantined:
             manifest["not_data"] = True
-            reason = sources.get(item.source).reject_reason(raw_relative)
+            source = sources.configured(item.source, event.options.get(item.source))
+            reason = source.reject_reason(raw_relative)
             if reason:
                 quarantine_file(reason)
                 quarantined = 1
