@@ -41,8 +41,8 @@ ORDER: tuple[tuple[str, str], ...] = (
 )
 NAMES = ", ".join(name for name, _ in ORDER)
 
-_INSTANT = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?Z$")
-_LOCAL = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?$")
+_INSTANT = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{0,9}))?Z$")
+_LOCAL = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{0,9}))?)?$")
 _DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
