@@ -375,7 +375,7 @@ def test_a_date_time_topics_time_is_read_as_the_tool_reads_it() -> None:
     rows = [
         "CONNECT,u-1,s-1,2024-10-17T23:30:00,1729300000.5,1800,LIGHT,",
         "CONNECT,u-1,s-1,2024-10-17T23:59:30.250Z,1729300001,30,DEEP,92",
-        "CONNECT,u-1,s-1,17/10/2024 23:40,1729300002,60,REM,",  # not ISO: timeReceived
+        "CONNECT,u-1,s-1,2024-10-17 23:40:00,1729300002,60,REM,",  # not ISO: timeReceived
     ]
     key = "raw/radar/output/CONNECT/u-1/connect_fitbit_sleep_stages/20241017_2300.csv.gz"
     days, rejections = convert_at(
@@ -428,6 +428,8 @@ def test_time_fields_in_the_tools_order_row_by_row() -> None:
         ("value.timeCompleted", pa.array([None, None, 7.0, 8.0])),
     ]
     assert timefields.row_seconds(columns).to_pylist() == [1.6e9, 1.5e9, 1614816000.0, 8.0]
+    parsed = pa.array([dt.datetime(2024, 10, 17, 23, 30), None], pa.timestamp("s"))
+    assert timefields.row_seconds([("value.dateTime", parsed)]).to_pylist() == [1729207800.0, None]
     assert timefields.parse_date("2020-1-1") is None
 
 

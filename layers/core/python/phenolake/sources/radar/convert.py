@@ -352,7 +352,11 @@ def _read_csv(data: bytes, report: RejectionReport) -> pa.Table:
             read_options=csv.ReadOptions(use_threads=False),
             parse_options=csv.ParseOptions(invalid_row_handler=invalid),
             convert_options=csv.ConvertOptions(
-                column_types={h: pa.string() for h in header if h.startswith("key.")},
+                column_types={
+                    h: pa.string()
+                    for h in header
+                    if h.startswith("key.") or h.lower() in timefields.TEXT_FIELDS
+                },
                 strings_can_be_null=True,
             ),
         )

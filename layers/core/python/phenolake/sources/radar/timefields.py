@@ -40,6 +40,10 @@ ORDER: tuple[tuple[str, str], ...] = (
     ("value.timeCompleted", "seconds"),
 )
 NAMES = ", ".join(name for name, _ in ORDER)
+#: The fields read as text: a CSV reader must keep them so (Arrow would read
+#: ``2024-10-17T23:30:00`` as a timestamp and ``2024-10-17 23:30:00``, which java.time
+#: refuses, as the same one).
+TEXT_FIELDS = frozenset(name.lower() for name, kind in ORDER if kind in ("date_time", "date"))
 
 _INSTANT = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{0,9}))?Z$")
 _LOCAL = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{0,9}))?)?$")
@@ -96,8 +100,18 @@ def _numeric(column: pa.Array) -> pa.Array:
     return _finite(numbers(pc.cast(column, pa.string())).values)
 
 
+def _parsed(column: pa.Array) -> pa.Array:
+    """Cells a reader already parsed as timestamps or dates (a local date-time as UTC, as the
+    tool has it), as epoch seconds."""
+    zone = column.type.tz if pa.types.is_timestamp(column.type) else None
+    micros = pc.cast(pc.cast(column, pa.timestamp("us", zone)), pa.int64())
+    return pc.divide(pc.cast(micros, pa.float64()), 1e6)
+
+
 def _texts(parse: Callable[[str | None], float | None]) -> Callable[[pa.Array], pa.Array]:
     def read(column: pa.Array) -> pa.Array:
+        if pa.types.is_timestamp(column.type) or pa.types.is_date(column.type):
+            return _parsed(column)
         cells = pc.cast(column, pa.string()).to_pylist()
         return pa.array([parse(c) for c in cells], pa.float64())
 
