@@ -476,3 +476,26 @@ def test_a_csv_zip_inside_an_export_zip_is_not_opened(tmp_path: Path) -> None:
     )
     assert [e.member for e in extracted] == ["CONNECT/u-1/t/20241017_1200.csv.zip"]
     assert extracted[0].path.read_bytes() == inner and not report.rejected
+
+
+def test_local_site_selection_reads_the_studys_format() -> None:
+    from phenolake_local import runner
+
+    key = f"radar/export/{rr.OUTPUT[0]}"
+    chosen = {"radar": {"include_sites": ["STAGING_PROJECT"]}}
+    config = study.parse(
+        f"sources:\n  radar:\n    options:\n      topic_path_formats:\n"
+        f"        application_server_status: '{rr.STATUS_FORMAT}'\n"
+    )
+    assert runner._chosen_site("radar", key, chosen, config)
+    assert not runner._chosen_site("radar", key, chosen)  # the default reads another level
+
+
+def test_forget_finds_a_participants_files_under_the_studys_format() -> None:
+    from phenolake import forget
+
+    options = {"topic_path_formats": {"application_server_status": rr.STATUS_FORMAT}}
+    relative = f"export/{rr.OUTPUT[0]}"
+    assert forget.participant_of("radar", relative, options) == UUID
+    assert forget.participant_of("radar", f"{relative[:-4]}.csv.gz.corrupted", options) == UUID
+    assert forget.belongs("radar", relative, UUID, options)
