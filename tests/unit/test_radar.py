@@ -47,6 +47,9 @@ def test_member_recognise_and_schema_files() -> None:
     assert SOURCE.recognise(path)
     assert SOURCE.recognise("x/site-a/p1/questionnaire_response/schema-questionnaire_response.json")
     assert not SOURCE.recognise("MHEALTHDATASET/mHealth_subject1.log")
+    for name in ("20241017_0000.csv.zip", "20241017_0000.csv", "20241017_0000.csv.gz.corrupted-1"):
+        assert SOURCE.recognise(f"output/site-a/p1/t/{name}"), name
+    assert SOURCE.recognise("export/offsets/sensorkit_acceleration.json")
     assert SOURCE.member(path) == MEMBER
     assert SOURCE.member("x/site-a/p1/sensorkit_acceleration/schema-x.json") is None
     # a file the path format did not write is no member: Convert quarantines it with why

@@ -190,9 +190,12 @@ class Radar(Source):
 
     def recognise(self, relative_path: str) -> bool:
         """A tool's data file by the tool's default name, a backup of one, or a schema file,
-        at least three folders deep (without the study's options: ``--source`` otherwise)."""
+        at least three folders deep, or its offsets ledger (without the study's options:
+        ``--source`` otherwise)."""
         parts = relative_path.split("/")
         name = CORRUPTED.sub("", parts[-1])
+        if OFFSETS.search(relative_path):
+            return True
         return len(parts) >= 4 and bool(FILE_NAME.match(name) or SCHEMA_NAME.match(name))
 
     def member(self, raw_path: str) -> Member | None:
