@@ -469,6 +469,7 @@ def test_every_other_file_under_the_tree_has_a_reason() -> None:
     assert "is not a file the study's radar path format writes" in STUDY.reject_reason(
         "output/CONNECT/u-1/notes.txt"
     )
+    assert "backup of x.csv.gz, which the tool" in STUDY.reject_reason("output/x.csv.gz.corrupted")
 
 
 def test_a_csv_zip_inside_an_export_zip_is_not_opened(tmp_path: Path) -> None:

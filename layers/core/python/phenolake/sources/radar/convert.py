@@ -153,6 +153,15 @@ def parse_seconds(column: pa.ChunkedArray | pa.Array) -> pa.Array:
     return pc.if_else(finite, values, pa.scalar(None, pa.float64()))
 
 
+def _corrupted(name: str) -> str:
+    """Why a ``.corrupted`` backup (``FileCache.copy``) is not converted."""
+    return (
+        f"{name} is radar-output-restructure's backup of {CORRUPTED.sub('', name)}, which the "
+        "tool could not read and started afresh: its rows are in no other file (not "
+        "converted; repair it by hand)"
+    )
+
+
 def site_of_path(path: str) -> str:
     """The site folder of a data file's path (``.../<site>/<participant>/<topic>/<file>``)."""
     parts = path.split("/")
@@ -231,6 +240,8 @@ class Radar(Source):
             log.info("radar side file, not converted", extra={"path": raw_path, "what": side})
             return None
         name = raw_path.rsplit("/", 1)[-1]
+        if CORRUPTED.search(name):
+            return _corrupted(name)
         if name.lower().endswith((".json", ".json.gz", ".json.zip")):
             return (
                 f"{name}: radar-output-restructure's JSON output (format: json) is not read; "
@@ -290,12 +301,7 @@ class Radar(Source):
         """The facts of a file Convert was given, or RejectedFile with why it is not data."""
         name = key.rsplit("/", 1)[-1]
         if CORRUPTED.search(name):
-            original = CORRUPTED.sub("", name)
-            raise RejectedFile(
-                f"{name} is radar-output-restructure's backup of {original}, which the tool "
-                f"could not read and started afresh: its rows are in no other file (not "
-                "converted; repair it by hand)"
-            )
+            raise RejectedFile(_corrupted(name))
         facts = self.facts(key)
         if facts is None:
             raise RejectedFile(self._mismatch(name))
@@ -377,8 +383,7 @@ def _check_folders(table: pa.Table, header: list[str], facts: PathFacts) -> None
         ("key.userId", facts.participant, "participant folder", UNKNOWN["userId"]),
     ]
     for column, folder in facts.folders.items():
-        default = UNKNOWN.get(column.removeprefix("key."), f"unknown-{column.split('.')[0]}")
-        checks.append((column, folder, "folder", default))
+        checks.append((column, folder, "folder", facts.unknowns[column]))
     for column, folder, what, default in checks:
         if folder is None or column not in header:
             continue

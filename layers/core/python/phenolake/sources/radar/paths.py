@@ -182,6 +182,9 @@ class PathFacts:
     site: str | None
     #: ``${sourceId}``, ``${key:...}``, ``${value:...}`` folders: header column -> folder.
     folders: dict[str, str]
+    #: What the tool names each of those folders when the record has no value: column ->
+    #: ``unknown-source`` / ``unknown-key`` / ``unknown-value``.
+    unknowns: dict[str, str]
     #: The start of the file's time bin (UTC), when the format gives year, day and hour.
     bin_start: dt.datetime | None
     attempt: int
@@ -300,18 +303,20 @@ class PathFormat:
                 return None
         attempt = values.get("attempt", "")
         extension = values["extension"]
-        folders = {}
+        folders, unknowns = {}, {}
         for parameter, text in values.items():
             if parameter == "sourceId":
-                folders["key.sourceId"] = text
+                folders["key.sourceId"], unknowns["key.sourceId"] = text, UNKNOWN["sourceId"]
             elif parameter.startswith(("key:", "value:")):
                 kind, _, index = parameter.partition(":")
-                folders[f"{kind}.{index.strip()}"] = text
+                column = f"{kind}.{index.strip()}"
+                folders[column], unknowns[column] = text, f"unknown-{kind}"
         return PathFacts(
             topic=values["topic"],
             participant=values["userId"],
             site=values.get("projectId"),
             folders=folders,
+            unknowns=unknowns,
             bin_start=_bin_start(times),
             attempt=int(attempt[1:]) if attempt else 0,
             compression=EXTENSIONS[extension],
