@@ -93,9 +93,10 @@ FILE_NAME = re.compile(
     r"\.csv(\.gz|\.zip)?$"
 )
 SCHEMA_NAME = re.compile(r"^schema-(?P<topic>.+)\.json$")
-#: The tool's offset ledger (``offsets/<topic>.json``; ``.csv`` before 0.6) and the bin
-#: counts older versions wrote at the output's root.
-OFFSETS = re.compile(r"(?:^|/)offsets/[^/]+\.(?:json|csv)$")
+#: The tool's offset ledger (``offsets/<topic>.json``; ``offsets/<topic>.csv`` and, in the
+#: HDFS restructure of 2018, one ``offsets.csv``) and the bin counts (``bins.csv``) that
+#: version wrote at the output's root.
+OFFSETS = re.compile(r"(?:^|/)(?:offsets/[^/]+\.(?:json|csv)|offsets\.csv)$")
 BINS = "bins.csv"
 #: Columns every staged row starts with; other columns are named after the file's header.
 LEADING = ("site", "participant_id", "time")
@@ -227,9 +228,9 @@ class Radar(Source):
         if SCHEMA_NAME.match(name):
             return "the topic's Avro schema, written beside its data (FileCacheStore.writeSchema)"
         if OFFSETS.search(raw_path):
-            return "the tool's offset ledger (offsets/<topic>.json; .csv before 0.6)"
+            return "the tool's offset ledger (offsets/<topic>.json; older: .csv, offsets.csv)"
         if name == BINS:
-            return "the bin counts older versions of the tool wrote at the output's root"
+            return "the record counts per bin the 2018 HDFS restructure wrote at the output's root"
         return None
 
     def reject_reason(self, raw_path: str) -> str | None:
