@@ -256,6 +256,8 @@ def test_the_integration_tests_paths_are_read_back(tmp_path: Path) -> None:
          "t/p/u/s/202101/02/20210102_1000.csv.gz", ("p", "u", "t", "2021-01-02T10:00:00+00:00")),
         (paths.DEFAULT_FORMAT, "p/u/my_topic/19700101_0000.csv",
          ("p", "u", "my_topic", "1970-01-01T00:00:00+00:00")),
+        ("${projectId}/${userId}/${topic}/${time:yy}/${time:MMM}/${filename}",
+         "p/u/t/21/Jan/20210102_1000.csv", ("p", "u", "t", "2021-01-02T10:00:00+00:00")),
         # the restructure.yml README example: week-based year, minutes, day of the year
         ("${projectId}/${userId}/${topic}/${time:mm}/${time:YYYYmmDD_HH'00'}${attempt}${extension}",
          "p/u/t/05/20210502_1000_1.csv.zip", ("p", "u", "t", None)),

@@ -139,6 +139,15 @@ _MONTH_NAMES = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "
 _MONTHS = {m: n for n, m in enumerate(_MONTH_NAMES, 1)}
 
 
+def _field_value(letter: str, text: str) -> object:
+    """A pattern field's value, so ``yy`` and ``yyyy`` (or ``MM`` and ``MMM``) compare."""
+    if letter in "yuY" and text.isdigit():
+        return int(text) + (2000 if len(text) == 2 else 0)
+    if letter in "ML" and not text.isdigit():
+        return _MONTHS.get(text[:3].lower(), text)
+    return int(text) if text.isdigit() else text.lower()
+
+
 def _bin_start(fields: Mapping[str, str]) -> dt.datetime | None:
     """The UTC start of a file's time bin from the fields its path gives: year, month and day
     (or day of the year), hour (and minute); None where the format does not give them all."""
@@ -296,7 +305,8 @@ class PathFormat:
             if text is None:
                 continue
             if letter:
-                if times.setdefault(letter, text) != text:
+                seen = times.setdefault(letter, text)
+                if _field_value(letter, seen) != _field_value(letter, text):
                     return None
                 continue
             if values.setdefault(parameter, text) != text:
