@@ -135,12 +135,18 @@ def execution_input(options: RunOptions) -> dict[str, Any]:
     return request
 
 
-def _chosen_site(source: str, key: str, options: dict[str, dict[str, Any]]) -> bool:
+def _chosen_site(
+    source: str,
+    key: str,
+    options: dict[str, dict[str, Any]],
+    config: study.StudyConfig | None = None,
+) -> bool:
     """Whether a local input passes the run's include/exclude sites, for a source whose
-    inputs are filed by site (its spec's ``sites``; the site as its ``site_of`` reads it)."""
+    inputs are filed by site (its spec's ``sites``; the site as its ``site_of`` reads it,
+    with the study's options for it: radar's path format)."""
     chosen = options.get(source, {})
     include, exclude = chosen.get("include_sites") or [], chosen.get("exclude_sites") or []
-    found = sources.get(source)
+    found = sources.configured(source, config.options(source) if config else None)
     if not found.spec.sites or not (include or exclude):
         return True
     site = found.site_of(key)
@@ -153,10 +159,13 @@ def run(options: RunOptions, on_event: Callable[[dict[str, Any]], None] | None =
     from phenolake_local.engine import EmbeddedAWS
 
     inputs = options.inputs or sample_inputs(options.home, options.sources)
+    config = (
+        study.parse(options.config.read_text(), str(options.config)) if options.config else None
+    )
     planned = [
         p
         for p in plan_landing(inputs, options.sources)
-        if _chosen_site(p[1], p[2], options.source_options)
+        if _chosen_site(p[1], p[2], options.source_options, config)
     ]
     started = dt.datetime.now(dt.UTC)
     name = f"run-{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"

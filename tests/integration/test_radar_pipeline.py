@@ -16,10 +16,12 @@ from pathlib import Path
 
 import pytest
 
+from phenolake import study
 from phenolake.sources.radar import convert as radar
 from phenolake_local import runner
 from phenolake_tools import query
 from tests.cli import cli
+from tests.fakes import radar_restructure as rr
 
 pytestmark = pytest.mark.slow
 
@@ -136,7 +138,7 @@ def test_bad_input_is_quarantined_with_reasons(radar_run) -> None:
         document = json.loads(path.read_text())
         reasons[document["source"].rsplit("/", 1)[-1]] = document["reason"]
     assert "is not gzip" in reasons["20241017_0100.csv.gz"]
-    assert "does not match yyyyMMdd_HH00" in reasons["2024-10-17.csv.gz"]
+    assert "is not a file the study's radar path format writes" in reasons["2024-10-17.csv.gz"]
     assert "site folder 'connect-xyz'" in reasons["20241017_0300.csv.gz"]
     assert reasons["20241017_0200.csv.gz.rejected-rows"] == radar.WRONG_FIELDS
     assert reasons["20241020_1200.csv.gz.rejected-rows"] == radar.OFF_SCHEMA
@@ -243,3 +245,252 @@ def test_report_and_notification_list_the_silent_participants(radar_run, tmp_pat
         (r["period"], r["total_responses"]) for r in responses if r["participant_id"] == "kcl-001"
     ]
     assert kcl == [("2024-10", "3")]
+
+
+# --- exports as radar-output-restructure 3.0.6 writes them -----------------------------------
+
+PILOT = "b3bd4c2e-6d3c-4e0e-9a59-7b0f4d3b1f10"
+KEY = {
+    "type": "record",
+    "name": "ObservationKey",
+    "fields": [
+        {"name": "projectId", "type": ["null", "string"]},
+        {"name": "userId", "type": "string"},
+        {"name": "sourceId", "type": "string"},
+    ],
+}
+ANSWER = {
+    "type": "record",
+    "name": "Answer",
+    "fields": [
+        {"name": "questionId", "type": ["null", "string"]},
+        {"name": "value", "type": ["int", "string", "double"]},
+        {"name": "startTime", "type": "double"},
+        {"name": "endTime", "type": "double"},
+    ],
+}
+#: RADAR-Schemas ``commons/active/questionnaire/questionnaire.avsc``'s fields.
+QUESTIONNAIRE = [
+    {"name": "time", "type": "double"},
+    {"name": "timeCompleted", "type": "double"},
+    {"name": "timeNotification", "type": ["null", "double"]},
+    {"name": "name", "type": "string"},
+    {"name": "version", "type": "string"},
+    {"name": "answers", "type": {"type": "array", "items": ANSWER}},
+]
+#: ``commons/connector/fitbit/fitbit_sleep_stage.avsc``'s fields (level as its enum).
+SLEEP_STAGE = [
+    {"name": "dateTime", "type": "string"},
+    {"name": "timeReceived", "type": "double"},
+    {"name": "duration", "type": "int"},
+    {"name": "level", "type": {"type": "enum", "name": "Level", "symbols": ["DEEP", "LIGHT"]}},
+    {"name": "efficiency", "type": ["null", "int"]},
+]
+#: ``commons/kafka/aggregate_key.avsc`` and ``commons/stream/aggregator/numeric_aggregate.avsc``.
+AGGREGATE_KEY = {
+    "type": "record",
+    "name": "AggregateKey",
+    "fields": [*KEY["fields"], {"name": "timeStart", "type": "double"},
+               {"name": "timeEnd", "type": "double"}],
+}  # fmt: skip
+NUMERIC_AGGREGATE = [
+    {"name": "name", "type": "string"},
+    {"name": "min", "type": "double"},
+    {"name": "max", "type": "double"},
+    {"name": "sum", "type": "double"},
+    {"name": "count", "type": "int"},
+    {"name": "mean", "type": ["null", "double"]},
+    {"name": "quartile", "type": ["null", {"type": "array", "items": "double"}]},
+]
+BY_NAME = "${projectId}/${userId}/${topic}/${value:name}/${filename}"  # restructure.yml's example
+STUDY_YAML = f"""\
+sources:
+  radar:
+    options:
+      topic_path_formats:
+        application_server_status: "{rr.STATUS_FORMAT}"
+        questionnaire_response: "{BY_NAME}"
+"""
+
+
+def combined(key: dict, value_fields: list[dict]) -> dict:
+    return {
+        "type": "record",
+        "name": "Combined",
+        "fields": [
+            {"name": "key", "type": key},
+            {"name": "value", "type": {"type": "record", "name": "V", "fields": value_fields}},
+        ],
+    }
+
+
+def tool_file(path: Path, schema: dict, records: list[dict], compression: str) -> None:
+    """Records written into one of the tool's files (its CSV and compression)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = rr.csv_text(rr.flatten(schema, r) for r in records)
+    path.write_bytes(rr.compressed(text, compression, path.name))
+
+
+def write_tool_exports(base: Path) -> list[Path]:
+    """Three exports of one study, one per compression: ``none`` (the tool's own integration
+    test, its paths and records), ``gzip`` (a project named ``CONNECT Pilot.2``, its
+    questionnaires under ``${value:name}``, Fitbit sleep stages timed by ``value.dateTime``,
+    a ``.corrupted`` backup, an ``unknown-user`` folder, the offsets ledger) and ``zip`` (a
+    Kafka-streams aggregate timed by ``key.timeStart``)."""
+    rr.integration_output(base / "none")
+    pilot = base / "gzip" / "output" / "CONNECTPilot2"
+    key = {"projectId": "CONNECT Pilot.2", "userId": PILOT, "sourceId": "s-7"}
+
+    def questionnaire(t: float, answers: list[int]) -> dict:
+        given = [
+            {"questionId": f"phq8_{i + 1}", "value": a, "startTime": t + 5 * i,
+             "endTime": t + 5 * i + 4}
+            for i, a in enumerate(answers)
+        ]  # fmt: skip
+        value = {"time": t, "timeCompleted": t + 60.5, "timeNotification": None,
+                 "name": "PHQ8", "version": "1.1", "answers": given}  # fmt: skip
+        return {"key": key, "value": value}
+
+    tool_file(
+        pilot / PILOT / "questionnaire_response" / "PHQ8" / "20241017_0900.csv.gz",
+        combined(KEY, QUESTIONNAIRE),
+        [questionnaire(1729156200.25, [1, 0]), questionnaire(1729158000.0, [2, 3])],
+        "gzip",
+    )
+
+    def stage(at: str, level: str, efficiency: int | None) -> dict:
+        value = {"dateTime": at, "timeReceived": 1729300000.0, "duration": 900,
+                 "level": level, "efficiency": efficiency}  # fmt: skip
+        return {"key": key, "value": value}
+
+    sleep = pilot / PILOT / "connect_fitbit_sleep_stages"
+    stages = combined(KEY, SLEEP_STAGE)
+    late = [stage("2024-10-17T23:30:00", "LIGHT", None), stage("2024-10-17T23:45:00", "DEEP", 91)]
+    tool_file(sleep / "20241017_2300.csv.gz", stages, late, "gzip")
+    early = [stage("2024-10-18T00:00:00", "DEEP", 91), stage("2024-10-18T00:15:00", "LIGHT", 90)]
+    tool_file(sleep / "20241018_0000.csv.gz", stages, early, "gzip")
+    (sleep / "20241016_2300.csv.gz.corrupted").write_bytes(b"\x1f\x8b\x08\x00 cut short")
+    nobody = {"key": {**key, "userId": ""}, "value": late[0]["value"]}
+    tool_file(
+        pilot / "unknown-user" / sleep.name / "20241017_2300.csv.gz", stages, [nobody], "gzip"
+    )
+    offsets = base / "gzip" / "offsets" / "connect_fitbit_sleep_stages.json"
+    offsets.parent.mkdir(parents=True)
+    offsets.write_text("offsetFrom,offsetTo,partition,topic\n0,3,0,connect_fitbit_sleep_stages\n")
+
+    window = {**key, "timeStart": 0.0, "timeEnd": 0.0}
+    battery = [
+        {"key": {**window, "timeStart": t, "timeEnd": t + 10},
+         "value": {"name": "batteryLevel", "min": 0.5, "max": 0.52, "sum": 5.1, "count": 10,
+                   "mean": 0.51, "quartile": [0.5, 0.51, 0.52]}}
+        for t in (1729159200.0, 1729159210.0, 1729159220.0)
+    ]  # fmt: skip
+    tool_file(
+        base / "zip" / "output" / "CONNECTPilot2" / PILOT / "android_phone_battery_level_10sec"
+        / "20241017_1000.csv.zip",
+        combined(AGGREGATE_KEY, NUMERIC_AGGREGATE),
+        battery,
+        "zip",
+    )  # fmt: skip
+    return [base / "none", base / "gzip", base / "zip"]
+
+
+@pytest.fixture(scope="module")
+def tool_run(tmp_path_factory: pytest.TempPathFactory, spark: object) -> tuple[Path, Path]:
+    base = tmp_path_factory.mktemp("radar-tool")
+    config = base / "study.yaml"
+    config.write_text(STUDY_YAML)
+    study.parse(STUDY_YAML)  # the CLI validates it before a run
+    home = base / "home"
+    result = runner.run(
+        runner.RunOptions(
+            home=home, inputs=write_tool_exports(base / "exports"), sources=["radar"], config=config
+        )
+    )
+    assert result.status == "SUCCEEDED", f"{result.error}: {result.cause}"
+    return home, base / "exports"
+
+
+def test_the_tools_files_load_whole(tool_run) -> None:
+    home, exports = tool_run
+    counted = query.query_local(
+        "SELECT participant_id, metric, date, rows FROM completeness "
+        "WHERE source = 'radar' ORDER BY metric, date",
+        home,
+    ).to_pylist()
+    accel = "4ab9b985-6eec-4e51-9a29-f4c571c89f99"
+    assert [tuple(r.values()) for r in counted] == [
+        (accel, "android_phone_acceleration", "2020-05-28", 1000),
+        (PILOT, "android_phone_battery_level_10sec", "2024-10-17", 3),
+        (rr.FIRST.split("/")[2], "application_server_status", "2020-01-28", 3),
+        (PILOT, "connect_fitbit_sleep_stages", "2024-10-17", 2),
+        (PILOT, "connect_fitbit_sleep_stages", "2024-10-18", 2),
+        (PILOT, "questionnaire_response", "2024-10-17", 2),
+    ]
+    sites = query.query_local(
+        "SELECT DISTINCT site, participant_id FROM participant_stats ORDER BY 1, 2", home
+    ).to_pylist()
+    assert [tuple(r.values()) for r in sites] == [
+        ("CONNECTPilot2", PILOT), ("STAGING_PROJECT", rr.FIRST.split("/")[2]),
+        ("radar-test-root", accel),
+    ]  # fmt: skip
+    status = query.query_local(
+        "SELECT site, time, server_status FROM radar_application_server_status ORDER BY time", home
+    ).to_pylist()
+    assert [(r["site"], r["time"].isoformat(), r["server_status"]) for r in status] == [
+        ("STAGING_PROJECT", "2020-01-28T13:57:00.030000", "CONNECTED"),
+        ("STAGING_PROJECT", "2020-01-28T14:02:01.596000", "CONNECTED"),
+        ("STAGING_PROJECT", "2020-01-28T14:07:37.239000", "CONNECTED"),
+    ]
+    # the acceleration rows are the file's, value for value
+    rows = list(csv.DictReader(io.StringIO((exports / "none" / rr.OUTPUT[3]).read_text())))
+    loaded = query.query_local(
+        "SELECT time, x, y, z FROM radar_android_phone_acceleration ORDER BY time", home
+    ).to_pylist()
+    utc = [r["time"].replace(tzinfo=dt.UTC).timestamp() for r in loaded]
+    assert [(t, r["x"], r["y"], r["z"]) for t, r in zip(utc, loaded, strict=True)] == sorted(
+        (float(r["value.time"]), float(r["value.x"]), float(r["value.y"]), float(r["value.z"]))
+        for r in rows
+    )
+    sleep = query.query_local(
+        "SELECT date, time, level FROM radar_connect_fitbit_sleep_stages ORDER BY time", home
+    ).to_pylist()
+    assert [(r["date"], r["time"].strftime("%H:%M"), r["level"]) for r in sleep] == [
+        ("2024-10-17", "23:30", "LIGHT"), ("2024-10-17", "23:45", "DEEP"),
+        ("2024-10-18", "00:00", "DEEP"), ("2024-10-18", "00:15", "LIGHT"),
+    ]  # fmt: skip
+    battery = query.query_local(
+        "SELECT time, count FROM radar_android_phone_battery_level_10sec ORDER BY time", home
+    ).to_pylist()
+    assert [(r["time"].strftime("%H:%M:%S"), r["count"]) for r in battery] == [
+        ("10:00:00", 10.0), ("10:00:10", 10.0), ("10:00:20", 10.0),
+    ]  # fmt: skip
+    answers = query.query_local(
+        "SELECT site, name, time, answers_1_value FROM radar_questionnaire_response ORDER BY time",
+        home,
+    ).to_pylist()
+    assert [(r["site"], r["name"], r["time"].strftime("%H:%M:%S.%f")) for r in answers] == [
+        ("CONNECTPilot2", "PHQ8", "09:10:00.250000"), ("CONNECTPilot2", "PHQ8", "09:40:00.000000"),
+    ]  # fmt: skip
+
+
+def test_what_is_not_data_has_a_reason(tool_run) -> None:
+    home, _ = tool_run
+    reasons = {}
+    for path in sorted(home.rglob("*.reason.json")):
+        document = json.loads(path.read_text())
+        reasons[document["source"].split("/raw/radar/", 1)[1]] = document["reason"]
+    assert reasons == {
+        f"gzip/output/CONNECTPilot2/{PILOT}/connect_fitbit_sleep_stages/"
+        "20241016_2300.csv.gz.corrupted": (
+            "20241016_2300.csv.gz.corrupted is radar-output-restructure's backup of "
+            "20241016_2300.csv.gz, which the tool could not read and started afresh: its rows "
+            "are in no other file (not converted; repair it by hand)"
+        ),
+        "gzip/output/CONNECTPilot2/unknown-user/connect_fitbit_sleep_stages/20241017_2300.csv.gz": (
+            "participant folder 'unknown-user': radar-output-restructure files records without "
+            "a key.userId there; they belong to no participant"
+        ),
+        f"none/{rr.OUTPUT[0]}.rejected-rows": radar.DUPLICATE,
+        f"none/{rr.OUTPUT[1]}.rejected-rows": radar.DUPLICATE,
+    }  # the schema files and the offsets ledger are the tool's side files: logged, not data

@@ -177,6 +177,9 @@ class Plan(BaseModel):
     timezone: str = "UTC"
     #: The run loads Timestream (the ``TimestreamEnabled`` Choice reads it).
     timestream_enabled: bool = False
+    #: Each chosen source's options (study.yaml's, then the run's), validated: Unzip and
+    #: Convert read files with them (``Source.configured``: radar's path format).
+    source_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
 # ------------------------------------------------------------------------------------ unzip

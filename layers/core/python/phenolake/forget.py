@@ -26,10 +26,11 @@ import hashlib
 import io
 import posixpath
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from phenolake import lake, sources, storage, tables
+from phenolake import lake, sources, storage, study, tables
 from phenolake.config import Settings
 from phenolake.ledger import Ledger
 
@@ -62,10 +63,13 @@ class ForgetReport:
         }
 
 
-def participant_of(source_name: str, relative: str) -> str | None:
-    """Whose data a file is (path below its source's raw folder), when the source can tell."""
+def participant_of(
+    source_name: str, relative: str, options: Mapping[str, Any] | None = None
+) -> str | None:
+    """Whose data a file is (path below its source's raw folder), when the source can tell
+    (read with the source's ``options``, as the study sets them)."""
     try:
-        source = sources.get(source_name)
+        source = sources.configured(source_name, options)
     except sources.UnknownSource:
         return None
     if lake.is_image(relative):
@@ -75,16 +79,34 @@ def participant_of(source_name: str, relative: str) -> str | None:
     return member.participant if member else None
 
 
-def belongs(source_name: str, relative: str, participant: str) -> bool:
-    return participant_of(source_name, relative) == participant
+def belongs(
+    source_name: str, relative: str, participant: str, options: Mapping[str, Any] | None = None
+) -> bool:
+    return participant_of(source_name, relative, options) == participant
 
 
-def withdrawn(source_name: str, relative: str, forgotten: frozenset[str]) -> bool:
+def withdrawn(
+    source_name: str,
+    relative: str,
+    forgotten: frozenset[str],
+    options: Mapping[str, Any] | None = None,
+) -> bool:
     """Whether a file belongs to a participant who withdrew consent (tombstone in the ledger)."""
     if not forgotten:
         return False
-    participant = participant_of(source_name, relative)
+    participant = participant_of(source_name, relative, options)
     return participant is not None and participant_digest(participant) in forgotten
+
+
+def study_options(s3: Any, bucket: str) -> dict[str, dict[str, Any]]:
+    """Each source's options in the published study.yaml, which say where a source files a
+    participant (radar's path format); none when it is absent or no longer valid (a
+    deletion never stops for want of it)."""
+    try:
+        config = study.load_from_lake(s3, bucket)[0]
+    except study.StudyConfigError:
+        return {}
+    return {name: config.options(name) for name in config.sources}
 
 
 class Forgetter:
@@ -96,6 +118,7 @@ class Forgetter:
         self.ledger = Ledger(storage.client("dynamodb", settings.region), settings.ledger_table)
         self.report = ForgetReport(participant_digest(participant))
         self.kept_zips: set[str] = set()  # landing zips this participant's raw files came from
+        self.options = study_options(self.s3, settings.lake_bucket)
 
     def _delete(self, bucket: str, keys: list[str], zone: str) -> None:
         for start in range(0, len(keys), 1000):
@@ -129,7 +152,7 @@ class Forgetter:
         raw = []
         for key in self._keys(lake_bucket, lake.RAW + "/"):
             _, source, relative = key.split("/", 2)
-            if belongs(source, relative, self.participant):
+            if belongs(source, relative, self.participant, self.options.get(source)):
                 raw.append(key)
                 if zip_key := landing_zip(source, relative):
                     self.kept_zips.add(zip_key)
@@ -137,7 +160,9 @@ class Forgetter:
         scratch = []
         for key in self._keys(self.settings.scratch_bucket, ""):
             parts = key.split("/", 2)  # <run>/<source>/<landing base>/<member>
-            if len(parts) == 3 and belongs(parts[1], parts[2], self.participant):
+            if len(parts) == 3 and belongs(
+                parts[1], parts[2], self.participant, self.options.get(parts[1])
+            ):
                 scratch.append(key)
         self._delete(self.settings.scratch_bucket, scratch, "scratch")
 
@@ -163,7 +188,9 @@ class Forgetter:
             tail = parts[3:]
             if tail[:1] == [lake.RAW]:
                 tail = tail[1:]
-            if len(tail) >= 2 and belongs(tail[0], "/".join(tail[1:]), self.participant):
+            if len(tail) >= 2 and belongs(
+                tail[0], "/".join(tail[1:]), self.participant, self.options.get(tail[0])
+            ):
                 doomed.append(key)
         self._delete(self.settings.lake_bucket, doomed, lake.QUARANTINE)
 
@@ -251,7 +278,9 @@ class Forgetter:
         bucket = self.settings.landing_bucket
         for key in self._keys(bucket, ""):
             source, _, relative = key.partition("/")
-            if lake.is_zip(key) or not belongs(source, relative, self.participant):
+            if sources.is_archive(source, key) or not belongs(
+                source, relative, self.participant, self.options.get(source)
+            ):
                 continue  # zips are kept: the tombstone covers their members
             versions = self.s3.list_object_versions(Bucket=bucket, Prefix=key)
             doomed = [

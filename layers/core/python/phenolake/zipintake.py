@@ -15,7 +15,7 @@ import posixpath
 import stat
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -83,12 +83,16 @@ def extract(
     work_dir: Path,
     limits: ZipLimits = ZipLimits(),
     *,
+    is_archive: Callable[[str], bool] | None = None,
     _depth: int = 0,
     _prefix: str = "",
     _report: ZipReport | None = None,
 ) -> tuple[list[Extracted], ZipReport]:
+    """The zip's members on local disk; ``is_archive`` tells a member that is a zip to open
+    from one its source converts as it is (default: every ``.zip`` is opened)."""
     report = _report or ZipReport()
     noted = len(report.skipped) + len(report.rejected)  # before this (nested) zip
+    nested_zip = is_archive or (lambda name: name.lower().endswith(".zip"))
     try:
         archive = zipfile.ZipFile(zip_path)
     except zipfile.BadZipFile as exc:
@@ -130,7 +134,7 @@ def extract(
                     raise RejectedZip(str(exc)) from None
                 report.rejected.append({"member": name, "reason": str(exc)})
                 continue
-            if info.filename.lower().endswith(".zip"):
+            if nested_zip(name):
                 if _depth >= limits.max_nesting:
                     report.rejected.append(
                         {"member": name, "reason": "nested zip deeper than one level"}
@@ -142,6 +146,7 @@ def extract(
                         target,
                         work_dir,
                         limits,
+                        is_archive=is_archive,
                         _depth=_depth + 1,
                         _prefix=name + "/",
                         _report=report,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 from functools import cache
+from typing import Any
 
 from phenolake.sources.base import Source
 
@@ -37,3 +39,17 @@ def recognise(relative_path: str) -> str | None:
     """The source whose shape this path has, if exactly one claims it."""
     claims = [n for n in names() if get(n).recognise(relative_path)]
     return claims[0] if len(claims) == 1 else None
+
+
+def configured(name: str, options: Mapping[str, Any] | None = None) -> Source:
+    """The source as the study's options for it have it read its files (``Source.configured``)."""
+    source = get(name)
+    return source.configured(options) if options else source
+
+
+def is_archive(name: str, key: str) -> bool:
+    """Whether Unzip expands a landed object of source ``name`` (``Source.is_archive``); any
+    ``.zip`` of a source not registered."""
+    if name not in REGISTRY:
+        return key.lower().endswith(".zip")
+    return get(name).is_archive(key)

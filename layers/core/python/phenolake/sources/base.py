@@ -262,6 +262,17 @@ class Source(abc.ABC):
         default), ``convert`` is called without it."""
         return ()
 
+    def configured(self, options: Mapping[str, Any]) -> Source:
+        """The source as the study's options (validated, ``sources.<name>.options``) have it
+        read its files, for a source whose paths depend on them (radar's path format); the
+        source itself (the default) when they do not."""
+        return self
+
+    def is_archive(self, relative_path: str) -> bool:
+        """Whether a landed object is an archive Unzip expands (default: a ``.zip``), or a
+        file of the source's own that is converted as it is (radar's ``.csv.zip``)."""
+        return relative_path.lower().endswith(".zip")
+
     def reject_reason(self, raw_path: str) -> str | None:
         """Why a file ``member`` does not take is quarantined: the source's own words; None
         (the default) for the Convert step's generic reason. Every such file is quarantined

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
+from pydantic import Field
 
 from phenolake import contracts, lake, sources, storage
 from phenolake.config import Settings
@@ -48,6 +49,8 @@ NO_ROWS = "converted to no rows and no bad row: nothing in it is data of source 
 
 class ConvertEvent(StepEvent):
     item: RawFile
+    #: The sources' options as Plan resolved them (``Plan.source_options``).
+    options: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
 def download_with_sha256(s3: Any, bucket: str, key: str, target: Path) -> str:
@@ -68,6 +71,7 @@ def convert_file(
     out_dir: Path,
     side_tables: list[SideTable] | None = None,
     companions: Mapping[str, bytes] | None = None,
+    options: Mapping[str, Any] | None = None,
 ) -> tuple[dict[tuple[str, str], tuple[Path, int]], RejectionReport, Any]:
     """Pure conversion on local files: returns (participant, day) -> (parquet path, rows),
     the file's rejection report, and its member. The source's converter runs under the
@@ -75,8 +79,9 @@ def convert_file(
     mostly bad is rejected (RejectedFile) once it has been read.
 
     Side tables the converter yields (small, one per file) are appended to ``side_tables``;
-    ``companions`` are the files beside this one the source reads (``Source.companions``)."""
-    source = sources.get(source_name)
+    ``companions`` are the files beside this one the source reads (``Source.companions``);
+    ``options`` are the source's (``Source.configured``)."""
+    source = sources.configured(source_name, options)
     member = source.member(raw_relative)
     report = RejectionReport()
     if member is None:
@@ -107,10 +112,16 @@ def convert_file(
     return outputs, report, member
 
 
-def read_companions(s3: Any, bucket: str, source_name: str, raw_relative: str) -> dict[str, bytes]:
+def read_companions(
+    s3: Any,
+    bucket: str,
+    source_name: str,
+    raw_relative: str,
+    options: Mapping[str, Any] | None = None,
+) -> dict[str, bytes]:
     """The files beside a raw file that its source's conversion reads, those that exist
     (``Source.companions``: radar's ``schema-<topic>.json``), by their raw path."""
-    source = sources.get(source_name)
+    source = sources.configured(source_name, options)
     if source.member(raw_relative) is None:
         return {}
     found: dict[str, bytes] = {}
@@ -155,9 +166,17 @@ def run(event: ConvertEvent, settings: Settings) -> dict[str, Any]:
 
         side_tables: list[SideTable] = []
         try:
-            companions = read_companions(s3, item.bucket, item.source, raw_relative)
+            options = event.options.get(item.source)
+            companions = read_companions(s3, item.bucket, item.source, raw_relative, options)
             outputs, report, member = convert_file(
-                local, item.source, raw_relative, provenance, Path(tmp), side_tables, companions
+                local,
+                item.source,
+                raw_relative,
+                provenance,
+                Path(tmp),
+                side_tables,
+                companions,
+                options,
             )
             rejections = report.rejections()
         except RejectedFile as exc:
@@ -166,7 +185,7 @@ def run(event: ConvertEvent, settings: Settings) -> dict[str, Any]:
             quarantined = 1
             manifest["quarantined"] = str(exc)
         if member is None and not quarantined:
-            source = sources.get(item.source)
+            source = sources.configured(item.source, event.options.get(item.source))
             manifest["not_data"] = True
             side = source.side_file(raw_relative)
             if side:

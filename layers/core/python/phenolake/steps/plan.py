@@ -155,14 +155,14 @@ def run(event: PlanEvent, settings: Settings) -> dict[str, Any]:
                 continue
             work.append(LandedObject(source=name, **obj.as_dict()))
 
-    fetch = [
-        task.as_dict()
-        for name in chosen
-        for task in sources.get(name).fetch_tasks(
-            sources.get(name).parse_options(
-                {**config.options(name), **request.options.get(name, {})}
-            )
+    options = {
+        name: sources.get(name).parse_options(
+            {**config.options(name), **request.options.get(name, {})}
         )
+        for name in chosen
+    }
+    fetch = [
+        task.as_dict() for name in chosen for task in sources.get(name).fetch_tasks(options[name])
     ]
     total_bytes = sum(item.size for item in work)
     landed = write_work_list(s3, settings, run_id, "landed", work)
@@ -184,6 +184,7 @@ def run(event: PlanEvent, settings: Settings) -> dict[str, Any]:
         redaction=study.redaction(settings, config),
         timezone=config.timezone,
         timestream_enabled=timestream_enabled,
+        source_options={name: found for name, found in options.items() if found},
     )
     plan = contracts.dump(written)
     if request.dry_run:

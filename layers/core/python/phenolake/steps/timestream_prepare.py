@@ -87,7 +87,7 @@ def _landed_files(
 ) -> Iterator[tuple[str, int, Callable[[], IO[bytes]]]]:
     """(path below the source's raw folder, size, opener) of a landed file or its zip members."""
     source, bucket, key, size = item["source"], item["bucket"], item["key"], int(item["size"])
-    if not lake.is_zip(key):
+    if not sources.is_archive(source, key):
         yield (
             lake.raw_relative(source, lake.raw_key(source, key)),
             size,

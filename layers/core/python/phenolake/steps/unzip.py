@@ -13,6 +13,8 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pydantic import Field
+
 from phenolake import contracts, forget, lake, sources, storage, zipintake
 from phenolake.config import Settings
 from phenolake.contracts import DataFile, ExtractedManifest, ImageRef, LandedObject, RejectedMember
@@ -27,6 +29,8 @@ log = logging.getLogger(__name__)
 
 class UnzipEvent(StepEvent):
     item: LandedObject
+    #: The sources' options as Plan resolved them (``Plan.source_options``).
+    options: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
 def _place(
@@ -99,9 +103,12 @@ def run(event: UnzipEvent, settings: Settings) -> dict[str, Any]:
     forgotten = ledger.forgotten()
     ingest_run = ledger.ingest_run(item.source, item.key, item.etag) or event.run_id
     manifest = ExtractedManifest(landing=item, source=item.source)
-    if lake.is_zip(item.key):
-        _extract_zip(s3, settings, event.run_id, item, manifest, forgotten)
-    elif forget.withdrawn(item.source, _raw_relative(item.source, item.key, None), forgotten):
+    options = event.options.get(item.source)
+    if sources.is_archive(item.source, item.key):
+        _extract_zip(s3, settings, event.run_id, item, manifest, forgotten, options)
+    elif forget.withdrawn(
+        item.source, _raw_relative(item.source, item.key, None), forgotten, options
+    ):
         manifest.skipped.append(f"{item.key}: {WITHDRAWN}")
     else:
         bucket, key = _place(settings, event.run_id, item, None)
@@ -149,12 +156,15 @@ def _extract_zip(
     item: LandedObject,
     manifest: ExtractedManifest,
     forgotten: frozenset[str],
+    options: dict[str, Any] | None = None,
 ) -> None:
     with zipintake.scratch_dir() as tmp:
         local = Path(tmp) / "input.zip"
         s3.download_file(item.bucket, item.key, str(local))
         try:
-            extracted, report = zipintake.extract(local, Path(tmp))
+            extracted, report = zipintake.extract(
+                local, Path(tmp), is_archive=lambda name: sources.is_archive(item.source, name)
+            )
         except zipintake.RejectedZip as exc:
             manifest.quarantined = storage.quarantine(
                 s3,
@@ -172,7 +182,7 @@ def _extract_zip(
         known = _export_image_facts(item, files)
         for member, path in files:
             relative = _raw_relative(item.source, item.key, member)
-            if forget.withdrawn(item.source, relative, forgotten):
+            if forget.withdrawn(item.source, relative, forgotten, options):
                 path.unlink()
                 withheld.append(f"{member}: {WITHDRAWN}")
                 continue

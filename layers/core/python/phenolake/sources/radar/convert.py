@@ -1,11 +1,13 @@
 """Source ``radar``: RADAR-base output-restructure exports (the CONNECT study).
 
-The layout, under any prefix: ``<site>/<participant>/<topic>/yyyyMMdd_HH00[_N].csv.gz`` with a
+The layout, under any prefix: the study's restructure path format (``paths.py``; the tool's
+default ``<site>/<participant>/<topic>/yyyyMMdd_HH00[_N].csv.gz``), with a
 ``schema-<topic>.json`` (Avro) beside the data. The hour in a file name is a UTC hour; ``_N``
-files are further attempts for the same hour and hold other rows, not copies. Columns are the
-record flattened with dots (``key.projectId, key.userId, key.sourceId, value.time, ...``,
-arrays as ``value.answers.0.questionId``); times are epoch seconds as doubles, sometimes in
-scientific notation (``1.58021982003E9``).
+files are further attempts for the same hour and hold other rows, not copies. Files are
+``.csv``, ``.csv.gz`` or ``.csv.zip`` (``compression.py``). Columns are the record flattened
+with dots (``key.projectId, key.userId, key.sourceId, value.time, ...``, arrays as
+``value.answers.0.questionId``); times are epoch seconds as doubles, sometimes in scientific
+notation (``1.58021982003E9``).
 
 Any topic loads: the columns come from each file's header, their types from the topic's Avro
 schema (``schema.py``: the ``schema-<topic>.json`` beside the file, read as the file's
@@ -13,9 +15,11 @@ companion, else the shipped RADAR-Schemas definition; text where there is neithe
 from one hour's values. Conversion (one hourly file at a time; RADAR hourly files are small,
 so a file is parsed whole):
 
-- ``value.time`` -> ``time`` (timestamp, UTC, microseconds), ``key.userId`` ->
-  ``participant_id``, ``key.projectId`` -> ``site``; every other column is kept, named in
-  snake case without its ``key.``/``value.`` prefix (``value.timeReceived`` ->
+- ``time`` (timestamp, UTC, microseconds) is the row's time as the tool chose it
+  (``timefields.py``: ``value.time``, else ``key.timeStart``, ... ``value.timeCompleted``);
+  ``key.userId`` -> ``participant_id``, ``key.projectId`` -> ``site``, both as the tool
+  names their folders (``CONNECT Pilot.2`` -> ``CONNECTPilot2``); every other column is kept,
+  named in snake case without its ``key.``/``value.`` prefix (``value.timeReceived`` ->
   ``time_received``, ``value.answers.0.questionId`` -> ``answers_0_question_id``), or with
   it (``value_date``) where the short name would clash with another column;
 - each column has its schema's type (``schema.py``): ints and longs bigint, floats and
@@ -26,23 +30,24 @@ so a file is parsed whole):
 - rows are cut into UTC days by their own ``time``, so an hour that runs past midnight
   gives rows to both days.
 
-Bad input: a name that does not match the pattern, a ``.gz`` that is not gzip (or is
-truncated), a file that is not UTF-8 CSV, a header without ``value.time``, rows that belong
-to another site or participant than their folder, a ``schema-<topic>.json`` beside it that is
-not an Avro record schema: the file is rejected whole (``RejectedFile``, quarantined with the
-reason). A row with the wrong number of fields, a cell off its schema type or a missing /
-non-numeric time is skipped and counted under its reason, with examples.
+Bad input: a path the study's format did not write, a ``.gz``/``.zip`` that is not one (or
+is damaged), a file that is not UTF-8 CSV, a header without any of the tool's time fields,
+rows whose ids the tool would have filed under another folder, a ``.corrupted`` backup, an
+``unknown-user`` folder, a ``schema-<topic>.json`` beside it that is not an Avro record
+schema: the file is rejected whole (``RejectedFile``, quarantined with the reason). Any other
+file under the tree is quarantined with a reason (``reject_reason``), but the tool's own side
+files (``schema-<topic>.json``, ``offsets/``, ``bins.csv``), which are logged. A row with the
+wrong number of fields, a cell off its schema type or no readable time is skipped and counted
+under its reason, with examples.
 """
 
 from __future__ import annotations
 
 import csv as text_csv
-import gzip
 import io
 import logging
 import posixpath
 import re
-import zlib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO, ClassVar
@@ -52,6 +57,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pyarrow import csv
 
+from phenolake import lake
 from phenolake.fetchers.s3copy import SITE_OPTIONS
 from phenolake.sources.base import (
     DayBatch,
@@ -62,7 +68,17 @@ from phenolake.sources.base import (
     RejectedFile,
     Source,
 )
-from phenolake.sources.radar import schema
+from phenolake.sources.radar import schema, timefields
+from phenolake.sources.radar.compression import decompress
+from phenolake.sources.radar.paths import (
+    CORRUPTED,
+    DEFAULT_FORMAT,
+    DEFAULT_TIME_BIN,
+    UNKNOWN,
+    PathFacts,
+    PathLayout,
+    sanitize_id,
+)
 from phenolake.sources.radar.schema import ColumnType
 from phenolake.sources.toolkit import (
     MAX_EXAMPLES,
@@ -75,18 +91,29 @@ from phenolake.sources.toolkit import (
     utc_days,
 )
 
-#: ``yyyyMMdd_HH00[_N].csv.gz`` (a plain ``.csv`` is taken too).
+log = logging.getLogger(__name__)
+
+#: The tool's default file name, ``yyyyMMdd_HH00[_N].csv[.gz|.zip]`` (or ``unknown-time``):
+#: what ``recognise`` takes as radar without the study's options.
 FILE_NAME = re.compile(
-    r"^(?P<day>\d{8})_(?P<hour>[01]\d|2[0-3])00(?:_(?P<attempt>\d+))?\.csv(\.gz)?$"
+    r"^(?:(?P<day>\d{8})_(?P<hour>[01]\d|2[0-3])00|unknown-time)(?:_(?P<attempt>\d+))?"
+    r"\.csv(\.gz|\.zip)?$"
 )
 SCHEMA_NAME = re.compile(r"^schema-(?P<topic>.+)\.json$")
+#: The tool's offset ledger (``offsets/<topic>.json``; ``offsets/<topic>.csv`` and, in the
+#: HDFS restructure of 2018, one ``offsets.csv``) and the bin counts (``bins.csv``) that
+#: version wrote at the output's root.
+OFFSETS = re.compile(r"(?:^|/)(?:offsets/[^/]+\.(?:json|csv)|offsets\.csv)$")
+BINS = "bins.csv"
 #: Columns every staged row starts with; other columns are named after the file's header.
 LEADING = ("site", "participant_id", "time")
 RESERVED = {*LEADING, *(f.name for f in PROVENANCE_FIELDS), "date"}
 
 WRONG_FIELDS = "row does not have the header's number of fields"
-BAD_TIME = "value.time missing or not a number of epoch seconds"
+BAD_TIME = f"no readable time in any of the tool's time fields ({timefields.NAMES})"
 DUPLICATE = "exact duplicate row removed"
+#: The row's time in seconds while the row is typed (a column no header can have).
+SECONDS = "\0seconds"
 OFF_SCHEMA = "a value is not of the type the topic's schema gives"
 _SPECIAL_DOUBLES = ["NaN", "Infinity", "-Infinity"]  # Java's Double.toString of them
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
@@ -140,6 +167,15 @@ def parse_seconds(column: pa.ChunkedArray | pa.Array) -> pa.Array:
     return pc.if_else(finite, values, pa.scalar(None, pa.float64()))
 
 
+def _corrupted(name: str) -> str:
+    """Why a ``.corrupted`` backup (``FileCache.copy``) is not converted."""
+    return (
+        f"{name} is radar-output-restructure's backup of {CORRUPTED.sub('', name)}, which the "
+        "tool could not read and started afresh: its rows are in no other file (not "
+        "converted; repair it by hand)"
+    )
+
+
 def site_of_path(path: str) -> str:
     """The site folder of a data file's path (``.../<site>/<participant>/<topic>/<file>``)."""
     parts = path.split("/")
@@ -157,23 +193,80 @@ class Radar(Source):
     nominal_hz: ClassVar[dict[str, float]] = {}
     time_column: ClassVar[str | None] = "time"
 
+    def __init__(self, layout: PathLayout | None = None) -> None:
+        #: The study's restructure path formats (options ``path_format``, ...).
+        self.layout = layout or PathLayout()
+
+    def configured(self, options: Mapping[str, Any]) -> Radar:
+        """The source reading paths as the study's restructure.yml writes them."""
+        layout = PathLayout.of(
+            options.get("path_format") or DEFAULT_FORMAT,
+            options.get("topic_path_formats") or {},
+            options.get("time_bin_format") or DEFAULT_TIME_BIN,
+        )
+        return self if layout == self.layout else Radar(layout)
+
+    def facts(self, path: str) -> PathFacts | None:
+        """What a data file's path says under the study's formats (a ``.corrupted`` backup
+        read as the file it backs up); None for a path the formats did not write."""
+        return self.layout.match(CORRUPTED.sub("", path))
+
     def recognise(self, relative_path: str) -> bool:
+        """A tool's data file by the tool's default name, a backup of one, or a schema file,
+        at least three folders deep, or its offsets ledger (without the study's options:
+        ``--source`` otherwise)."""
         parts = relative_path.split("/")
-        name = parts[-1]
+        name = CORRUPTED.sub("", parts[-1])
+        if OFFSETS.search(relative_path):
+            return True
         return len(parts) >= 4 and bool(FILE_NAME.match(name) or SCHEMA_NAME.match(name))
 
     def member(self, raw_path: str) -> Member | None:
-        """``.../<site>/<participant>/<topic>/<file>``; a schema file is not data.
+        """The participant and topic the study's path format puts a file under; a
+        ``.corrupted`` backup too (Convert quarantines it with the reason, and Forget finds
+        it); None for a side file or a path the format did not write (``reject_reason``)."""
+        facts = self.facts(raw_path)
+        if facts is None or self.side_file(raw_path):
+            return None
+        return Member(source=self.name, participant=facts.participant, metric=facts.topic)
 
-        A ``.csv``/``.gz`` file with a name off the pattern is still a member, so Convert
-        quarantines it with the reason instead of passing over it."""
+    def is_archive(self, relative_path: str) -> bool:
+        """A ``.csv.zip`` is the tool's zip compression of one file, converted as it is."""
+        return lake.is_zip(relative_path) and not relative_path.lower().endswith(".csv.zip")
+
+    def side_file(self, raw_path: str) -> str | None:
+        """What a file the tool writes beside its data is, or None when it is not one."""
         parts = raw_path.split("/")
         name = parts[-1]
-        if len(parts) < 4 or SCHEMA_NAME.match(name):
+        if SCHEMA_NAME.match(name):
+            return "the topic's Avro schema, written beside its data (FileCacheStore.writeSchema)"
+        if OFFSETS.search(raw_path):
+            return "the tool's offset ledger (offsets/<topic>.json; older: .csv, offsets.csv)"
+        if name == BINS:
+            return "the record counts per bin the 2018 HDFS restructure wrote at the output's root"
+        return None
+
+    def reject_reason(self, raw_path: str) -> str | None:
+        """Why a file under the tree that is not data is quarantined; None (logged with what
+        it is) for the tool's side files."""
+        side = self.side_file(raw_path)
+        if side:
+            log.info("radar side file, not converted", extra={"path": raw_path, "what": side})
             return None
-        if not (FILE_NAME.match(name) or name.lower().endswith((".csv", ".gz", ".csv.gz"))):
-            return None
-        return Member(source=self.name, participant=parts[-3], metric=parts[-2])
+        name = raw_path.rsplit("/", 1)[-1]
+        if CORRUPTED.search(name):
+            return _corrupted(name)
+        if name.lower().endswith((".json", ".json.gz", ".json.zip")):
+            return (
+                f"{name}: radar-output-restructure's JSON output (format: json) is not read; "
+                "phenolake reads its CSV output"
+            )
+        return self._mismatch(name)
+
+    def _mismatch(self, name: str) -> str:
+        return (
+            f"{name!r} is not a file the study's radar path format writes: {self.layout.describe()}"
+        )
 
     def companions(self, raw_path: str) -> tuple[str, ...]:
         """The ``schema-<topic>.json`` the tool writes beside a data file (its types)."""
@@ -194,42 +287,41 @@ class Radar(Source):
         beside it, when there is one), by UTC day; ragged rows, cells off the schema, bad
         times and exact duplicates go to ``report``. It does not count what it read: a few bad
         rows never reject an hour."""
-        parts = provenance.source_key.split("/")
-        name = parts[-1]
-        if not FILE_NAME.match(name):
-            raise RejectedFile(
-                f"file name {name!r} does not match yyyyMMdd_HH00[_N].csv.gz (a UTC hour)"
-            )
-        site = site_of_path(provenance.source_key)
-        data = _decompress(stream.read(), name)
+        facts = self._file_facts(provenance.source_key)
+        site = facts.site or UNKNOWN["projectId"]
+        data = decompress(stream.read(), facts.compression, facts.name)
         table = _read_csv(data, report)
         header = table.column_names
         names = column_names(header)
         table = table.rename_columns(names)
-        if "time" not in names:
-            raise RejectedFile("no value.time column in the header")
-        _check_folder(table, "site", site, "site folder", "key.projectId")
-        _check_folder(
-            table, "participant_id", member.participant, "participant folder", "key.userId"
-        )
+        fields = timefields.fields_of(header)
+        if not fields:
+            raise RejectedFile(
+                f"no time field in the header (radar-output-restructure reads {timefields.NAMES})"
+            )
+        seconds = timefields.row_seconds([(f, table.column(i)) for i, f, _ in fields])
+        _check_folders(table, header, facts)
         types = _column_types(member.metric, provenance.source_key, companions or {}, header)
-        typed = dict(zip(names, types, strict=True))
-        table = _typed(table, site, member.participant, typed, header, report)
-        seconds = parse_seconds(table.column("time"))
         good = pc.is_valid(seconds)
         missing = table.num_rows - int(pc.sum(pc.cast(good, pa.int64())).as_py() or 0)
         if missing:
             where = np.flatnonzero(~good.to_numpy(zero_copy_only=False))[:MAX_EXAMPLES]
-            report.add(
-                BAD_TIME,
-                [f"data row {int(i) + 1}: time {table['time'][int(i)].as_py()!r}" for i in where],
-                rows=missing,
-            )
-            table, seconds = table.filter(good), seconds.filter(good)
-        micros = epoch_seconds_to_us(seconds)
-        table = table.set_column(
-            table.column_names.index("time"), "time", pc.cast(micros, pa.timestamp("us", "UTC"))
+            report.add(BAD_TIME, [_time_cells(table, fields, int(i)) for i in where], rows=missing)
+        # the row's seconds ride along, so the rows typing refuses leave with theirs
+        table = table.append_column(SECONDS, seconds)
+        if missing:
+            table = table.filter(good)
+        typed = dict(zip([*names, SECONDS], [*types, schema.TEXT], strict=True))
+        table = _typed(
+            _as_folder_names(table), site, member.participant, typed, [*header, SECONDS], report
         )
+        seconds = table.column(SECONDS)
+        table = table.drop_columns([SECONDS])
+        micros = pc.cast(epoch_seconds_to_us(seconds), pa.timestamp("us", "UTC"))
+        if "time" in table.column_names:
+            table = table.set_column(table.column_names.index("time"), "time", micros)
+        else:
+            table = table.append_column("time", micros)
         table, duplicates = _drop_duplicates(table)
         if duplicates:
             report.add(DUPLICATE, rows=duplicates)
@@ -241,6 +333,21 @@ class Radar(Source):
             table = table.append_column(column, values)
         table = table.sort_by("time")
         yield from split_by_day(table, utc_days(table.column("time"), "us"))
+
+    def _file_facts(self, key: str) -> PathFacts:
+        """The facts of a file Convert was given, or RejectedFile with why it is not data."""
+        name = key.rsplit("/", 1)[-1]
+        if CORRUPTED.search(name):
+            raise RejectedFile(_corrupted(name))
+        facts = self.facts(key)
+        if facts is None:
+            raise RejectedFile(self._mismatch(name))
+        if facts.participant == UNKNOWN["userId"]:
+            raise RejectedFile(
+                f"participant folder {UNKNOWN['userId']!r}: radar-output-restructure files "
+                "records without a key.userId there; they belong to no participant"
+            )
+        return facts
 
     def fetch_tasks(self, options: dict[str, Any]) -> list[FetchTask]:
         """An external bucket (``bucket``, ``prefix``) with ``include_sites``/``exclude_sites``."""
@@ -256,7 +363,11 @@ class Radar(Source):
         return [FetchTask(source=self.name, kind="s3", spec=spec)]
 
     def site_of(self, relative_path: str) -> str | None:
-        """The site folder, four levels up from the file (``<site>/<participant>/<topic>/``)."""
+        """The ``${projectId}`` folder of a data file under the study's format; for any other
+        file, the folder four levels up (``<site>/<participant>/<topic>/<file>``)."""
+        facts = self.facts(relative_path)
+        if facts is not None:
+            return facts.site
         return site_of_path(relative_path)
 
     def write_samples(self, out_dir: Path, seed: int) -> list[Path]:
@@ -266,17 +377,6 @@ class Radar(Source):
 
 
 # --- reading -----------------------------------------------------------------------------
-
-
-def _decompress(data: bytes, name: str) -> bytes:
-    if not name.endswith(".gz"):
-        return data
-    if data[:2] != b"\x1f\x8b":
-        raise RejectedFile(f"{name} is not gzip (it starts with {data[:8]!r})")
-    try:
-        return gzip.decompress(data)
-    except (OSError, EOFError, zlib.error) as exc:
-        raise RejectedFile(f"{name} is a damaged gzip: {exc}") from None
 
 
 def _read_csv(data: bytes, report: RejectionReport) -> pa.Table:
@@ -342,14 +442,42 @@ def _column_types(
     return types
 
 
-def _check_folder(table: pa.Table, column: str, folder: str, what: str, field: str) -> None:
-    """Rows must belong to the folder they were filed under (an unknown or wrong folder)."""
-    if column not in table.column_names or not folder:
-        return
-    values = {v for v in pc.unique(table.column(column)).to_pylist() if v}
-    others = sorted(values - {folder})
-    if others:
-        raise RejectedFile(f"{what} {folder!r} holds rows of another {field}: {others[:3]}")
+def _check_folders(table: pa.Table, header: list[str], facts: PathFacts) -> None:
+    """Rows must be the ones the tool filed under their folders: each id or field the path
+    holds, sanitised as the tool names folders (``CONNECT Pilot.2`` is ``CONNECTPilot2``), is
+    its folder; an empty cell (an id left out of the file, ``excludeFields``) is not checked."""
+    checks = [
+        ("key.projectId", facts.site, "site folder", UNKNOWN["projectId"]),
+        ("key.userId", facts.participant, "participant folder", UNKNOWN["userId"]),
+    ]
+    for column, folder in facts.folders.items():
+        checks.append((column, folder, "folder", facts.unknowns[column]))
+    for column, folder, what, default in checks:
+        if folder is None or column not in header:
+            continue
+        values = [v for v in pc.unique(table.column(header.index(column))).to_pylist() if v]
+        others = sorted(str(v) for v in values if sanitize_id(v, default) != folder)
+        if others:
+            raise RejectedFile(f"{what} {folder!r} holds rows of another {column}: {others[:3]}")
+
+
+def _as_folder_names(table: pa.Table) -> pa.Table:
+    """``site`` and ``participant_id`` as the tool names their folders (sanitised; empty
+    cells null, for ``_typed`` to fill from the folders)."""
+    for column in ("site", "participant_id"):
+        if column not in table.column_names:
+            continue
+        text = pc.cast(table.column(column), pa.string())
+        kept = pc.replace_substring_regex(text, pattern=r"[^a-zA-Z0-9_-]+", replacement="")
+        kept = pc.if_else(pc.equal(kept, ""), pa.scalar(None, pa.string()), kept)
+        table = table.set_column(table.column_names.index(column), column, kept)
+    return table
+
+
+def _time_cells(table: pa.Table, fields: list[tuple[int, str, str]], row: int) -> str:
+    """A row without a readable time, as a reason's example shows it: its time fields."""
+    cells = ", ".join(f"{name} {table.column(i)[row].as_py()!r}" for i, name, _ in fields)
+    return f"data row {row + 1}: {cells}"
 
 
 def _typed(
