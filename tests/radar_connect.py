@@ -12,16 +12,16 @@ quoting only where a field holds a comma, a quote or a line break, ``\\n`` line 
 ``specifications/passive/google_healthconnect-1.0.0.yml``), whose ``key`` names the record type
 (``HeartRate``, ``Steps``) as the CONNECT scripts filter it.
 
-Only the standard library is used, so the CONNECT scripts' own environment can read the same
-files (see the test that holds their figures).
+Cells are written by the one port of the tool's converter (``tests/fakes/radar_writer.py``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import decimal
 import gzip
 from pathlib import Path
+
+from tests.fakes import radar_writer
 
 SITE = "connect-kcl"
 PARTICIPANT_1 = "4c7d3f0a-1b2e-4f6a-9c8d-0e1f2a3b4c5d"
@@ -40,31 +40,13 @@ TYPED_HEADER = [
 ]  # fmt: skip
 
 
-def java_double(value: float) -> str:
-    """``Double.toString``: plain between 1e-3 and 1e7, else ``d.dddE<n>``; shortest digits."""
-    if value == 0:
-        return "0.0"
-    sign, digits, exponent = decimal.Decimal(repr(float(value))).normalize().as_tuple()
-    text = "".join(map(str, digits))
-    point = len(text) + int(exponent)  # digits before the decimal point
-    prefix = "-" if sign else ""
-    if 1e-3 <= abs(value) < 1e7:
-        if point <= 0:
-            return f"{prefix}0.{'0' * -point}{text}"
-        whole, fraction = text[:point].ljust(point, "0"), text[point:]
-        return f"{prefix}{whole}.{fraction or '0'}"
-    return f"{prefix}{text[0]}.{text[1:] or '0'}E{point - 1}"
-
-
 def _field(value: object) -> str:
+    """A cell as the tool writes it (``radar_writer``: Java's ``toString``, opencsv quoting)."""
     if value is None:
         return ""
     if isinstance(value, float):
-        return java_double(value)
-    text = str(value)
-    if any(c in text for c in ',"\n\r'):
-        return '"' + text.replace('"', '""') + '"'
-    return text
+        return radar_writer.java_number(value)
+    return radar_writer.csv_field(str(value))
 
 
 def epoch(text: str) -> float:

@@ -1,10 +1,8 @@
 """Records written as radar-output-restructure 3.0.6 writes them, for the radar fixtures.
 
-The CSV is ``CsvAvroDataConverter``'s: the Kafka record ``{key, value}`` flattened with dots
-(records by field, arrays by index, maps by key), every value as Java's ``toString`` (a
-double ``1.58021982003E9``, a float ``-0.020834351``, null as an empty cell), written by
-opencsv's ``CSVWriter`` (``writeNext(line, false)``: a cell is quoted only when it holds a
-comma, a quote or a line break; lines end in ``\\n``). The header is the first record's.
+The CSV is ``CsvAvroDataConverter``'s, as ``radar_writer`` ports it (the record flattened
+with dots, Java's number strings, opencsv's quoting); this module adds the tool's files: the
+first record's header, the compressions and the integration test's records and paths.
 The compressions are ``compression/*.kt``'s: gzip, and zip with one entry named as the
 file (level 7). Paths are not built here: tests name them literally, as the tool's tests do.
 """
@@ -15,107 +13,20 @@ import datetime as dt
 import gzip
 import io
 import json
-import math
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import fastavro
-import numpy as np
 
-
-def java_double(value: float) -> str:
-    """``Double.toString``: plain between 1e-3 and 1e7, else ``d.dddE<n>``; shortest digits."""
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "Infinity" if value > 0 else "-Infinity"
-    if value == 0:
-        return "-0.0" if math.copysign(1, value) < 0 else "0.0"
-    if 1e-3 <= abs(value) < 1e7:
-        text = repr(float(value))
-        return text if "." in text or "e" in text else text + ".0"
-    return _scientific(np.format_float_scientific(value, unique=True, trim="-"))
-
-
-def java_float(value: float) -> str:
-    """``Float.toString``: as ``java_double``, with the shortest digits of the float32."""
-    single = np.float32(value)
-    if single == 0 or not np.isfinite(single):
-        return java_double(float(single))
-    if 1e-3 <= abs(single) < 1e7:
-        text = np.format_float_positional(single, unique=True, trim="-")
-        return text if "." in text else text + ".0"
-    return _scientific(np.format_float_scientific(single, unique=True, trim="-"))
-
-
-def _scientific(text: str) -> str:
-    mantissa, _, exponent = text.partition("e")
-    if "." not in mantissa:
-        mantissa += ".0"
-    return f"{mantissa}E{int(exponent)}"
-
-
-def _cells(schema: Any, data: Any, prefix: str, out: dict[str, str]) -> None:
-    if isinstance(schema, list):  # a union: the branch the value is
-        _cells(_branch(schema, data), data, prefix, out)
-        return
-    kind = schema["type"] if isinstance(schema, dict) else schema
-    if isinstance(kind, dict | list):
-        _cells(kind, data, prefix, out)
-    elif kind == "record":
-        for field in schema["fields"]:
-            _cells(field["type"], data[field["name"]], f"{prefix}.{field['name']}", out)
-    elif kind == "array":
-        for i, item in enumerate(data):
-            _cells(schema["items"], item, f"{prefix}.{i}", out)
-    elif kind == "map":
-        for key, item in data.items():
-            _cells(schema["values"], item, f"{prefix}.{key}", out)
-    elif kind == "null":
-        out[prefix] = ""
-    elif kind == "double":
-        out[prefix] = java_double(data)
-    elif kind == "float":
-        out[prefix] = java_float(data)
-    elif kind == "boolean":
-        out[prefix] = "true" if data else "false"
-    else:  # string, enum, int, long
-        out[prefix] = str(data)
-
-
-def _branch(union: list[Any], data: Any) -> Any:
-    def name(s: Any) -> str:
-        return s if isinstance(s, str) else s["type"]
-
-    for schema in union:
-        kind = name(schema)
-        if (data is None) == (kind == "null") and (
-            data is None
-            or (kind in ("record", "map") and isinstance(data, dict))
-            or (kind == "array" and isinstance(data, list))
-            or (kind in ("string", "enum") and isinstance(data, str))
-            or (kind in ("double", "float") and isinstance(data, float))
-            or (kind in ("int", "long") and isinstance(data, int) and not isinstance(data, bool))
-            or (kind == "boolean" and isinstance(data, bool))
-        ):
-            return schema
-    raise ValueError(f"no branch of {union} holds {data!r}")
+from tests.fakes import radar_writer
 
 
 def flatten(schema: dict[str, Any], record: dict[str, Any]) -> dict[str, str]:
-    """One Kafka record ``{key, value}`` (of the combined schema) as header -> cell."""
-    out: dict[str, str] = {}
-    for field in schema["fields"]:
-        _cells(field["type"], record[field["name"]], field["name"], out)
-    return out
-
-
-def _quoted(cell: str) -> str:
-    if any(c in cell for c in ',"\n\r'):
-        return '"' + cell.replace('"', '""') + '"'
-    return cell
+    """One Kafka record ``{key, value}`` (of the combined schema) as header -> cell, by the
+    one port of the tool's converter (``radar_writer``)."""
+    return dict(radar_writer.record_cells(schema, record))
 
 
 def csv_text(rows: Iterable[dict[str, str]]) -> str:
@@ -123,7 +34,7 @@ def csv_text(rows: Iterable[dict[str, str]]) -> str:
     rows = list(rows)
     header = list(rows[0])
     lines = [header] + [[row.get(h, "") for h in header] for row in rows]
-    return "".join(",".join(_quoted(c) for c in line) + "\n" for line in lines)
+    return "".join(radar_writer.csv_line(line) for line in lines)
 
 
 def compressed(text: str, compression: str, file_name: str) -> bytes:
