@@ -18,7 +18,7 @@ from phenolake.sources.screenlake import samples as screenlake_samples
 from phenolake_local import runner
 from phenolake_tools import cli as cli_module
 from phenolake_tools import query
-from tests import screenlake_app as app
+from tests.fakes import screenlake_app as app
 
 pytestmark = pytest.mark.slow
 
@@ -260,7 +260,7 @@ def test_export_of_an_empty_lake(tmp_path: Path, capsys) -> None:
     )
 
 
-# --- files as the app writes them (tests/screenlake_app.py) ---------------------------------
+# --- files as the app writes them (tests/fakes/screenlake_app.py) ---------------------------------
 
 USER = "e3b0c442"
 NEW, OLD = app.new_id(1), app.new_id(2)

@@ -18,7 +18,7 @@ from phenolake.sources.base import ImageFacts, Member, Provenance, RejectedFile
 from phenolake.sources.screenlake import convert as screenlake
 from phenolake.sources.screenlake import samples as screenlake_samples
 from phenolake.sources.toolkit import Rejection, RejectionReport
-from tests import screenlake_app as app
+from tests.fakes import screenlake_app as app
 
 SOURCE = screenlake.Screenlake()
 PROV = Provenance(source_key="raw/screenlake/k.csv", source_sha256="cd" * 32, run_id="r1")

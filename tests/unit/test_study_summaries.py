@@ -1,6 +1,6 @@
 """The study's summaries equal the CONNECT scripts' own figures on the same RADAR export.
 
-The export (``tests/radar_connect.py``) is written as radar-output-restructure writes CSVs; it
+The export (``tests/fakes/radar_connect.py``) is written as radar-output-restructure writes CSVs; it
 is converted by the radar source's real Convert and laid out as Curate lays out
 ``radar_<topic>`` (partitions site / participant_id / date, the Glue catalog), then summarised
 by ``phenolake_tools.summaries`` through the local Athena engine.
@@ -45,7 +45,7 @@ from phenolake.sources.base import Provenance
 from phenolake.sources.radar.convert import Radar
 from phenolake.sources.toolkit import RejectionReport
 from phenolake_tools import query, summaries
-from tests import radar_connect
+from tests.fakes import radar_connect
 from tests.cli import cli
 
 BUCKET = "phenolake-123456789012-lake"
