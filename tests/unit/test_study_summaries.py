@@ -45,8 +45,8 @@ from phenolake.sources.base import Provenance
 from phenolake.sources.radar.convert import Radar
 from phenolake.sources.toolkit import RejectionReport
 from phenolake_tools import query, summaries
-from tests.fakes import radar_connect
 from tests.cli import cli
+from tests.fakes import radar_connect
 
 BUCKET = "phenolake-123456789012-lake"
 PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
