@@ -10,6 +10,7 @@ summary lists with its reason. A new kind is one line of ``CASES``.
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import io
 import json
@@ -23,6 +24,8 @@ import pytest
 
 from phenolake import sources
 from phenolake_local.engine import EmbeddedAWS
+from tests.fakes import radar_restructure as rr
+from tests.fakes import screenlake_app as app
 from tests.fakes.mhealth_csv import KAGGLE_HEADER, SUBJECT1_FIRST_LINE, kaggle_csv
 
 pytestmark = pytest.mark.slow
@@ -42,7 +45,22 @@ def zipped(members: dict[str, bytes]) -> bytes:
 LOG = (SUBJECT1_FIRST_LINE * 50).encode()
 RADAR = "radar/output/connect-kcl/kcl-003/sensorkit_ambient_light"
 RADAR_HEADER = "key.projectId,key.userId,key.sourceId,value.time,value.timeReceived,value.lux\n"
+RADAR_LIGHT = (
+    "key.projectId,key.userId,key.sourceId,value.time,value.timeReceived,value.light\n"
+    "connect-kcl,kcl-003,s-1,1.7291664E9,1.729166401E9,12.5\n"
+)
+PHONE_LIGHT = "radar/output/connect-kcl/kcl-003/android_phone_light"
 PANELIST = "screenlake/academia/tenant/17_northfield/panel/3/V_2/panelist/p009"
+#: The Screenlake app's loose log CSV (``UploadWorker.addLocalLogFiles``: uploaded beside the
+#: zips, not in them), device-local times.
+LOOSE_LOG = app.csv_of(
+    "logs",
+    [
+        app.log_row(
+            "UPLOAD_WORKER", "Found 1 zips to upload.", "p009", dt.datetime(2024, 10, 17, 9, 30)
+        )
+    ],
+)
 
 CASES: list[Case] = [
     (
@@ -81,6 +99,31 @@ CASES: list[Case] = [
         gzip.compress(RADAR_HEADER.encode(), mtime=0),
     ),
     ("radar: unknown extension", f"{RADAR}/notes.xyz", b"x"),
+    (
+        "radar: the tool's zip compression (X.csv.zip, one entry)",
+        f"{PHONE_LIGHT}/20241017_1200.csv.zip",
+        rr.compressed(RADAR_LIGHT, "zip", "20241017_1200.csv"),
+    ),
+    (
+        "radar: the tool's backup of a file it could not read (.corrupted)",
+        f"{PHONE_LIGHT}/20241017_1300.csv.gz.corrupted",
+        b"\x1f\x8b broken",
+    ),
+    (
+        "radar: a file of records without a key.userId (unknown-user)",
+        "radar/output/connect-kcl/unknown-user/android_phone_light/20241017_1200.csv.gz",
+        gzip.compress(RADAR_LIGHT.replace("kcl-003", "").encode(), mtime=0),
+    ),
+    (
+        "radar: the tool's offsets ledger (a side file)",
+        "radar/output/offsets/android_phone_light.json",
+        b"{}",
+    ),
+    (
+        "screenlake: the app's loose log CSV (log_events_v2)",
+        "screenlake/academia/log_events_v2/p009/V_2/0b6f4c1e-8a47-4c62-9d0e-5f2a7c3b1d90.csv",
+        LOOSE_LOG,
+    ),
     ("screenlake: unknown file", f"{PANELIST}/notes.txt", b"x"),
     ("embrace: unknown extension", "embrace/extra/readme.xyz", b"x"),
 ]
@@ -107,8 +150,8 @@ def sample_cases(folder: Path) -> list[Case]:
 def pieces(key: str, data: bytes) -> list[str]:
     """What must be traced of a landed object, as paths below its source's folder: the object,
     or each member of a zip (nested zips opened; an empty zip is the zip itself)."""
-    base = key.split("/", 1)[1]
-    if not key.endswith(".zip"):
+    name, base = key.split("/", 1)
+    if not sources.get(name).is_archive(base):  # radar's .csv.zip is a compressed file
         return [base]
     found = [f"{base}/{member}" for member in _members(data)]
     return found or [base]
@@ -204,7 +247,18 @@ def test_every_landed_object_is_in_a_table_or_in_quarantine_with_a_reason(landed
         ("extra/mhealth_header_only.csv", "MHEALTH CSV has a header and no rows"),
         ("nested/deep.zip/a.zip/b.zip", "nested zip deeper than one level"),
         ("extra/empty.zip", "empty zip: no file in it"),
-        ("output/connect-kcl/kcl-003/sensorkit_ambient_light/notes.xyz", "not a file source"),
+        (
+            "output/connect-kcl/kcl-003/sensorkit_ambient_light/notes.xyz",
+            "is not a file the study's radar path format writes",
+        ),
+        (
+            "output/connect-kcl/kcl-003/android_phone_light/20241017_1300.csv.gz.corrupted",
+            "radar-output-restructure's backup",
+        ),
+        (
+            "output/connect-kcl/unknown-user/android_phone_light/20241017_1200.csv.gz",
+            "unknown-user",
+        ),
     ],
 )
 def test_the_bad_ones_say_why(landed_run, piece: str, reason: str) -> None:
@@ -226,3 +280,12 @@ def test_the_repackaged_csv_lands_by_subject(landed_run) -> None:
         in_tables
     )
     assert "kaggle/mobile-health-human-behavior-analysis.zip/mhealth_raw_data.csv" in in_tables
+
+
+def test_the_real_writers_other_files_land(landed_run) -> None:
+    """radar-output-restructure's zip compression and the Screenlake app's loose log CSV are
+    in their tables; the tool's offsets ledger is a side file with its reason."""
+    _, in_tables, _, skipped, _ = landed_run
+    assert "output/connect-kcl/kcl-003/android_phone_light/20241017_1200.csv.zip" in in_tables
+    assert "academia/log_events_v2/p009/V_2/0b6f4c1e-8a47-4c62-9d0e-5f2a7c3b1d90.csv" in in_tables
+    assert "offset ledger" in skipped["output/offsets/android_phone_light.json"]
