@@ -23,7 +23,7 @@ LAMBDA_VENV := .venv-lambda
 LAMBDA_REQS := layers/deps/requirements-base.txt layers/deps/requirements-arrow.txt \
   layers/deps/requirements-kaggle.txt layers/opencv/requirements.txt
 LAMBDA_TOOLS := pytest hypothesis 'moto[s3,stepfunctions,glue,dynamodb,sns,secretsmanager,events,athena,timestreamwrite,sts,iam]' \
-  cfn-lint pillow scikit-image aws-sam-translator
+  cfn-lint pillow scikit-image aws-sam-translator fastavro cramjam
 # The stamp covers the tools too: the embedded AWS the handler tests deploy needs the SAM
 # translator (its IAM roles).
 LAMBDA_STAMP := $(LAMBDA_VENV)/.installed-$(shell (cat $(LAMBDA_REQS) requirements.lock; echo $(LAMBDA_TOOLS)) | sha256sum | cut -c1-12)
@@ -31,6 +31,8 @@ LAMBDA_STAMP := $(LAMBDA_VENV)/.installed-$(shell (cat $(LAMBDA_REQS) requiremen
 # numba's parser) are left out. The rest (Spark, Glue, the pipeline) run in .venv only.
 LAMBDA_TESTS := tests/unit/test_lambda_deps.py tests/unit/test_handlers.py \
   tests/unit/test_mhealth.py tests/unit/test_embrace.py tests/unit/test_radar.py \
+  tests/unit/test_radar_schema.py tests/unit/test_mhealth_repackaged.py \
+  tests/unit/test_convert_reasons.py tests/unit/test_run_summary_counts.py \
   tests/unit/test_screenlake.py tests/unit/test_zipintake.py tests/unit/test_study.py \
   tests/unit/test_provenance.py tests/unit/test_drift_and_reports.py \
   tests/unit/test_kaggle_fetch.py tests/unit/test_screenlake_fetch.py \
