@@ -65,6 +65,20 @@ def quoted(text: str) -> str:
     return repr(text[:EXAMPLE_CHARS])
 
 
+@dataclass
+class InvalidRows:
+    """Lines Arrow's CSV reader refused (wrong field count), collected by its
+    ``invalid_row_handler``: their 1-based numbers and texts (cut to ``EXAMPLE_CHARS``)."""
+
+    numbers: list[int] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
+
+    def handler(self, row: Any) -> str:
+        self.numbers.append(row.number)
+        self.texts.append(row.text[:EXAMPLE_CHARS])
+        return "skip"
+
+
 def line_example(line: int, text: str) -> str:
     return f"line {int(line)}: {quoted(text)}"
 

@@ -63,6 +63,7 @@ from phenolake.sources.toolkit import (
     EXAMPLE_CHARS,
     PROVENANCE_FIELDS,
     ConstantColumns,
+    InvalidRows,
     RejectionReport,
     line_example,
     numbers,
@@ -390,19 +391,6 @@ class _Block:
 
 
 @dataclass
-class _Invalid:
-    """Lines the CSV parser refused (wrong field count): 1-based numbers within the block."""
-
-    numbers: list[int] = field(default_factory=list)
-    texts: list[str] = field(default_factory=list)
-
-    def handler(self, row: Any) -> str:
-        self.numbers.append(row.number)
-        self.texts.append(row.text[:EXAMPLE_CHARS])
-        return "skip"
-
-
-@dataclass
 class _Checked:
     codes: np.ndarray  # a reason code per parsed row, _OK for a good one
     raw: pa.Table  # the cells as read (binary), for example lines
@@ -484,8 +472,8 @@ def _read_into(stream: BinaryIO, view: memoryview) -> int:
 
 def _read(
     data: memoryview | bytes, convert: csv.ConvertOptions, threads: bool = False
-) -> tuple[pa.Table, _Invalid]:
-    invalid = _Invalid()
+) -> tuple[pa.Table, InvalidRows]:
+    invalid = InvalidRows()
     table = csv.read_csv(
         pa.py_buffer(data),
         # with threads the parser cannot tell line numbers (row.number is None)
@@ -496,7 +484,7 @@ def _read(
     return table, invalid
 
 
-def _read_fast(data: memoryview | bytes) -> tuple[pa.Table | None, _Invalid]:
+def _read_fast(data: memoryview | bytes) -> tuple[pa.Table | None, InvalidRows]:
     """Parse straight to float64; None when any cell or label is bad (then _read_checked).
 
     ``decimal_text`` parses first (``_read_exact``); a block it declines goes to Arrow's
@@ -504,13 +492,13 @@ def _read_fast(data: memoryview | bytes) -> tuple[pa.Table | None, _Invalid]:
     again on one thread, for its line numbers."""
     table = _read_exact(data)
     if table is not None:
-        return _with_labels(table), _Invalid()
+        return _with_labels(table), InvalidRows()
     try:
         table, invalid = _read(data, _FAST, threads=True)
         if invalid.numbers:
             table, invalid = _read(data, _FAST)
     except pa.ArrowInvalid:
-        return None, _Invalid()
+        return None, InvalidRows()
     return _finite_with_labels(table), invalid
 
 
@@ -554,7 +542,7 @@ def _with_labels(table: pa.Table) -> pa.Table | None:
     return table.set_column(len(COLUMNS) - 1, "activity_id", labels)
 
 
-def _read_checked(data: memoryview | bytes) -> tuple[pa.Table, _Invalid, _Checked]:
+def _read_checked(data: memoryview | bytes) -> tuple[pa.Table, InvalidRows, _Checked]:
     """Parse cells as bytes and check each, vectorised: the slow path for a block with bad cells.
 
     A cell is good exactly when the fast path would have read it as a finite float64."""

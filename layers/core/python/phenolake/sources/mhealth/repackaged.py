@@ -45,9 +45,9 @@ from pyarrow import csv
 
 from phenolake.sources.base import DayBatch, RejectedFile
 from phenolake.sources.toolkit import (
-    EXAMPLE_CHARS,
     MAX_EXAMPLES,
     PROVENANCE_FIELDS,
+    InvalidRows,
     RejectionReport,
     constant_column,
     line_example,
@@ -153,17 +153,6 @@ def csv_split(line: str) -> list[str]:
 
 
 @dataclass
-class _Invalid:
-    numbers: list[int] = field(default_factory=list)
-    texts: list[str] = field(default_factory=list)
-
-    def handler(self, row: Any) -> str:
-        self.numbers.append(row.number)
-        self.texts.append(row.text[:EXAMPLE_CHARS])
-        return "skip"
-
-
-@dataclass
 class Positions:
     """Each subject's rows read so far: the next row's ``row_index``."""
 
@@ -202,7 +191,7 @@ def convert(
     header = read_header(header_line.lstrip("\ufeff"), sensor_columns)
     schema = stage_schema(sensor_columns)
     positions = Positions()
-    invalid = _Invalid()
+    invalid = InvalidRows()
     names = [f"c{i}" for i in range(len(header.names))]
     reader = csv.open_csv(
         _Chain(head, stream),
