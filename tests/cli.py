@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 PHENOLAKE = str(Path(sys.executable).parent / "phenolake")
 
 
@@ -21,3 +23,22 @@ def cli(
         cwd=cwd,
         stdin=subprocess.DEVNULL,
     )
+
+
+def in_process(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """The ``phenolake`` command in-process (as its console script runs it), for a test that
+    needs its in-process lake: exit code, stdout, stderr."""
+    from phenolake_tools import cli as cli_module
+
+    capsys.readouterr()
+    argv = sys.argv
+    sys.argv = ["phenolake", *args]
+    try:
+        cli_module.main()
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    finally:
+        sys.argv = argv
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err

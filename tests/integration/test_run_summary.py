@@ -4,32 +4,15 @@ and the DISTINCT participant x day pairs of them, on inputs whose pairs and refu
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 import pytest
 
-from phenolake_tools import cli as cli_module
 from phenolake_tools import query
+from tests.cli import in_process
 from tests.fakes.mhealth_csv import SUBJECT1_FIRST_LINE, kaggle_csv, kaggle_row
 
 pytestmark = pytest.mark.slow
-
-
-def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    """The ``phenolake`` command in-process (as its console script runs it)."""
-    capsys.readouterr()
-    argv = sys.argv
-    sys.argv = ["phenolake", *args]
-    try:
-        cli_module.main()
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    finally:
-        sys.argv = argv
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def shown(out: str, label: str) -> int:
@@ -55,7 +38,7 @@ def summary_run(tmp_path: Path, spark: object, capsys: pytest.CaptureFixture[str
     inputs = write_inputs(tmp_path / "in")
     home = tmp_path / "home"
     args = ["run", "--source", "mhealth", "--home", str(home), "--input", str(inputs)]
-    code, out, err = run_cli(capsys, *args)
+    code, out, err = in_process(capsys, *args)
     return home, code, out, err
 
 
@@ -84,7 +67,7 @@ def test_a_run_for_one_participant_counts_only_their_rows_and_lists_the_rest(
     inputs = write_inputs(tmp_path / "in")
     home = tmp_path / "home"
     args = ["run", "--source", "mhealth", "--participant", "2", "--home", str(home)]
-    code, out, err = run_cli(capsys, *args, "--input", str(inputs))
+    code, out, err = in_process(capsys, *args, "--input", str(inputs))
     assert code == 0, err
     assert (shown(out, "rows in tables"), shown(out, "participant-days (distinct)")) == (40, 1)
     # subject 1's day from the log and from the CSV: staged, not merged, each listed

@@ -7,7 +7,6 @@ import csv
 import datetime as dt
 import io
 import json
-import sys
 import zipfile
 from pathlib import Path
 
@@ -16,8 +15,8 @@ import pytest
 from phenolake.sources.screenlake import convert as screenlake
 from phenolake.sources.screenlake import samples as screenlake_samples
 from phenolake_local import runner
-from phenolake_tools import cli as cli_module
 from phenolake_tools import query
+from tests.cli import in_process
 from tests.fakes import screenlake_app as app
 
 pytestmark = pytest.mark.slow
@@ -170,25 +169,9 @@ def test_only_redacted_images_reach_the_lake(screenlake_run) -> None:
     assert not [p for p in home.glob("*-scratch/**/*") if p.is_file()]  # scratch copies gone
 
 
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    """The ``phenolake`` command in-process (as its console script runs it): code, out, err."""
-    capsys.readouterr()
-    argv = sys.argv
-    sys.argv = ["phenolake", *args]
-    try:
-        cli_module.main()
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    finally:
-        sys.argv = argv
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
 def test_export_writes_the_consolidated_csvs(screenlake_run, tmp_path: Path, capsys) -> None:
     home, _, _ = screenlake_run
-    code, out, err = cli(
+    code, out, err = in_process(
         capsys,
         "export",
         "screenlake",
@@ -242,14 +225,14 @@ def test_export_bad_input_is_one_line_and_exit_code_2(
     home, _, _ = screenlake_run
     if "--out" not in args:
         args = [*args, "--out", str(tmp_path)]
-    code, _, err = cli(capsys, "export", "screenlake", *args, "--home", str(home))
+    code, _, err = in_process(capsys, "export", "screenlake", *args, "--home", str(home))
     assert code == 2
     assert err.strip() == message
     assert not list(tmp_path.iterdir())
 
 
 def test_export_of_an_empty_lake(tmp_path: Path, capsys) -> None:
-    code, _, err = cli(
+    code, _, err = in_process(
         capsys,
         "export", "screenlake", "--panelist", "p001", "--out", str(tmp_path / "o"),
         "--home", str(tmp_path),
