@@ -43,6 +43,13 @@ ConfigOption = Annotated[
 ]
 DEFAULT_CONFIG = Path("study.yaml")
 
+#: Where a command's SQL runs: the local lake, or real Athena (``query``, ``summary``).
+AthenaOption = Annotated[
+    bool, typer.Option("--athena", help="Run against real Athena (awswrangler).")
+]
+WorkgroupOption = Annotated[str, typer.Option(help="Athena workgroup (with --athena).")]
+DatabaseOption = Annotated[str, typer.Option(help="Glue database.")]
+
 
 class UserError(Exception):
     """Reported as one line and exit code 2."""
@@ -348,11 +355,9 @@ def _print_tables(home: Path) -> None:
 def query(
     sql: Annotated[str, typer.Argument(help="Athena SQL.")],
     fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")] = "table",
-    athena: Annotated[
-        bool, typer.Option("--athena", help="Run against real Athena (awswrangler).")
-    ] = False,
-    workgroup: Annotated[str, typer.Option(help="Athena workgroup (with --athena).")] = "phenolake",
-    database: Annotated[str, typer.Option(help="Glue database.")] = "phenolake",
+    athena: AthenaOption = False,
+    workgroup: WorkgroupOption = "phenolake",
+    database: DatabaseOption = "phenolake",
     home: HomeOption = DEFAULT_HOME,
 ) -> None:
     """Run Athena SQL over the lake: locally with DuckDB, or on Athena with --athena."""
@@ -545,11 +550,9 @@ def summary(
     ] = "all",
     fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")] = "table",
     config: ConfigOption = None,
-    athena: Annotated[
-        bool, typer.Option("--athena", help="Run against real Athena (awswrangler).")
-    ] = False,
-    workgroup: Annotated[str, typer.Option(help="Athena workgroup (with --athena).")] = "phenolake",
-    database: Annotated[str, typer.Option(help="Glue database.")] = "phenolake",
+    athena: AthenaOption = False,
+    workgroup: WorkgroupOption = "phenolake",
+    database: DatabaseOption = "phenolake",
     home: HomeOption = DEFAULT_HOME,
 ) -> None:
     """The study's summaries as the CONNECT scripts make them (study.yaml's ``summaries``):
