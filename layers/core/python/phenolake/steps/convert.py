@@ -122,8 +122,6 @@ def read_companions(
     """The files beside a raw file that its source's conversion reads, those that exist
     (``Source.companions``: radar's ``schema-<topic>.json``), by their raw path."""
     source = sources.configured(source_name, options)
-    if source.member(raw_relative) is None:
-        return {}
     found: dict[str, bytes] = {}
     for path in source.companions(raw_relative):
         key = lake.raw_prefix(source_name) + path

@@ -247,11 +247,9 @@ class Radar(Source):
         return None
 
     def reject_reason(self, raw_path: str) -> str | None:
-        """Why a file under the tree that is not data is quarantined; None (logged with what
-        it is) for the tool's side files."""
-        side = self.side_file(raw_path)
-        if side:
-            log.info("radar side file, not converted", extra={"path": raw_path, "what": side})
+        """Why a file under the tree that is not data is quarantined; None for the tool's
+        side files (``side_file``: the Convert step logs them, with what they are)."""
+        if self.side_file(raw_path):
             return None
         name = raw_path.rsplit("/", 1)[-1]
         if CORRUPTED.search(name):
