@@ -159,10 +159,11 @@ def relocated_jackson(sources: Iterable[Path], target: Path) -> Path:
         for source in sources:
             with zipfile.ZipFile(source) as found:
                 for name in found.namelist():
+                    moved = _relocate(name.encode()).decode()
                     if name.endswith(".class") and name.startswith("com/fasterxml/jackson/"):
-                        jar.writestr(_relocate(name.encode()).decode(), relocate_class(found.read(name)))
+                        jar.writestr(moved, relocate_class(found.read(name)))
                     elif name.startswith("META-INF/services/com.fasterxml.jackson"):
-                        jar.writestr(_relocate(name.encode()).decode(), _relocate(found.read(name)))
+                        jar.writestr(moved, _relocate(found.read(name)))
     partial.replace(target)
     return target
 
