@@ -41,8 +41,7 @@ from typing import Any
 from pyiceberg.io.pyarrow import PyArrowFileIO
 from pyiceberg.typedef import EMPTY_DICT, Properties
 
-#: The Spark catalog name the job code uses, on AWS and here (template.yaml ``--conf``).
-SPARK_CATALOG = "glue_catalog"
+from phenolake.iceberg import SPARK_CATALOG
 HOME_PROPERTY = "phenolake.home"
 S3_SCHEMES = ("s3", "s3a", "s3n")
 RUNTIME_JAR = "iceberg-spark-runtime-3.5_2.12-1.10.2.jar"

@@ -1,0 +1,37 @@
+"""How phenolake's curated tables are Apache Iceberg tables, the same for every writer.
+
+Every curated table is an Iceberg format-v2 table in the Glue Data Catalog, at
+``s3://<lake>/curated/<table>/`` (data under ``data/``, metadata under ``metadata/``), partitioned
+by identity on the partition columns its source declares (the same columns the tables had as
+Hive tables, so researchers' ``WHERE participant_id = ... AND date = ...`` still prunes). Writes
+are copy-on-write: a day's replacement rewrites whole data files in one atomic commit and a
+delete leaves no delete files, so every reader (Athena, Spark, PyIceberg, the local engine)
+sees exact rows and a withdrawn participant's rows leave the data files themselves once the
+snapshots that still hold them are expired.
+
+The Glue jobs write through Spark's Iceberg catalog :data:`SPARK_CATALOG` (template.yaml
+configures it with ``--datalake-formats iceberg`` and ``--conf``); the local wiring is in the
+embedded AWS (``phenolake_local/iceberg.py``).
+"""
+
+from __future__ import annotations
+
+#: The Spark catalog the job code names (``glue_catalog.<database>.<table>``).
+SPARK_CATALOG = "glue_catalog"
+
+#: Table properties every curated table is created with.
+TABLE_PROPERTIES: dict[str, str] = {
+    "format-version": "2",
+    "write.delete.mode": "copy-on-write",
+    "write.update.mode": "copy-on-write",
+    "write.merge.mode": "copy-on-write",
+    "write.parquet.compression-codec": "zstd",
+    # a day's new column is added to the table, never refused (drift rules decide types)
+    "write.spark.accept-any-schema": "true",
+    # one target size for the files a day writes and for upkeep's compaction
+    "write.target-file-size-bytes": str(128 * 1024 * 1024),
+}
+
+
+def spark_identifier(database: str, table: str) -> str:
+    return f"{SPARK_CATALOG}.`{database}`.`{table}`"
