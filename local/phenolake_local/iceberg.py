@@ -42,6 +42,7 @@ from pyiceberg.io.pyarrow import PyArrowFileIO
 from pyiceberg.typedef import EMPTY_DICT, Properties
 
 from phenolake.iceberg import SPARK_CATALOG
+
 HOME_PROPERTY = "phenolake.home"
 S3_SCHEMES = ("s3", "s3a", "s3n")
 RUNTIME_JAR = "iceberg-spark-runtime-3.5_2.12-1.10.2.jar"
