@@ -97,6 +97,8 @@ $(NODE_STAMP): package.json package-lock.json
 java:
 	@java -version >/dev/null 2>&1 || { echo "installing Java 17 for PySpark"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; }
+	@test -f /usr/share/java/sqlite-jdbc.jar || { echo "installing sqlite-jdbc (the local Iceberg catalog)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libxerial-sqlite-jdbc-java >/dev/null; }
 
 run: venv glue-venv java
 	$(BIN)/phenolake run

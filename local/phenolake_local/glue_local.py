@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
-from phenolake_local import mirror, template
+from phenolake_local import iceberg, mirror, template
 
 if TYPE_CHECKING:
     from phenolake_local.engine import EmbeddedAWS
@@ -98,9 +98,14 @@ class GlueWorker:
             if k in ("PATH", "HOME", "JAVA_HOME", "LANG", "LC_ALL", "TMPDIR", "SPARK_LOCAL_IP")
         }
         env["AWS_EC2_METADATA_DISABLED"] = "true"
+        try:
+            static = iceberg.spark_static_conf(GLUE_VENV)
+        except FileNotFoundError as exc:
+            raise GlueJobFailed(str(exc)) from None
         config = {
             "log4j": str(Path(__file__).with_name("log4j2.properties")),
             "startup_log": str(self._startup_log),
+            "spark_conf": static,
         }
         process = subprocess.Popen(
             [str(glue_python()), "-I", str(PROCESS_SCRIPT), json.dumps(config)],
@@ -269,17 +274,50 @@ class GlueLocalRunner:
         folder.mkdir(parents=True, exist_ok=True)
         return folder / f"{job_name}.log"
 
+    def iceberg_request(
+        self, arguments: dict[str, str], folder: Path
+    ) -> tuple[dict[str, Any], dict[str, str]]:
+        """What the job process needs for ``--datalake-formats iceberg`` (the module docstring
+        of phenolake_local.iceberg says why each part differs from AWS), and the Glue
+        catalog's Iceberg tables as they are before the run."""
+        buckets = list(self.aws.buckets.values())
+        request: dict[str, Any] = {
+            "hadoop_conf": iceberg.spark_hadoop_conf(self.aws.home, buckets),
+        }
+        formats = {f.strip() for f in arguments.get("--datalake-formats", "").split(",")}
+        if "iceberg" not in formats:
+            return request, {}
+        database = arguments.get("--database", "")
+        try:
+            conf = iceberg.parse_conf_argument(arguments.get("--conf", ""))
+        except ValueError as exc:
+            raise GlueJobFailed(f"--conf: {exc}") from None
+        lake = arguments.get("--lake_bucket", "")
+        request["spark_conf"] = iceberg.local_catalog_conf(
+            conf, f"s3://{lake}/curated/", folder / "iceberg-catalog.db"
+        )
+        # the embedded AWS's own listing (the job itself only gets the tables it names)
+        tables = iceberg.glue_iceberg_tables(self.aws.glue, database) if database else {}
+        request["iceberg"] = {
+            "catalog": iceberg.SPARK_CATALOG,
+            "namespaces": [database] if database else [],
+            "tables": tables,
+        }
+        return request, tables
+
     def __call__(self, job_name: str, script_uri: str, arguments: dict[str, str]) -> None:
         credentials = self.role_credentials(job_name)
-        s3 = boto3.client(
-            "s3",
-            region_name=template.REGION,
-            aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
-            aws_session_token=credentials["AWS_SESSION_TOKEN"],
-        )
+        keys = {
+            "region_name": template.REGION,
+            "aws_access_key_id": credentials["AWS_ACCESS_KEY_ID"],
+            "aws_secret_access_key": credentials["AWS_SECRET_ACCESS_KEY"],
+            "aws_session_token": credentials["AWS_SESSION_TOKEN"],
+        }
+        s3 = boto3.client("s3", **keys)
+        glue = boto3.client("glue", **keys)
         with tempfile.TemporaryDirectory(prefix="phenolake-glue-") as tmp:
             folder = Path(tmp).resolve()
+            lakehouse, tables_before = self.iceberg_request(arguments, folder)
             [(bucket, key)] = _s3_uris(script_uri)
             script = folder / key.rsplit("/", 1)[-1]
             script.write_bytes(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
@@ -303,14 +341,23 @@ class GlueLocalRunner:
                     "AWS_DEFAULT_REGION": template.REGION,
                 },
                 "log": str(self.log_file(job_name)),
+                **lakehouse,
             }
             self.aws.save_buckets()
             buckets = list(self.aws.buckets.values())
             before = mirror.snapshot(self.aws.s3, buckets)
+            reply: dict[str, Any] = {}
             try:
                 reply = WORKER.run(request)
             finally:
                 mirror.changes_to_files(self.aws.s3, self.aws.home, before)
                 self.aws.load_buckets()
+                if reply.get("iceberg_tables"):
+                    try:
+                        iceberg.commit_to_glue(
+                            glue, self.aws.home, tables_before, reply["iceberg_tables"]
+                        )
+                    except iceberg.CommitConflict as exc:
+                        raise GlueJobFailed(str(exc)) from None
         if not reply.get("ok"):
             raise GlueJobFailed(reply.get("error") or "the job failed")

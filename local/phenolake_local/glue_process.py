@@ -133,6 +133,48 @@ def _check_additional_modules(arguments: dict[str, str]) -> None:
             )
 
 
+def _iceberg_before(session: Any, request: dict[str, Any]) -> None:
+    """This run's s3 mounts, its Iceberg catalog settings (the job's ``--conf``, localised by
+    the embedded AWS) and every Iceberg table of the Glue catalog registered in it."""
+    hadoop = session.sparkContext._jsc.hadoopConfiguration()
+    for key, value in request.get("hadoop_conf", {}).items():
+        hadoop.set(key, value)
+    for key, value in request.get("spark_conf", {}).items():
+        session.conf.set(key, value)
+    iceberg = request.get("iceberg") or {}
+    catalog = iceberg.get("catalog")
+    if not catalog:
+        return
+    for namespace in iceberg.get("namespaces", []):
+        session.sql(f"CREATE NAMESPACE IF NOT EXISTS {catalog}.`{namespace}`")
+    for identifier, location in iceberg.get("tables", {}).items():
+        quoted = identifier.replace("'", "''")
+        session.sql(
+            f"CALL {catalog}.system.register_table("
+            f"table => '{quoted}', metadata_file => '{location}')"
+        ).collect()
+
+
+def _iceberg_after(session: Any, request: dict[str, Any]) -> dict[str, str]:
+    """``namespace.table`` -> current metadata file of every table in the run's catalog."""
+    iceberg = request.get("iceberg") or {}
+    catalog_name = iceberg.get("catalog")
+    if not catalog_name or session is None:
+        return {}
+    jvm = session._jvm
+    manager = session._jsparkSession.sessionState().catalogManager()
+    catalog = manager.catalog(catalog_name).icebergCatalog()
+    found: dict[str, str] = {}
+    for namespace in iceberg.get("namespaces", []):
+        levels = session.sparkContext._gateway.new_array(jvm.java.lang.String, 1)
+        levels[0] = namespace
+        for identifier in catalog.listTables(jvm.org.apache.iceberg.catalog.Namespace.of(levels)):
+            table = catalog.loadTable(identifier)
+            location = table.operations().current().metadataFileLocation()
+            found[f"{namespace}.{identifier.name()}"] = location
+    return found
+
+
 def _forget_modules(folders: list[str]) -> None:
     """Drop the modules a run imported from its own folder or extra files."""
     for name, module in list(sys.modules.items()):
@@ -155,12 +197,14 @@ def _run(request: dict[str, Any], config: dict[str, Any], tee: _Tee) -> dict[str
     log = open(request["log"], "a", encoding="utf-8")  # noqa: SIM115 (closed in finally)
     tee.switch(log)
     reply: dict[str, Any] = {"ok": True}
+    session = None
     try:
         import boto3
 
         boto3.DEFAULT_SESSION = None  # a client made now reads this run's credentials
         _check_additional_modules({"modules": request.get("additional_python_modules", "")})
-        _session(config)
+        session = _session(config)
+        _iceberg_before(session, request)
         runpy.run_path(script, run_name="__main__")
     except SystemExit as exc:
         if exc.code not in (0, None):
@@ -169,6 +213,12 @@ def _run(request: dict[str, Any], config: dict[str, Any], tee: _Tee) -> dict[str
         traceback.print_exc()
         reply = {"ok": False, "error": traceback.format_exception_only(exc)[-1].strip()}
     finally:
+        # what the job committed stays committed, as on AWS, where each commit reaches Glue
+        try:
+            reply["iceberg_tables"] = _iceberg_after(session, request)
+        except Exception as exc:  # reported: the embedded AWS then fails the run
+            traceback.print_exc()
+            reply = {"ok": False, "error": f"reading the Iceberg catalog back: {exc}"}
         try:
             from pyspark.sql import SparkSession
 

@@ -15,11 +15,14 @@ module:
   ``ViewFileSystemOverloadScheme`` mounting each ``s3://bucket/`` on ``<home>/bucket/``
   (:func:`spark_hadoop_conf`), so the job code names the same ``s3://`` locations.
 * **Spark's catalog.** Iceberg's ``GlueCatalog`` needs the same SDK. The local job's catalog
-  is Iceberg's ``InMemoryCatalog``, filled before the run with every Iceberg table of the
-  Glue catalog (``register_table`` of its current ``metadata_location``) and read back after
-  it: each table whose metadata moved is written to Glue with the job role's credentials, in
-  the table shape PyIceberg's (and Iceberg's) GlueCatalog writes, with the previous location
-  as the optimistic lock :func:`commit_to_glue` checks.
+  is Iceberg's ``JdbcCatalog`` on a SQLite file of that run alone (Debian's sqlite-jdbc,
+  installed with Java by ``make``; Iceberg's ``InMemoryCatalog`` ignores ``io-impl`` and keeps
+  files in memory, and the Derby that PySpark ships has no ``LIMIT``), filled before the run
+  with every Iceberg table of the Glue catalog (``register_table`` of its current
+  ``metadata_location``) and read back after it: each table whose metadata moved is written
+  to Glue with the job role's credentials, in the table shape PyIceberg's (and Iceberg's)
+  GlueCatalog writes, the previous location the optimistic lock :func:`commit_to_glue`
+  checks.
 
 The Iceberg Spark runtime comes from the PyPI wheel ``snowpark-connect-deps-iceberg``
 (``iceberg-spark-runtime-3.5_2.12-1.10.2.jar``). That build leaves out the Jackson classes
@@ -46,6 +49,8 @@ from phenolake.iceberg import SPARK_CATALOG
 HOME_PROPERTY = "phenolake.home"
 S3_SCHEMES = ("s3", "s3a", "s3n")
 RUNTIME_JAR = "iceberg-spark-runtime-3.5_2.12-1.10.2.jar"
+#: Debian's libxerial-sqlite-jdbc-java (the Makefile's ``java`` target installs it)
+SQLITE_JDBC_JAR = Path("/usr/share/java/sqlite-jdbc.jar")
 JACKSON_JARS = (
     "jackson-core-2.15.2.jar",
     "jackson-databind-2.15.2.jar",
@@ -184,7 +189,11 @@ def spark_jars(glue_venv: Path) -> list[Path]:
     shaded = glue_venv / "share" / "phenolake" / f"iceberg-shaded-jackson-{digest}.jar"
     if not shaded.exists():
         relocated_jackson(sources, shaded)
-    return [runtime, shaded]
+    if not SQLITE_JDBC_JAR.exists():
+        raise FileNotFoundError(
+            f"{SQLITE_JDBC_JAR} is missing: run `make java` (Debian's libxerial-sqlite-jdbc-java)"
+        )
+    return [runtime, shaded, SQLITE_JDBC_JAR]
 
 
 def spark_static_conf(glue_venv: Path) -> dict[str, str]:
@@ -224,14 +233,18 @@ def parse_conf_argument(value: str) -> dict[str, str]:
     return found
 
 
-def local_catalog_conf(conf: dict[str, str], warehouse_default: str) -> dict[str, str]:
+def local_catalog_conf(
+    conf: dict[str, str], warehouse_default: str, catalog_file: Path
+) -> dict[str, str]:
     """The job's own ``--conf`` with the AWS-only parts of its Iceberg catalog replaced:
-    ``catalog-impl`` GlueCatalog -> InMemoryCatalog (filled from Glue around the run) and
-    ``io-impl`` S3FileIO -> HadoopFileIO (the s3 mounts above)."""
+    ``catalog-impl`` GlueCatalog -> JdbcCatalog on this run's SQLite file (filled from Glue
+    around the run) and ``io-impl`` S3FileIO -> HadoopFileIO (the s3 mounts above)."""
     prefix = f"spark.sql.catalog.{SPARK_CATALOG}"
     local = dict(conf)
     local.setdefault(prefix, "org.apache.iceberg.spark.SparkCatalog")
-    local[f"{prefix}.catalog-impl"] = "org.apache.iceberg.inmemory.InMemoryCatalog"
+    local[f"{prefix}.catalog-impl"] = "org.apache.iceberg.jdbc.JdbcCatalog"
+    local[f"{prefix}.uri"] = f"jdbc:sqlite:{catalog_file}"
+    local[f"{prefix}.jdbc.schema-version"] = "V1"
     local[f"{prefix}.io-impl"] = "org.apache.iceberg.hadoop.HadoopFileIO"
     local.setdefault(f"{prefix}.warehouse", warehouse_default)
     return {k: v for k, v in local.items() if k != "spark.sql.extensions"}

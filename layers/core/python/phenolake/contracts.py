@@ -289,11 +289,14 @@ class ConvertedManifest(SparseContract):
 
 
 class CurateItem(Contract):
-    """A Curate item (``$.converted.curate``): a source and the participants it touched."""
+    """A Curate item (``$.converted.curate``): a source, the participants it touched and the
+    work list of the days it merged (the job curates exactly those day files)."""
 
     source: str
     #: Comma-separated: a Glue job argument is a string.
     participants: str
+    #: Key of the run's DailyMerge work list (``manifests/<run>/work/merge.json``).
+    days: str = ""
 
 
 class AuditRow(Contract):

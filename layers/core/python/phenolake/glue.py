@@ -14,7 +14,8 @@ from typing import Any
 
 import boto3
 
-from phenolake import catalog
+from phenolake import catalog, lake, storage
+from phenolake.iceberg import TABLE_PROPERTIES, spark_identifier
 
 
 def resolve_options(
@@ -49,7 +50,7 @@ def start_job(
     args = resolve_options(
         argv,
         ["JOB_NAME", "lake_bucket", "database"],
-        ["run_id", "participants", "local_s3_root", *optional],
+        ["run_id", "participants", "days", "local_s3_root", *optional],
     )
     lake = Lake(args["lake_bucket"], args.get("local_s3_root", ""))
     spark = SparkSession.builder.getOrCreate()
@@ -111,3 +112,170 @@ def register(
     return catalog.ensure_partitions(
         glue, database, table, columns, list(partition_keys), location, partition_values
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# This run's day files and the Iceberg tables they go to
+
+
+def run_days(s3: Any, bucket: str, key: str, source: str) -> list[lake.DayKey]:
+    """The (participant, metric, day)s this run merged for ``source``: the Curate item's
+    ``--days`` work list (Collect wrote it from Convert's manifests), never a listing of
+    merged/, so a run reads what arrived, not the study's history. (Plain dicts: Glue 5.1
+    has no pydantic for ``contracts.DayItem``.)"""
+    if not key:
+        return []
+    found = storage.get_json(s3, bucket, key)
+    if not isinstance(found, list):
+        raise SystemExit(f"--days: {lake.s3_uri(bucket, key)} is not a work list")
+    days = []
+    for i, item in enumerate(found):
+        try:
+            if item["source"] != source:
+                continue
+            days.append(
+                lake.DayKey(
+                    item["source"],
+                    item["metric"],
+                    item["participant"],
+                    item["day"],
+                    item.get("device", ""),
+                )
+            )
+        except (KeyError, TypeError):
+            raise SystemExit(f"--days: item {i} of {lake.s3_uri(bucket, key)} is no day") from None
+    return days
+
+
+def merged_files(s3: Any, bucket: str, days: Sequence[lake.DayKey]) -> list[str]:
+    """The merged day files of these days that exist and hold rows (a day whose merge failed
+    was recorded by DailyMerge and has no file; an empty day has nothing to curate)."""
+    found = []
+    for key in sorted({lake.merged_key(day) for day in days}):
+        try:
+            metadata = storage.parquet_metadata(s3, bucket, key)
+        except s3.exceptions.NoSuchKey:
+            continue
+        except Exception as exc:  # botocore's 404 on a ranged GET is a ClientError
+            if "NoSuchKey" in str(exc) or "404" in str(exc):
+                continue
+            raise
+        if metadata.num_rows:
+            found.append(key)
+    return found
+
+
+def cataloged_columns(glue: Any, database: str, table: str) -> dict[str, str]:
+    """The table's current columns (Glue types) as the catalog holds them; an Iceberg table's
+    entry also lists dropped columns (``iceberg.field.current`` false), which are not."""
+    try:
+        found = glue.get_table(DatabaseName=database, Name=table)["Table"]
+    except glue.exceptions.EntityNotFoundException:
+        return {}
+    columns = {}
+    for column in found.get("StorageDescriptor", {}).get("Columns", []):
+        if column.get("Parameters", {}).get("iceberg.field.current", "true") == "false":
+            continue
+        columns[column["Name"]] = column["Type"]
+    for key in found.get("PartitionKeys", []):
+        columns[key["Name"]] = key["Type"]
+    return columns
+
+
+def _ddl_columns(fields: Sequence[Any]) -> str:
+    return ", ".join(f"`{f.name}` {f.dataType.simpleString()}" for f in fields)
+
+
+def ensure_iceberg_table(
+    spark: Any,
+    df: Any,
+    *,
+    database: str,
+    table: str,
+    location: str,
+    partition_by: Sequence[str],
+    description: str = "",
+) -> Any:
+    """Create the Iceberg table for ``df``'s columns if it is new, add the columns it lacks if
+    not (a new column reads as null in older rows); returns ``df`` projected onto the table's
+    columns, in their order (a table column the day lacks is null)."""
+    from pyspark.sql import functions as F
+
+    name = spark_identifier(database, table)
+    if not spark.catalog.tableExists(name):  # one GetTable, as Iceberg's GlueCatalog does
+        properties = ", ".join(f"'{k}'='{v}'" for k, v in TABLE_PROPERTIES.items())
+        comment = description.replace("'", "\\'")
+        spark.sql(
+            f"CREATE TABLE {name} ({_ddl_columns(df.schema.fields)}) USING iceberg "
+            f"PARTITIONED BY ({', '.join(f'`{c}`' for c in partition_by)}) "
+            f"COMMENT '{comment}' LOCATION '{location}' TBLPROPERTIES ({properties})"
+        )
+    current = spark.table(name).schema
+    have = {f.name for f in current.fields}
+    new = [f for f in df.schema.fields if f.name not in have]
+    if new:
+        spark.sql(f"ALTER TABLE {name} ADD COLUMNS ({_ddl_columns(new)})")
+        current = spark.table(name).schema
+    present = set(df.columns)
+    return df.select(
+        *[
+            (F.col(f.name) if f.name in present else F.lit(None)).cast(f.dataType).alias(f.name)
+            for f in current.fields
+        ]
+    )
+
+
+def replace_partitions(
+    spark: Any,
+    df: Any,
+    *,
+    database: str,
+    table: str,
+    location: str,
+    partition_by: Sequence[str],
+    sort_by: Sequence[str] = (),
+    description: str = "",
+) -> None:
+    """Replace exactly the partitions ``df`` holds (each a participant's day of the table),
+    in one atomic Iceberg commit: a rerun or a replay of those days never duplicates rows,
+    and no other partition is read or rewritten."""
+    rows = ensure_iceberg_table(
+        spark,
+        df,
+        database=database,
+        table=table,
+        location=location,
+        partition_by=partition_by,
+        description=description,
+    )
+    if sort_by:
+        rows = rows.sortWithinPartitions(*sort_by)
+    rows.writeTo(spark_identifier(database, table)).overwritePartitions()
+
+
+def replace_rows(
+    spark: Any,
+    df: Any,
+    condition: Any,
+    *,
+    database: str,
+    table: str,
+    location: str,
+    partition_by: Sequence[str],
+    sort_by: Sequence[str] = (),
+    description: str = "",
+) -> None:
+    """Delete the rows matching ``condition`` (a Spark Column over the table's columns: the
+    touched participants' days) and add ``df``'s, in one atomic commit."""
+    rows = ensure_iceberg_table(
+        spark,
+        df,
+        database=database,
+        table=table,
+        location=location,
+        partition_by=partition_by,
+        description=description,
+    )
+    if sort_by:
+        rows = rows.sortWithinPartitions(*sort_by)
+    rows.writeTo(spark_identifier(database, table)).overwrite(condition)

@@ -26,8 +26,6 @@ TABLE_PROPERTIES: dict[str, str] = {
     "write.update.mode": "copy-on-write",
     "write.merge.mode": "copy-on-write",
     "write.parquet.compression-codec": "zstd",
-    # a day's new column is added to the table, never refused (drift rules decide types)
-    "write.spark.accept-any-schema": "true",
     # one target size for the files a day writes and for upkeep's compaction
     "write.target-file-size-bytes": str(128 * 1024 * 1024),
 }

@@ -71,8 +71,9 @@ def put_json(s3: Any, bucket: str, key: str, document: Any) -> None:
     s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
 
 
-def parquet_rows(s3: Any, bucket: str, key: str) -> int:
-    """Row count of a Parquet object from its footer alone (two ranged reads, no data)."""
+def parquet_metadata(s3: Any, bucket: str, key: str) -> Any:
+    """A Parquet object's footer (pyarrow FileMetaData: schema, row count, statistics) from
+    two ranged reads, no data."""
     import pyarrow as pa  # here, not at the top: Redact's deployment has no pyarrow
     import pyarrow.parquet as pq
 
@@ -81,7 +82,12 @@ def parquet_rows(s3: Any, bucket: str, key: str) -> int:
         raise ValueError(f"s3://{bucket}/{key} is not a Parquet file")
     length = int.from_bytes(tail[:4], "little")
     footer = s3.get_object(Bucket=bucket, Key=key, Range=f"bytes=-{length + 8}")["Body"].read()
-    return pq.read_metadata(pa.BufferReader(b"PAR1" + footer)).num_rows
+    return pq.read_metadata(pa.BufferReader(b"PAR1" + footer))
+
+
+def parquet_rows(s3: Any, bucket: str, key: str) -> int:
+    """Row count of a Parquet object from its footer alone (two ranged reads, no data)."""
+    return parquet_metadata(s3, bucket, key).num_rows
 
 
 def read_table(s3: Any, bucket: str, key: str) -> Any:

@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from phenolake import contracts, image_audit, map_results, sources, storage
+from phenolake import contracts, image_audit, lake, map_results, sources, storage
 from phenolake.config import Settings
 from phenolake.contracts import (
     ConvertedManifest,
@@ -82,7 +82,7 @@ def after_extract(manifests: list[ExtractedManifest]) -> tuple[list[ImageBatch],
 
 
 def after_convert(
-    manifests: list[ConvertedManifest], participants: list[str]
+    manifests: list[ConvertedManifest], participants: list[str], days_key: str = ""
 ) -> tuple[list[DayItem], list[CurateItem]]:
     days: dict[tuple[str, ...], DayItem] = {}
     touched: dict[str, set[str]] = {}
@@ -95,7 +95,7 @@ def after_convert(
             touched.setdefault(day.source, set()).add(day.participant)
     merge = [days[k] for k in sorted(days)]
     curate = [
-        CurateItem(source=name, participants=",".join(sorted(touched[name])))
+        CurateItem(source=name, participants=",".join(sorted(touched[name])), days=days_key)
         for name in sorted(touched)
         if name in sources.REGISTRY
     ]
@@ -115,7 +115,9 @@ def run(event: CollectEvent, settings: Settings) -> dict[str, Any]:
             "metrics": {"image_batches": len(redact), "data_files": len(convert)},
         }
     merge, curate = after_convert(
-        _manifests(s3, settings, event.results, ConvertedManifest), event.participants
+        _manifests(s3, settings, event.results, ConvertedManifest),
+        event.participants,
+        lake.work_key(event.run_id, "merge"),
     )
     audit = audit_rows(s3, settings, event.run_id)
     partitions = image_audit.fold(
