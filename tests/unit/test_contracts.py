@@ -101,11 +101,14 @@ def test_collect_folds_typed_manifests_into_typed_items() -> None:
         _round_trip(item)
     day = StagedDay(source="screenlake", metric="logs", participant="p 1", day="2024-10-01", rows=2)
     converted = ConvertedManifest(key="raw/x", source="screenlake", sha256="0", days=[day, day])
-    merge, curate = collect.after_convert([converted], [])
+    days = "manifests/r/work/merge.json"
+    merge, curate = collect.after_convert([converted], [], days)
     assert merge == [DayItem.of(day.day_key())]
-    assert curate == [CurateItem(source="screenlake", participants="p 1")]
+    assert curate == [CurateItem(source="screenlake", participants="p 1", days=days)]
     work = ConvertedWork(merge={"bucket": "k", "key": "w", "count": 1}, curate=curate)
-    assert contracts.dump(work)["curate"] == [{"source": "screenlake", "participants": "p 1"}]
+    assert contracts.dump(work)["curate"] == [
+        {"source": "screenlake", "participants": "p 1", "days": days}
+    ]
 
 
 def test_a_plan_carries_the_fields_the_state_machine_reads() -> None:
