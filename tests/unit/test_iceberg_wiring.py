@@ -187,3 +187,28 @@ def test_commit_to_glue_creates_moves_and_refuses_a_moved_table(tmp_path: Path) 
             iceberg.commit_to_glue(
                 glue, tmp_path, {"phenolake.t": created}, {"phenolake.t": appended}
             )
+
+
+def test_a_tables_rows_come_from_its_current_snapshot_summary(tmp_path: Path) -> None:
+    """Notify's row count: one GET of the current metadata file, equal to the scan's rows
+    after appends and a copy-on-write delete."""
+    from phenolake import iceberg as tables
+
+    with mock_aws():
+        glue = boto3.client("glue", region_name="us-east-1")
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="lake")
+        glue.create_database(DatabaseInput={"Name": "phenolake"})
+        table = _table(tmp_path, glue)
+        assert tables.metadata_location(glue, "phenolake", "missing") is None
+        location = tables.metadata_location(glue, "phenolake", "t")
+        key = location.removeprefix("s3://lake/")
+        s3.upload_file(str(tmp_path / "lake" / key), "lake", key)
+        assert tables.current_rows(s3, location) == 0
+        table.append(_rows("p1", "2024-10-01", [1.0, 2.0, 3.0]))
+        table.append(_rows("p2", "2024-10-01", [4.0]))
+        table.delete(EqualTo("value", 2.0))
+        location = tables.metadata_location(glue, "phenolake", "t")
+        key = location.removeprefix("s3://lake/")
+        s3.upload_file(str(tmp_path / "lake" / key), "lake", key)
+        assert tables.current_rows(s3, location) == 3 == table.scan().to_arrow().num_rows

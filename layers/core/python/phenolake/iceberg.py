@@ -16,6 +16,9 @@ embedded AWS (``phenolake_local/iceberg.py``).
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 #: The Spark catalog the job code names (``glue_catalog.<database>.<table>``).
 SPARK_CATALOG = "glue_catalog"
 
@@ -33,3 +36,31 @@ TABLE_PROPERTIES: dict[str, str] = {
 
 def spark_identifier(database: str, table: str) -> str:
     return f"{SPARK_CATALOG}.`{database}`.`{table}`"
+
+
+def metadata_location(glue: Any, database: str, table: str) -> str | None:
+    """The table's current metadata file (the Glue entry's ``metadata_location``); None when
+    the table does not exist or is not an Iceberg table."""
+    try:
+        entry = glue.get_table(DatabaseName=database, Name=table)["Table"]
+    except glue.exceptions.EntityNotFoundException:
+        return None
+    parameters = entry.get("Parameters", {})
+    if str(parameters.get("table_type", "")).upper() != "ICEBERG":
+        return None
+    return parameters.get("metadata_location") or None
+
+
+def current_rows(s3: Any, location: str) -> int:
+    """Rows in the table's current snapshot, from its metadata file alone (the snapshot
+    summary's ``total-records``, which Spark, PyIceberg and Athena all write): one GET,
+    whatever the table's age."""
+    bucket, _, key = location.removeprefix("s3://").partition("/")
+    metadata = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    current = metadata.get("current-snapshot-id")
+    if current in (None, -1):
+        return 0
+    for snapshot in metadata.get("snapshots", []):
+        if snapshot.get("snapshot-id") == current:
+            return int(snapshot.get("summary", {}).get("total-records", 0))
+    raise ValueError(f"{location}: current snapshot {current} is not in its snapshots")

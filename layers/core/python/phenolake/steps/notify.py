@@ -32,7 +32,17 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from phenolake import __version__, contracts, lake, provenance, silence, sources, storage, study
+from phenolake import (
+    __version__,
+    contracts,
+    iceberg,
+    lake,
+    provenance,
+    silence,
+    sources,
+    storage,
+    study,
+)
 from phenolake.config import Settings
 from phenolake.contracts import ConvertedManifest, ExtractedManifest, FailureRecord, RunSummary
 from phenolake.steps.common import StepEvent, read_manifest, s3_client
@@ -152,10 +162,17 @@ def _run_participants(s3: Any, settings: Settings, run_id: str) -> set[str]:
 
 
 def _table_rows(s3: Any, settings: Settings, touched: set[str]) -> dict[str, int]:
-    """Rows in each curated table of the sources this run touched (Parquet footers only)."""
+    """Rows in each curated table of the sources this run touched: an Iceberg table's from
+    its current snapshot's summary (one GET, whatever its history), any other table's from
+    its Parquet footers."""
+    glue = storage.client("glue", settings.region)
     counts: dict[str, int] = {}
     for name in sorted(n for n in touched if n in sources.names()):
         for table in sources.get(name).tables:
+            location = iceberg.metadata_location(glue, settings.glue_database, table)
+            if location:
+                counts[table] = iceberg.current_rows(s3, location)
+                continue
             prefix = lake.curated_prefix(table)
             counts[table] = sum(
                 storage.parquet_rows(s3, settings.lake_bucket, o.key)
