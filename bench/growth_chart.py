@@ -4,7 +4,8 @@ Plots every ``bench/results/growth-<name>.json`` (``old``: the design before iss
 as saved with ``python -m bench.growth --save NAME``) and the last unsaved run
 (``bench/out/growth.json``, as ``this run``) side by side into ``docs/growth.png``: the
 pipeline time (the execution less the embedded AWS's own mirroring) solid, the whole wall
-time dashed, and on a second panel the files the Curate job opened.
+time dashed, the CPU seconds (this process and the Glue job process) dotted, and on a second
+panel the files the Curate job opened.
 
     .venv/bin/python -m bench.growth_chart [--out docs/growth.png]
 """
@@ -38,6 +39,7 @@ def points(document: dict[str, Any]) -> dict[str, list[float]]:
         "day": [r["day"] for r in runs],
         "pipeline": [r["pipeline_seconds"] for r in runs],
         "wall": [r["wall_seconds"] for r in runs],
+        "cpu": [r.get("cpu_seconds", 0) + r.get("job_cpu_seconds", 0) for r in runs],
         "opened": [sum(v[0] for v in r["opened"].values()) for r in runs],
     }
 
@@ -57,6 +59,8 @@ def plot(out: Path = CHART) -> Path:
         color = f"C{index}"
         times.plot(found["day"], found["pipeline"], "o-", color=color, label=f"{name} pipeline")
         times.plot(found["day"], found["wall"], "--", color=color, alpha=0.6, label=f"{name} wall")
+        if any(found["cpu"]):
+            times.plot(found["day"], found["cpu"], ":", color=color, label=f"{name} CPU")
         files.plot(found["day"], found["opened"], "o-", color=color, label=name)
     times.set(xlabel="study day", ylabel="daily run (s)", title="Daily-run time")
     files.set(xlabel="study day", ylabel="files", title="Files the Curate job opened")
