@@ -180,6 +180,8 @@ class Measured:
     #: files the Glue job opened / wrote, by lake prefix: [distinct files, opens]
     opened: dict[str, list[int]] = field(default_factory=dict)
     folders_listed: int = 0
+    #: inotify lost events while the job ran: the file counts are lower bounds
+    opens_lost: bool = False
     written: dict[str, int] = field(default_factory=dict)
     removed: dict[str, int] = field(default_factory=dict)
     states: dict[str, float] = field(default_factory=dict)
@@ -223,6 +225,7 @@ class Instruments:
         self.job_runs = 0
         self.opened: dict[str, list[int]] = defaultdict(lambda: [0, 0])
         self.folders = 0
+        self.opens_lost = False
         self.written: dict[str, int] = defaultdict(int)
         self.removed: dict[str, int] = defaultdict(int)
         self._in_execution = False
@@ -263,6 +266,7 @@ class Instruments:
             self.job_runs += 1
             opened = self.watch.stop()
             self.folders += opened.folders
+            self.opens_lost = self.opens_lost or opened.overflowed
             for prefix in PREFIXES:
                 files, opens = opened.under(prefix)
                 self.opened[prefix][0] += files
@@ -276,6 +280,7 @@ class Instruments:
         self.counter.reset()
         self.mirror_seconds = self.spark_seconds = 0.0
         self.job_runs = self.folders = 0
+        self.opens_lost = False
         self.opened.clear()
         self.written.clear()
         self.removed.clear()
@@ -371,6 +376,7 @@ def run_day(home: Path, inputs: Path, day: int, instruments: Instruments) -> Mea
         lambdas=instruments.lambdas(),
         opened={p: list(v) for p, v in instruments.opened.items()},
         folders_listed=instruments.folders,
+        opens_lost=instruments.opens_lost,
         written=dict(instruments.written),
         removed=dict(instruments.removed),
         states=states,
@@ -566,6 +572,8 @@ def targets(early: Measured, late: Measured) -> dict[str, bool]:
             f"{name} independent of N ({b[name]} at day {late.day}, {a[name]} at day "
             f"{early.day}; at most {limit})"
         ] = b[name] <= limit
+    lost = [m.day for m in (early, late) if m.opens_lost]
+    checks[f"every file open seen (inotify lost events on day(s) {lost or 'none'})"] = not lost
     same_new = early.new_objects == late.new_objects
     checks[f"the same new objects ({early.new_objects}, {late.new_objects})"] = same_new
     return checks
@@ -699,7 +707,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_chart:
         from bench import growth_chart
 
-        print(f"chart: {growth_chart.plot().relative_to(ROOT)}")
+        chart = growth_chart.plot(last_run=not args.save)
+        print(f"chart: {chart.relative_to(ROOT)}")
     return 0 if all(checks.values()) else 1
 
 

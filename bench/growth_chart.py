@@ -1,13 +1,14 @@
 """The growth chart: daily-run time against study day, one line per saved series.
 
 Plots every ``bench/results/growth-<name>.json`` (``old``: the design before issue 15; others
-as saved with ``python -m bench.growth --save NAME``) and the last unsaved run
-(``bench/out/growth.json``, as ``this run``) side by side into ``docs/growth.png``: the
+as saved with ``python -m bench.growth --save NAME``), and with ``--last-run`` (as an unsaved
+``python -m bench.growth`` does) the last unsaved run (``bench/out/growth.json``, as ``this
+run``), side by side into ``docs/growth.png``: the
 pipeline time (the execution less the embedded AWS's own mirroring) solid, the whole wall
 time dashed, the CPU seconds (this process and the Glue job process) dotted, and on a second
 panel the files the Curate job opened.
 
-    .venv/bin/python -m bench.growth_chart [--out docs/growth.png]
+    .venv/bin/python -m bench.growth_chart [--out docs/growth.png] [--last-run]
 """
 
 from __future__ import annotations
@@ -24,10 +25,11 @@ UNSAVED = ROOT / "bench" / "out" / "growth.json"
 CHART = ROOT / "docs" / "growth.png"
 
 
-def series_files() -> list[tuple[str, Path]]:
-    """(label, file) of every series to plot: the saved ones by name, then the last run."""
+def series_files(last_run: bool = False) -> list[tuple[str, Path]]:
+    """(label, file) of every series to plot: the saved ones by name, then (``last_run``)
+    the last unsaved run."""
     found = [(p.stem.removeprefix("growth-"), p) for p in sorted(RESULTS.glob("growth-*.json"))]
-    if UNSAVED.exists():
+    if last_run and UNSAVED.exists():
         found.append(("this run", UNSAVED))
     return found
 
@@ -44,14 +46,14 @@ def points(document: dict[str, Any]) -> dict[str, list[float]]:
     }
 
 
-def plot(out: Path = CHART) -> Path:
+def plot(out: Path = CHART, last_run: bool = False) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, (times, files) = plt.subplots(1, 2, figsize=(11, 4.2))
-    for index, (label, path) in enumerate(series_files()):
+    for index, (label, path) in enumerate(series_files(last_run)):
         document = json.loads(path.read_text())
         found = points(document)
         study = document["study"]
@@ -79,8 +81,9 @@ def plot(out: Path = CHART) -> Path:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=CHART)
+    parser.add_argument("--last-run", action="store_true", help="with bench/out/growth.json")
     args = parser.parse_args(argv)
-    print(plot(args.out))
+    print(plot(args.out, args.last_run))
     return 0
 
 

@@ -197,6 +197,27 @@ def test_the_watch_finds_the_files_opened_since_start_and_the_files_written(tmp_
     assert (changed, gone) == (["merged/radar/b.parquet"], [])
 
 
+def test_a_queue_overflowed_before_the_window_is_dropped(tmp_path: Path) -> None:
+    """The embedded AWS's mirroring opens every file of the home between two job runs: more
+    events than inotify queues (16,384 by default) must not spoil the next window."""
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.write_bytes(b"a")
+    second.write_bytes(b"b")
+    watch = fileops.OpenWatch(tmp_path)
+    try:
+        watch.start()
+        for _ in range(10_000):  # alternating, so that inotify cannot merge them
+            first.read_bytes()
+            second.read_bytes()
+        assert watch.stop().overflowed  # inotify says so, and the bench reports it
+        watch.start()
+        first.read_bytes()
+        opened = watch.stop()
+    finally:
+        watch.close()
+    assert opened.files == {"a": 1} and not opened.overflowed
+
+
 def test_rows_lost_or_doubled_fail_the_row_check() -> None:
     generated = {"t|p|2025-03-03": 480, "t|p|2025-03-04": 480}
     assert growth.row_check(generated, dict(generated))[0]
