@@ -27,7 +27,7 @@ NAME`` to ``bench/results/growth-NAME.json`` (committed: ``old`` is the design b
 15); ``bench/growth_chart.py`` plots every saved series into ``docs/growth.png``.
 
     .venv/bin/python -m bench.growth [--participants 3] [--topics 2] [--files 8] [--rows 60]
-        [--days 8] [--save NAME] [--keep DIR]
+        [--days 6] [--save NAME] [--keep DIR] [--report JSON] [--no-chart]
 """
 
 from __future__ import annotations
@@ -640,7 +640,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--topics", type=int, default=2, choices=range(1, len(TOPICS) + 1))
     parser.add_argument("--files", type=int, default=8, help="hourly files per topic-day")
     parser.add_argument("--rows", type=int, default=60, help="rows per hourly file")
-    parser.add_argument("--days", type=int, default=8, help="daily runs (N >= 3)")
+    parser.add_argument("--days", type=int, default=6, help="daily runs (N >= 3)")
     parser.add_argument("--save", metavar="NAME", help="bench/results/growth-NAME.json")
     parser.add_argument("--keep", type=Path, help="keep the home and inputs in this folder")
     parser.add_argument("--no-chart", action="store_true")

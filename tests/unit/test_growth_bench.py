@@ -225,3 +225,36 @@ def test_rows_lost_or_doubled_fail_the_row_check() -> None:
     assert not ok and "480 extra" in text
     ok, text = growth.row_check(generated, {"t|p|2025-03-03": 480})
     assert not ok and "480 lost" in text
+
+
+def test_the_embedded_aws_own_calls_are_left_out_of_the_work() -> None:
+    run = growth.Measured(
+        day=2,
+        status="SUCCEEDED",
+        wall_seconds=10,
+        execution_seconds=8,
+        mirror_seconds=3,
+        spark_seconds=2,
+        glue_job_runs=1,
+        calls={
+            "local s3 GetObject": [500, 500, 1],  # the embedded AWS mirroring its folders
+            "phenolake-PlanFunctionRole s3 ListObjectsV2": [1, 40, 1],
+            "phenolake-PlanFunctionRole dynamodb Query": [2, 30, 1],
+            "phenolake-GlueJobRole s3 GetObject": [6, 6, 1],
+            "phenolake-UnzipFunctionRole dynamodb PutItem": [4, 4, 1],
+        },
+        lambdas={"PlanFunction": [1, 0.5]},
+        opened={"merged/": [5, 9], "curated/": [2, 2]},
+        written={"curated/": 3},
+    )
+    assert run.pipeline_seconds == 5
+    found = growth.reads(run)
+    assert found["Plan: S3 keys listed"] == 40
+    assert found["Plan: ledger items read"] == 30
+    assert found["Curate: S3 objects read"] == 6
+    assert found["Curate: merged files opened"] == 5
+    counted = growth.work(run)
+    assert counted["s3_get"] == 6 + 5 + 2  # the job's GETs and one per file it opened
+    assert counted["s3_put_list"] == 1 + 3  # a LIST page and the files the job wrote
+    assert (counted["ddb_read_units"], counted["ddb_write_units"]) == (30, 4)
+    assert counted["lambda_gb_seconds"] == 0.5
