@@ -133,7 +133,8 @@ validate: venv node-tools
 bench: venv glue-venv java
 	$(BIN)/python -m bench.run; mhealth=$$?; $(BIN)/python -m bench.redaction; \
 	  redaction=$$?; $(BIN)/python -m bench.backfill; backfill=$$?; \
-	  exit $$((mhealth || redaction || backfill))
+	  $(BIN)/python -m bench.growth; growth=$$?; \
+	  exit $$((mhealth || redaction || backfill || growth))
 
 build: venv
 	PYENV_VERSION=$(SAM_PYENV) $(BIN)/sam build
