@@ -62,7 +62,8 @@ Functions interpreter, but some things it cannot do here:
     every bus (S3 sends to the default bus only), with ``time`` as epoch seconds, ``eTag``
     (AWS: ``etag``), one fixed ``sequencer``, ``reason`` ``ObjectCreated`` and no
     ``deletion-type``; and moto's rules have no Lambda target. Here the event has AWS's shape
-    (time of the object's LastModified, increasing sequencers, AWS's reasons), goes to the
+    (time of the object's LastModified, increasing sequencers, AWS's reasons; no ``Object
+    Tags Added`` for a PutObject without tags, which moto sends), goes to the
     default bus's enabled rules whose pattern matches, and a Lambda target is invoked
     in-process (``lambda-invoke``: its handler, under its role) when the function's resource
     policy lets ``events.amazonaws.com`` invoke it from that rule; without that permission
@@ -1665,9 +1666,7 @@ def _may_invoke(function: LambdaFunction, rule_arn: str) -> bool:
         service = principal.get("Service") if isinstance(principal, dict) else principal
         actions = statement.get("Action", [])
         actions = [actions] if isinstance(actions, str) else actions
-        source = (
-            statement.get("Condition", {}).get("ArnLike", {}).get("AWS:SourceArn", rule_arn)
-        )
+        source = statement.get("Condition", {}).get("ArnLike", {}).get("AWS:SourceArn", rule_arn)
         if (
             statement.get("Effect") == "Allow"
             and service == EVENTS_PRINCIPAL
@@ -1709,9 +1708,21 @@ def _invoke_target(account_id: str, region: str, rule: Any, arn: str, event: dic
         )
 
 
+TAGS_ADDED = "s3:ObjectTagging:Put"
+
+
+def _tags_of(account_id: str, key: Any) -> list[Any]:
+    from moto.s3.models import s3_backends
+
+    backend = s3_backends[account_id]["aws"]
+    return list(backend.tagger.list_tags_for_resource(key.arn).get("Tags", []))
+
+
 def _patch_s3_eventbridge() -> None:
     original = _expect(
-        s3_notifications, "_send_event_bridge_message", ["account_id", "bucket", "event_name", "key"]
+        s3_notifications,
+        "_send_event_bridge_message",
+        ["account_id", "bucket", "event_name", "key"],
     )
     _expect(s3_notifications, "_detail_type", ["event_name"])
     _expect_fields(FakeKey, ["name", "size", "etag", "version_id", "last_modified"])
@@ -1724,6 +1735,8 @@ def _patch_s3_eventbridge() -> None:
     _expect_fields(Rule, ["event_pattern", "targets", "state", "arn"])
 
     def send(account_id: str, bucket: Any, event_name: str, key: Any) -> None:
+        if event_name == TAGS_ADDED and not _tags_of(account_id, key):
+            return  # moto's PutObject sets the (no) tags, with an event S3 never sends
         event = s3_eventbridge_event(account_id, bucket, event_name, key)
         region = bucket.region_name
         bus = events_backends[account_id][region].event_buses.get("default")

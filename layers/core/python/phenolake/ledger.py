@@ -341,9 +341,10 @@ class Ledger:
         for start in range(0, len(writes), _BATCH_WRITE):
             request: dict[str, Any] = {self.table: writes[start : start + _BATCH_WRITE]}
             while request:
-                request = self.dynamodb.batch_write_item(RequestItems=request).get(
-                    "UnprocessedItems"
-                ) or {}
+                request = (
+                    self.dynamodb.batch_write_item(RequestItems=request).get("UnprocessedItems")
+                    or {}
+                )
         self.dynamodb.put_item(
             TableName=self.table,
             Item={

@@ -90,7 +90,7 @@ def run(event: LandingEvent, settings: Settings) -> dict[str, Any]:
     else:
         return {"key": obj.key, "recorded": False, "reason": f"{event.detail_type}: not handled"}
     if not recorded:
-        log.info("a later event of this key is recorded: this one is ignored", extra={"key": obj.key})
+        log.info("a later event of this key is recorded: ignored", extra={"key": obj.key})
     return {
         "key": obj.key,
         "source": source,
