@@ -20,6 +20,7 @@ from moto import mock_aws
 from phenolake.ledger import Landed, Ledger, sequencer_order
 from phenolake_local import iam, patches, template
 from phenolake_local.engine import PROJECT_ROOT, EmbeddedAWS
+from tests.aws_calls import Calls
 
 REGION = "us-east-1"
 RUN = "run-pending-1"
@@ -210,49 +211,6 @@ def test_the_sample_event_records_an_object(aws: EmbeddedAWS) -> None:
 def test_a_malformed_event_is_refused_in_one_line(aws: EmbeddedAWS) -> None:
     with pytest.raises(RuntimeError, match="record event"):
         invoke(aws, "RecordFunction", {"detail-type": "Object Created", "detail": {}})
-
-
-class Calls:
-    """The AWS calls every handler makes while counting (their clients are made afresh)."""
-
-    def __init__(self) -> None:
-        self.made: list[tuple[str, dict[str, Any]]] = []
-        self.query_items: dict[str, int] = {}
-
-    def __enter__(self) -> Calls:
-        from phenolake import storage
-
-        storage.reset_clients()  # a client copies the session's hooks when it is made
-        events = boto3.DEFAULT_SESSION.events  # type: ignore[union-attr]
-        events.register("before-parameter-build", self.before, unique_id="pending-calls")
-        events.register("after-call.dynamodb.Query", self.after_query, unique_id="pending-q")
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        from phenolake import storage
-
-        events = boto3.DEFAULT_SESSION.events  # type: ignore[union-attr]
-        events.unregister("before-parameter-build", unique_id="pending-calls")
-        events.unregister("after-call.dynamodb.Query", unique_id="pending-q")
-        storage.reset_clients()
-
-    def before(self, model: Any, params: dict[str, Any], context: dict, **_: Any) -> None:
-        self.made.append((f"{model.service_model.service_name}:{model.name}", params))
-        values = params.get("ExpressionAttributeValues", {})
-        context["queried"] = next(iter(values.values()), {}).get("S", "")
-
-    def after_query(self, parsed: dict[str, Any], context: dict, **_: Any) -> None:
-        """Items read, by the partition (or index key) queried."""
-        queried = context.get("queried", "")
-        self.query_items[queried] = self.query_items.get(queried, 0) + len(parsed["Items"])
-        if not self.query_items[queried]:
-            del self.query_items[queried]
-
-    def of(self, operation: str) -> list[dict[str, Any]]:
-        return [params for name, params in self.made if name == operation]
-
-    def listings(self, bucket: str) -> list[dict[str, Any]]:
-        return [p for p in self.of("s3:ListObjectsV2") if p["Bucket"] == bucket]
 
 
 def test_plan_reads_the_pending_items_and_never_lists_landing(aws: EmbeddedAWS) -> None:
