@@ -36,7 +36,7 @@ LAMBDA_TESTS := tests/unit/test_lambda_deps.py tests/unit/test_handlers.py \
   tests/unit/test_screenlake.py tests/unit/test_zipintake.py tests/unit/test_study.py \
   tests/unit/test_provenance.py tests/unit/test_drift_and_reports.py \
   tests/unit/test_kaggle_fetch.py tests/unit/test_screenlake_fetch.py \
-  tests/unit/test_redaction.py tests/integration/test_redact_step.py
+  tests/unit/test_redaction.py tests/integration/test_redact_step.py tests/unit/test_pending.py
 
 .PHONY: run test test-lambda deploy-check lint validate bench build deploy java node-tools venv \
   lambda-venv glue-venv scan-tools clean lock

@@ -75,12 +75,14 @@ class EmbeddedAWS:
         storage.reset_clients()
         patches.apply()
         patches.set_glue_runner(GlueLocalRunner(self))
+        patches.REGISTRY.event_log_dir = self.home / "logs" / "events"
         self.s3 = boto3.client("s3", region_name=template.REGION)
         self.sfn = boto3.client("stepfunctions", region_name=template.REGION)
         self.glue = boto3.client("glue", region_name=template.REGION)
         self.dynamodb = boto3.client("dynamodb", region_name=template.REGION)
         self.deploy()
         self.load_state()
+        self.deploy_event_delivery()
         self.publish_glue_library()
 
     def close(self) -> None:
@@ -93,6 +95,7 @@ class EmbeddedAWS:
             patches.REGISTRY.functions.clear()
             iam.ENFORCER.stop()
             patches.REGISTRY.log_dir = None
+            patches.REGISTRY.event_log_dir = None
             self._mock.stop()
             self._mock = None
             storage.reset_clients()
@@ -165,6 +168,11 @@ class EmbeddedAWS:
                 KeySchema=props["KeySchema"],
                 AttributeDefinitions=props["AttributeDefinitions"],
                 BillingMode="PAY_PER_REQUEST",
+                **(
+                    {"GlobalSecondaryIndexes": props["GlobalSecondaryIndexes"]}
+                    if props.get("GlobalSecondaryIndexes")
+                    else {}
+                ),
             )
         sns = boto3.client("sns", region_name=template.REGION)
         for logical_id, props in self._of_type("AWS::SNS::Topic"):
@@ -182,6 +190,45 @@ class EmbeddedAWS:
             )["stateMachineArn"]
             for logical_id, (name, definition) in d.state_machines.items()
         }
+
+    def deploy_event_delivery(self) -> None:
+        """The template's S3 -> EventBridge -> rule -> Lambda wiring: each bucket's
+        EventBridge notifications, the rules and their targets, and the Lambda permissions
+        that let a rule invoke its target (patches.py ``s3-eventbridge`` delivers). Done
+        after the saved state is loaded: restoring the folder is no new landing."""
+        events = boto3.client("events", region_name=template.REGION)
+        lam = boto3.client("lambda", region_name=template.REGION)
+        for _, props in self._of_type("AWS::S3::Bucket"):
+            notification = props.get("NotificationConfiguration", {})
+            if notification.get("EventBridgeConfiguration", {}).get("EventBridgeEnabled"):
+                self.s3.put_bucket_notification_configuration(
+                    Bucket=props["BucketName"],
+                    NotificationConfiguration={"EventBridgeConfiguration": {}},
+                )
+        for _, props in self._of_type("AWS::Events::Rule"):
+            if "EventPattern" not in props:
+                continue  # a schedule: the embedded AWS starts executions itself
+            events.put_rule(
+                Name=props["Name"],
+                EventPattern=json.dumps(props["EventPattern"]),
+                State=props.get("State", "ENABLED"),
+                Description=props.get("Description", ""),
+            )
+            events.put_targets(
+                Rule=props["Name"],
+                Targets=[
+                    {k: v for k, v in target.items() if k in ("Id", "Arn", "RetryPolicy")}
+                    for target in props.get("Targets", [])
+                ],
+            )
+        for logical_id, props in self._of_type("AWS::Lambda::Permission"):
+            lam.add_permission(
+                FunctionName=props["FunctionName"],
+                StatementId=logical_id,
+                Action=props["Action"],
+                Principal=props["Principal"],
+                **({"SourceArn": props["SourceArn"]} if "SourceArn" in props else {}),
+            )
 
     def _deploy_roles(self, d: template.Deployment, physical: dict[str, str]) -> iam.RoleSet:
         """The roles sam deploy would create (SAM translator), in moto's IAM, each with

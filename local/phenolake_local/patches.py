@@ -58,6 +58,17 @@ Functions interpreter, but some things it cannot do here:
     too), outputs, task results and Map/Parallel results before ``ResultSelector``, counted
     as compact UTF-8 JSON (moto: outputs only, with spaces, ``<``), and
     ``States.DataLimitExceeded`` out of ``States.ALL``'s reach, as on AWS.
+12. ``s3-eventbridge``: moto sends a bucket's EventBridge notifications to every rule of
+    every bus (S3 sends to the default bus only), with ``time`` as epoch seconds, ``eTag``
+    (AWS: ``etag``), one fixed ``sequencer``, ``reason`` ``ObjectCreated`` and no
+    ``deletion-type``; and moto's rules have no Lambda target. Here the event has AWS's shape
+    (time of the object's LastModified, increasing sequencers, AWS's reasons; no ``Object
+    Tags Added`` for a PutObject without tags, which moto sends), goes to the
+    default bus's enabled rules whose pattern matches, and a Lambda target is invoked
+    in-process (``lambda-invoke``: its handler, under its role) when the function's resource
+    policy lets ``events.amazonaws.com`` invoke it from that rule; without that permission
+    the delivery is refused as an AccessDenied of the run. Delivery is synchronous (AWS's is
+    asynchronous, at least once): when a PutObject returns, its event has been recorded.
 
 Failing loudly: ``apply()`` refuses any moto but the release the patches were written for
 (``MOTO_CHECKED``, the one requirements.lock pins), in one line saying which was found. Each
@@ -101,6 +112,8 @@ from moto.awslambda.exceptions import ValidationException as LambdaValidationExc
 from moto.awslambda.models import LambdaBackend, LambdaFunction
 from moto.core.exceptions import JsonRESTError
 from moto.glue.models import FakeJob, FakeJobRun
+from moto.s3 import notifications as s3_notifications
+from moto.s3.models import FakeKey
 from moto.stepfunctions.parser.api import ExecutionFailedEventDetails, HistoryEventType
 from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import (
     CustomErrorName,
@@ -315,6 +328,10 @@ class LocalContext:
         return self.timeout * 1000
 
 
+#: Where an event delivery outside an execution logs (``FunctionRegistry.event_log_dir``).
+_DELIVERY_LOG_DIR: ContextVar[Path | None] = ContextVar("phenolake_delivery_logs", default=None)
+
+
 class FunctionRegistry:
     """The functions of the deployed template, by name, with their handlers loaded once."""
 
@@ -323,6 +340,9 @@ class FunctionRegistry:
         self._handlers: dict[str, Callable[..., Any]] = {}
         self._lock = threading.Lock()
         self.log_dir: Path | None = None
+        #: The logs of functions an event invokes while no execution runs (objects landed
+        #: before a run starts): the embedded AWS sets ``<home>/logs/events``.
+        self.event_log_dir: Path | None = None
         self.invocations: list[tuple[str, bool]] = []
 
     def register(self, function: LocalFunction) -> None:
@@ -348,11 +368,12 @@ class FunctionRegistry:
 
     @contextmanager
     def log_to(self, function: LocalFunction) -> Iterator[None]:
-        if self.log_dir is None:
+        log_dir = self.log_dir or _DELIVERY_LOG_DIR.get()
+        if log_dir is None:
             yield
             return
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        with (self.log_dir / f"{function.name}.log").open("a") as log_file:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        with (log_dir / f"{function.name}.log").open("a") as log_file:
             token = ROUTER.target.set(log_file)
             try:
                 yield
@@ -1562,6 +1583,176 @@ def _patch_map_result_writer() -> None:
     ResultWriter._eval_body = eval_result_writer  # type: ignore[method-assign]
 
 
+# --------------------------------------------------------------------------- s3-eventbridge
+
+#: S3's ``reason`` (and ``deletion-type``) of each notification event it sends to EventBridge.
+S3_REASONS: dict[str, tuple[str, str | None]] = {
+    "s3:ObjectCreated:Put": ("PutObject", None),
+    "s3:ObjectCreated:Post": ("POST Object", None),
+    "s3:ObjectCreated:Copy": ("CopyObject", None),
+    "s3:ObjectCreated:CompleteMultipartUpload": ("CompleteMultipartUpload", None),
+    "s3:ObjectRemoved:Delete": ("DeleteObject", "Permanently Deleted"),
+    "s3:ObjectRemoved:DeleteMarkerCreated": ("DeleteObject", "Delete Marker Created"),
+}
+EVENTS_PRINCIPAL = "events.amazonaws.com"
+
+
+class _Sequencer:
+    """S3's per-key event order: hex strings that grow with each event (here across runs
+    too, from the clock)."""
+
+    def __init__(self) -> None:
+        self._last = 0
+        self._lock = threading.Lock()
+
+    def next(self) -> str:
+        with self._lock:
+            self._last = max(self._last + 1, time.time_ns())
+            return f"{self._last:018X}"
+
+
+SEQUENCER = _Sequencer()
+
+
+def _iso(value: dt.datetime) -> str:
+    stamp = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    return stamp.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def s3_eventbridge_event(account_id: str, bucket: Any, event_name: str, key: Any) -> dict:
+    """The event S3 sends EventBridge (docs: AmazonS3/latest/userguide/ev-events.html)."""
+    detail_type = s3_notifications._detail_type(event_name)
+    reason, deletion = S3_REASONS.get(event_name, (event_name.split(":")[1], None))
+    created = detail_type == "Object Created"
+    obj: dict[str, Any] = {"key": key.name}
+    if created:
+        obj.update(size=key.size, etag=key.etag.replace('"', ""))
+    if key.version_id:
+        obj["version-id"] = key.version_id
+    obj["sequencer"] = SEQUENCER.next()
+    detail: dict[str, Any] = {
+        "version": "0",
+        "bucket": {"name": bucket.name},
+        "object": obj,
+        "request-id": uuid.uuid4().hex[:16].upper(),
+        "requester": account_id,
+        "source-ip-address": "127.0.0.1",
+        "reason": reason,
+    }
+    if deletion:
+        detail["deletion-type"] = deletion
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": detail_type,
+        "source": "aws.s3",
+        "account": account_id,
+        "time": _iso(key.last_modified if created else dt.datetime.now(dt.UTC)),
+        "region": bucket.region_name,
+        "resources": [bucket.arn],
+        "detail": detail,
+    }
+
+
+def _may_invoke(function: LambdaFunction, rule_arn: str) -> bool:
+    """Whether the function's resource policy lets EventBridge invoke it for this rule."""
+    try:
+        policy = function.policy.get_policy()["Policy"]
+    except Exception:  # no policy at all: nothing may invoke it but its account's callers
+        return False
+    for statement in policy.get("Statement", []):
+        statement = json.loads(statement) if isinstance(statement, str) else statement
+        principal = statement.get("Principal", {})
+        service = principal.get("Service") if isinstance(principal, dict) else principal
+        actions = statement.get("Action", [])
+        actions = [actions] if isinstance(actions, str) else actions
+        source = statement.get("Condition", {}).get("ArnLike", {}).get("AWS:SourceArn", rule_arn)
+        if (
+            statement.get("Effect") == "Allow"
+            and service == EVENTS_PRINCIPAL
+            and any(a in ("lambda:InvokeFunction", "lambda:*") for a in actions)
+            and iam.wildcard_match(source, rule_arn)
+        ):
+            return True
+    return False
+
+
+def _invoke_target(account_id: str, region: str, rule: Any, arn: str, event: dict) -> None:
+    from moto.awslambda.utils import get_backend
+
+    backend = get_backend(account_id, region)
+    function = backend.get_function(arn)
+    if not _may_invoke(function, rule.arn):
+        message = (
+            f"{EVENTS_PRINCIPAL} is not authorized to perform: lambda:InvokeFunction on "
+            f'resource: "{arn}" for rule {rule.arn}: no resource-based policy allows it '
+            "(an AWS::Lambda::Permission with that SourceArn)"
+        )
+        logging.getLogger(__name__).error(message)
+        iam.ENFORCER.denials.append(
+            iam.Denial(EVENTS_PRINCIPAL, "lambda:InvokeFunction", arn, message)
+        )
+        return
+    headers: dict[str, str] = {}
+    token = _DELIVERY_LOG_DIR.set(REGISTRY.event_log_dir)
+    try:
+        function.invoke(json.dumps(event), {}, headers)
+    finally:
+        _DELIVERY_LOG_DIR.reset(token)
+    if headers.get("x-amz-function-error"):
+        logging.getLogger(__name__).error(
+            "EventBridge target %s failed on %s %s (its log has the error)",
+            function.function_name,
+            event["detail-type"],
+            event["detail"]["object"]["key"],
+        )
+
+
+TAGS_ADDED = "s3:ObjectTagging:Put"
+
+
+def _tags_of(account_id: str, key: Any) -> list[Any]:
+    from moto.s3.models import s3_backends
+
+    backend = s3_backends[account_id]["aws"]
+    return list(backend.tagger.list_tags_for_resource(key.arn).get("Tags", []))
+
+
+def _patch_s3_eventbridge() -> None:
+    original = _expect(
+        s3_notifications,
+        "_send_event_bridge_message",
+        ["account_id", "bucket", "event_name", "key"],
+    )
+    _expect(s3_notifications, "_detail_type", ["event_name"])
+    _expect_fields(FakeKey, ["name", "size", "etag", "version_id", "last_modified"])
+    _expect_fields(LambdaFunction, ["function_name", "policy"])
+    if getattr(original, "_phenolake", False):
+        return
+    from moto.events.models import Rule, events_backends
+
+    _expect(Rule, "send_to_targets", ["self", "original_event", "transform_input"])
+    _expect_fields(Rule, ["event_pattern", "targets", "state", "arn"])
+
+    def send(account_id: str, bucket: Any, event_name: str, key: Any) -> None:
+        if event_name == TAGS_ADDED and not _tags_of(account_id, key):
+            return  # moto's PutObject sets the (no) tags, with an event S3 never sends
+        event = s3_eventbridge_event(account_id, bucket, event_name, key)
+        region = bucket.region_name
+        bus = events_backends[account_id][region].event_buses.get("default")
+        for rule in list(bus.rules.values()) if bus else []:
+            if rule.state != "ENABLED" or not rule.event_pattern.matches_event(event):
+                continue
+            for target in rule.targets:
+                if ":lambda:" in target["Arn"]:
+                    _invoke_target(account_id, region, rule, target["Arn"], event)
+            if any(":lambda:" not in target["Arn"] for target in rule.targets):
+                rule.send_to_targets(event, transform_input=False)  # moto's other targets
+
+    send._phenolake = True  # type: ignore[attr-defined]
+    s3_notifications._send_event_bridge_message = send  # type: ignore[assignment]
+
+
 PATCHES: dict[str, Callable[[], None]] = {
     "lambda-invoke": _patch_lambda_invoke,
     "lambda-limits": _patch_lambda_limits,
@@ -1575,6 +1766,7 @@ PATCHES: dict[str, Callable[[], None]] = {
     "inline-map-states-errors": _patch_inline_map_states_errors,
     "state-data-limits": _patch_state_data_limits,
     "iam-enforcement": iam.install,
+    "s3-eventbridge": _patch_s3_eventbridge,
 }
 
 

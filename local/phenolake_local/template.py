@@ -223,6 +223,7 @@ class _Resolver:
                 "AWS::Serverless::StateMachine": f"arn:aws:states:{at}:stateMachine:{name}",
                 "AWS::Timestream::Database": f"arn:aws:timestream:{at}:database/{name}",
                 "AWS::Logs::LogGroup": f"arn:aws:logs:{at}:log-group:{name}:*",
+                "AWS::Events::Rule": f"arn:aws:events:{at}:rule/{name}",
             }.get(kind, f"arn:aws:local:{REGION}:{ACCOUNT_ID}:{logical_id}/{name}")
         if attribute == "Name":
             return name.rsplit(":", 1)[-1]

@@ -60,6 +60,9 @@ NOT_ON_ITS_PATHS = {
     "RedactFunction": {
         ("pyarrow", "phenolake/storage.py"): "Parquet helpers; Redact writes its audit as JSON",
     },
+    "RecordFunction": {
+        ("pyarrow", "phenolake/storage.py"): "Parquet helpers; Record writes ledger items only",
+    },
     "CollectFunction": {
         ("cv2", "phenolake/redaction.py"): "steps.redact's detector, for the Redact task only",
         ("phenolake_faces", "phenolake/redaction.py"): "the same detector's model",

@@ -15,6 +15,7 @@ from phenolake.sources.mhealth.convert import ACTIVITIES
 from phenolake_local import runner
 from phenolake_local.engine import EmbeddedAWS
 from phenolake_tools import query
+from tests.aws_calls import Calls
 
 pytestmark = pytest.mark.slow
 
@@ -131,9 +132,13 @@ def test_replay_overwrites_the_same_partitions(sample_run: tuple[Path, runner.Ru
     assert again.output["notify"]["rows"] == 4500
     total = query.query_local("SELECT count(*) AS n FROM mhealth", home).to_pylist()
     assert total == [{"n": 4500}]
-    nothing_new = runner.run(runner.RunOptions(home=home, sources=["mhealth"]))
+    with Calls() as calls:  # the CLI lands the 3 samples again: the same bytes
+        nothing_new = runner.run(runner.RunOptions(home=home, sources=["mhealth"]))
     assert nothing_new.status == "SUCCEEDED"
     assert nothing_new.output["notify"]["objects"] == 0
+    # Plan read the 3 pending items, found each taken in with its ETag, and listed nothing
+    assert calls.query_items.get("pending#mhealth") == 3
+    assert calls.listings("phenolake-123456789012-landing") == []
 
 
 def test_dry_run_plans_and_changes_nothing(tmp_path: Path) -> None:

@@ -30,6 +30,7 @@ STEPS = {
     "completeness": "CompletenessFunction",
     "timestream_prepare": "TimestreamPrepareFunction",
     "notify": "NotifyFunction",
+    "record": "RecordFunction",
 }
 
 

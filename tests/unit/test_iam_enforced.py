@@ -50,16 +50,16 @@ def test_roles_come_from_the_sam_translation(aws: EmbeddedAWS) -> None:
 def test_a_denied_call_names_role_action_and_resource(aws: EmbeddedAWS) -> None:
     ledger = aws.env()["LEDGER_TABLE"]
     dynamodb = boto3.client("dynamodb", region_name=REGION)
-    with iam.acting_as(role("PlanFunction")):  # DynamoDBReadPolicy: no PutItem
+    with iam.acting_as(role("RecordFunction")):  # PutItem and DeleteItem only: no GetItem
         message = denied(
-            dynamodb.put_item, TableName=ledger, Item={"pk": {"S": "a"}, "sk": {"S": "b"}}
+            dynamodb.get_item, TableName=ledger, Key={"pk": {"S": "a"}, "sk": {"S": "b"}}
         )
-        dynamodb.get_item(TableName=ledger, Key={"pk": {"S": "a"}, "sk": {"S": "b"}})
+        dynamodb.put_item(TableName=ledger, Item={"pk": {"S": "a"}, "sk": {"S": "b"}})
     assert "AccessDeniedException" in message
-    assert f"assumed-role/{role('PlanFunction')}/" in message
-    assert "dynamodb:PutItem" in message
+    assert f"assumed-role/{role('RecordFunction')}/" in message
+    assert "dynamodb:GetItem" in message
     assert f"arn:aws:dynamodb:{REGION}:123456789012:table/{ledger}" in message
-    assert iam.ENFORCER.denials[-1].action == "dynamodb:PutItem"
+    assert iam.ENFORCER.denials[-1].action == "dynamodb:GetItem"
 
 
 def test_a_missing_key_is_403_without_list_bucket_and_404_with_it(aws: EmbeddedAWS) -> None:

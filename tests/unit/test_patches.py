@@ -402,6 +402,64 @@ def test_aws_sdk_service_names_timestream_errors_match_their_aws_name(aws: None)
 
 #: The test that shows each patch's behaviour on moto, by patch name: a moto upgrade that
 #: breaks a patch fails the test named here.
+def test_s3_eventbridge_delivers_aws_shaped_events_to_a_permitted_lambda(
+    aws: None, tmp_path: Path
+) -> None:
+    from phenolake_local import iam
+
+    got = tmp_path / "got.jsonl"
+    arn = register_function(
+        tmp_path,
+        "import json\n"
+        "def lambda_handler(event, context):\n"
+        f"    open({str(got)!r}, 'a').write(json.dumps(event) + '\\n')\n",
+    )
+    s3 = boto3.client("s3", region_name=REGION)
+    events = boto3.client("events", region_name=REGION)
+    lam = boto3.client("lambda", region_name=REGION)
+    s3.create_bucket(Bucket="landing")
+    s3.put_bucket_versioning(Bucket="landing", VersioningConfiguration={"Status": "Enabled"})
+    s3.put_bucket_notification_configuration(
+        Bucket="landing", NotificationConfiguration={"EventBridgeConfiguration": {}}
+    )
+    pattern = {"source": ["aws.s3"], "detail": {"bucket": {"name": ["landing"]}}}
+    rule = events.put_rule(Name="landed", EventPattern=json.dumps(pattern))["RuleArn"]
+    events.put_targets(Rule="landed", Targets=[{"Id": "probe", "Arn": arn}])
+    events.create_event_bus(Name="other")  # S3 sends to the default bus only
+    events.put_rule(Name="elsewhere", EventBusName="other", EventPattern=json.dumps(pattern))
+    events.put_targets(Rule="elsewhere", EventBusName="other", Targets=[{"Id": "p", "Arn": arn}])
+
+    s3.put_object(Bucket="landing", Key="a/b.log", Body=b"x")
+    assert not got.exists()  # no permission for the rule: refused, as AWS would
+    assert "lambda:InvokeFunction" in iam.ENFORCER.denials[-1].message
+    lam.add_permission(
+        FunctionName="probe",
+        StatementId="landed",
+        Action="lambda:InvokeFunction",
+        Principal="events.amazonaws.com",
+        SourceArn=rule,
+    )
+    first = s3.put_object(Bucket="landing", Key="a/b.log", Body=b"xy")
+    s3.put_object(Bucket="landing", Key="a/b.log", Body=b"xyz")
+    versions = s3.list_object_versions(Bucket="landing", Prefix="a/b.log")["Versions"]
+    s3.delete_objects(
+        Bucket="landing",
+        Delete={"Objects": [{"Key": "a/b.log", "VersionId": v["VersionId"]} for v in versions]},
+    )
+    delivered = [json.loads(line) for line in got.read_text().splitlines()]
+    assert [e["detail-type"] for e in delivered] == ["Object Created"] * 2 + ["Object Deleted"]
+    created = delivered[0]
+    assert created["source"] == "aws.s3" and created["resources"] == ["arn:aws:s3:::landing"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", created["time"])
+    assert created["detail"]["object"]["etag"] == first["ETag"].strip('"')
+    assert created["detail"]["object"]["size"] == 2
+    assert created["detail"]["object"]["version-id"] == first["VersionId"]
+    assert created["detail"]["reason"] == "PutObject"
+    assert delivered[2]["detail"]["deletion-type"] == "Permanently Deleted"
+    sequencers = [int(e["detail"]["object"]["sequencer"], 16) for e in delivered]
+    assert sequencers == sorted(set(sequencers))  # each later event compares greater
+
+
 BEHAVIOUR_TESTS = {
     "lambda-invoke": "test_patches.py::test_lambda_invoke_runs_the_handler_in_process",
     "lambda-limits": "test_limits.py::test_a_lambda_running_past_its_timeout_fails_as_lambda_"
@@ -422,6 +480,8 @@ BEHAVIOUR_TESTS = {
     "state-data-limits": "test_limits.py::test_a_task_result_over_256_kib_fails_the_run_past_"
     "states_all",
     "iam-enforcement": "test_iam_enforced.py::test_a_denied_call_names_role_action_and_resource",
+    "s3-eventbridge": "test_patches.py::test_s3_eventbridge_delivers_aws_shaped_events_to_a_"
+    "permitted_lambda",
 }
 
 

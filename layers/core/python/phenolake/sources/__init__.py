@@ -5,9 +5,10 @@ from __future__ import annotations
 import importlib
 from collections.abc import Mapping
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from phenolake.sources.base import Source
+if TYPE_CHECKING:  # the registry's names import without pyarrow (the Record function has none)
+    from phenolake.sources.base import Source
 
 REGISTRY: dict[str, str] = {
     "embrace": "phenolake.sources.embrace:Embrace",

@@ -1,9 +1,13 @@
-"""Plan: resolve the window and the sources, and list the landed objects to take in.
+"""Plan: resolve the window and the sources, and find the landed objects to take in.
 
-The window defaults to yesterday (UTC) of the execution's start. Work is every landed object
-the ledger has not seen with the same ETag, or, on a replay, every landed object whose
-LastModified day is in the window. A dry run stops after this step with the plan and a
-rough cost estimate, including the Timestream records (a preview) and their write cost.
+The window defaults to yesterday (UTC) of the execution's start. Work is every pending object
+(the ledger's ``pending#<source>`` items, written by the Record function for each object
+landed) that the ledger has not taken in with the same ETag, or, on a replay, every object
+the ledger's landing-date index has on a day of the window. Plan never lists landing, except
+once per source for a lake older than pending items (no ``pending-enabled`` marker yet): that
+listing fills the pending items and the index, then the marker is written. A dry run stops
+after this step with the plan and a rough cost estimate, including the Timestream records (a
+preview) and their write cost.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from phenolake import contracts, lake, sources, storage, study
 from phenolake.config import Settings
 from phenolake.contracts import LandedObject
-from phenolake.ledger import Ledger
+from phenolake.ledger import Landed, Ledger
 from phenolake.steps.common import s3_client, write_work_list
 from phenolake.steps.timestream_prepare import estimate_landed
 
@@ -143,17 +147,21 @@ def run(event: PlanEvent, settings: Settings) -> dict[str, Any]:
     ledger = Ledger(storage.client("dynamodb", settings.region), settings.ledger_table)
 
     work: list[LandedObject] = []
+    read = {"pending_read": 0, "landed_read": 0, "listed": 0, "already_taken_in": 0}
     for name in chosen:
-        seen = {} if request.replay else ledger.seen(name)
-        for obj in storage.list_objects(s3, settings.landing_bucket, f"{name}/"):
+        if not ledger.pending_enabled(name):
+            read["listed"] += enable_pending(s3, settings, ledger, name)
+        found = _candidates(ledger, name, start, end, request.replay)
+        read["landed_read" if request.replay else "pending_read"] += len(found)
+        taken = {} if request.replay else ledger.taken_in(name, [obj.key for obj in found])
+        for obj in found:
             if obj.key.endswith("/") and not obj.size:
                 continue  # a folder marker (the S3 console's): no bytes, nothing to take in
-            if request.replay:
-                if not start <= obj.last_modified.date() <= end:
-                    continue
-            elif seen.get(obj.key) == obj.etag:
+            if not request.replay and taken.get(obj.key) == obj.etag:
+                ledger.clear_pending(name, obj.key, obj.etag)  # landed again, same bytes
+                read["already_taken_in"] += 1
                 continue
-            work.append(LandedObject(source=name, **obj.as_dict()))
+            work.append(LandedObject(**obj.as_dict()))
 
     options = {
         name: sources.get(name).parse_options(
@@ -200,5 +208,30 @@ def run(event: PlanEvent, settings: Settings) -> dict[str, Any]:
                 plan["estimate"]["total_usd"] + timestream["usd"], 4
             )
     storage.put_json(s3, settings.lake_bucket, lake.plan_key(run_id), plan)
-    plan["metrics"] = {"objects": len(work), "input_bytes": total_bytes}
+    plan["metrics"] = {"objects": len(work), "input_bytes": total_bytes, **read}
     return plan
+
+
+def _candidates(
+    ledger: Ledger, source: str, start: dt.date, end: dt.date, replay: bool
+) -> list[Landed]:
+    """The pending objects of ``source``, or on a replay those landed on a day of the window."""
+    if not replay:
+        return sorted(ledger.pending(source), key=lambda obj: obj.key)
+    days = [start + dt.timedelta(days=n) for n in range((end - start).days + 1)]
+    return sorted(
+        (obj for day in days for obj in ledger.landed_on(source, day)), key=lambda obj: obj.key
+    )
+
+
+def enable_pending(s3: Any, settings: Settings, ledger: Ledger, source: str) -> int:
+    """The one-time path of a lake that has objects landed before pending items existed: list
+    the source's landing prefix once, record what is not taken in as pending and everything in
+    the landing-date index, and mark the source. Returns the objects listed."""
+    taken = ledger.seen(source)
+    listed = [
+        Landed(source, obj.bucket, obj.key, obj.etag, obj.size, obj.last_modified)
+        for obj in storage.list_objects(s3, settings.landing_bucket, f"{source}/")
+    ]
+    ledger.enable_pending(source, listed, taken)
+    return len(listed)

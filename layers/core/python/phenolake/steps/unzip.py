@@ -139,6 +139,7 @@ def run(event: UnzipEvent, settings: Settings) -> dict[str, Any]:
         files=len(manifest.data) + len(manifest.images),
         ingest_run_id=ingest_run,
     )
+    ledger.clear_pending(item.source, item.key, item.etag)  # taken in: the next Plan skips it
     counts = {
         "images": len(manifest.images),
         "data_files": len(manifest.data),
