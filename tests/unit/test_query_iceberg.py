@@ -1,0 +1,461 @@
+"""The local engine reads Iceberg tables as Athena engine v3 does: the rows of the current (or a
+travelled-to) snapshot, its metadata tables, and DESCRIBE / SHOW / information_schema.
+
+The tables are written with PyIceberg through the embedded AWS's Glue catalog (moto) and the
+catalog is saved to ``<home>/.state/glue-catalog.json`` as the embedded AWS saves it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from moto import mock_aws
+from pyiceberg.expressions import EqualTo
+from pyiceberg.partitioning import PartitionField, PartitionSpec
+from pyiceberg.schema import Schema
+from pyiceberg.transforms import IdentityTransform
+from pyiceberg.types import DateType, DoubleType, LongType, NestedField, StringType, TimestampType
+
+from phenolake.iceberg import TABLE_PROPERTIES
+from phenolake_local import iceberg as local_iceberg
+from phenolake_local.mirror import dump_catalog
+from phenolake_tools import query
+from phenolake_tools.query import QueryError, Unsupported
+from tests.cli import in_process
+
+LAKE = "phenolake-123456789012-lake"
+DAY1, DAY2 = dt.date(2024, 10, 1), dt.date(2024, 10, 2)
+T0 = dt.datetime(2024, 10, 1, 12, 0)
+
+SCHEMA = Schema(
+    NestedField(1, "participant_id", StringType(), required=False),
+    NestedField(2, "ts", TimestampType(), required=False),
+    NestedField(3, "value", DoubleType(), required=False),
+    NestedField(4, "date", DateType(), required=False),
+)
+SPEC = PartitionSpec(
+    PartitionField(1, 1000, IdentityTransform(), "participant_id"),
+    PartitionField(4, 1001, IdentityTransform(), "date"),
+)
+
+
+def rows(participants: list[str], stamps: list[dt.datetime], values: list[float]) -> pa.Table:
+    return pa.table(
+        {
+            "participant_id": participants,
+            "ts": pa.array(stamps, pa.timestamp("us")),
+            "value": values,
+            "date": [s.date() for s in stamps],
+        }
+    )
+
+
+def run(home: Path, sql: str) -> list[dict[str, Any]]:
+    return query.query_local(sql, home).to_pylist()
+
+
+def types(home: Path, sql: str) -> dict[str, str]:
+    result = query.query_local(sql, home)
+    return {f.name: (f.metadata or {})[b"trino_type"].decode() for f in result.schema}
+
+
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """``acc`` (Iceberg, identity-partitioned on participant_id and date) through five commits:
+
+    1. append: p1 two rows (1.0 at 12:00:00.0005, 2.0), p2 two rows (3.0, 30.0), all on DAY1;
+    2-3. overwrite where participant_id = 'p1' (PyIceberg commits a delete, then an append): p1
+       is one row, 9.0;
+    4. delete where value = 30.0: copy-on-write rewrites p2's file with its one other row;
+    5. a column ``note`` added, then an append of p3 on DAY2 with note 'late'.
+
+    ``imported`` is an Iceberg table whose data file has no field ids (added with add_files),
+    ``participant_days`` a Hive-style Parquet table with one registered partition."""
+    home = tmp_path_factory.mktemp("home")
+    with mock_aws():
+        glue = boto3.client("glue", region_name="us-east-1")
+        glue.create_database(DatabaseInput={"Name": "phenolake"})
+        catalog = local_iceberg.catalog(home, glue)
+        table = catalog.create_table(
+            "phenolake.acc",
+            SCHEMA,
+            partition_spec=SPEC,
+            location=f"s3://{LAKE}/curated/acc/",
+            properties=TABLE_PROPERTIES,
+        )
+        table.append(
+            rows(
+                ["p1", "p1", "p2", "p2"],
+                [T0 + dt.timedelta(microseconds=500), T0 + dt.timedelta(hours=1), T0, T0],
+                [1.0, 2.0, 3.0, 30.0],
+            )
+        )
+        first = table.current_snapshot().snapshot_id
+        table.overwrite(
+            rows(["p1"], [T0 + dt.timedelta(hours=2)], [9.0]),
+            overwrite_filter=EqualTo("participant_id", "p1"),
+        )
+        overwritten = table.current_snapshot().snapshot_id
+        table.delete(EqualTo("value", 30.0))
+        deleted = table.current_snapshot().snapshot_id
+        with table.update_schema() as update:
+            update.add_column("note", StringType())
+        later = rows(["p3"], [dt.datetime(2024, 10, 2, 8, 0)], [4.0])
+        table.append(later.append_column("note", pa.array(["late"])))
+        current = table.current_snapshot().snapshot_id
+
+        imported = catalog.create_table(
+            "phenolake.imported",
+            Schema(
+                NestedField(1, "participant_id", StringType(), required=False),
+                NestedField(2, "steps", LongType(), required=False),
+            ),
+            location=f"s3://{LAKE}/curated/imported/",
+            properties=TABLE_PROPERTIES,
+        )
+        plain = home / LAKE / "curated" / "imported" / "data" / "plain.parquet"
+        plain.parent.mkdir(parents=True)
+        pq.write_table(
+            pa.table({"participant_id": ["p1"], "steps": pa.array([7], pa.int64())}), plain
+        )
+        imported.add_files([f"s3://{LAKE}/curated/imported/data/plain.parquet"])
+
+        days = home / LAKE / "curated" / "participant_days" / "source=radar"
+        days.mkdir(parents=True)
+        pq.write_table(
+            pa.table({"participant_id": ["p1", "p3"], "days": [1, 1]}), days / "part-0.parquet"
+        )
+        glue.create_table(
+            DatabaseName="phenolake",
+            TableInput={
+                "Name": "participant_days",
+                "TableType": "EXTERNAL_TABLE",
+                "StorageDescriptor": {
+                    "Columns": [
+                        {"Name": "participant_id", "Type": "string"},
+                        {"Name": "days", "Type": "bigint"},
+                    ],
+                    "Location": f"s3://{LAKE}/curated/participant_days/",
+                },
+                "PartitionKeys": [{"Name": "source", "Type": "string"}],
+                "Parameters": {"classification": "parquet"},
+            },
+        )
+        glue.create_partition(
+            DatabaseName="phenolake",
+            TableName="participant_days",
+            PartitionInput={
+                "Values": ["radar"],
+                "StorageDescriptor": {
+                    "Location": f"s3://{LAKE}/curated/participant_days/source=radar/"
+                },
+            },
+        )
+        dump_catalog(glue, home / ".state" / "glue-catalog.json")
+        log = [(e.snapshot_id, e.timestamp_ms) for e in table.metadata.snapshot_log]
+    return {
+        "home": home,
+        "first": first,
+        "overwritten": overwritten,
+        "deleted": deleted,
+        "current": current,
+        "log": log,
+    }
+
+
+def test_the_catalog_entry_is_the_one_pyiceberg_writes(lake: dict[str, Any]) -> None:
+    """The engine is tested against the Glue shape the writers leave: table_type ICEBERG, a
+    metadata_location, no partition keys."""
+    saved = json.loads((lake["home"] / ".state" / "glue-catalog.json").read_text())
+    entry = saved["tables"]["phenolake"]["acc"]
+    assert entry["Parameters"]["table_type"] == "ICEBERG"
+    assert entry["Parameters"]["metadata_location"].startswith(f"s3://{LAKE}/curated/acc/metadata/")
+    assert not entry.get("PartitionKeys")
+
+
+def test_current_snapshot_after_append_overwrite_delete_and_new_column(
+    lake: dict[str, Any],
+) -> None:
+    home = lake["home"]
+    assert run(home, "SELECT * FROM acc ORDER BY participant_id") == [
+        {
+            "participant_id": "p1",
+            "ts": T0 + dt.timedelta(hours=2),
+            "value": 9.0,
+            "date": DAY1,
+            "note": None,
+        },
+        {"participant_id": "p2", "ts": T0, "value": 3.0, "date": DAY1, "note": None},
+        {
+            "participant_id": "p3",
+            "ts": dt.datetime(2024, 10, 2, 8, 0),
+            "value": 4.0,
+            "date": DAY2,
+            "note": "late",
+        },
+    ]
+    assert types(home, "SELECT * FROM acc") == {
+        "participant_id": "varchar",
+        "ts": "timestamp(3)",
+        "value": "double",
+        "date": "date",
+        "note": "varchar",
+    }
+
+
+def test_the_folder_holds_older_files_that_are_never_read(lake: dict[str, Any]) -> None:
+    """Copy-on-write leaves the replaced files in the folder; only the snapshot's are read."""
+    home = lake["home"]
+    on_disk = sorted((home / LAKE / "curated" / "acc" / "data").rglob("*.parquet"))
+    paths = [r["p"] for r in run(home, 'SELECT DISTINCT "$path" AS p FROM acc ORDER BY 1')]
+    assert len(on_disk) > len(paths) == 3
+    for path in paths:
+        assert path.startswith(f"s3://{LAKE}/curated/acc/data/")
+        assert (home / path.removeprefix("s3://")).is_file()
+    assert run(home, "SELECT count(*) AS n FROM acc WHERE value = 30.0") == [{"n": 0}]
+
+
+def test_version_travel_reads_that_snapshot_with_its_own_schema(lake: dict[str, Any]) -> None:
+    home = lake["home"]
+    first = lake["first"]
+    assert run(
+        home,
+        f"SELECT participant_id, ts, value FROM acc FOR VERSION AS OF {first} "
+        "ORDER BY participant_id, value",
+    ) == [
+        # 12:00:00.0005 reads as timestamp(3), rounded half up as Athena rounds
+        {"participant_id": "p1", "ts": T0 + dt.timedelta(milliseconds=1), "value": 1.0},
+        {"participant_id": "p1", "ts": T0 + dt.timedelta(hours=1), "value": 2.0},
+        {"participant_id": "p2", "ts": T0, "value": 3.0},
+        {"participant_id": "p2", "ts": T0, "value": 30.0},
+    ]
+    assert list(types(home, f"SELECT * FROM acc FOR VERSION AS OF {first}")) == [
+        "participant_id",
+        "ts",
+        "value",
+        "date",
+    ]
+    assert error(home, f"SELECT note FROM acc FOR VERSION AS OF {first}") == (
+        "Column 'note' cannot be resolved"
+    )
+    assert run(home, f"SELECT count(*) AS n FROM acc FOR VERSION AS OF {lake['deleted']}") == [
+        {"n": 2}
+    ]
+
+
+def test_two_versions_of_one_table_in_one_query(lake: dict[str, Any]) -> None:
+    home = lake["home"]
+    sql = (
+        f"SELECT old.participant_id, old.value AS before, new.value AS after "
+        f"FROM acc FOR VERSION AS OF {lake['first']} AS old "
+        f"LEFT JOIN acc new ON old.participant_id = new.participant_id AND old.value = new.value "
+        "ORDER BY old.value"
+    )
+    assert run(home, sql) == [
+        {"participant_id": "p1", "before": 1.0, "after": None},
+        {"participant_id": "p1", "before": 2.0, "after": None},
+        {"participant_id": "p2", "before": 3.0, "after": 3.0},
+        {"participant_id": "p2", "before": 30.0, "after": None},
+    ]
+
+
+def test_timestamp_travel_reads_the_snapshot_current_then(lake: dict[str, Any]) -> None:
+    home = lake["home"]
+    (first, first_ms), *_ = lake["log"]
+    stamp = dt.datetime(1970, 1, 1) + dt.timedelta(milliseconds=first_ms)
+    literal = stamp.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+    # the first snapshot's own instant, with and without a zone (no zone is UTC)
+    for written in (f"TIMESTAMP '{literal} UTC'", f"TIMESTAMP '{literal}'"):
+        assert run(home, f"SELECT count(*) AS n FROM acc FOR TIMESTAMP AS OF {written}") == [
+            {"n": 4}
+        ]
+    assert run(home, "SELECT count(*) AS n FROM acc FOR TIMESTAMP AS OF current_timestamp") == [
+        {"n": 3}
+    ]
+    before = stamp - dt.timedelta(milliseconds=1)
+    expected = before.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    if before.microsecond == 0:
+        expected = before.strftime("%Y-%m-%dT%H:%M:%SZ")
+    text = before.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+    with pytest.raises(QueryError) as caught:
+        run(home, f"SELECT * FROM acc FOR TIMESTAMP AS OF TIMESTAMP '{text} UTC'")
+    assert str(caught.value) == (
+        f'No version history table "phenolake"."acc" at or before {expected}'
+    )
+    assert first == lake["first"]
+
+
+def error(home: Path, sql: str) -> str:
+    with pytest.raises(QueryError) as caught:
+        run(home, sql)
+    return str(caught.value)
+
+
+def test_travel_errors_are_athenas(lake: dict[str, Any]) -> None:
+    home = lake["home"]
+    assert error(home, "SELECT * FROM acc FOR VERSION AS OF 123") == (
+        "Iceberg snapshot ID does not exists: 123"
+    )
+    assert error(home, "SELECT * FROM acc FOR VERSION AS OF 'nope'") == (
+        "Cannot find snapshot with reference name: nope"
+    )
+    assert run(home, "SELECT count(*) AS n FROM acc FOR VERSION AS OF 'main'") == [{"n": 3}]
+    assert error(home, "SELECT * FROM acc FOR TIMESTAMP AS OF 5") == (
+        "Unsupported type for temporal table version: integer"
+    )
+    assert error(home, "SELECT * FROM participant_days FOR VERSION AS OF 1") == (
+        "This connector does not support versioned tables"
+    )
+
+
+def test_snapshots_and_history(lake: dict[str, Any]) -> None:
+    home = lake["home"]
+    snapshots = run(
+        home,
+        'SELECT snapshot_id, parent_id, operation, summary FROM "acc$snapshots" '
+        "ORDER BY committed_at",
+    )
+    # the overwrite commits a delete then an append; the partial delete rewrites a file
+    ids = [s["snapshot_id"] for s in snapshots]
+    assert ids == [snapshot for snapshot, _ in lake["log"]]
+    assert [ids[0], ids[2], ids[3], ids[4]] == [
+        lake["first"],
+        lake["overwritten"],
+        lake["deleted"],
+        lake["current"],
+    ]
+    assert [s["parent_id"] for s in snapshots] == [None, *ids[:-1]]
+    assert [s["operation"] for s in snapshots] == [
+        "append",
+        "delete",
+        "append",
+        "overwrite",
+        "append",
+    ]
+    first_summary = dict(snapshots[0]["summary"])
+    assert first_summary["added-records"] == "4"
+    assert first_summary["added-data-files"] == "2"
+    assert "operation" not in first_summary
+    assert types(home, 'SELECT * FROM "acc$snapshots"') == {
+        "committed_at": "timestamp(3) with time zone",
+        "snapshot_id": "bigint",
+        "parent_id": "bigint",
+        "operation": "varchar",
+        "manifest_list": "varchar",
+        "summary": "map(varchar, varchar)",
+    }
+    history = run(home, 'SELECT * FROM phenolake."acc$history" ORDER BY made_current_at')
+    assert [(h["snapshot_id"], h["is_current_ancestor"]) for h in history] == [
+        (s["snapshot_id"], True) for s in snapshots
+    ]
+    assert [int(h["made_current_at"].timestamp() * 1000) for h in history] == [
+        ms for _, ms in lake["log"]
+    ]
+    assert history[0]["made_current_at"].tzinfo is not None
+    assert types(home, 'SELECT * FROM "acc$history"') == {
+        "made_current_at": "timestamp(3) with time zone",
+        "snapshot_id": "bigint",
+        "parent_id": "bigint",
+        "is_current_ancestor": "boolean",
+    }
+    # a snapshot id from $snapshots travels
+    newest = run(home, 'SELECT max_by(snapshot_id, committed_at) AS s FROM "acc$snapshots"')
+    assert newest == [{"s": lake["current"]}]
+
+
+def test_metadata_tables_the_engine_does_not_build_are_refused(lake: dict[str, Any]) -> None:
+    with pytest.raises(Unsupported, match=r'"acc\$files"'):
+        run(lake["home"], 'SELECT * FROM "acc$files"')
+    with pytest.raises(
+        QueryError, match=r"^Table 'awsdatacatalog.phenolake.acc\$nope' does not exist$"
+    ):
+        run(lake["home"], 'SELECT * FROM "acc$nope"')
+
+
+def test_files_without_field_ids_are_read_by_name(lake: dict[str, Any]) -> None:
+    assert run(lake["home"], "SELECT * FROM imported") == [{"participant_id": "p1", "steps": 7}]
+
+
+def test_hive_tables_beside_iceberg_tables(lake: dict[str, Any]) -> None:
+    home = lake["home"]
+    sql = (
+        "SELECT a.participant_id, d.days, d.source FROM acc a "
+        "JOIN participant_days d ON a.participant_id = d.participant_id ORDER BY 1"
+    )
+    assert run(home, sql) == [
+        {"participant_id": "p1", "days": 1, "source": "radar"},
+        {"participant_id": "p3", "days": 1, "source": "radar"},
+    ]
+    assert query.table_row_counts(home) == {"acc": 3, "imported": 1, "participant_days": 2}
+    assert run(home, "SHOW PARTITIONS participant_days") == [{"partition": "source=radar"}]
+
+
+def test_describe_show_columns_and_information_schema(lake: dict[str, Any]) -> None:
+    home = lake["home"]
+    described = [tuple(r.values()) for r in run(home, "DESCRIBE acc")]
+    assert described == [
+        ("# Table schema:", "", ""),
+        ("# col_name", "data_type", "comment"),
+        ("participant_id", "string", ""),
+        ("ts", "timestamp", ""),
+        ("value", "double", ""),
+        ("date", "date", ""),
+        ("note", "string", ""),
+        ("", "", ""),
+        ("# Partition spec:", "", ""),
+        ("# field_name", "field_transform", "column_name"),
+        ("participant_id", "identity", "participant_id"),
+        ("date", "identity", "date"),
+    ]
+    assert [r["field"] for r in run(home, "SHOW COLUMNS IN acc")] == [
+        "participant_id",
+        "ts",
+        "value",
+        "date",
+        "note",
+    ]
+    columns = run(
+        home,
+        "SELECT column_name, data_type, extra_info FROM information_schema.columns "
+        "WHERE table_name = 'acc' ORDER BY ordinal_position",
+    )
+    assert columns == [
+        {"column_name": "participant_id", "data_type": "varchar", "extra_info": None},
+        {"column_name": "ts", "data_type": "timestamp(3)", "extra_info": None},
+        {"column_name": "value", "data_type": "double", "extra_info": None},
+        {"column_name": "date", "data_type": "date", "extra_info": None},
+        {"column_name": "note", "data_type": "varchar", "extra_info": None},
+    ]
+    with pytest.raises(QueryError) as caught:
+        run(home, "SHOW PARTITIONS acc")
+    assert str(caught.value) == (
+        "phenolake.acc is an Iceberg table: Athena does not run SHOW PARTITIONS on Iceberg "
+        "tables (their partitions are hidden); its partitions: "
+        "SELECT DISTINCT participant_id, date FROM acc"
+    )
+
+
+def test_the_cli_time_travels(lake: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+    home = str(lake["home"])
+    code, out, _ = in_process(
+        capsys,
+        "query",
+        f"SELECT participant_id, value FROM acc FOR VERSION AS OF {lake['first']} "
+        "WHERE participant_id = 'p2' ORDER BY value",
+        "--format",
+        "csv",
+        "--home",
+        home,
+    )
+    assert (code, out) == (0, "participant_id,value\np2,3.0\np2,30.0\n")
+    code, _, err = in_process(
+        capsys, "query", "SELECT * FROM acc FOR VERSION AS OF 42", "--home", home
+    )
+    assert code != 0
+    assert "query: Iceberg snapshot ID does not exists: 42" in err
