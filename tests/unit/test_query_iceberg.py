@@ -17,9 +17,21 @@ import pyarrow.parquet as pq
 import pytest
 from moto import mock_aws
 from pyiceberg.expressions import EqualTo
+from pyiceberg.manifest import (
+    DataFile,
+    DataFileContent,
+    FileFormat,
+    ManifestContent,
+    ManifestWriter,
+    ManifestWriterV2,
+)
 from pyiceberg.partitioning import PartitionField, PartitionSpec
 from pyiceberg.schema import Schema
+from pyiceberg.table import Table
+from pyiceberg.table.snapshots import Operation
+from pyiceberg.table.update.snapshot import _FastAppendFiles
 from pyiceberg.transforms import IdentityTransform
+from pyiceberg.typedef import Record
 from pyiceberg.types import DateType, DoubleType, LongType, NestedField, StringType, TimestampType
 
 from phenolake.iceberg import TABLE_PROPERTIES
@@ -54,6 +66,46 @@ def rows(participants: list[str], stamps: list[dt.datetime], values: list[float]
             "date": [s.date() for s in stamps],
         }
     )
+
+
+class _DeleteManifestWriter(ManifestWriterV2):
+    """A v2 manifest of delete files (PyIceberg writes only data manifests)."""
+
+    def content(self) -> ManifestContent:
+        return ManifestContent.DELETES
+
+    @property
+    def _meta(self) -> dict[str, str]:
+        return {**super()._meta, "content": "deletes"}
+
+
+class _AddDeleteFiles(_FastAppendFiles):
+    """A commit that adds delete files, as a merge-on-read writer (Athena's DELETE) makes."""
+
+    def new_manifest_writer(self, spec: PartitionSpec) -> ManifestWriter:
+        return _DeleteManifestWriter(
+            spec, self.schema(), self.new_manifest_output(), self._snapshot_id, self._compression
+        )
+
+
+def add_delete_file(home: Path, table: Table, content: DataFileContent, rows: pa.Table) -> None:
+    """Write ``rows`` as a delete file of the table and commit it (a ``delete`` snapshot)."""
+    key = f"{LAKE}/curated/{table.name()[-1]}/data/deletes-{content.name.lower()}.parquet"
+    pq.write_table(rows, home / key)
+    delete = DataFile.from_args(
+        content=content,
+        file_path=f"s3://{key}",
+        file_format=FileFormat.PARQUET,
+        partition=Record(),
+        record_count=rows.num_rows,
+        file_size_in_bytes=(home / key).stat().st_size,
+        equality_ids=[1] if content == DataFileContent.EQUALITY_DELETES else None,
+    )
+    delete.spec_id = 0
+    with table.transaction() as transaction:
+        commit = _AddDeleteFiles(operation=Operation.DELETE, transaction=transaction, io=table.io)
+        commit.append_data_file(delete)
+        commit.commit()
 
 
 def run(home: Path, sql: str) -> list[dict[str, Any]]:
@@ -126,6 +178,31 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         )
         imported.add_files([f"s3://{LAKE}/curated/imported/data/plain.parquet"])
 
+        steps = Schema(
+            NestedField(1, "participant_id", StringType(), required=False),
+            NestedField(2, "steps", LongType(), required=False),
+        )
+        merged = catalog.create_table(
+            "phenolake.merged", steps, location=f"s3://{LAKE}/curated/merged/"
+        )
+        merged.append(pa.table({"participant_id": ["p1", "p2", "p3"], "steps": [1, 2, 3]}))
+        before_deletes = merged.current_snapshot().snapshot_id
+        (task,) = merged.scan().plan_files()
+        add_delete_file(
+            home,
+            merged,
+            DataFileContent.POSITION_DELETES,
+            pa.table({"file_path": [task.file.file_path, "s3://elsewhere.parquet"], "pos": [1, 0]}),
+        )
+        glue.create_database(DatabaseInput={"Name": "scratch"})
+        equality = catalog.create_table(
+            "scratch.equality", steps, location=f"s3://{LAKE}/curated/equality/"
+        )
+        equality.append(pa.table({"participant_id": ["p1"], "steps": [1]}))
+        add_delete_file(
+            home, equality, DataFileContent.EQUALITY_DELETES, pa.table({"participant_id": ["p1"]})
+        )
+
         days = home / LAKE / "curated" / "participant_days" / "source=radar"
         days.mkdir(parents=True)
         pq.write_table(
@@ -166,6 +243,7 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "deleted": deleted,
         "current": current,
         "log": log,
+        "before_deletes": before_deletes,
     }
 
 
@@ -392,7 +470,12 @@ def test_hive_tables_beside_iceberg_tables(lake: dict[str, Any]) -> None:
         {"participant_id": "p1", "days": 1, "source": "radar"},
         {"participant_id": "p3", "days": 1, "source": "radar"},
     ]
-    assert query.table_row_counts(home) == {"acc": 3, "imported": 1, "participant_days": 2}
+    assert query.table_row_counts(home) == {
+        "acc": 3,
+        "imported": 1,
+        "merged": 2,
+        "participant_days": 2,
+    }
     assert run(home, "SHOW PARTITIONS participant_days") == [{"partition": "source=radar"}]
 
 
@@ -459,3 +542,17 @@ def test_the_cli_time_travels(lake: dict[str, Any], capsys: pytest.CaptureFixtur
     )
     assert code != 0
     assert "query: Iceberg snapshot ID does not exists: 42" in err
+
+
+def test_position_deletes_are_applied_equality_deletes_refused(lake: dict[str, Any]) -> None:
+    """Athena's DELETE writes position delete files (merge-on-read): Athena applies them, and
+    so does the local engine, each to the data files Iceberg's planning gives it."""
+    home = lake["home"]
+    assert run(home, "SELECT * FROM merged ORDER BY 1") == [
+        {"participant_id": "p1", "steps": 1},
+        {"participant_id": "p3", "steps": 3},
+    ]
+    before = lake["before_deletes"]
+    assert run(home, f"SELECT count(*) AS n FROM merged FOR VERSION AS OF {before}") == [{"n": 3}]
+    with pytest.raises(Unsupported, match="equality deletes"):
+        run(home, "SELECT * FROM scratch.equality")

@@ -622,7 +622,7 @@ class _IcebergTable:
     def data_sql(self, snapshot_id: int | None, home: Path) -> str:
         """The rows of a snapshot (default: the current one) as one DuckDB SELECT."""
         import pyarrow.parquet as pq
-        from pyiceberg.manifest import FileFormat
+        from pyiceberg.manifest import DataFileContent, FileFormat
         from pyiceberg.transforms import IdentityTransform
 
         schema = self.schema(snapshot_id)
@@ -630,7 +630,10 @@ class _IcebergTable:
         if snapshot_id is None and self.metadata.current_snapshot_id is None:
             tasks = []
         else:
-            tasks = list(self.table.scan(snapshot_id=snapshot_id).plan_files())
+            try:
+                tasks = list(self.table.scan(snapshot_id=snapshot_id).plan_files())
+            except ValueError as exc:  # PyIceberg plans no equality deletes
+                raise _refuse(f"{self.database}.{self.name}: {_one_line(exc)}") from None
         identity = {
             spec.spec_id: {
                 f.source_id: index
@@ -640,14 +643,21 @@ class _IcebergTable:
             for spec in self.metadata.partition_specs
         }
         groups: dict[tuple[Any, ...], list[Path]] = {}
+        # data file -> the position delete files PyIceberg's planning applies to it (by
+        # sequence number); our tables are copy-on-write, but Athena's DELETE and other
+        # writers' merge-on-read leave these, and Athena applies them
+        deletes: dict[str, list[str]] = {}
         for task in tasks:
             data_file = task.file
-            if task.delete_files:
-                raise QueryError(
-                    f"{self.database}.{self.name} has delete files in snapshot "
-                    f"{snapshot_id or self.metadata.current_snapshot_id} (another writer made "
-                    "it merge-on-read); the local engine reads copy-on-write Iceberg tables only"
-                )
+            for delete in task.delete_files:
+                if delete.content != DataFileContent.POSITION_DELETES or (
+                    delete.file_format != FileFormat.PARQUET
+                ):
+                    raise _refuse(
+                        f"the {delete.content.name.lower()} file {delete.file_path} "
+                        f"({delete.file_format}) of {self.database}.{self.name}"
+                    )
+                deletes.setdefault(data_file.file_path, []).append(delete.file_path)
             if data_file.file_format != FileFormat.PARQUET:
                 raise _refuse(f"an Iceberg data file in {data_file.file_format} ({self.name})")
             scheme = data_file.file_path.split("://", 1)[0]
@@ -688,13 +698,21 @@ class _IcebergTable:
                 _iceberg_column_sql(field, source)
                 for field, source in zip(fields, sources, strict=True)
             ]
-            parts.append(f"'{scheme}://' || substr(__pl_file, {prefix}) AS \"$path\"")
+            file_path = f"'{scheme}://' || substr(__pl_file, {prefix})"
+            parts.append(f'{file_path} AS "$path"')
             listing = "[" + ", ".join(_sql_string(str(p)) for p in paths) + "]"
             reader = (
                 f"read_parquet({listing}, union_by_name = true, hive_partitioning = false, "
-                "filename = '__pl_file')"
+                "filename = '__pl_file'" + (", file_row_number = true)" if deletes else ")")
             )
-            selects.append(f"SELECT {', '.join(parts)} FROM {reader}")
+            select = f"SELECT {', '.join(parts)} FROM {reader}"
+            if deletes:
+                select += (
+                    f" WHERE NOT EXISTS (SELECT 1 FROM ({_position_deletes_sql(deletes, home)})"
+                    f" AS __pl_deleted WHERE __pl_deleted.file_path = {file_path}"
+                    " AND __pl_deleted.pos = file_row_number)"
+                )
+            selects.append(select)
         if not selects:
             empty = [_iceberg_column_sql(f, ("null", "")) for f in fields]
             empty.append('CAST(NULL AS VARCHAR) AS "$path"')
@@ -736,6 +754,21 @@ class _IcebergTable:
                 }
             )
         return pa.Table.from_pylist(rows, schema=_metadata_arrow_schema("history"))
+
+
+def _position_deletes_sql(deletes: dict[str, list[str]], home: Path) -> str:
+    """``(file_path, pos)`` of every row the position delete files remove, each delete file
+    read only for the data files the planning applied it to (the spec's column names)."""
+    selects = []
+    for data_path, delete_paths in sorted(deletes.items()):
+        listing = ", ".join(
+            _sql_string(str(local_path(d, home))) for d in sorted(set(delete_paths))
+        )
+        selects.append(
+            f"SELECT file_path, pos FROM read_parquet([{listing}]) "
+            f"WHERE file_path = {_sql_string(data_path)}"
+        )
+    return " UNION ALL ".join(selects)
 
 
 def _utc_millis(epoch_ms: int) -> dt.datetime:
@@ -5345,7 +5378,7 @@ def table_row_counts(home: Path, database: str = "phenolake") -> dict[str, int]:
         f"SELECT {_sql_string(n)} AS t, count(*) AS n FROM {_ident(database.lower())}.{_ident(n)}"
         for n in names
     )
-    connection = connect(home, database)
+    connection = connect(home, database, [(database, n) for n in names])
     try:
         return {t: n for t, n in connection.execute(sql).fetchall()}
     except duckdb.Error as exc:
