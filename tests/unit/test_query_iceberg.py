@@ -177,6 +177,35 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             pa.table({"participant_id": ["p1"], "steps": pa.array([7], pa.int64())}), plain
         )
         imported.add_files([f"s3://{LAKE}/curated/imported/data/plain.parquet"])
+        with imported.update_schema() as update:
+            update.rename_column("steps", "step_count")
+
+        renamed = catalog.create_table(
+            "phenolake.renamed",
+            Schema(
+                NestedField(1, "participant_id", StringType(), required=False),
+                NestedField(2, "steps", LongType(), required=False),
+            ),
+            location=f"s3://{LAKE}/curated/renamed/",
+            properties=TABLE_PROPERTIES,
+        )
+        renamed.append(pa.table({"participant_id": ["p1"], "steps": pa.array([5], pa.int64())}))
+        with renamed.update_schema() as update:
+            update.rename_column("steps", "step_count")
+        with renamed.update_schema() as update:
+            update.add_column("steps", StringType())
+        renamed.append(
+            pa.table(
+                {
+                    "participant_id": ["p2"],
+                    "step_count": pa.array([6], pa.int64()),
+                    "steps": ["six"],
+                }
+            )
+        )
+        catalog.create_table(
+            "phenolake.empty", SCHEMA, partition_spec=SPEC, location=f"s3://{LAKE}/curated/empty/"
+        )
 
         steps = Schema(
             NestedField(1, "participant_id", StringType(), required=False),
@@ -456,8 +485,29 @@ def test_metadata_tables_the_engine_does_not_build_are_refused(lake: dict[str, A
         run(lake["home"], 'SELECT * FROM "acc$nope"')
 
 
-def test_files_without_field_ids_are_read_by_name(lake: dict[str, Any]) -> None:
-    assert run(lake["home"], "SELECT * FROM imported") == [{"participant_id": "p1", "steps": 7}]
+def test_columns_are_matched_by_field_id(lake: dict[str, Any]) -> None:
+    """A renamed column keeps its values; a new column with the old name is another column."""
+    assert run(lake["home"], "SELECT * FROM renamed ORDER BY 1") == [
+        {"participant_id": "p1", "step_count": 5, "steps": None},
+        {"participant_id": "p2", "step_count": 6, "steps": "six"},
+    ]
+
+
+def test_files_without_field_ids_are_read_by_the_name_mapping(lake: dict[str, Any]) -> None:
+    """add_files imports a file without ids and records the table's name mapping; a later
+    rename still finds the file's column."""
+    assert run(lake["home"], "SELECT * FROM imported") == [
+        {"participant_id": "p1", "step_count": 7}
+    ]
+
+
+def test_a_table_without_snapshots_is_empty(lake: dict[str, Any]) -> None:
+    home = lake["home"]
+    assert run(home, "SELECT count(*) AS n, max(ts) AS latest FROM empty") == [
+        {"n": 0, "latest": None}
+    ]
+    assert types(home, "SELECT * FROM empty")["ts"] == "timestamp(3)"
+    assert run(home, 'SELECT * FROM "empty$snapshots"') == []
 
 
 def test_hive_tables_beside_iceberg_tables(lake: dict[str, Any]) -> None:
@@ -472,9 +522,11 @@ def test_hive_tables_beside_iceberg_tables(lake: dict[str, Any]) -> None:
     ]
     assert query.table_row_counts(home) == {
         "acc": 3,
+        "empty": 0,
         "imported": 1,
         "merged": 2,
         "participant_days": 2,
+        "renamed": 2,
     }
     assert run(home, "SHOW PARTITIONS participant_days") == [{"partition": "source=radar"}]
 

@@ -14,7 +14,11 @@ Athena reads the table:
   ``_temporary/``) and anything not ``*.parquet`` (``*.reason.json``) are never read;
 * the columns are the declared ones, then the partition keys, each cast to its declared
   type; a declared column missing from older files reads as NULL, file columns the catalog
-  does not declare are not visible, and file columns match declared ones case-insensitively.
+  does not declare are not visible, and file columns match declared ones case-insensitively;
+* an Iceberg table (``table_type=ICEBERG``) is read from its metadata file instead: the data
+  files PyIceberg plans for the current snapshot (or the one ``FOR VERSION / TIMESTAMP AS OF``
+  names), columns by Iceberg field id, position deletes applied (see "Iceberg tables" below);
+  ``"t$snapshots"`` and ``"t$history"`` are its metadata tables.
 
 The SQL is parsed with sqlglot (Trino's dialect, function calls kept as written) and
 qualified against the catalog; ``_Translator`` then translates every expression itself, with
@@ -24,8 +28,9 @@ query returns Athena's answer (values, types, column names, order) or stops with
 (``Unsupported``) naming the construct the local engine cannot reproduce; a query Athena
 itself rejects fails with Athena's reason. The session time zone is UTC, as on Athena.
 
-``SHOW TABLES [IN db]``, ``SHOW PARTITIONS [db.]table``, ``SHOW COLUMNS`` and ``DESCRIBE``
-are answered from the catalog, ``information_schema`` from it too;
+``SHOW TABLES [IN db]``, ``SHOW PARTITIONS [db.]table`` (refused for Iceberg tables, as
+Athena does), ``SHOW COLUMNS`` and ``DESCRIBE`` are answered from the catalog (an Iceberg table's
+from its schema), ``information_schema`` from it too;
 other statements that are not queries (DDL, INSERT, ...) are refused: the local lake is
 read-only, and a table created in a throwaway DuckDB would mislead.
 """
@@ -642,6 +647,10 @@ class _IcebergTable:
             }
             for spec in self.metadata.partition_specs
         }
+        mapping = self.metadata.name_mapping()
+        mapped = {
+            name: f.field_id for f in (mapping or []) if f.field_id is not None for name in f.names
+        }
         groups: dict[tuple[Any, ...], list[Path]] = {}
         # data file -> the position delete files PyIceberg's planning applies to it (by
         # sequence number); our tables are copy-on-write, but Athena's DELETE and other
@@ -671,6 +680,9 @@ class _IcebergTable:
                 raw_id = (column.metadata or {}).get(b"PARQUET:field_id")
                 if raw_id is not None:
                     by_id[int(raw_id)] = column.name
+            if not by_id:
+                # a file without ids (imported): the table's name mapping gives them
+                by_id = {mapped[n]: n for n in file_schema.names if n in mapped}
             by_name = {n: n for n in file_schema.names} | {
                 n.lower(): n for n in file_schema.names if n.lower() not in file_schema.names
             }
