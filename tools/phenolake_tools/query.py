@@ -596,20 +596,8 @@ class _IcebergTable:
             return int(ref.snapshot_id)
         raise QueryError(f"Unsupported type for table version: {kind}")
 
-    def snapshot_as_of(self, value: Any, kind: str) -> int:
-        """``FOR TIMESTAMP AS OF``: the snapshot current at that instant (a ``timestamp``
-        without zone is UTC, Athena's session zone)."""
-        if value is None:
-            raise QueryError("Pointer value cannot be NULL")
-        if _base(kind) == "timestamptz":
-            instant = value.astimezone(dt.UTC).replace(tzinfo=None)
-        elif _base(kind) == "timestamp":
-            instant = value
-        elif kind == "date":
-            instant = dt.datetime(value.year, value.month, value.day)
-        else:
-            raise QueryError(f"Unsupported type for temporal table version: {kind}")
-        epoch_ms = (instant - dt.datetime(1970, 1, 1)) // dt.timedelta(milliseconds=1)
+    def snapshot_as_of(self, epoch_ms: int) -> int:
+        """``FOR TIMESTAMP AS OF``: the snapshot that was current at that instant."""
         found = None
         for entry in self.metadata.snapshot_log:
             if entry.timestamp_ms <= epoch_ms and (
@@ -4896,6 +4884,7 @@ def _resolve_iceberg(tree: Any, catalog: _Catalog, database: str) -> None:
     from sqlglot import exp
 
     ctes = _cte_names(tree)
+    started_ms = (dt.datetime.now(dt.UTC) - _EPOCH_UTC) // dt.timedelta(milliseconds=1)
     for table in list(tree.find_all(exp.Table)):
         if not isinstance(table.this, exp.Identifier):
             continue
@@ -4931,16 +4920,44 @@ def _resolve_iceberg(tree: Any, catalog: _Catalog, database: str) -> None:
         if str(version.args.get("kind", "")).upper() != "AS OF":
             raise _refuse(f"the time travel {version.sql(dialect='trino')}")
         value, kind = _constant(version.expression, catalog, database)
-        if str(version.this).upper() == "VERSION":
-            snapshot = iceberg.snapshot_of_version(value, kind)
+        temporal = str(version.this).upper() != "VERSION"
+        if temporal and kind != "unknown" and _base(kind) not in _TEMPORAL_POINTERS:
+            raise QueryError(
+                f"Type {kind} invalid. Temporal pointers must be of type Timestamp, "
+                "Timestamp with Time Zone, or Date."
+            )
+        if value is None:
+            raise QueryError("Pointer value cannot be NULL")
+        if temporal:
+            epoch_ms = _pointer_millis(value, kind)
+            if epoch_ms >= started_ms:
+                # Trino: a state at or after the query's start may still change
+                raise QueryError(f"Pointer value '{trino_text(value, kind)}' is not in the past")
+            snapshot = iceberg.snapshot_as_of(epoch_ms)
         else:
-            snapshot = iceberg.snapshot_as_of(value, kind)
+            snapshot = iceberg.snapshot_of_version(value, kind)
         virtual_name = f"{name.lower()}@{snapshot}"
         catalog.virtual[(db, virtual_name)] = _Virtual("snapshot", db, name.lower(), snapshot)
         table.set("version", None)
         table.set("this", exp.to_identifier(virtual_name, quoted=True))
         if table.args.get("alias") is None:
             table.set("alias", exp.TableAlias(this=exp.to_identifier(name)))
+
+
+_TEMPORAL_POINTERS = ("timestamp", "timestamptz", "date")
+_EPOCH_UTC = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def _pointer_millis(value: Any, kind: str) -> int:
+    """A temporal pointer as epoch milliseconds: a ``timestamp`` without zone and a ``date``
+    (its start) are in UTC, Athena's session zone."""
+    if _base(kind) == "timestamptz":
+        instant = value.astimezone(dt.UTC)
+    elif _base(kind) == "timestamp":
+        instant = value.replace(tzinfo=dt.UTC)
+    else:
+        instant = dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC)
+    return (instant - _EPOCH_UTC) // dt.timedelta(milliseconds=1)
 
 
 def _constant(node: Any, catalog: _Catalog, database: str) -> tuple[Any, str]:
