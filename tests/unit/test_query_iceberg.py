@@ -7,6 +7,7 @@ catalog is saved to ``<home>/.state/glue-catalog.json`` as the embedded AWS save
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import json
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,20 @@ from pyiceberg.table.snapshots import Operation
 from pyiceberg.table.update.snapshot import _FastAppendFiles
 from pyiceberg.transforms import IdentityTransform
 from pyiceberg.typedef import Record
-from pyiceberg.types import DateType, DoubleType, LongType, NestedField, StringType, TimestampType
+from pyiceberg.types import (
+    BinaryType,
+    DateType,
+    DecimalType,
+    DoubleType,
+    FloatType,
+    IntegerType,
+    ListType,
+    LongType,
+    NestedField,
+    StringType,
+    TimestampType,
+    TimestamptzType,
+)
 
 from phenolake.iceberg import TABLE_PROPERTIES
 from phenolake_local import iceberg as local_iceberg
@@ -200,6 +214,33 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
                     "participant_id": ["p2"],
                     "step_count": pa.array([6], pa.int64()),
                     "steps": ["six"],
+                }
+            )
+        )
+        typed = catalog.create_table(
+            "phenolake.typed",
+            Schema(
+                NestedField(1, "at", TimestamptzType(), required=False),
+                NestedField(2, "count", IntegerType(), required=False),
+                NestedField(3, "ratio", FloatType(), required=False),
+                NestedField(4, "amount", DecimalType(9, 2), required=False),
+                NestedField(5, "raw", BinaryType(), required=False),
+                NestedField(6, "tags", ListType(7, StringType(), element_required=False)),
+            ),
+            location=f"s3://{LAKE}/curated/typed/",
+        )
+        typed.append(
+            pa.table(
+                {
+                    "at": pa.array(
+                        [dt.datetime(2024, 10, 1, 12, 0, 0, 1500, tzinfo=dt.UTC)],
+                        pa.timestamp("us", tz="UTC"),
+                    ),
+                    "count": pa.array([7], pa.int32()),
+                    "ratio": pa.array([0.5], pa.float32()),
+                    "amount": pa.array([decimal.Decimal("12.34")], pa.decimal128(9, 2)),
+                    "raw": pa.array([b"\x01\x02"], pa.binary()),
+                    "tags": pa.array([["a", "b"]], pa.list_(pa.string())),
                 }
             )
         )
@@ -517,6 +558,30 @@ def test_files_without_field_ids_are_read_by_the_name_mapping(lake: dict[str, An
     ]
 
 
+def test_iceberg_types_are_athenas(lake: dict[str, Any]) -> None:
+    home = lake["home"]
+    assert types(home, "SELECT * FROM typed") == {
+        "at": "timestamp(3) with time zone",
+        "count": "integer",
+        "ratio": "real",
+        "amount": "decimal(9,2)",
+        "raw": "varbinary",
+        "tags": "array(varchar)",
+    }
+    assert run(home, "SELECT * FROM typed") == [
+        {
+            "at": dt.datetime(2024, 10, 1, 12, 0, 0, 2000, tzinfo=dt.UTC),
+            "count": 7,
+            "ratio": 0.5,
+            "amount": decimal.Decimal("12.34"),
+            "raw": b"\x01\x02",
+            "tags": ["a", "b"],
+        }
+    ]
+    shown = query.format_table(query.query_local("SELECT at, tags FROM typed", home), "csv")
+    assert shown == 'at,tags\n2024-10-01 12:00:00.002 UTC,"[a, b]"\n'
+
+
 def test_a_table_without_snapshots_is_empty(lake: dict[str, Any]) -> None:
     home = lake["home"]
     assert run(home, "SELECT count(*) AS n, max(ts) AS latest FROM empty") == [
@@ -543,6 +608,7 @@ def test_hive_tables_beside_iceberg_tables(lake: dict[str, Any]) -> None:
         "merged": 2,
         "participant_days": 2,
         "renamed": 2,
+        "typed": 1,
     }
     assert run(home, "SHOW PARTITIONS participant_days") == [{"partition": "source=radar"}]
 
