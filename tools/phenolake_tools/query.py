@@ -461,6 +461,8 @@ _ICEBERG_METADATA_REFUSED = ("files", "manifests", "partitions", "refs")
 
 
 def _is_iceberg(entry: dict[str, Any]) -> bool:
+    """``phenolake_local.iceberg.is_iceberg``'s test, here so that a query of Hive tables
+    loads no PyIceberg."""
     return str(entry.get("Parameters", {}).get("table_type", "")).upper() == "ICEBERG"
 
 
@@ -5169,7 +5171,7 @@ def _command(tree: Any, catalog: _Catalog, database: str, home: Path) -> pa.Tabl
         if iceberg is not None:
             schema = iceberg.schema()
             keys = [schema.find_field(f.source_id).name for f in iceberg.metadata.spec().fields]
-            listing = f"SELECT DISTINCT {', '.join(keys)} FROM {name}" if keys else "none"
+            listing = f"SELECT DISTINCT {', '.join(keys)} FROM {words[2]}" if keys else "none"
             raise QueryError(
                 f"{db}.{name} is an Iceberg table: Athena does not run SHOW PARTITIONS on "
                 f"Iceberg tables (their partitions are hidden); its partitions: {listing}"
