@@ -533,6 +533,28 @@ def test_snapshots_and_history(lake: dict[str, Any]) -> None:
     assert newest == [{"s": lake["current"]}]
 
 
+def test_refs(lake: dict[str, Any]) -> None:
+    home = lake["home"]
+    assert run(home, 'SELECT * FROM "acc$refs"') == [
+        {
+            "name": "main",
+            "type": "BRANCH",
+            "snapshot_id": lake["current"],
+            "max_reference_age_in_ms": None,
+            "min_snapshots_to_keep": None,
+            "max_snapshot_age_in_ms": None,
+        }
+    ]
+    assert types(home, 'SELECT * FROM "acc$refs"') == {
+        "name": "varchar",
+        "type": "varchar",
+        "snapshot_id": "bigint",
+        "max_reference_age_in_ms": "bigint",
+        "min_snapshots_to_keep": "integer",
+        "max_snapshot_age_in_ms": "bigint",
+    }
+
+
 def test_metadata_tables_the_engine_does_not_build_are_refused(lake: dict[str, Any]) -> None:
     with pytest.raises(Unsupported, match=r'"acc\$files"'):
         run(lake["home"], 'SELECT * FROM "acc$files"')

@@ -18,7 +18,7 @@ Athena reads the table:
 * an Iceberg table (``table_type=ICEBERG``) is read from its metadata file instead: the data
   files PyIceberg plans for the current snapshot (or the one ``FOR VERSION / TIMESTAMP AS OF``
   names), columns by Iceberg field id, position deletes applied (see "Iceberg tables" below);
-  ``"t$snapshots"`` and ``"t$history"`` are its metadata tables.
+  ``"t$snapshots"``, ``"t$history"`` and ``"t$refs"`` are its metadata tables.
 
 The SQL is parsed with sqlglot (Trino's dialect, function calls kept as written) and
 qualified against the catalog; ``_Translator`` then translates every expression itself, with
@@ -198,7 +198,7 @@ class _Virtual:
     """A relation a query names that is no Glue table of its own: an Iceberg table at a
     snapshot (``FOR VERSION / TIMESTAMP AS OF``) or one of its metadata tables (``t$snapshots``)."""
 
-    kind: Literal["snapshot", "snapshots", "history"]
+    kind: Literal["snapshot", "snapshots", "history", "refs"]
     database: str
     table: str
     snapshot_id: int | None = None
@@ -455,9 +455,18 @@ _ICEBERG_METADATA_COLUMNS: dict[str, tuple[_Column, ...]] = {
         _Column("parent_id", "bigint", "bigint"),
         _Column("is_current_ancestor", "boolean", "boolean"),
     ),
+    "refs": (
+        _Column("name", "varchar", "string"),
+        _Column("type", "varchar", "string"),
+        _Column("snapshot_id", "bigint", "bigint"),
+        _Column("max_reference_age_in_ms", "bigint", "bigint"),
+        _Column("min_snapshots_to_keep", "integer", "int"),
+        _Column("max_snapshot_age_in_ms", "bigint", "bigint"),
+    ),
 }
-#: metadata tables Athena has that the local engine does not build (refused, not "unknown")
-_ICEBERG_METADATA_REFUSED = ("files", "manifests", "partitions", "refs")
+#: metadata tables Athena has that the local engine does not build (refused, not "unknown"):
+#: their statistics columns (bounds, per-column min/max) have no exact local rendering yet
+_ICEBERG_METADATA_REFUSED = ("files", "manifests", "partitions")
 
 
 def _is_iceberg(entry: dict[str, Any]) -> bool:
@@ -757,6 +766,21 @@ class _IcebergTable:
             )
         return pa.Table.from_pylist(rows, schema=_metadata_arrow_schema("history"))
 
+    def refs(self) -> pa.Table:
+        """Branches and tags (Iceberg's RefsTable: type ``BRANCH`` or ``TAG``)."""
+        rows = [
+            {
+                "name": name,
+                "type": ref.snapshot_ref_type.value.upper(),
+                "snapshot_id": ref.snapshot_id,
+                "max_reference_age_in_ms": ref.max_ref_age_ms,
+                "min_snapshots_to_keep": ref.min_snapshots_to_keep,
+                "max_snapshot_age_in_ms": ref.max_snapshot_age_ms,
+            }
+            for name, ref in self.metadata.refs.items()
+        ]
+        return pa.Table.from_pylist(rows, schema=_metadata_arrow_schema("refs"))
+
 
 def _position_deletes_sql(deletes: dict[str, list[str]], home: Path) -> str:
     """``(file_path, pos)`` of every row the position delete files remove, each delete file
@@ -783,6 +807,7 @@ def _metadata_arrow_schema(kind: str) -> pa.Schema:
         "bigint": pa.int64(),
         "varchar": pa.string(),
         "boolean": pa.bool_(),
+        "integer": pa.int32(),
         "map(varchar, varchar)": pa.map_(pa.string(), pa.string()),
     }
     return pa.schema([(c.name, arrow[c.trino]) for c in _ICEBERG_METADATA_COLUMNS[kind]])
@@ -870,7 +895,9 @@ def _relation_sql(
         assert base is not None
         if virtual.kind == "snapshot":
             return base.data_sql(virtual.snapshot_id, home)
-        arrow = base.snapshots() if virtual.kind == "snapshots" else base.history()
+        arrow = {"snapshots": base.snapshots, "history": base.history, "refs": base.refs}[
+            virtual.kind
+        ]()
         connection.register(f"__pl_meta_{index}", arrow)
         return f"SELECT * FROM __pl_meta_{index}"
     iceberg = catalog.iceberg(db_name, name)
@@ -4903,13 +4930,17 @@ def _resolve_iceberg(tree: Any, catalog: _Catalog, database: str) -> None:
                 continue  # an unknown table, said so with the catalog's tables
             suffix = suffix.lower()
             if suffix in _ICEBERG_METADATA_REFUSED:
-                raise _refuse(f'the Iceberg metadata table "{name}" (local: $snapshots, $history)')
+                raise _refuse(
+                    f'the Iceberg metadata table "{name}" (local: $snapshots, $history, $refs)'
+                )
             if suffix not in _ICEBERG_METADATA_COLUMNS:
                 raise QueryError(f"Table 'awsdatacatalog.{db}.{name.lower()}' does not exist")
             if version is not None:
                 raise QueryError("This connector does not support versioned tables")
             catalog.virtual[(db, name.lower())] = _Virtual(
-                typing.cast(Literal["snapshots", "history"], suffix), db, base_name.lower()
+                typing.cast(Literal["snapshots", "history", "refs"], suffix),
+                db,
+                base_name.lower(),
             )
             continue
         if version is None:
