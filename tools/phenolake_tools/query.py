@@ -14,7 +14,11 @@ Athena reads the table:
   ``_temporary/``) and anything not ``*.parquet`` (``*.reason.json``) are never read;
 * the columns are the declared ones, then the partition keys, each cast to its declared
   type; a declared column missing from older files reads as NULL, file columns the catalog
-  does not declare are not visible, and file columns match declared ones case-insensitively.
+  does not declare are not visible, and file columns match declared ones case-insensitively;
+* an Iceberg table (``table_type=ICEBERG``) is read from its metadata file instead: the data
+  files PyIceberg plans for the current snapshot (or the one ``FOR VERSION / TIMESTAMP AS OF``
+  names), columns by Iceberg field id, position deletes applied (see "Iceberg tables" below);
+  ``"t$snapshots"``, ``"t$history"`` and ``"t$refs"`` are its metadata tables.
 
 The SQL is parsed with sqlglot (Trino's dialect, function calls kept as written) and
 qualified against the catalog; ``_Translator`` then translates every expression itself, with
@@ -24,8 +28,9 @@ query returns Athena's answer (values, types, column names, order) or stops with
 (``Unsupported``) naming the construct the local engine cannot reproduce; a query Athena
 itself rejects fails with Athena's reason. The session time zone is UTC, as on Athena.
 
-``SHOW TABLES [IN db]``, ``SHOW PARTITIONS [db.]table``, ``SHOW COLUMNS`` and ``DESCRIBE``
-are answered from the catalog, ``information_schema`` from it too;
+``SHOW TABLES [IN db]``, ``SHOW PARTITIONS [db.]table`` (refused for Iceberg tables, as
+Athena does), ``SHOW COLUMNS`` and ``DESCRIBE`` are answered from the catalog (an Iceberg table's
+from its schema), ``information_schema`` from it too;
 other statements that are not queries (DDL, INSERT, ...) are refused: the local lake is
 read-only, and a table created in a throwaway DuckDB would mislead.
 """
@@ -177,12 +182,37 @@ def load_catalog(home: Path) -> dict[str, Any]:
         raise QueryError(f"cannot read the catalog {path}: {_one_line(exc)}") from None
 
 
+@dataclasses.dataclass(frozen=True)
+class _Column:
+    """A column as Athena shows it: its Trino type, its Hive (Glue) spelling for DESCRIBE."""
+
+    name: str
+    trino: str
+    hive: str
+    comment: str = ""
+    partition_key: bool = False
+
+
+@dataclasses.dataclass
+class _Virtual:
+    """A relation a query names that is no Glue table of its own: an Iceberg table at a
+    snapshot (``FOR VERSION / TIMESTAMP AS OF``) or one of its metadata tables (``t$snapshots``)."""
+
+    kind: Literal["snapshot", "snapshots", "history", "refs"]
+    database: str
+    table: str
+    snapshot_id: int | None = None
+
+
 class _Catalog:
     """The catalog's tables by lower-cased database and table name (Glue is case-insensitive)."""
 
-    def __init__(self, raw: dict[str, Any]) -> None:
+    def __init__(self, raw: dict[str, Any], home: Path | None = None) -> None:
+        self.home = home
         self.tables: dict[str, dict[str, dict[str, Any]]] = {}
         self.partitions: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self.virtual: dict[tuple[str, str], _Virtual] = {}
+        self._iceberg: dict[tuple[str, str], _IcebergTable] = {}
         for db_name, tables in raw.get("tables", {}).items():
             entry = self.tables.setdefault(db_name.lower(), {})
             for name, table in tables.items():
@@ -193,22 +223,76 @@ class _Catalog:
     def table(self, database: str, name: str) -> dict[str, Any] | None:
         return self.tables.get(database.lower(), {}).get(name.lower())
 
+    def exists(self, database: str, name: str) -> bool:
+        key = (database.lower(), name.lower())
+        return key in self.virtual or self.table(*key) is not None
+
     def names(self, database: str) -> list[str]:
         return sorted(self.tables.get(database.lower(), {}))
 
-    def schema(self) -> dict[str, dict[str, dict[str, str]]]:
-        """``{db: {table: {column: type}}}`` for sqlglot: declared columns, then partition keys."""
-        return {
-            db: {
-                name: {
-                    c["Name"].lower(): c["Type"]
-                    for c in table.get("StorageDescriptor", {}).get("Columns", [])
-                    + table.get("PartitionKeys", [])
-                }
-                for name, table in tables.items()
-            }
-            for db, tables in self.tables.items()
-        }
+    def iceberg(self, database: str, name: str) -> _IcebergTable | None:
+        """The Iceberg table behind a Glue entry (read once per query), None for Hive tables."""
+        key = (database.lower(), name.lower())
+        entry = self.table(*key)
+        if entry is None or not _is_iceberg(entry):
+            return None
+        if key not in self._iceberg:
+            if self.home is None:
+                raise QueryError(f"{key[0]}.{key[1]} is an Iceberg table: give the lake's home")
+            self._iceberg[key] = _IcebergTable(key[0], key[1], entry, self.home)
+        return self._iceberg[key]
+
+    def columns(self, database: str, name: str) -> list[_Column]:
+        """Declared columns then partition keys (Hive), the schema (Iceberg), or a virtual
+        relation's columns."""
+        key = (database.lower(), name.lower())
+        virtual = self.virtual.get(key)
+        if virtual is not None:
+            if virtual.kind == "snapshot":
+                base = self.iceberg(virtual.database, virtual.table)
+                assert base is not None
+                return base.columns(virtual.snapshot_id)
+            return list(_ICEBERG_METADATA_COLUMNS[virtual.kind])
+        iceberg = self.iceberg(*key)
+        if iceberg is not None:
+            return iceberg.columns()
+        table = self.table(*key)
+        if table is None:
+            return []
+        declared = table.get("StorageDescriptor", {}).get("Columns", [])
+        keys = table.get("PartitionKeys", [])
+        return [
+            _Column(c["Name"], trino_type(c["Type"]), c["Type"], c.get("Comment", ""))
+            for c in declared
+        ] + [
+            _Column(k["Name"], trino_type(k["Type"]), k["Type"], k.get("Comment", ""), True)
+            for k in keys
+        ]
+
+    def has_path(self, database: str, name: str) -> bool:
+        """Whether the relation has Athena's hidden ``"$path"`` (data tables; not metadata)."""
+        virtual = self.virtual.get((database.lower(), name.lower()))
+        return virtual is None or virtual.kind == "snapshot"
+
+    def schema(
+        self, wanted: Iterable[tuple[str, str]] | None = None
+    ) -> dict[str, dict[str, dict[str, str]]]:
+        """``{db: {table: {column: type}}}`` for sqlglot, of the ``wanted`` relations (default:
+        every Glue table)."""
+        keys = (
+            {(d.lower(), t.lower()) for d, t in wanted}
+            if wanted is not None
+            else {(d, t) for d, names in self.tables.items() for t in names}
+        )
+        found: dict[str, dict[str, dict[str, str]]] = {}
+        for db, name in sorted(keys):
+            if not self.exists(db, name):
+                continue
+            columns = {c.name.lower(): c.hive for c in self.columns(db, name)}
+            if self.has_path(db, name):
+                columns["$path"] = "string"
+            found.setdefault(db, {})[name] = columns
+        return found
 
 
 def local_path(uri: str, home: Path) -> Path:
@@ -344,6 +428,414 @@ def _table_sql(table: dict[str, Any], partitions: list[dict[str, Any]], home: Pa
     return "\nUNION ALL ".join(selects)
 
 
+# ---------------------------------------------------------------------------------------------
+# Iceberg tables
+#
+# A Glue entry with ``table_type=ICEBERG`` is read the way Athena reads it: its metadata file
+# (``metadata_location``) names the schema, the snapshots and, through the snapshot's manifests,
+# the data files; PyIceberg plans the files of the snapshot (the current one, or the one a
+# ``FOR VERSION / TIMESTAMP AS OF`` names) and DuckDB reads exactly those, never the folder (it
+# also holds the files of older snapshots). Columns are matched by Iceberg field id where the
+# files carry ids, else by name, so a renamed column keeps its values and one added later reads
+# as NULL in older files.
+
+_ICEBERG_METADATA_COLUMNS: dict[str, tuple[_Column, ...]] = {
+    # Trino's Iceberg connector (plugin/trino-iceberg .../system/SnapshotsTable.java, HistoryTable)
+    "snapshots": (
+        _Column("committed_at", "timestamp(3) with time zone", "timestamp"),
+        _Column("snapshot_id", "bigint", "bigint"),
+        _Column("parent_id", "bigint", "bigint"),
+        _Column("operation", "varchar", "string"),
+        _Column("manifest_list", "varchar", "string"),
+        _Column("summary", "map(varchar, varchar)", "map<string,string>"),
+    ),
+    "history": (
+        _Column("made_current_at", "timestamp(3) with time zone", "timestamp"),
+        _Column("snapshot_id", "bigint", "bigint"),
+        _Column("parent_id", "bigint", "bigint"),
+        _Column("is_current_ancestor", "boolean", "boolean"),
+    ),
+    "refs": (
+        _Column("name", "varchar", "string"),
+        _Column("type", "varchar", "string"),
+        _Column("snapshot_id", "bigint", "bigint"),
+        _Column("max_reference_age_in_ms", "bigint", "bigint"),
+        _Column("min_snapshots_to_keep", "integer", "int"),
+        _Column("max_snapshot_age_in_ms", "bigint", "bigint"),
+    ),
+}
+#: metadata tables Athena has that the local engine does not build (refused, not "unknown"):
+#: their statistics columns (bounds, per-column min/max) have no exact local rendering yet
+_ICEBERG_METADATA_REFUSED = ("files", "manifests", "partitions")
+
+
+def _is_iceberg(entry: dict[str, Any]) -> bool:
+    """``phenolake_local.iceberg.is_iceberg``'s test, here so that a query of Hive tables
+    loads no PyIceberg."""
+    return str(entry.get("Parameters", {}).get("table_type", "")).upper() == "ICEBERG"
+
+
+def _iceberg_trino_type(kind: Any) -> str:
+    """An Iceberg type -> the Trino type Athena reads it as (timestamps in milliseconds:
+    Athena reads and writes Iceberg timestamps at millisecond precision)."""
+    from pyiceberg import types as t
+
+    simple = {
+        t.BooleanType: "boolean",
+        t.IntegerType: "integer",
+        t.LongType: "bigint",
+        t.FloatType: "real",
+        t.DoubleType: "double",
+        t.DateType: "date",
+        t.TimeType: "time(6)",
+        t.TimestampType: "timestamp(3)",
+        t.TimestamptzType: "timestamp(3) with time zone",
+        t.StringType: "varchar",
+        t.UUIDType: "uuid",
+        t.BinaryType: "varbinary",
+        t.FixedType: "varbinary",
+    }
+    for cls, name in simple.items():
+        if isinstance(kind, cls):
+            return name
+    if isinstance(kind, t.DecimalType):
+        return f"decimal({kind.precision},{kind.scale})"
+    if isinstance(kind, t.ListType):
+        return f"array({_iceberg_trino_type(kind.element_type)})"
+    if isinstance(kind, t.MapType):
+        return f"map({_iceberg_trino_type(kind.key_type)}, {_iceberg_trino_type(kind.value_type)})"
+    if isinstance(kind, t.StructType):
+        inner = ", ".join(f"{f.name} {_iceberg_trino_type(f.field_type)}" for f in kind.fields)
+        return f"row({inner})"
+    return str(kind)
+
+
+def _iceberg_hive_type(kind: Any) -> str:
+    """An Iceberg type as the Glue catalog (and Athena's DESCRIBE) spells it."""
+    from pyiceberg.catalog.glue import _IcebergSchemaToGlueType
+    from pyiceberg.schema import visit
+
+    return str(visit(kind, _IcebergSchemaToGlueType()))
+
+
+def _java_instant(epoch_ms: int) -> str:
+    """``java.time.Instant.toString()`` of a millisecond instant (Trino's error texts)."""
+    moment = dt.datetime(1970, 1, 1) + dt.timedelta(milliseconds=epoch_ms)
+    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    if moment.microsecond:
+        text += f".{moment.microsecond // 1000:03d}"
+    return text + "Z"
+
+
+def _sql_literal(value: Any, kind: Any) -> str:
+    """An identity partition value (PyIceberg's internal form) as a DuckDB literal."""
+    from pyiceberg import types as t
+
+    if value is None:
+        return "NULL"
+    if isinstance(kind, t.StringType):
+        return _sql_string(str(value))
+    if isinstance(kind, t.BooleanType):
+        return "true" if value else "false"
+    if isinstance(kind, t.IntegerType | t.LongType):
+        return str(int(value))
+    if isinstance(kind, t.DateType):
+        day = dt.date(1970, 1, 1) + dt.timedelta(days=int(value))
+        return f"DATE '{day.isoformat()}'"
+    if isinstance(kind, t.TimestampType | t.TimestamptzType):
+        return f"make_timestamp({int(value)})"
+    raise _refuse(f"an identity partition value of type {kind} that its data file leaves out")
+
+
+class _IcebergTable:
+    """One Iceberg table of the Glue catalog, opened from its current metadata file."""
+
+    def __init__(self, database: str, name: str, entry: dict[str, Any], home: Path) -> None:
+        self.database, self.name, self.home = database, name, home
+        location = entry.get("Parameters", {}).get("metadata_location")
+        if not location:
+            raise QueryError(f"{database}.{name} is an Iceberg table without a metadata_location")
+        from phenolake_local.iceberg import static_table
+
+        try:
+            self.table = static_table(home, location)
+        except Exception as exc:  # a missing or unreadable metadata file, whatever raised it
+            raise QueryError(
+                f"cannot read the Iceberg metadata of {database}.{name} at {location}: "
+                f"{_one_line(exc)}"
+            ) from None
+        self.metadata = self.table.metadata
+
+    @property
+    def quoted(self) -> str:
+        return f'"{self.database}"."{self.name}"'
+
+    def schema(self, snapshot_id: int | None = None) -> Any:
+        """The current schema, or the schema a snapshot was written with (Trino's time travel
+        reads a snapshot with its own schema)."""
+        if snapshot_id is not None:
+            snapshot = self.metadata.snapshot_by_id(snapshot_id)
+            if snapshot is not None and snapshot.schema_id is not None:
+                found = self.metadata.schema_by_id(snapshot.schema_id)
+                if found is not None:
+                    return found
+        return self.metadata.schema()
+
+    def columns(self, snapshot_id: int | None = None) -> list[_Column]:
+        return [
+            _Column(
+                f.name,
+                _iceberg_trino_type(f.field_type),
+                _iceberg_hive_type(f.field_type),
+                f.doc or "",
+            )
+            for f in self.schema(snapshot_id).fields
+        ]
+
+    # ---- time travel -----------------------------------------------------------------------
+
+    def snapshot_of_version(self, value: Any, kind: str) -> int:
+        """``FOR VERSION AS OF``: a snapshot id (bigint) or a branch / tag name (varchar)."""
+        if _is_int(kind):
+            if self.metadata.snapshot_by_id(int(value)) is None:
+                raise QueryError(f"Iceberg snapshot ID does not exists: {int(value)}")
+            return int(value)
+        if _is_string(kind):
+            ref = self.metadata.refs.get(str(value))
+            if ref is None:
+                raise QueryError(f"Cannot find snapshot with reference name: {value}")
+            return int(ref.snapshot_id)
+        raise QueryError(f"Unsupported type for table version: {kind}")
+
+    def snapshot_as_of(self, epoch_ms: int) -> int:
+        """``FOR TIMESTAMP AS OF``: the snapshot that was current at that instant."""
+        found = None
+        for entry in self.metadata.snapshot_log:
+            if entry.timestamp_ms <= epoch_ms and (
+                found is None or entry.timestamp_ms >= found.timestamp_ms
+            ):
+                found = entry
+        if found is None:
+            raise QueryError(
+                f"No version history table {self.quoted} at or before {_java_instant(epoch_ms)}"
+            )
+        return int(found.snapshot_id)
+
+    # ---- rows ------------------------------------------------------------------------------
+
+    def data_sql(self, snapshot_id: int | None, home: Path) -> str:
+        """The rows of a snapshot (default: the current one) as one DuckDB SELECT."""
+        import pyarrow.parquet as pq
+        from pyiceberg.manifest import DataFileContent, FileFormat
+        from pyiceberg.transforms import IdentityTransform
+
+        schema = self.schema(snapshot_id)
+        fields = list(schema.fields)
+        if snapshot_id is None and self.metadata.current_snapshot_id is None:
+            tasks = []
+        else:
+            try:
+                tasks = list(self.table.scan(snapshot_id=snapshot_id).plan_files())
+            except ValueError as exc:  # PyIceberg plans no equality deletes
+                raise _refuse(f"{self.database}.{self.name}: {_one_line(exc)}") from None
+        identity = {
+            spec.spec_id: {
+                f.source_id: index
+                for index, f in enumerate(spec.fields)
+                if isinstance(f.transform, IdentityTransform)
+            }
+            for spec in self.metadata.partition_specs
+        }
+        mapping = self.metadata.name_mapping()
+        mapped = {
+            name: f.field_id for f in (mapping or []) if f.field_id is not None for name in f.names
+        }
+        groups: dict[tuple[Any, ...], list[Path]] = {}
+        # data file -> the position delete files PyIceberg's planning applies to it (by
+        # sequence number); our tables are copy-on-write, but Athena's DELETE and other
+        # writers' merge-on-read leave these, and Athena applies them
+        deletes: dict[str, list[str]] = {}
+        for task in tasks:
+            data_file = task.file
+            for delete in task.delete_files:
+                if delete.content != DataFileContent.POSITION_DELETES or (
+                    delete.file_format != FileFormat.PARQUET
+                ):
+                    raise _refuse(
+                        f"the {delete.content.name.lower()} file {delete.file_path} "
+                        f"({delete.file_format}) of {self.database}.{self.name}"
+                    )
+                deletes.setdefault(data_file.file_path, []).append(delete.file_path)
+            if data_file.file_format != FileFormat.PARQUET:
+                raise _refuse(f"an Iceberg data file in {data_file.file_format} ({self.name})")
+            scheme = data_file.file_path.split("://", 1)[0]
+            path = local_path(data_file.file_path, home)
+            try:
+                file_schema = pq.read_schema(path)
+            except (OSError, pa.ArrowException) as exc:
+                raise QueryError(f"cannot read {path}: {_one_line(exc)}") from None
+            by_id: dict[int, str] = {}
+            for column in file_schema:
+                raw_id = (column.metadata or {}).get(b"PARQUET:field_id")
+                if raw_id is not None:
+                    by_id[int(raw_id)] = column.name
+            if not by_id:
+                # a file without ids (imported): the table's name mapping gives them
+                by_id = {mapped[n]: n for n in file_schema.names if n in mapped}
+            by_name = {n: n for n in file_schema.names} | {
+                n.lower(): n for n in file_schema.names if n.lower() not in file_schema.names
+            }
+            sources: list[tuple[str, str]] = []
+            for field in fields:
+                physical = (
+                    by_id.get(field.field_id)
+                    if by_id
+                    else by_name.get(field.name, by_name.get(field.name.lower()))
+                )
+                if physical is not None:
+                    sources.append(("column", physical))
+                    continue
+                position = identity.get(data_file.spec_id, {}).get(field.field_id)
+                if position is not None:
+                    value = data_file.partition[position]
+                    sources.append(("literal", _sql_literal(value, field.field_type)))
+                else:
+                    sources.append(("null", ""))
+            groups.setdefault((scheme, tuple(sources)), []).append(path)
+        selects = []
+        prefix = len(str(home)) + 2
+        for (scheme, sources), paths in groups.items():
+            parts = [
+                _iceberg_column_sql(field, source)
+                for field, source in zip(fields, sources, strict=True)
+            ]
+            file_path = f"'{scheme}://' || substr(__pl_file, {prefix})"
+            parts.append(f'{file_path} AS "$path"')
+            listing = "[" + ", ".join(_sql_string(str(p)) for p in paths) + "]"
+            reader = (
+                f"read_parquet({listing}, union_by_name = true, hive_partitioning = false, "
+                "filename = '__pl_file'" + (", file_row_number = true)" if deletes else ")")
+            )
+            select = f"SELECT {', '.join(parts)} FROM {reader}"
+            if deletes:
+                select += (
+                    f" WHERE NOT EXISTS (SELECT 1 FROM ({_position_deletes_sql(deletes, home)})"
+                    f" AS __pl_deleted WHERE __pl_deleted.file_path = {file_path}"
+                    " AND __pl_deleted.pos = file_row_number)"
+                )
+            selects.append(select)
+        if not selects:
+            empty = [_iceberg_column_sql(f, ("null", "")) for f in fields]
+            empty.append('CAST(NULL AS VARCHAR) AS "$path"')
+            return f"SELECT {', '.join(empty)} WHERE false"
+        return "\nUNION ALL ".join(selects)
+
+    # ---- metadata tables -------------------------------------------------------------------
+
+    def snapshots(self) -> pa.Table:
+        rows = [
+            {
+                "committed_at": _utc_millis(s.timestamp_ms),
+                "snapshot_id": s.snapshot_id,
+                "parent_id": s.parent_snapshot_id,
+                "operation": s.summary.operation.value if s.summary else None,
+                "manifest_list": s.manifest_list,
+                "summary": list(s.summary.additional_properties.items()) if s.summary else None,
+            }
+            for s in self.metadata.snapshots
+        ]
+        return pa.Table.from_pylist(rows, schema=_metadata_arrow_schema("snapshots"))
+
+    def history(self) -> pa.Table:
+        ancestors = set()
+        snapshot = self.metadata.current_snapshot()
+        while snapshot is not None:
+            ancestors.add(snapshot.snapshot_id)
+            parent = snapshot.parent_snapshot_id
+            snapshot = self.metadata.snapshot_by_id(parent) if parent is not None else None
+        rows = []
+        for entry in self.metadata.snapshot_log:
+            snapshot = self.metadata.snapshot_by_id(entry.snapshot_id)
+            rows.append(
+                {
+                    "made_current_at": _utc_millis(entry.timestamp_ms),
+                    "snapshot_id": entry.snapshot_id,
+                    "parent_id": snapshot.parent_snapshot_id if snapshot else None,
+                    "is_current_ancestor": entry.snapshot_id in ancestors,
+                }
+            )
+        return pa.Table.from_pylist(rows, schema=_metadata_arrow_schema("history"))
+
+    def refs(self) -> pa.Table:
+        """Branches and tags (Iceberg's RefsTable: type ``BRANCH`` or ``TAG``)."""
+        rows = [
+            {
+                "name": name,
+                "type": ref.snapshot_ref_type.value.upper(),
+                "snapshot_id": ref.snapshot_id,
+                "max_reference_age_in_ms": ref.max_ref_age_ms,
+                "min_snapshots_to_keep": ref.min_snapshots_to_keep,
+                "max_snapshot_age_in_ms": ref.max_snapshot_age_ms,
+            }
+            for name, ref in self.metadata.refs.items()
+        ]
+        return pa.Table.from_pylist(rows, schema=_metadata_arrow_schema("refs"))
+
+
+def _position_deletes_sql(deletes: dict[str, list[str]], home: Path) -> str:
+    """``(file_path, pos)`` of every row the position delete files remove, each delete file
+    read only for the data files the planning applied it to (the spec's column names)."""
+    selects = []
+    for data_path, delete_paths in sorted(deletes.items()):
+        listing = ", ".join(
+            _sql_string(str(local_path(d, home))) for d in sorted(set(delete_paths))
+        )
+        selects.append(
+            f"SELECT file_path, pos FROM read_parquet([{listing}]) "
+            f"WHERE file_path = {_sql_string(data_path)}"
+        )
+    return " UNION ALL ".join(selects)
+
+
+def _utc_millis(epoch_ms: int) -> dt.datetime:
+    return dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(milliseconds=epoch_ms)
+
+
+def _metadata_arrow_schema(kind: str) -> pa.Schema:
+    arrow = {
+        "timestamp(3) with time zone": pa.timestamp("ms", tz="UTC"),
+        "bigint": pa.int64(),
+        "varchar": pa.string(),
+        "boolean": pa.bool_(),
+        "integer": pa.int32(),
+        "map(varchar, varchar)": pa.map_(pa.string(), pa.string()),
+    }
+    return pa.schema([(c.name, arrow[c.trino]) for c in _ICEBERG_METADATA_COLUMNS[kind]])
+
+
+def _iceberg_column_sql(field: Any, source: tuple[str, str]) -> str:
+    """One column of the view: the file's column (by field id) or the partition value or
+    NULL, as the Trino type's DuckDB type (timestamps rounded to milliseconds, as Athena)."""
+    kind = _iceberg_trino_type(field.field_type)
+    name = _ident(field.name)
+    try:
+        duck = _duck_type(kind)
+    except Unsupported:
+        duck = ""
+    what, text = source
+    if what == "null":
+        return f"CAST(NULL AS {duck or 'VARCHAR'}) AS {name}"
+    value = _ident(text) if what == "column" else text
+    if _base(kind) in ("timestamp", "timestamptz"):
+        micros = f"epoch_us(CAST({value} AS {duck}))"
+        rounded = f"make_timestamp(CAST(round({micros} / 1000.0) AS BIGINT) * 1000)"
+        return f"CAST({rounded} AS {duck}) AS {name}"
+    if duck and _base(kind) not in ("array", "map", "row"):
+        return f"CAST({value} AS {duck}) AS {name}"
+    # nested values keep the file's shape (DuckDB casts structs by position, not by name)
+    return f"{value} AS {name}"
+
+
 def _open() -> Any:
     import duckdb
 
@@ -359,11 +851,14 @@ def connect(
     home: Path,
     database: str = "phenolake",
     tables: Iterable[tuple[str, str]] | None = None,
+    catalog: _Catalog | None = None,
 ) -> Any:
     """An in-memory DuckDB connection with a view per catalog table (a schema per database,
     the ``database``'s tables also unqualified). ``tables`` limits the views to those
-    ``(database, table)`` pairs; by default every table gets one."""
-    catalog = _Catalog(load_catalog(home))
+    ``(database, table)`` pairs; by default every table gets one. ``catalog`` is the query's
+    own (with its time-travel and metadata relations); by default the home's."""
+    if catalog is None:
+        catalog = _Catalog(load_catalog(home), home)
     wanted = (
         {(d.lower(), t.lower()) for d, t in tables}
         if tables is not None
@@ -373,11 +868,10 @@ def connect(
     try:
         for db_name in sorted({database.lower(), *catalog.tables}):
             connection.execute(f"CREATE SCHEMA IF NOT EXISTS {_ident(db_name)}")
-        for db_name, name in sorted(wanted):
-            table = catalog.table(db_name, name)
-            if table is None:
+        for index, (db_name, name) in enumerate(sorted(wanted)):
+            body = _relation_sql(catalog, db_name, name, home, connection, index)
+            if body is None:
                 continue
-            body = _table_sql(table, catalog.partitions.get((db_name, name), []), home)
             connection.execute(f"CREATE VIEW {_ident(db_name)}.{_ident(name)} AS {body}")
             if db_name == database.lower() != "main":
                 connection.execute(
@@ -388,6 +882,31 @@ def connect(
         connection.close()
         raise
     return connection
+
+
+def _relation_sql(
+    catalog: _Catalog, db_name: str, name: str, home: Path, connection: Any, index: int
+) -> str | None:
+    """The SELECT behind one relation's view: a Hive table's registered partitions, an
+    Iceberg table's snapshot, or an Iceberg metadata table (registered as Arrow)."""
+    virtual = catalog.virtual.get((db_name, name))
+    if virtual is not None:
+        base = catalog.iceberg(virtual.database, virtual.table)
+        assert base is not None
+        if virtual.kind == "snapshot":
+            return base.data_sql(virtual.snapshot_id, home)
+        arrow = {"snapshots": base.snapshots, "history": base.history, "refs": base.refs}[
+            virtual.kind
+        ]()
+        connection.register(f"__pl_meta_{index}", arrow)
+        return f"SELECT * FROM __pl_meta_{index}"
+    iceberg = catalog.iceberg(db_name, name)
+    if iceberg is not None:
+        return iceberg.data_sql(None, home)
+    table = catalog.table(db_name, name)
+    if table is None:
+        return None
+    return _table_sql(table, catalog.partitions.get((db_name, name), []), home)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1508,18 +2027,21 @@ class _Translator:
             if columns is None:
                 raise QueryError(f"Table 'awsdatacatalog.information_schema.{name}' does not exist")
             return {c: _V(f"{_ident(alias)}.{_ident(c)}", t) for c, t in columns}
-        entry = self.catalog.table(db, name)
-        if entry is None:
+        if not self.catalog.exists(db, name):
             raise QueryError(f"Table 'awsdatacatalog.{db}.{name}' does not exist")
         columns = {}
-        for column in entry.get("StorageDescriptor", {}).get("Columns", []) + entry.get(
-            "PartitionKeys", []
-        ):
-            kind = trino_type(column["Type"]) or "unsupported"
-            columns[column["Name"].lower()] = _V(
-                f"{_ident(alias)}.{_ident(column['Name'].lower())}", kind
+        for column in self.catalog.columns(db, name):
+            kind = column.trino or "unsupported"
+            try:
+                _duck_type(kind)
+            except Unsupported:
+                kind = "unsupported"
+            zone = "UTC" if _base(kind) == "timestamptz" else None
+            columns[column.name.lower()] = _V(
+                f"{_ident(alias)}.{_ident(column.name.lower())}", kind, zone
             )
-        columns["$path"] = _V(f"{_ident(alias)}.{_ident('$path')}", "varchar")
+        if self.catalog.has_path(db, name):
+            columns["$path"] = _V(f"{_ident(alias)}.{_ident('$path')}", "varchar")
         return columns
 
     def _scope(self, scope: Any) -> None:
@@ -4383,6 +4905,114 @@ def _referenced_tables(tree: Any, database: str) -> list[tuple[str, str, str]]:
     return found
 
 
+def _resolve_iceberg(tree: Any, catalog: _Catalog, database: str) -> None:
+    """Give each Iceberg time travel (``t FOR VERSION AS OF 123``, ``FOR TIMESTAMP AS OF ...``)
+    and each Iceberg metadata table (``"t$snapshots"``) a relation of its own in the query's
+    catalog: the travelled table becomes ``"t@<snapshot id>" AS t``, resolved here to the
+    snapshot Athena would read, with Athena's error when there is none."""
+    from sqlglot import exp
+
+    ctes = _cte_names(tree)
+    started_ms = (dt.datetime.now(dt.UTC) - _EPOCH_UTC) // dt.timedelta(milliseconds=1)
+    for table in list(tree.find_all(exp.Table)):
+        if not isinstance(table.this, exp.Identifier):
+            continue
+        db, name = (table.db or database).lower(), table.name
+        version = table.args.get("version")
+        if not table.db and name.lower() in ctes:
+            if version is not None:
+                raise QueryError("This connector does not support versioned tables")
+            continue
+        if "$" in name and catalog.table(db, name) is None:
+            base_name, _, suffix = name.partition("$")
+            base = catalog.iceberg(db, base_name)
+            if base is None:
+                continue  # an unknown table, said so with the catalog's tables
+            suffix = suffix.lower()
+            if suffix in _ICEBERG_METADATA_REFUSED:
+                raise _refuse(
+                    f'the Iceberg metadata table "{name}" (local: $snapshots, $history, $refs)'
+                )
+            if suffix not in _ICEBERG_METADATA_COLUMNS:
+                raise QueryError(f"Table 'awsdatacatalog.{db}.{name.lower()}' does not exist")
+            if version is not None:
+                raise QueryError("This connector does not support versioned tables")
+            catalog.virtual[(db, name.lower())] = _Virtual(
+                typing.cast(Literal["snapshots", "history", "refs"], suffix),
+                db,
+                base_name.lower(),
+            )
+            continue
+        if version is None:
+            continue
+        iceberg = catalog.iceberg(db, name)
+        if iceberg is None:
+            if catalog.table(db, name) is None:
+                continue  # an unknown table, said so with the catalog's tables
+            raise QueryError("This connector does not support versioned tables")
+        if str(version.args.get("kind", "")).upper() != "AS OF":
+            raise _refuse(f"the time travel {version.sql(dialect='trino')}")
+        value, kind = _constant(version.expression, catalog, database)
+        temporal = str(version.this).upper() != "VERSION"
+        if temporal and kind != "unknown" and _base(kind) not in _TEMPORAL_POINTERS:
+            raise QueryError(
+                f"Type {kind} invalid. Temporal pointers must be of type Timestamp, "
+                "Timestamp with Time Zone, or Date."
+            )
+        if value is None:
+            raise QueryError("Pointer value cannot be NULL")
+        if temporal:
+            epoch_ms = _pointer_millis(value, kind)
+            if epoch_ms >= started_ms:
+                # Trino: a state at or after the query's start may still change
+                raise QueryError(f"Pointer value '{trino_text(value, kind)}' is not in the past")
+            snapshot = iceberg.snapshot_as_of(epoch_ms)
+        else:
+            snapshot = iceberg.snapshot_of_version(value, kind)
+        virtual_name = f"{name.lower()}@{snapshot}"
+        catalog.virtual[(db, virtual_name)] = _Virtual("snapshot", db, name.lower(), snapshot)
+        table.set("version", None)
+        table.set("this", exp.to_identifier(virtual_name, quoted=True))
+        if table.args.get("alias") is None:
+            table.set("alias", exp.TableAlias(this=exp.to_identifier(name)))
+
+
+_TEMPORAL_POINTERS = ("timestamp", "timestamptz", "date")
+_EPOCH_UTC = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def _pointer_millis(value: Any, kind: str) -> int:
+    """A temporal pointer as epoch milliseconds: a ``timestamp`` without zone and a ``date``
+    (its start) are in UTC, Athena's session zone."""
+    if _base(kind) == "timestamptz":
+        instant = value.astimezone(dt.UTC)
+    elif _base(kind) == "timestamp":
+        instant = value.replace(tzinfo=dt.UTC)
+    else:
+        instant = dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC)
+    return (instant - _EPOCH_UTC) // dt.timedelta(milliseconds=1)
+
+
+def _constant(node: Any, catalog: _Catalog, database: str) -> tuple[Any, str]:
+    """The value and Trino type of a constant expression (a time travel's version), computed
+    by the engine itself: ``current_timestamp - interval '1' day`` as Athena computes it."""
+    import duckdb
+    from sqlglot import exp
+
+    if any(isinstance(n, exp.Subquery | exp.Select) for n in node.walk()):
+        raise QueryError("Constant expression cannot contain a subquery")
+    sql, outputs = _translate(exp.select(node.copy()), catalog, database)
+    connection = _open()
+    try:
+        _register(connection)
+        row = connection.execute(sql).fetchone()
+    except duckdb.Error as exc:
+        raise _error(exc) from None
+    finally:
+        connection.close()
+    return (row[0] if row else None), outputs[0][1].type
+
+
 def _drop_athena_catalog(tree: Any) -> None:
     """``awsdatacatalog.db.table`` (Athena's catalog) -> ``db.table``."""
     from sqlglot import exp
@@ -4458,10 +5088,7 @@ def _qualify(tree: Any, catalog: _Catalog, database: str) -> Any:
     from sqlglot.errors import OptimizeError
     from sqlglot.optimizer.qualify import qualify
 
-    schema = catalog.schema()
-    for tables in schema.values():
-        for columns in tables.values():
-            columns["$path"] = "string"
+    schema = catalog.schema([(db, name) for db, name, _ in _referenced_tables(tree, database)])
     schema["information_schema"] = {
         name: dict(columns) for name, columns in _INFORMATION_SCHEMA.items()
     }
@@ -4489,8 +5116,11 @@ def _qualify(tree: Any, catalog: _Catalog, database: str) -> Any:
 
 def translate(sql: str, home: Path | None = None, database: str = "phenolake") -> str:
     """Athena SQL -> the DuckDB SQL the local engine runs (typed against the home's catalog)."""
-    catalog = _Catalog(load_catalog(home) if home is not None else {})
-    sql_text, _ = _translate(_parse(sql), catalog, database)
+    catalog = _Catalog(load_catalog(home) if home is not None else {}, home)
+    tree = _parse(sql)
+    _drop_athena_catalog(tree)
+    _resolve_iceberg(tree, catalog, database)
+    sql_text, _ = _translate(tree, catalog, database)
     return sql_text
 
 
@@ -4568,6 +5198,15 @@ def _command(tree: Any, catalog: _Catalog, database: str, home: Path) -> pa.Tabl
         table = catalog.table(db, name)
         if table is None:
             raise QueryError(f"table {words[2]} is not in the Glue catalog (database {db})")
+        iceberg = catalog.iceberg(db, name)
+        if iceberg is not None:
+            schema = iceberg.schema()
+            keys = [schema.find_field(f.source_id).name for f in iceberg.metadata.spec().fields]
+            listing = f"SELECT DISTINCT {', '.join(keys)} FROM {words[2]}" if keys else "none"
+            raise QueryError(
+                f"{db}.{name} is an Iceberg table: Athena does not run SHOW PARTITIONS on "
+                f"Iceberg tables (their partitions are hidden); its partitions: {listing}"
+            )
         keys = [k["Name"] for k in table.get("PartitionKeys", [])]
         rows = sorted(
             "/".join(f"{k}={v}" for k, v in zip(keys, p.get("Values", []), strict=False))
@@ -4580,13 +5219,10 @@ def _command(tree: Any, catalog: _Catalog, database: str, home: Path) -> pa.Tabl
             if upper[4] not in ("IN", "FROM"):
                 raise QueryError(f"cannot parse the SQL: {' '.join(words)}")
             db = words[5].strip('"`')
-        table = catalog.table(db, name)
-        if table is None:
+        if catalog.table(db, name) is None:
             raise _unknown_table(words[3], db, catalog, home)
-        columns = table.get("StorageDescriptor", {}).get("Columns", []) + table.get(
-            "PartitionKeys", []
-        )
-        return pa.table({"field": pa.array([c["Name"] for c in columns], pa.string())})
+        columns = catalog.columns(db, name)
+        return pa.table({"field": pa.array([c.name for c in columns], pa.string())})
     raise QueryError(
         f"{upper[0]} statements do not run locally: queries (SELECT, WITH), "
         "DESCRIBE, SHOW TABLES, SHOW COLUMNS and SHOW PARTITIONS do"
@@ -4599,6 +5235,9 @@ def _describe(catalog: _Catalog, db: str, name: str, home: Path, database: str) 
     table = catalog.table(db, name)
     if table is None:
         raise _unknown_table(name, db, catalog, home)
+    iceberg = catalog.iceberg(db, name)
+    if iceberg is not None:
+        return _describe_iceberg(iceberg)
     columns = table.get("StorageDescriptor", {}).get("Columns", [])
     keys = table.get("PartitionKeys", [])
     rows = [(c["Name"], c["Type"], c.get("Comment", "")) for c in columns + keys]
@@ -4619,22 +5258,43 @@ def _describe(catalog: _Catalog, db: str, name: str, home: Path, database: str) 
     )
 
 
+def _describe_iceberg(iceberg: _IcebergTable) -> pa.Table:
+    """Athena's DESCRIBE of an Iceberg table: ``# Table schema:`` (Hive type names), then
+    ``# Partition spec:`` with each partition field's transform and source column."""
+    schema = iceberg.schema()
+    rows = [("# Table schema:", "", ""), ("# col_name", "data_type", "comment")]
+    rows += [(c.name, c.hive, c.comment) for c in iceberg.columns()]
+    rows += [
+        ("", "", ""),
+        ("# Partition spec:", "", ""),
+        ("# field_name", "field_transform", "column_name"),
+    ]
+    for field in iceberg.metadata.spec().fields:
+        source = schema.find_field(field.source_id)
+        rows.append((field.name, str(field.transform), source.name))
+    return pa.table(
+        {
+            "col_name": pa.array([r[0] for r in rows], pa.string()),
+            "data_type": pa.array([r[1] for r in rows], pa.string()),
+            "comment": pa.array([r[2] for r in rows], pa.string()),
+        }
+    )
+
+
 def _information_schema(connection: Any, catalog: _Catalog) -> None:
     """Athena's information_schema over the catalog: catalog ``awsdatacatalog``, Trino types."""
     schemata, tables, columns = [], [], []
     for db in sorted({*catalog.tables, "information_schema"}):
         schemata.append((ATHENA_CATALOG, db))
     for db, entries in sorted(catalog.tables.items()):
-        for name, table in sorted(entries.items()):
+        for name in sorted(entries):
             tables.append((ATHENA_CATALOG, db, name, "BASE TABLE"))
-            declared = table.get("StorageDescriptor", {}).get("Columns", [])
-            keys = table.get("PartitionKeys", [])
-            for position, column in enumerate(declared + keys, start=1):
-                extra = "partition key" if column in keys else None
+            for position, column in enumerate(catalog.columns(db, name), start=1):
+                extra = "partition key" if column.partition_key else None
                 columns.append(
                     (
-                        ATHENA_CATALOG, db, name, column["Name"].lower(), position, None, "YES",
-                        trino_type(column["Type"]) or column["Type"], column.get("Comment"), extra,
+                        ATHENA_CATALOG, db, name, column.name.lower(), position, None, "YES",
+                        column.trino or column.hive, column.comment or None, extra,
                     )
                 )  # fmt: skip
     for name, fields in _INFORMATION_SCHEMA.items():
@@ -4690,7 +5350,7 @@ def query_local(sql: str, home: Path, database: str = "phenolake") -> pa.Table:
     from sqlglot import exp
 
     tree = _parse(sql)
-    catalog = _Catalog(load_catalog(home))
+    catalog = _Catalog(load_catalog(home), home)
     shown = _command(tree, catalog, database, home)
     if shown is not None:
         return shown
@@ -4700,13 +5360,16 @@ def query_local(sql: str, home: Path, database: str = "phenolake") -> pa.Table:
             "queries (SELECT, WITH), DESCRIBE, SHOW TABLES, SHOW COLUMNS and SHOW PARTITIONS do"
         )
     _drop_athena_catalog(tree)
+    _resolve_iceberg(tree, catalog, database)
     referenced = _referenced_tables(tree, database)
     for db, name, written in referenced:
-        if catalog.table(db, name) is None:
+        if not catalog.exists(db, name):
             raise _unknown_table(written, database, catalog, home)
     translated, outputs = _translate(tree, catalog, database)
     try:
-        connection = connect(home, database, [(db, name) for db, name, _ in referenced])
+        connection = connect(
+            home, database, [(db, name) for db, name, _ in referenced], catalog=catalog
+        )
     except duckdb.Error as exc:
         raise QueryError(_one_line(exc)) from None
     try:
@@ -4777,7 +5440,7 @@ def table_row_counts(home: Path, database: str = "phenolake") -> dict[str, int]:
         f"SELECT {_sql_string(n)} AS t, count(*) AS n FROM {_ident(database.lower())}.{_ident(n)}"
         for n in names
     )
-    connection = connect(home, database)
+    connection = connect(home, database, [(database, n) for n in names])
     try:
         return {t: n for t, n in connection.execute(sql).fetchall()}
     except duckdb.Error as exc:
