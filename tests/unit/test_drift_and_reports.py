@@ -155,14 +155,17 @@ def test_participant_stats_from_days() -> None:
         {
             "source": "radar", "site": "a", "participant_id": "p1", "metric": "m", "device": "",
             "row_count": 15, "start_date": "2024-10-17", "end_date": "2024-10-19", "day_count": 2,
+            "day_rows_mean": 7.5, "day_rows_sd": 2.5,
         },
         {
             "source": "radar", "site": "a", "participant_id": "p1", "metric": "m", "device": "w",
             "row_count": 7, "start_date": "2024-10-18", "end_date": "2024-10-18", "day_count": 1,
+            "day_rows_mean": 7.0, "day_rows_sd": 0.0,
         },
         {
             "source": "radar", "site": "b", "participant_id": "p2", "metric": "m", "device": "",
             "row_count": 1, "start_date": "2024-10-18", "end_date": "2024-10-18", "day_count": 1,
+            "day_rows_mean": 1.0, "day_rows_sd": 0.0,
         },
     ]  # fmt: skip
 
