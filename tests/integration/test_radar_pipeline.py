@@ -226,7 +226,8 @@ def test_report_and_notification_list_the_silent_participants(radar_run, tmp_pat
     assert page.index("kcl-bad") < page.index("mssm-002") < page.index("<img")
     stats = gzip.decompress((out / "stats" / "all_sites.csv.gz").read_bytes()).decode()
     assert stats.splitlines()[0] == (
-        "source,site,participant_id,metric,device,row_count,start_date,end_date,day_count"
+        "source,site,participant_id,metric,device,row_count,start_date,end_date,day_count,"
+        "day_rows_mean,day_rows_sd"
     )
     assert (out / "stats" / "connect-mssm_stats.csv.gz").exists()
     summary = json.loads((out / "summaries/month/radar/kcl-001/2024-10.json").read_text())

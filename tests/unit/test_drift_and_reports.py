@@ -155,14 +155,17 @@ def test_participant_stats_from_days() -> None:
         {
             "source": "radar", "site": "a", "participant_id": "p1", "metric": "m", "device": "",
             "row_count": 15, "start_date": "2024-10-17", "end_date": "2024-10-19", "day_count": 2,
+            "day_rows_mean": 7.5, "day_rows_sd": 2.5,
         },
         {
             "source": "radar", "site": "a", "participant_id": "p1", "metric": "m", "device": "w",
             "row_count": 7, "start_date": "2024-10-18", "end_date": "2024-10-18", "day_count": 1,
+            "day_rows_mean": 7.0, "day_rows_sd": 0.0,
         },
         {
             "source": "radar", "site": "b", "participant_id": "p2", "metric": "m", "device": "",
             "row_count": 1, "start_date": "2024-10-18", "end_date": "2024-10-18", "day_count": 1,
+            "day_rows_mean": 1.0, "day_rows_sd": 0.0,
         },
     ]  # fmt: skip
 
@@ -174,13 +177,13 @@ def test_participant_stats_from_days() -> None:
 def test_day_coverage_averages_the_sources_metrics() -> None:
     from phenolake_tools import reports
 
+    # COVERAGE_SQL's rows: a metric at 50%, one with rows and no rate (1); then one at 104%
+    # (1) and the other without rows (0)
     rows = [
-        {"source": "radar", "participant_id": "p1", "metric": "a", "date": "2024-10-17",
-         "rows": 43200, "coverage": 0.5},
-        {"source": "radar", "participant_id": "p1", "metric": "b", "date": "2024-10-17",
-         "rows": 3, "coverage": None},
-        {"source": "radar", "participant_id": "p1", "metric": "a", "date": "2024-10-19",
-         "rows": 90000, "coverage": 1.04},
+        {"source": "radar", "participant_id": "p1", "date": "2024-10-17", "covered": 1.5,
+         "metrics": 2},
+        {"source": "radar", "participant_id": "p1", "date": "2024-10-19", "covered": 1.0,
+         "metrics": 2},
     ]  # fmt: skip
     views = reports.day_coverage(rows)
     assert views["radar"] == {("radar", "p1"): {"2024-10-17": 0.75, "2024-10-19": 0.5}}

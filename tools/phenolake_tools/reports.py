@@ -75,30 +75,34 @@ ANNOTATE_PARTICIPANTS = 40
 # --- coverage ------------------------------------------------------------------------------
 
 
-def day_coverage(rows: list[dict[str, Any]]) -> dict[str, dict[tuple[str, str], dict[str, float]]]:
-    """completeness rows -> {view: {(source, participant): {date: coverage}}}, view being each
-    source and "all"."""
-    metrics: dict[str, set[str]] = {}
-    cells: dict[tuple[str, str, str], dict[str, float]] = {}
-    for row in rows:
-        metrics.setdefault(row["source"], set()).add(row["metric"])
-        coverage = row["coverage"]
-        value = 1.0 if coverage is None else min(1.0, float(coverage))
-        value = value if row["rows"] else 0.0
-        cells.setdefault((row["source"], row["participant_id"], row["date"]), {})[row["metric"]] = (
-            value
-        )
+#: A cell of the heatmap per source, participant and day: the sum over the source's metrics
+#: of min(1, coverage) (1 where a metric has rows and no rate, 0 where it has none), and how
+#: many metrics the source has. Aggregated in SQL: the answer is the heatmap's cells.
+COVERAGE_SQL = (
+    "WITH cell AS (SELECT source, participant_id, date, metric, "
+    "CASE WHEN rows > 0 THEN least(1.0, coalesce(coverage, 1.0)) ELSE 0.0 END AS value "
+    "FROM completeness), "
+    "per_source AS (SELECT source, count(DISTINCT metric) AS metrics FROM completeness "
+    "GROUP BY source) "
+    "SELECT cell.source, cell.participant_id, cell.date, sum(cell.value) AS covered, "
+    "per_source.metrics FROM cell JOIN per_source ON cell.source = per_source.source "
+    "GROUP BY cell.source, cell.participant_id, cell.date, per_source.metrics"
+)
+
+
+def day_coverage(cells: list[dict[str, Any]]) -> dict[str, dict[tuple[str, str], dict[str, float]]]:
+    """``COVERAGE_SQL``'s rows -> {view: {(source, participant): {date: coverage}}}, view being
+    each source and "all" (every metric of every source alike)."""
+    metrics = {row["source"]: row["metrics"] for row in cells}
+    all_metrics = sum(metrics.values())
     views: dict[str, dict[tuple[str, str], dict[str, float]]] = {"all": {}}
-    for (source, participant, date), found in cells.items():
-        own = metrics[source]
-        value = sum(found.get(m, 0.0) for m in own) / len(own)
-        views.setdefault(source, {}).setdefault((source, participant), {})[date] = value
-    all_metrics = sum(len(m) for m in metrics.values())
-    per_participant: dict[tuple[str, str], dict[str, float]] = {}
-    for (_source, participant, date), found in cells.items():
-        cell = per_participant.setdefault(("all", participant), {})
-        cell[date] = cell.get(date, 0.0) + sum(found.values()) / all_metrics
-    views["all"] = per_participant
+    for row in cells:
+        source, participant, date = row["source"], row["participant_id"], row["date"]
+        views.setdefault(source, {}).setdefault((source, participant), {})[date] = (
+            row["covered"] / row["metrics"]
+        )
+        cell = views["all"].setdefault(("all", participant), {})
+        cell[date] = cell.get(date, 0.0) + row["covered"] / all_metrics
     return views
 
 
@@ -203,78 +207,238 @@ def period_of(day: dt.date, period: Period) -> tuple[str, dt.date, dt.date]:
     return f"{year}-W{week:02d}", first, first + dt.timedelta(days=6)
 
 
-def _stats(values: list[float]) -> dict[str, float | None]:
-    """mean, median, the sample sd (divides by n - 1, as pandas' ``std``; null for one value:
-    named ``sd_sample``, so it is not taken for the CONNECT scripts' population sd), min, max."""
-    clean = sorted(v for v in values if v is not None and math.isfinite(v))
-    if not clean:
-        return {"mean": None, "median": None, "sd_sample": None, "min": None, "max": None}
-    n = len(clean)
-    mean = sum(clean) / n
-    middle = n // 2
-    median = clean[middle] if n % 2 else (clean[middle - 1] + clean[middle]) / 2
-    std = math.sqrt(sum((v - mean) ** 2 for v in clean) / (n - 1)) if n > 1 else None
-    return {
-        "mean": round(mean, 6),
-        "median": round(median, 6),
-        "sd_sample": None if std is None else round(std, 6),
-        "min": clean[0],
-        "max": clean[-1],
-    }
+_INTEGER = {"bigint", "integer", "int", "smallint", "tinyint"}
+_FLOATING = {"double", "real", "float"}
+#: The largest finite double: a value beyond it (or NaN, which compares false) is left out.
+_FINITE = "1.7976931348623157e308"
 
 
-def _value_column(name: str, kind: pa.DataType) -> bool:
-    """Numeric columns that are measurements (not times, versions or provenance)."""
+def _value_column(name: str, kind: str) -> bool:
+    """Numeric columns (a Trino type, ``information_schema``'s) that are measurements (not
+    times, versions, provenance or questionnaire answers)."""
     timeish = name == "time" or name.startswith("time_") or name.endswith("_time")
-    numeric = pa.types.is_floating(kind) or pa.types.is_integer(kind)
-    return numeric and not timeish and name != "version"
+    numeric = kind.split("(")[0] in _INTEGER | _FLOATING
+    return numeric and not timeish and name != "version" and "answers_" not in name
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+class TableFigures:
+    """The figures of the summarised tables per participant and period, aggregated by SQL
+    (``query``: locally DuckDB, or Athena), so what is fetched is one row per participant x
+    period x value column (or answer), never a table's rows: memory is the report's size."""
+
+    def __init__(
+        self, query: Query, tables: dict[str, str], period: Period, database: str = "phenolake"
+    ) -> None:
+        from phenolake_tools.summaries import period_sql
+
+        self.query, self.tables, self.database = query, tables, database
+        day = f"TRY_CAST(CAST({_ident('date')} AS varchar) AS timestamp)"
+        self.label = period_sql(day, period)
+        self._values: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}
+        self._answers: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}
+
+    def _columns(self, table: str) -> dict[str, str]:
+        rows = self.query(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            f"WHERE table_schema = {_string(self.database)} AND table_name = {_string(table)} "
+            "ORDER BY ordinal_position"
+        ).to_pylist()
+        return {r["column_name"]: r["data_type"] for r in rows}
+
+    def _rows(self, table: str, select: str) -> str:
+        """The table's rows with a participant and a day, with their period (``label``)."""
+        return (
+            f"SELECT participant_id, {self.label} AS label{select} FROM {_ident(table)} "
+            "WHERE participant_id IS NOT NULL"
+        )
+
+    def values(self, metric: str) -> dict[tuple[str, str], dict[str, Any]]:
+        """{(participant, period label): {column: mean, median, sd_sample, min, max}} for
+        every participant and period with rows in the metric's table."""
+        if metric not in self._values:
+            self._values[metric] = self._value_figures(self.tables.get(metric))
+        return self._values[metric]
+
+    def _value_figures(self, table: str | None) -> dict[tuple[str, str], dict[str, Any]]:
+        columns = self._columns(table) if table else {}
+        if table is None or not {"participant_id", "date"} <= set(columns):
+            return {}
+        wanted = [c for c, kind in columns.items() if _value_column(c, kind)]
+        present = self.query(
+            f"SELECT participant_id, label, count(*) AS n FROM ({self._rows(table, '')}) "
+            "WHERE label IS NOT NULL GROUP BY participant_id, label"
+        ).to_pylist()
+        empty = {"mean": None, "median": None, "sd_sample": None, "min": None, "max": None}
+        found = {
+            (r["participant_id"], r["label"]): {c: dict(empty) for c in wanted} for r in present
+        }
+        if not wanted or not found:
+            return found
+        names = ", ".join(_string(c) for c in wanted)
+        numbers = ", ".join(f"CAST({_ident(c)} AS double)" for c in wanted)
+        group = "participant_id, label, column_name"
+        select = f", {', '.join(_ident(c) for c in wanted)}"
+        sql = (
+            f"WITH base AS (SELECT participant_id, label, v.column_name, v.value "
+            f"FROM ({self._rows(table, select)}) "
+            f"CROSS JOIN UNNEST(ARRAY[{names}], ARRAY[{numbers}]) AS v (column_name, value) "
+            f"WHERE label IS NOT NULL AND abs(v.value) <= {_FINITE}), "
+            f"ranked AS (SELECT *, row_number() OVER (PARTITION BY {group} ORDER BY value) AS k, "
+            f"count(*) OVER (PARTITION BY {group}) AS n, "
+            f"avg(value) OVER (PARTITION BY {group}) AS m FROM base) "
+            f"SELECT {group}, count(*) AS n, avg(value) AS mean, "
+            "avg(CASE WHEN k IN ((n + 1) / 2, (n + 2) / 2) THEN value END) AS median, "
+            "sum((value - m) * (value - m)) AS m2, min(value) AS min, max(value) AS max "
+            f"FROM ranked GROUP BY {group}"
+        )
+        for r in self.query(sql).to_pylist():
+            integer = columns[r["column_name"]].split("(")[0] in _INTEGER
+            n = r["n"]
+            median = r["median"]
+            if integer and n % 2:
+                median = int(median)  # the middle value itself, as the column holds it
+            found[(r["participant_id"], r["label"])][r["column_name"]] = {
+                "mean": round(r["mean"], 6),
+                "median": round(median, 6),
+                "sd_sample": round(math.sqrt(r["m2"] / (n - 1)), 6) if n > 1 else None,
+                "min": int(r["min"]) if integer else r["min"],
+                "max": int(r["max"]) if integer else r["max"],
+            }
+        return found
+
+    def questionnaires(self, metric: str) -> dict[tuple[str, str], dict[str, Any]]:
+        """{(participant, period label): {questionnaire: {"responses": n, "answers":
+        {question: {answer: count}}}}} of the metric's table."""
+        if metric not in self._answers:
+            self._answers[metric] = self._answer_counts(self.tables.get(metric))
+        return self._answers[metric]
+
+    def _answer_counts(self, table: str | None) -> dict[tuple[str, str], dict[str, Any]]:
+        columns = self._columns(table) if table else {}
+        if table is None or not {"participant_id", "date"} <= set(columns):
+            return {}
+        name = (
+            f"coalesce(nullif(CAST({_ident('name')} AS varchar), ''), 'questionnaire')"
+            if "name" in columns
+            else "'questionnaire'"
+        )
+        counts: dict[tuple[str, str], dict[str, Any]] = {}
+        responses = self.query(
+            "SELECT participant_id, label, questionnaire, count(*) AS n FROM "
+            f"({self._rows(table, f', {name} AS questionnaire')}) "
+            "WHERE label IS NOT NULL GROUP BY participant_id, label, questionnaire"
+        ).to_pylist()
+        for r in responses:
+            entry = counts.setdefault((r["participant_id"], r["label"]), {})
+            entry[r["questionnaire"]] = {"responses": r["n"], "answers": {}}
+        indexes = []
+        while f"answers_{len(indexes)}_question_id" in columns:
+            indexes.append(len(indexes))
+        kinds = {columns.get(f"answers_{i}_value") for i in indexes} - {None}
+        batches = [indexes] if len(kinds) <= 1 else [[i] for i in indexes]
+        kind = next(iter(kinds)) if len(kinds) == 1 else "varchar"
+        for batch in batches if indexes else []:
+            batch_kind = columns.get(f"answers_{batch[0]}_value", kind) if len(batch) == 1 else kind
+            values = [
+                _ident(f"answers_{i}_value")
+                if f"answers_{i}_value" in columns
+                else f"CAST(NULL AS {batch_kind})"
+                for i in batch
+            ]
+            questions = ", ".join(_ident(f"answers_{i}_question_id") for i in batch)
+            aliased = ", ".join(f"{v} AS value_{i}" for v, i in zip(values, batch, strict=True))
+            inner = self._rows(table, f", {name} AS questionnaire, {questions}, {aliased}")
+            sql = (
+                "SELECT participant_id, label, questionnaire, a.question, a.value, "
+                f"count(*) AS n FROM ({inner}) CROSS JOIN UNNEST(ARRAY[{questions}], "
+                f"ARRAY[{', '.join(f'value_{i}' for i in batch)}]) AS a (question, value) "
+                "WHERE label IS NOT NULL AND a.question IS NOT NULL "
+                "GROUP BY participant_id, label, questionnaire, a.question, a.value"
+            )
+            for r in self.query(sql).to_pylist():
+                entry = counts[(r["participant_id"], r["label"])][r["questionnaire"]]
+                by_answer = entry["answers"].setdefault(r["question"], {})
+                text = _answer_text(r["value"])
+                by_answer[text] = by_answer.get(text, 0) + r["n"]
+        return counts
+
+
+def _label_sql(period: Period) -> str:
+    from phenolake_tools.summaries import period_sql
+
+    return period_sql(f"TRY_CAST(CAST({_ident('date')} AS varchar) AS timestamp)", period)
+
+
+def period_sql(period: Period) -> tuple[str, str]:
+    """The SQL of the completeness figures per participant and period (the days with data,
+    first and last) and per metric of those (rows, days): the summaries' rows, not the
+    table's."""
+    label = _label_sql(period)
+    days = (
+        f"SELECT source, participant_id, {label} AS label, date, metric, rows FROM completeness "
+        "WHERE rows > 0"
+    )
+    return (
+        "SELECT source, participant_id, label, count(DISTINCT date) AS days, "
+        f'min(date) AS start, max(date) AS "end" FROM ({days}) '
+        "GROUP BY source, participant_id, label",
+        "SELECT source, participant_id, label, metric, sum(rows) AS rows, "
+        f"count(DISTINCT date) AS days FROM ({days}) "
+        "GROUP BY source, participant_id, label, metric",
+    )
 
 
 def summaries(
-    completeness: list[dict[str, Any]],
-    tables: dict[str, pa.Table],
+    periods: list[dict[str, Any]],
+    metrics: list[dict[str, Any]],
+    tables: TableFigures | None,
     period: Period,
     as_of: dt.date,
     units: dict[str, dict[str, str]] | None = None,
 ) -> dict[tuple[str, str, str], dict[str, Any]]:
     """{(source, participant, period label): summary} for every period with data.
 
-    Days missing are the period's days without data from the participant's first day with
-    data (not before: they were not enrolled) to the period's end or ``as_of``.
+    ``periods`` and ``metrics`` are the answers to ``period_sql``'s queries. Days missing are
+    the period's days without data from the participant's first day with data (not before:
+    they were not enrolled) to the period's end or ``as_of``.
 
-    ``tables`` are the curated tables of metrics whose values are summarised, by metric name
-    (the tables a source declares ``summarised``), each with ``participant_id`` and ``date``
-    columns; ``units`` the value columns' units by metric (default: the declared ones)."""
+    ``tables``: the figures of the curated tables of metrics whose values are summarised (the
+    tables a source declares ``summarised``, each with ``participant_id`` and ``date``
+    columns), aggregated in SQL; ``units`` the value columns' units by metric (default: the
+    declared ones)."""
     units = declared_units() if units is None else units
-    grouped: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
-    enrolled: dict[tuple[str, str], dt.date] = {}
-    for row in completeness:
-        if not row["rows"]:
-            continue
+    enrolled: dict[tuple[str, str], str] = {}
+    for row in periods:
         key = (row["source"], row["participant_id"])
-        day = dt.date.fromisoformat(row["date"])
-        enrolled[key] = min(enrolled.get(key, day), day)
-        label, _, _ = period_of(dt.date.fromisoformat(row["date"]), period)
-        grouped.setdefault((row["source"], row["participant_id"], label), []).append(row)
+        enrolled[key] = min(enrolled.get(key, row["start"]), row["start"])
+    by_metric: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for row in metrics:
+        by_metric.setdefault((row["source"], row["participant_id"], row["label"]), []).append(row)
     out = {}
-    for (source, participant, label), rows in sorted(grouped.items()):
-        _, first, last = period_of(dt.date.fromisoformat(rows[0]["date"]), period)
-        days = sorted({r["date"] for r in rows})
+    for row in sorted(periods, key=lambda r: (r["source"], r["participant_id"], r["label"])):
+        source, participant = row["source"], row["participant_id"]
+        label, first, last = period_of(dt.date.fromisoformat(row["start"]), period)
         # days missing: from the participant's first day with data (or the period's start)
-        span_start = max(first, enrolled[(source, participant)])
+        span_start = max(first, dt.date.fromisoformat(enrolled[(source, participant)]))
         period_days = max(0, (min(last, as_of) - span_start).days + 1)
         per_metric: dict[str, Any] = {}
-        for metric in sorted({r["metric"] for r in rows}):
-            mine = [r for r in rows if r["metric"] == metric]
-            entry: dict[str, Any] = {
-                "count": sum(r["rows"] for r in mine),
-                "days_with_data": len({r["date"] for r in mine}),
-            }
-            values = _metric_values(tables.get(metric), participant, first, last)
+        mine = by_metric.get((source, participant, row["label"]), [])
+        for found in sorted(mine, key=lambda r: r["metric"]):
+            metric = found["metric"]
+            entry: dict[str, Any] = {"count": found["rows"], "days_with_data": found["days"]}
+            values = tables.values(metric).get((participant, label)) if tables else None
             if values:
                 entry["values"] = {
-                    column: {**_stats(numbers), "unit": units.get(metric, {}).get(column, "")}
-                    for column, numbers in values.items()
+                    column: {**figures, "unit": units.get(metric, {}).get(column, "")}
+                    for column, figures in values.items()
                 }
             per_metric[metric] = entry
         summary: dict[str, Any] = {
@@ -285,67 +449,23 @@ def summaries(
             "period_start": first.isoformat(),
             "period_end": last.isoformat(),
             "data_summary": {
-                "start": days[0],
-                "end": days[-1],
-                "days_with_data": len(days),
-                "days_missing": period_days - len(days),
+                "start": row["start"],
+                "end": row["end"],
+                "days_with_data": row["days"],
+                "days_missing": period_days - row["days"],
                 "metrics_available": sorted(per_metric),
             },
             "metrics": per_metric,
         }
-        questionnaires = _questionnaire_counts(
-            tables.get("questionnaire_response"), participant, first, last
+        questionnaires = (
+            tables.questionnaires("questionnaire_response").get((participant, label))
+            if tables
+            else None
         )
         if questionnaires:
             summary["questionnaires"] = questionnaires
         out[(source, participant, label)] = summary
     return out
-
-
-def _rows_in(
-    table: pa.Table | None, participant: str, first: dt.date, last: dt.date
-) -> list[dict[str, Any]]:
-    if table is None or table.num_rows == 0:
-        return []
-    lo, hi = first.isoformat(), last.isoformat()
-    return [
-        r
-        for r in table.to_pylist()
-        if r.get("participant_id") == participant and lo <= str(r.get("date")) <= hi
-    ]
-
-
-def _metric_values(
-    table: pa.Table | None, participant: str, first: dt.date, last: dt.date
-) -> dict[str, list[float]]:
-    rows = _rows_in(table, participant, first, last)
-    if not rows or table is None:
-        return {}
-    columns = [
-        f.name for f in table.schema if _value_column(f.name, f.type) and "answers_" not in f.name
-    ]
-    return {c: [r[c] for r in rows if r[c] is not None] for c in columns}
-
-
-def _questionnaire_counts(
-    table: pa.Table | None, participant: str, first: dt.date, last: dt.date
-) -> dict[str, Any]:
-    """{questionnaire: {"responses": n, "answers": {question: {answer: count}}}}."""
-    counts: dict[str, Any] = {}
-    for row in _rows_in(table, participant, first, last):
-        name = row.get("name") or "questionnaire"
-        entry = counts.setdefault(name, {"responses": 0, "answers": {}})
-        entry["responses"] += 1
-        index = 0
-        while f"answers_{index}_question_id" in row:
-            question = row[f"answers_{index}_question_id"]
-            answer = row.get(f"answers_{index}_value")
-            if question is not None:
-                text = _answer_text(answer)
-                by_answer = entry["answers"].setdefault(question, {})
-                by_answer[text] = by_answer.get(text, 0) + 1
-            index += 1
-    return counts
 
 
 def _answer_text(value: Any) -> str:
@@ -374,21 +494,18 @@ def write_report(
     from phenolake_tools import summaries as study_summaries
 
     out.mkdir(parents=True, exist_ok=True)
-    completeness = query(
-        "SELECT source, participant_id, metric, date, rows, coverage FROM completeness"
-    ).to_pylist()
-    if not completeness:
+    [extent] = query("SELECT count(*) AS n, max(date) AS latest FROM completeness").to_pylist()
+    if not extent["n"]:
         raise ValueError("the completeness table is empty: run the pipeline first")
     stats_table = query(
         "SELECT * FROM participant_stats ORDER BY site, participant_id, metric, device"
     )
     stats = stats_table.to_pylist()
-    latest = max(dt.date.fromisoformat(r["date"]) for r in completeness)
-    reference = as_of or latest
+    reference = as_of or dt.date.fromisoformat(extent["latest"])
     silent = silent_participants(stats, silent_days, reference)
     written: list[Path] = []
 
-    views = day_coverage(completeness)
+    views = day_coverage(query(COVERAGE_SQL).to_pylist())
     images = []
     for view in ["all", *sorted(v for v in views if v != "all")]:
         participants, dates, values = pivot(views[view])
@@ -417,12 +534,10 @@ def write_report(
         path.write_bytes(gzip.compress(text.encode(), mtime=0))
         written.append(path)
 
-    tables = {
-        metric: query(f'SELECT * FROM "{name}"')
-        for metric, name in summarised_tables(table_names or []).items()
-    }
+    tables = TableFigures(query, summarised_tables(table_names or []), period)
+    periods, metrics = (query(sql).to_pylist() for sql in period_sql(period))
     for (source, participant, label), summary in summaries(
-        completeness, tables, period, reference
+        periods, metrics, tables, period, reference
     ).items():
         path = out / "summaries" / period / source / participant / f"{label}.json"
         path.parent.mkdir(parents=True, exist_ok=True)

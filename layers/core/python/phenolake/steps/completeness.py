@@ -1,6 +1,6 @@
 """Completeness: what data there is per participant x metric x day, against the nominal rate.
 
-Recomputed after every run for the (source, day)s it touched, from the merged day files
+Updated after every run for the (source, day)s it touched, from the merged day files
 (footers, plus the ``site`` and ``device`` columns where a file has them), and written as
 three tables the study team queries in Athena and ``phenolake report`` draws:
 
@@ -14,6 +14,11 @@ three tables the study team queries in Athena and ``phenolake report`` draws:
     ``site, participant_id, metric, device, rows``: the same days split by device (the day
     key's device, else the data's ``device`` column), with the site of the rows.
 
+A run's work is what it merged, not the study's age: a touched (source, day) partition keeps
+its rows of the participants and metrics the run did not touch and gets the touched ones
+recomputed from their own day files (found by key, the source is not listed); the statistics
+are merged (``daystats``).
+
 Days are the participant's own (study.yaml ``participant_timezones``, else the study's
 ``timezone``; UTC by default): for a participant whose zone is not UTC, a day's rows are those
 whose ``time``/``timestamp`` falls on that local day, read from the UTC day files on either
@@ -22,9 +27,15 @@ clock change). Rows with no time column stay on the day of their file.
 
 A day file that Curate refused in this run (schema drift, quarantined) is not counted: its
 rows are in no table.
-``participant_stats`` (not partitioned, rebuilt from every ``participant_days`` partition)
+``participant_stats`` (not partitioned)
     ``source, site, participant_id, metric, device, row_count, start_date, end_date,
-    day_count``: the per-participant statistics the study's scripts used to compute.
+    day_count, day_rows_mean, day_rows_sd``: the per-participant statistics the study's scripts
+    used to compute, with the mean and population sd of the rows per day with data. Updated,
+    not rebuilt: the replaced days' stored ``participant_days`` rows are taken out and their new
+    rows merged in (``merge_stats``); only a first or last day taken out and not put back is
+    looked up, in the source's ``participant_days`` partitions read outward from it (usually
+    one). Rebuilt from every partition only when there is no stored table with the sd (a new
+    lake, or one written before it).
 """
 
 from __future__ import annotations
@@ -33,14 +44,14 @@ import datetime as dt
 import io
 import zoneinfo
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from phenolake import catalog, contracts, lake, sources, storage, study
+from phenolake import catalog, contracts, daystats, lake, sources, storage, study
 from phenolake.config import Settings
 from phenolake.contracts import DayItem, WorkListRef
 from phenolake.steps.common import StepEvent, s3_client
@@ -82,8 +93,11 @@ STATS_SCHEMA = pa.schema(
         ("start_date", pa.string()),
         ("end_date", pa.string()),
         ("day_count", pa.int64()),
+        ("day_rows_mean", pa.float64()),
+        ("day_rows_sd", pa.float64()),
     ]
 )
+STATS_KEYS = ["source", "site", "participant_id", "metric", "device"]
 _GLUE = {
     pa.string(): "string",
     pa.int64(): "bigint",
@@ -226,18 +240,100 @@ def day_rows(
     zone_of: Callable[[str], str] = lambda participant: "UTC",
 ) -> tuple[pa.Table, pa.Table]:
     """The completeness and participant_days rows of one source's day (each participant's
-    local day, ``zone_of``)."""
+    local day, ``zone_of``), from every merged day file of the source: the whole day from
+    scratch (the Completeness step itself updates only the days' participants a run touched,
+    ``touched_day_rows``)."""
+    near = {(dt.date.fromisoformat(day) + dt.timedelta(days=d)).isoformat() for d in (-1, 0, 1)}
+
+    def files() -> Iterator[tuple[dict[str, str], bytes]]:
+        for obj in storage.list_objects(s3, bucket, lake.merged_source_prefix(source)):
+            found = lake.parse_merged_key(obj.key)  # names decoded: the real participant
+            if not found or obj.key in refused:
+                continue
+            zone = zone_of(found["participant"])
+            if found["date"] != day and (_utc(zone) or found["date"] not in near):
+                continue
+            yield found, s3.get_object(Bucket=bucket, Key=obj.key)["Body"].read()
+
+    return _day_tables(source, day, files(), settings, zone_of)
+
+
+def touched_day_rows(
+    s3: Any,
+    bucket: str,
+    source: str,
+    day: str,
+    touched: set[tuple[str, str]],
+    settings: Settings | None = None,
+    refused: set[str] | frozenset[str] = frozenset(),
+    zone_of: Callable[[str], str] = lambda participant: "UTC",
+    devices: dict[str, list[str]] | None = None,
+) -> tuple[pa.Table, pa.Table]:
+    """``day_rows`` of the ``touched`` (metric, participant)s of a source's day alone, read
+    from their own merged day files (the day's, and for a participant not on UTC the days on
+    either side): no listing of the source. ``devices`` caches each participant's device
+    folders across days."""
+    devices = {} if devices is None else devices
+
+    def files() -> Iterator[tuple[dict[str, str], bytes]]:
+        for metric, participant in sorted(touched):
+            base = lake.participant_prefix(source, metric, participant)
+            if base not in devices:
+                devices[base] = _device_folders(s3, bucket, base)
+            dates = [day] if _utc(zone_of(participant)) else sorted(_near(day))
+            for folder in [base, *devices[base]]:
+                for date in dates:
+                    key = f"{folder}date={date}/{lake.MERGED_FILE}"
+                    found = lake.parse_merged_key(key)
+                    if found is None or key in refused:
+                        continue
+                    body = _get(s3, bucket, key)
+                    if body is not None:
+                        yield found, body
+
+    return _day_tables(source, day, files(), settings, zone_of)
+
+
+def _near(day: str) -> set[str]:
+    return {(dt.date.fromisoformat(day) + dt.timedelta(days=d)).isoformat() for d in (-1, 0, 1)}
+
+
+def _device_folders(s3: Any, bucket: str, base: str) -> list[str]:
+    """A participant's ``device=`` folders under its metric (one listing of folders only)."""
+    folders = []
+    pages = s3.get_paginator("list_objects_v2").paginate(
+        Bucket=bucket, Prefix=base + "device=", Delimiter="/"
+    )
+    for page in pages:
+        folders += [p["Prefix"] for p in page.get("CommonPrefixes", [])]
+    return sorted(folders)
+
+
+def _get(s3: Any, bucket: str, key: str) -> bytes | None:
+    """An object's body, None where there is none."""
+    from botocore.exceptions import ClientError
+
+    try:
+        return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            return None
+        raise
+
+
+def _day_tables(
+    source: str,
+    day: str,
+    files: Iterable[tuple[dict[str, str], bytes]],
+    settings: Settings | None,
+    zone_of: Callable[[str], str],
+) -> tuple[pa.Table, pa.Table]:
+    """The completeness and participant_days rows of ``day`` from the merged day files given
+    (the parts of each file's key, its body)."""
     totals: dict[tuple[str, str], list[Any]] = {}
     split: dict[tuple[str, str, str, str], int] = defaultdict(int)
-    near = {(dt.date.fromisoformat(day) + dt.timedelta(days=d)).isoformat() for d in (-1, 0, 1)}
-    for obj in storage.list_objects(s3, bucket, lake.merged_source_prefix(source)):
-        found = lake.parse_merged_key(obj.key)  # names decoded: the real participant
-        if not found or obj.key in refused:
-            continue
+    for found, body in files:
         zone = zone_of(found["participant"])
-        if found["date"] != day and (_utc(zone) or found["date"] not in near):
-            continue
-        body = s3.get_object(Bucket=bucket, Key=obj.key)["Body"].read()
         parquet = pq.ParquetFile(io.BytesIO(body))
         local = None if _utc(zone) else _local_rows(parquet.read(), day, zone)
         if local is None and found["date"] != day:
@@ -260,7 +356,7 @@ def day_rows(
         for site, device, rows in parts:
             split[(site, found["participant"], found["metric"], device)] += rows
     columns: dict[str, list[Any]] = defaultdict(list)
-    named = sources.get(source).metric_tables if source in sources.REGISTRY else {}
+    named = metric_names(source)
     for (participant, metric), (count, first, last) in sorted(totals.items()):
         seconds = day_seconds(day, zone_of(participant))
         expected = expected_rows(source, metric, settings, seconds)
@@ -278,24 +374,146 @@ def day_rows(
         ):
             detail[name].append(value)
     return (
-        pa.table({n: columns[n] for n in SCHEMA.names}, schema=SCHEMA),
-        pa.table({n: detail[n] for n in DAYS_SCHEMA.names}, schema=DAYS_SCHEMA),
+        _in_order(pa.table({n: columns[n] for n in SCHEMA.names}, schema=SCHEMA)),
+        _in_order(pa.table({n: detail[n] for n in DAYS_SCHEMA.names}, schema=DAYS_SCHEMA)),
     )
+
+
+def metric_names(source: str) -> dict[str, str]:
+    """The source's metrics as completeness names them (``metric_tables``), where renamed."""
+    return sources.get(source).metric_tables if source in sources.REGISTRY else {}
+
+
+def _in_order(table: pa.Table) -> pa.Table:
+    """A day's rows in one order, however they were computed (partly kept, partly new)."""
+    keys = [c for c in ("site", "participant_id", "metric", "device") if c in table.column_names]
+    return table.sort_by([(k, "ascending") for k in keys])
+
+
+def replace_rows(
+    old: pa.Table, new: pa.Table, touched: set[tuple[str, str]], schema: pa.Schema
+) -> pa.Table:
+    """A partition's ``old`` rows less those of the ``touched`` (metric, participant)s, plus
+    ``new`` (theirs, recomputed)."""
+    if old.num_rows == 0:
+        return _in_order(new.cast(schema))
+    participants, metrics = old.column("participant_id"), old.column("metric")
+    kept = [
+        (m, p) not in touched
+        for p, m in zip(participants.to_pylist(), metrics.to_pylist(), strict=True)
+    ]
+    rest = old.select(schema.names).cast(schema).filter(pa.array(kept, pa.bool_()))
+    return _in_order(pa.concat_tables([rest, new.cast(schema)]))
 
 
 def participant_stats(days: pa.Table) -> pa.Table:
     """``participant_days`` rows (with source and date) -> one row per participant x metric x
-    device: rows, first and last day with data, days with data."""
+    device: rows, first and last day with data, days with data, mean and population sd of the
+    rows per day. From scratch (the Completeness step merges, ``merge_stats``)."""
     if days.num_rows == 0:
         return STATS_SCHEMA.empty_table()
-    keys = ["source", "site", "participant_id", "metric", "device"]
-    stats = days.group_by(keys).aggregate(
-        [("rows", "sum"), ("date", "min"), ("date", "max"), ("date", "count_distinct")]
-    )
-    stats = stats.rename_columns(
-        [*keys, "row_count", "start_date", "end_date", "day_count"]
-    ).select(STATS_SCHEMA.names)
-    return stats.cast(STATS_SCHEMA).sort_by([(k, "ascending") for k in keys])
+    found: dict[tuple[str, ...], list[tuple[str, int]]] = defaultdict(list)
+    for row in days.select([*STATS_KEYS, "date", "rows"]).to_pylist():
+        found[tuple(row[k] for k in STATS_KEYS)].append((row["date"], row["rows"]))
+    return _stats_table({key: daystats.DayStats.of(rows) for key, rows in found.items()})
+
+
+def _stats_table(stats: dict[tuple[str, ...], daystats.DayStats | None]) -> pa.Table:
+    columns: dict[str, list[Any]] = defaultdict(list)
+    for key, found in sorted(stats.items()):
+        if found is None:
+            continue
+        for name, value in zip(STATS_KEYS, key, strict=True):
+            columns[name].append(value)
+        columns["row_count"].append(found.row_count)
+        columns["start_date"].append(found.start_date)
+        columns["end_date"].append(found.end_date)
+        columns["day_count"].append(found.day_count)
+        columns["day_rows_mean"].append(found.mean)
+        columns["day_rows_sd"].append(found.sd)
+    return pa.table({n: columns[n] for n in STATS_SCHEMA.names}, schema=STATS_SCHEMA)
+
+
+def merge_stats(
+    stored: pa.Table,
+    taken_out: list[dict[str, Any]],
+    put_in: list[dict[str, Any]],
+    find_day: Callable[[tuple[str, ...], str, bool], str | None],
+) -> tuple[pa.Table, int]:
+    """``participant_stats`` (``stored``) with the replaced days' rows as stored
+    (``taken_out``: participant_days rows with source and date) taken out and their new rows
+    (``put_in``) merged in (``daystats``). A first or last day taken out and not put back is
+    looked up: ``find_day(key, bound, first)``, the key's first day after ``bound`` (last
+    before it, ``first`` False) among the days stored now. Returns the table and how many
+    days were looked up."""
+    stats: dict[tuple[str, ...], daystats.DayStats | None] = {
+        tuple(r[k] for k in STATS_KEYS): daystats.DayStats.stored(
+            r["day_count"], r["row_count"], r["day_rows_sd"], r["start_date"], r["end_date"]
+        )
+        for r in stored.to_pylist()
+    }
+    out: dict[tuple[str, ...], list[tuple[str, int]]] = defaultdict(list)
+    into: dict[tuple[str, ...], list[tuple[str, int]]] = defaultdict(list)
+    for rows, changes in ((taken_out, out), (put_in, into)):
+        for row in rows:
+            changes[tuple(row[k] for k in STATS_KEYS)].append((row["date"], row["rows"]))
+    looked_up = 0
+    for key in sorted(set(out) | set(into)):
+        result = daystats.update(stats.get(key), out.get(key, []), into.get(key, []))
+        found = result.stats
+        if found is not None and result.lost_first:
+            found.start_date = find_day(key, found.start_date, True) or found.start_date
+            looked_up += 1
+        if found is not None and result.lost_last:
+            found.end_date = find_day(key, found.end_date, False) or found.end_date
+            looked_up += 1
+        stats[key] = found
+    return _stats_table(stats), looked_up
+
+
+class _StoredDays:
+    """The ``participant_days`` partitions of a source, read one at a time as a lost first or
+    last day is looked for (outward from the day lost: usually the next one holds it)."""
+
+    def __init__(self, s3: Any, bucket: str) -> None:
+        self.s3, self.bucket = s3, bucket
+        self.dates: dict[str, list[str]] = {}
+        self.keys: dict[tuple[str, str], set[tuple[str, ...]]] = {}
+
+    def find(self, key: tuple[str, ...], bound: str, first: bool) -> str | None:
+        source = key[0]
+        if source not in self.dates:
+            prefix = lake.curated_prefix(DAYS_TABLE) + lake.partition_folder("source", source)
+            found = set()
+            for obj in storage.list_objects(self.s3, self.bucket, prefix + "/"):
+                parts = lake.parse_partitions(obj.key)
+                if obj.key.endswith(".parquet") and "date" in parts:
+                    found.add(parts["date"])
+            self.dates[source] = sorted(found)
+        dates = self.dates[source]
+        candidates = [d for d in dates if d > bound] if first else [d for d in dates if d < bound]
+        for date in candidates if first else reversed(candidates):
+            if key in self._keys(source, date):
+                return date
+        return None
+
+    def _keys(self, source: str, date: str) -> set[tuple[str, ...]]:
+        if (source, date) not in self.keys:
+            table = _read_partition(self.s3, self.bucket, DAYS_TABLE, source, date, DAYS_SCHEMA)
+            self.keys[(source, date)] = {
+                (source, *(r[k] for k in STATS_KEYS[1:])) for r in table.to_pylist()
+            }
+        return self.keys[(source, date)]
+
+
+def _read_partition(
+    s3: Any, bucket: str, table: str, source: str, date: str, schema: pa.Schema
+) -> pa.Table:
+    key = lake.curated_partition_key(table, [("source", source), ("date", date)])
+    body = _get(s3, bucket, key)
+    if body is None:
+        return schema.empty_table()
+    return pq.read_table(io.BytesIO(body)).select(schema.names).cast(schema)
 
 
 def _write(s3: Any, bucket: str, key: str, table: pa.Table) -> None:
@@ -317,7 +535,42 @@ def _read_all_days(s3: Any, bucket: str) -> pa.Table:
     return pa.concat_tables(tables) if tables else pa.table({})
 
 
+def touched_keys(
+    days: list[DayItem], zone_of: Callable[[str], str]
+) -> dict[tuple[str, str], set[tuple[str, str]]]:
+    """{(source, local day): {(metric, participant)}} whose rows a run's merged days may
+    change: each day's own, and for a participant not on UTC the local days on either side (a
+    UTC day file holds rows of both)."""
+    found: dict[tuple[str, str], set[tuple[str, str]]] = defaultdict(set)
+    for item in days:
+        local = {item.day} if _utc(zone_of(item.participant)) else _near(item.day)
+        for day in local:
+            found[(item.source, day)].add((item.metric, item.participant))
+    return dict(found)
+
+
+def _stored_stats(s3: Any, bucket: str) -> pa.Table | None:
+    """The stored ``participant_stats``, None when there is none with the partials merged
+    into (a new lake, or one written before ``day_rows_sd``: then rebuilt once)."""
+    body = _get(s3, bucket, lake.curated_prefix(STATS_TABLE) + lake.MERGED_FILE)
+    if body is None:
+        return None
+    table = pq.read_table(io.BytesIO(body))
+    if not set(STATS_SCHEMA.names) <= set(table.column_names):
+        return None
+    return table.select(STATS_SCHEMA.names).cast(STATS_SCHEMA)
+
+
+def _with_partition(table: pa.Table, source: str, date: str) -> list[dict[str, Any]]:
+    rows = table.to_pylist()
+    return [{**r, "source": source, "date": date} for r in rows]
+
+
 def run(event: CompletenessEvent, settings: Settings) -> dict[str, Any]:
+    """Update the three tables from the days this run merged: each touched (source, day)
+    partition keeps its other participants' rows and gets the touched ones recomputed from
+    their day files; ``participant_stats`` takes the replaced days' old rows out and merges
+    the new ones in."""
     s3 = s3_client(settings)
     config = study.load_from_lake(s3, settings.lake_bucket)[0]
     settings = study.apply(settings, config)
@@ -326,23 +579,37 @@ def run(event: CompletenessEvent, settings: Settings) -> dict[str, Any]:
     listed = event.days.bucket or bucket
     where = lake.s3_uri(listed, event.days.key)
     days = contracts.load_list(DayItem, storage.get_json(s3, listed, event.days.key), where)
-    touched = sorted({(d.source, d.day) for d in days})
-    if not all(_utc(z) for z in (config.timezone, *config.participant_timezones.values())):
-        # a local day overlaps the UTC days on either side of it
-        touched = sorted(
-            {
-                (source, (dt.date.fromisoformat(day) + dt.timedelta(days=d)).isoformat())
-                for source, day in touched
-                for d in (-1, 0, 1)
-            }
-        )
+    wanted = touched_keys(days, config.zone_of)
+    touched = sorted(wanted)
     written = 0
     refused = refused_by_curate(s3, bucket, event.run_id)
+    devices: dict[str, list[str]] = {}
+    taken_out: list[dict[str, Any]] = []
+    put_in: list[dict[str, Any]] = []
     for source, day in touched:
-        table, detail = day_rows(s3, bucket, source, day, settings, refused, config.zone_of)
-        for name, rows in ((TABLE, table), (DAYS_TABLE, detail)):
+        keys = wanted[(source, day)]
+        table, detail = touched_day_rows(
+            s3, bucket, source, day, keys, settings, refused, config.zone_of, devices
+        )
+        named = metric_names(source)
+        for name, schema, rows, touched_as in (
+            (TABLE, SCHEMA, table, {(named.get(m, m), p) for m, p in keys}),
+            (DAYS_TABLE, DAYS_SCHEMA, detail, keys),
+        ):
+            old = _read_partition(s3, bucket, name, source, day, schema)
+            if name == DAYS_TABLE:
+                mask = [
+                    (m, p) in keys
+                    for p, m in zip(
+                        old.column("participant_id").to_pylist(),
+                        old.column("metric").to_pylist(),
+                        strict=True,
+                    )
+                ]
+                taken_out += _with_partition(old.filter(pa.array(mask, pa.bool_())), source, day)
+                put_in += _with_partition(rows, source, day)
             key = lake.curated_partition_key(name, [("source", source), ("date", day)])
-            _write(s3, bucket, key, rows)
+            _write(s3, bucket, key, replace_rows(old, rows, touched_as, schema))
         written += table.num_rows
     catalog.ensure_database(glue, database)
     for name, schema, description in (
@@ -355,9 +622,15 @@ def run(event: CompletenessEvent, settings: Settings) -> dict[str, Any]:
         catalog.ensure_partitions(
             glue, database, name, columns, [k for k, _ in PARTITIONS], location, touched
         )
-    stats = participant_stats(_read_all_days(s3, bucket)) if touched else None
-    if stats is not None:
-        _write(s3, bucket, lake.curated_prefix(STATS_TABLE) + "part-0.parquet", stats)
+    looked_up, rebuilt = 0, False
+    if touched:
+        stored = _stored_stats(s3, bucket)
+        if stored is None:
+            stats, rebuilt = participant_stats(_read_all_days(s3, bucket)), True
+        else:
+            found = _StoredDays(s3, bucket)
+            stats, looked_up = merge_stats(stored, taken_out, put_in, found.find)
+        _write(s3, bucket, lake.curated_prefix(STATS_TABLE) + lake.MERGED_FILE, stats)
         catalog.ensure_table(
             glue,
             database,
@@ -365,7 +638,13 @@ def run(event: CompletenessEvent, settings: Settings) -> dict[str, Any]:
             columns_of(STATS_SCHEMA),
             [],
             lake.s3_uri(bucket, lake.curated_prefix(STATS_TABLE)),
-            "Per participant x metric x device: rows, first/last day with data, days.",
+            "Per participant x metric x device: rows, first/last day with data, days, "
+            "mean and sd of the rows per day.",
         )
-    counts = {"completeness_rows": written, "days": len(touched)}
+    counts = {
+        "completeness_rows": written,
+        "days": len(touched),
+        "stats_days_looked_up": looked_up,
+        "stats_rebuilt": int(rebuilt),
+    }
     return {**counts, "metrics": counts}
