@@ -79,3 +79,21 @@ def test_local_date_takes_the_offset_in_force_at_each_time(spark: Any) -> None:
         ("D1", "2019-08-02T23:00:00", dt.date(2019, 8, 3)),
         ("D2", "2019-08-02T23:00:00", None),
     ]
+
+
+def test_a_run_reads_its_own_day_files_and_the_utc_days_around_its_local_days() -> None:
+    embrace_job = job()
+    keys = [
+        "merged/embrace/eda/participant=fc096/device=D1/date=2019-08-02/part-0.parquet",
+        "merged/embrace/metadata/participant=fc096/device=D1/date=2019-08-02/part-0.parquet",
+        "merged/radar/eda/participant=fc096/date=2019-08-02/part-0.parquet",
+        "stage/embrace/eda/participant=fc096/device=D1/date=2019-08-02/x.parquet",
+    ]
+    assert embrace_job.by_metric(keys) == {"eda": keys[:1], "metadata": keys[1:2]}
+    assert embrace_job.around([dt.date(2019, 8, 1), dt.date(2019, 8, 3)]) == {
+        "2019-07-31",
+        "2019-08-01",
+        "2019-08-02",
+        "2019-08-03",
+        "2019-08-04",
+    }

@@ -15,11 +15,13 @@ SPEC = SourceSpec(
             )
             for stream in ("eda", "temp", "acc")
         ),
-        TableSpec("embrace_wear_time", ("participant_id",), participant="participant_id"),
+        TableSpec(
+            "embrace_wear_time", ("participant_id", "local_date"), participant="participant_id"
+        ),
         TableSpec("embrace_duplicates", ("participant_id",), participant="participant_id"),
         TableSpec(
             "embrace_metadata",
-            ("participant_id",),
+            ("participant_id", "date"),
             participant="participant_id",
             time="datetime_utc",
         ),
