@@ -265,8 +265,10 @@ def replace_rows(
     sort_by: Sequence[str] = (),
     description: str = "",
 ) -> None:
-    """Delete the rows matching ``condition`` (a Spark Column over the table's columns: the
-    touched participants' days) and add ``df``'s, in one atomic commit."""
+    """Delete the rows matching ``condition`` and add ``df``'s, in one atomic commit. Iceberg
+    deletes whole data files here, so ``condition`` must be on partition columns (the touched
+    participants' days): a file holding rows on both sides of it fails the commit with
+    "Cannot delete file where some, but not all, rows match filter"."""
     rows = ensure_iceberg_table(
         spark,
         df,
