@@ -512,3 +512,183 @@ def test_phenolake_migrate_bad_input(
         "(sources/*/spec.py)"
     )
     assert "table_type" not in saved_catalog(old_home)["tables"][DATABASE]["mhealth"]["Parameters"]
+
+
+def test_an_empty_table_and_its_description(old_lake) -> None:
+    home, glue = old_lake
+    glue_catalog.ensure_table(
+        glue,
+        DATABASE,
+        "embrace_wear_time",
+        [("minutes_worn", "double")],
+        [("participant_id", "string")],
+        f"s3://{LAKE}/curated/embrace_wear_time/",
+        description="Embrace wear time per local day.",
+    )
+    outcome = migration(home, glue).migrate("embrace_wear_time")
+    assert outcome.line().startswith("embrace_wear_time: 0 rows in 0 partitions -> ")
+    table = iceberg.catalog(home, glue).load_table((DATABASE, "embrace_wear_time"))
+    assert table.scan().to_arrow().num_rows == 0
+    assert table.properties["comment"] == "Embrace wear time per local day."
+
+
+def test_files_beside_an_iceberg_table_it_did_not_make_are_left_alone(old_lake) -> None:
+    """A table some writer made Iceberg itself is skipped; what lies beside it is not the
+    migration's to delete."""
+    home, glue = old_lake
+    glue.delete_table(DatabaseName=DATABASE, Name="mhealth")
+    schema = migrate.Layout.of(
+        {
+            "Name": "mhealth",
+            "StorageDescriptor": {"Location": f"s3://{LAKE}/curated/mhealth/", "Columns": []},
+            "PartitionKeys": [{"Name": "user_id", "Type": "string"}],
+        }
+    ).schema()
+    iceberg.catalog(home, glue).create_table(
+        (DATABASE, "mhealth"), schema, location=f"s3://{LAKE}/curated/mhealth"
+    )
+    before = lake_files(home, "mhealth")
+    assert migration(home, glue).migrate("mhealth").line() == "mhealth: already Iceberg"
+    assert lake_files(home, "mhealth") == before
+
+
+class FakeAthena:
+    """Athena as the migration uses it, over moto's Glue: CREATE TABLE makes the Iceberg
+    entry, INSERT copies the renamed Hive table's row count, count(*) answers both. It
+    records every statement, so the test sees what Athena would be asked."""
+
+    def __init__(self, glue: Any, hive_rows: dict[str, int], lose: int = 0) -> None:
+        self.glue = glue
+        self.hive_rows = hive_rows
+        self.lose = lose
+        self.inserted: dict[str, int] = {}
+        self.statements: list[str] = []
+
+    def run(self, sql: str) -> list[list[str | None]]:
+        import re
+
+        self.statements.append(sql)
+        if sql.startswith("CREATE TABLE"):
+            name = re.match(r"CREATE TABLE `(\w+)`", sql).group(1)  # type: ignore[union-attr]
+            location = re.search(r"LOCATION '([^']+)'", sql).group(1)  # type: ignore[union-attr]
+            self.glue.create_table(
+                DatabaseName=DATABASE,
+                TableInput={
+                    "Name": name,
+                    "TableType": "EXTERNAL_TABLE",
+                    "Parameters": {"table_type": "ICEBERG", "metadata_location": "s3://x"},
+                    "StorageDescriptor": {"Location": location},
+                },
+            )
+            return []
+        if sql.startswith("INSERT INTO"):
+            name, source = re.match(r'INSERT INTO "(\w+)".* FROM "(\w+)"', sql).groups()  # type: ignore[union-attr]
+            self.inserted[name] = (
+                self.hive_rows[source.removesuffix(migrate.HIVE_SUFFIX)] - self.lose
+            )
+            return []
+        if "$snapshots" in sql:
+            return [["4242"]]
+        raise AssertionError(sql)
+
+    def count(self, table: str) -> int:
+        self.statements.append(f"count {table}")
+        if table.endswith(migrate.HIVE_SUFFIX):
+            self.glue.get_table(DatabaseName=DATABASE, Name=table)  # it exists, renamed
+            return self.hive_rows[table.removesuffix(migrate.HIVE_SUFFIX)]
+        return self.inserted.get(table, 0)
+
+
+def athena_migration(home: Path, glue: Any, athena: FakeAthena) -> tuple[Any, Any]:
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket=LAKE)
+    for path in (home / LAKE).rglob("*"):
+        if path.is_file():
+            s3.upload_file(str(path), LAKE, path.relative_to(home / LAKE).as_posix())
+    properties: list[tuple[str, dict[str, str]]] = []
+    migration = migrate.AthenaMigration(
+        glue,
+        athena,  # type: ignore[arg-type]
+        migrate.S3Lake(s3),
+        DATABASE,
+        set_properties=lambda name, extra: properties.append((name, extra)),
+    )
+    return migration, s3
+
+
+def s3_keys(s3: Any, table: str) -> list[str]:
+    found = s3.list_objects_v2(Bucket=LAKE, Prefix=f"curated/{table}/").get("Contents", [])
+    return sorted(o["Key"].removeprefix(f"curated/{table}/") for o in found)
+
+
+def test_the_athena_migration_renames_copies_checks_then_drops(old_lake) -> None:
+    home, glue = old_lake
+    athena = FakeAthena(glue, {"embrace_eda": 2})
+    migration, s3 = athena_migration(home, glue, athena)
+    outcome = migration.migrate("embrace_eda")
+    assert outcome.line() == "embrace_eda: 2 rows in 1 partitions -> Iceberg snapshot 4242"
+    assert [s.split(" (")[0].split("\n")[0] for s in athena.statements] == [
+        "count embrace_eda__hive",
+        "CREATE TABLE `embrace_eda`",
+        "count embrace_eda",
+        'INSERT INTO "embrace_eda"',
+        "count embrace_eda",
+        'SELECT snapshot_id FROM "embrace_eda$snapshots" ORDER BY committed_at DESC LIMIT 1',
+    ]
+    names = {t["Name"] for t in glue.get_tables(DatabaseName=DATABASE)["TableList"]}
+    assert "embrace_eda__hive" not in names
+    assert (
+        glue.get_table(DatabaseName=DATABASE, Name="embrace_eda")["Table"]["Parameters"][
+            "table_type"
+        ]
+        == "ICEBERG"
+    )
+    assert s3_keys(s3, "embrace_eda") == []  # the Hive files are gone (Athena's are not faked)
+
+
+def test_the_athena_migration_puts_the_hive_table_back_on_a_mismatch(old_lake) -> None:
+    home, glue = old_lake
+    before = glue.get_partitions(DatabaseName=DATABASE, TableName="embrace_eda")["Partitions"]
+    athena = FakeAthena(glue, {"embrace_eda": 2}, lose=1)
+    migration, s3 = athena_migration(home, glue, athena)
+    keys = s3_keys(s3, "embrace_eda")
+    outcome = migration.migrate("embrace_eda")
+    assert outcome.line() == (
+        "embrace_eda: error: the Iceberg table holds 1 rows, the Hive table 2: left as it was"
+    )
+    entry = glue.get_table(DatabaseName=DATABASE, Name="embrace_eda")["Table"]
+    assert "table_type" not in entry["Parameters"]
+    after = glue.get_partitions(DatabaseName=DATABASE, TableName="embrace_eda")["Partitions"]
+    assert [(p["Values"], p["StorageDescriptor"]["Location"]) for p in after] == [
+        (p["Values"], p["StorageDescriptor"]["Location"]) for p in before
+    ]
+    names = {t["Name"] for t in glue.get_tables(DatabaseName=DATABASE)["TableList"]}
+    assert "embrace_eda__hive" not in names
+    assert s3_keys(s3, "embrace_eda") == keys
+
+
+def test_the_athena_migration_continues_after_a_crash(old_lake, monkeypatch) -> None:
+    home, glue = old_lake
+    athena = FakeAthena(glue, {"mhealth": 2})
+    migration, _ = athena_migration(home, glue, athena)
+    real = athena.run
+
+    def die_at_insert(sql: str) -> list[list[str | None]]:
+        if sql.startswith("INSERT INTO"):
+            raise Crash
+        return real(sql)
+
+    monkeypatch.setattr(athena, "run", die_at_insert)
+    with pytest.raises(Crash):
+        migration.migrate("mhealth")
+    names = {t["Name"] for t in glue.get_tables(DatabaseName=DATABASE)["TableList"]}
+    assert {"mhealth", "mhealth__hive"} <= names
+    assert migrate.chosen_tables(migrate.glue_tables(glue, DATABASE), ["mhealth"]) == ["mhealth"]
+    monkeypatch.setattr(athena, "run", real)
+    assert migration.migrate("mhealth").line() == (
+        "mhealth: 2 rows in 2 partitions -> Iceberg snapshot 4242"
+    )
+    assert [s for s in athena.statements if s.startswith("CREATE")] == [
+        athena.statements[1]
+    ]  # created once
+    assert migration.migrate("mhealth").line() == "mhealth: already Iceberg"

@@ -369,6 +369,28 @@ def _iceberg_file(key: str) -> bool:
     return key.startswith(ICEBERG_FOLDERS)
 
 
+#: The table property that says a table was made by this migration (from a Hive table).
+MIGRATED = "phenolake.migrated-from"
+
+
+def migrated_properties(hive: dict[str, Any]) -> dict[str, str]:
+    """The properties a migrated table gets beside TABLE_PROPERTIES: the mark, and the Hive
+    table's description as Iceberg's ``comment``."""
+    found = {MIGRATED: "hive"}
+    if hive.get("Description"):
+        found["comment"] = hive["Description"]
+    return found
+
+
+def remove_leftovers(lake: LocalLake | S3Lake, table: dict[str, Any]) -> int:
+    """The Hive files a crash left beside a table this migration made (never below a table
+    it did not make: those files are no one's to judge here)."""
+    location = table.get("StorageDescriptor", {}).get("Location", "")
+    if not location or table.get("Parameters", {}).get(MIGRATED) != "hive":
+        return 0
+    return lake.remove_below(location, _iceberg_file)
+
+
 def _arrow_value(value: str | None, kind: pa.DataType) -> pa.Array:
     if value is None or value == DEFAULT_PARTITION:
         return pa.nulls(1, kind)
@@ -475,9 +497,7 @@ class LocalMigration:
             if staged is not None:
                 self.glue.delete_table(DatabaseName=self.database, Name=name + STAGING_SUFFIX)
                 self.persist()
-            location = current.get("StorageDescriptor", {}).get("Location", "")
-            removed = self.lake.remove_below(location, _iceberg_file) if location else 0
-            return Outcome(name, already=True, removed_files=removed)
+            return Outcome(name, already=True, removed_files=remove_leftovers(self.lake, current))
         layout = Layout.of(current)
         if staged is not None:  # an interrupted attempt: start again from the Hive table
             self.glue.delete_table(DatabaseName=self.database, Name=name + STAGING_SUFFIX)
@@ -496,7 +516,7 @@ class LocalMigration:
             schema,
             location=layout.location.rstrip("/"),
             partition_spec=layout.spec(schema),
-            properties=TABLE_PROPERTIES,
+            properties={**TABLE_PROPERTIES, **migrated_properties(current)},
         )
         metadata = transaction.table_metadata
         target = schema_to_pyarrow(metadata.schema(), include_field_ids=False)
@@ -694,7 +714,7 @@ class AthenaMigration:
         athena: Athena,
         lake: S3Lake,
         database: str,
-        set_properties: Callable[[str], None],
+        set_properties: Callable[[str, dict[str, str]], None],
     ) -> None:
         self.glue = glue
         self.athena = athena
@@ -736,10 +756,8 @@ class AthenaMigration:
         current, renamed = self._get(name), self._get(hive_name)
         if current is None and renamed is None:
             raise MigrationError("not in the catalog")
-        if _is_iceberg(current) and renamed is None:
-            location = current.get("StorageDescriptor", {}).get("Location", "")  # type: ignore[union-attr]
-            removed = self.lake.remove_below(location, _iceberg_file) if location else 0
-            return Outcome(name, already=True, removed_files=removed)
+        if current is not None and _is_iceberg(current) and renamed is None:
+            return Outcome(name, already=True, removed_files=remove_leftovers(self.lake, current))
         if current is not None and not _is_iceberg(current):
             if renamed is not None:  # a rename a crash interrupted: the copy goes, then again
                 self.glue.delete_table(DatabaseName=self.database, Name=hive_name)
@@ -764,7 +782,7 @@ class AthenaMigration:
                 f"the Iceberg table holds {written} rows, the Hive table {hive_rows}: "
                 "left as it was"
             )
-        self.set_properties(name)
+        self.set_properties(name, migrated_properties(renamed))
         partition_count = len(partitions(self.glue, self.database, hive_name))
         self.glue.delete_table(DatabaseName=self.database, Name=hive_name)
         self.lake.remove_below(layout.location, _iceberg_file)
@@ -779,15 +797,15 @@ class AthenaMigration:
         )
 
 
-def iceberg_properties(glue: Any, database: str, name: str) -> None:
-    """TABLE_PROPERTIES on a table Athena created (a metadata-only commit, PyIceberg's
-    GlueCatalog with the caller's credentials and S3)."""
+def iceberg_properties(glue: Any, database: str, name: str, extra: dict[str, str]) -> None:
+    """TABLE_PROPERTIES (and ``extra``) on a table Athena created: a metadata-only commit,
+    PyIceberg's GlueCatalog with the caller's credentials and S3."""
     from pyiceberg.catalog.glue import GlueCatalog
 
     from phenolake.iceberg import SPARK_CATALOG, TABLE_PROPERTIES
 
     table = GlueCatalog(SPARK_CATALOG, client=glue).load_table((database, name))
-    wanted = {k: v for k, v in TABLE_PROPERTIES.items() if k != "format-version"}
+    wanted = {k: v for k, v in TABLE_PROPERTIES.items() if k != "format-version"} | extra
     if any(table.properties.get(k) != v for k, v in wanted.items()):
         with table.transaction() as transaction:
             transaction.set_properties(wanted)
@@ -812,7 +830,7 @@ def migrate_athena(
         Athena(session.client("athena"), workgroup, database),
         S3Lake(session.client("s3")),
         database,
-        set_properties=lambda name: iceberg_properties(glue, database, name),
+        set_properties=lambda name, extra: iceberg_properties(glue, database, name, extra),
     )
     done = []
     for name in names:
