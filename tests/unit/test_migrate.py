@@ -591,8 +591,8 @@ class FakeAthena:
             return [["4242"]]
         raise AssertionError(sql)
 
-    def count(self, table: str) -> int:
-        self.statements.append(f"count {table}")
+    def count(self, table: str, where: str = "") -> int:
+        self.statements.append(f"count {table}" + (f" WHERE {where}" if where else ""))
         if table.endswith(migrate.HIVE_SUFFIX):
             self.glue.get_table(DatabaseName=DATABASE, Name=table)  # it exists, renamed
             return self.hive_rows[table.removesuffix(migrate.HIVE_SUFFIX)]
@@ -621,17 +621,46 @@ def s3_keys(s3: Any, table: str) -> list[str]:
     return sorted(o["Key"].removeprefix(f"curated/{table}/") for o in found)
 
 
+def test_the_athena_inserts_take_at_most_100_partitions_each() -> None:
+    layout = migrate.Layout.of(
+        {
+            "Name": "t",
+            "StorageDescriptor": {"Location": "s3://b/curated/t/", "Columns": []},
+            "PartitionKeys": [{"Name": "site", "Type": "string"}, {"Name": "n", "Type": "int"}],
+        }
+    )
+    values = [["K'CL", "007"], ["KCL", migrate.DEFAULT_PARTITION]] + [
+        ["X", str(i)] for i in range(199)
+    ]
+    batches = migrate.batch_predicates(layout, values)
+    assert [b.count(") OR (") + 1 for b in batches] == [100, 100, 1]
+    assert batches[0].startswith(
+        """("site" = CAST('K''CL' AS varchar) AND "n" = CAST('007' AS integer)) OR """
+        """("site" = CAST('KCL' AS varchar) AND "n" IS NULL) OR """
+    )
+    unpartitioned = migrate.Layout.of(
+        {"Name": "t", "StorageDescriptor": {"Location": "s3://b/t/", "Columns": []}}
+    )
+    assert migrate.batch_predicates(unpartitioned, []) == [""]
+
+
 def test_the_athena_migration_renames_copies_checks_then_drops(old_lake) -> None:
     home, glue = old_lake
     athena = FakeAthena(glue, {"embrace_eda": 2})
     migration, s3 = athena_migration(home, glue, athena)
     outcome = migration.migrate("embrace_eda")
     assert outcome.line() == "embrace_eda: 2 rows in 1 partitions -> Iceberg snapshot 4242"
-    assert [s.split(" (")[0].split("\n")[0] for s in athena.statements] == [
+    batch = (
+        """("participant_id" = CAST('p1' AS varchar) AND "date" = CAST('2024-10-01' AS varchar))"""
+    )
+    assert [s.split("\n")[0] for s in athena.statements] == [
         "count embrace_eda__hive",
-        "CREATE TABLE `embrace_eda`",
-        "count embrace_eda",
-        'INSERT INTO "embrace_eda"',
+        "CREATE TABLE `embrace_eda` (",
+        f"count embrace_eda WHERE {batch}",
+        f"count embrace_eda__hive WHERE {batch}",
+        'INSERT INTO "embrace_eda" ("time", "device_id", "eda_microsiemens", "local_date", '
+        '"participant_id", "date") SELECT "time", "device_id", "eda_microsiemens", "local_date", '
+        f'"participant_id", "date" FROM "embrace_eda__hive" WHERE {batch}',
         "count embrace_eda",
         'SELECT snapshot_id FROM "embrace_eda$snapshots" ORDER BY committed_at DESC LIMIT 1',
     ]

@@ -653,8 +653,9 @@ class Athena:
                 rows.append([d.get("VarCharValue") for d in row["Data"]])
         return rows[1:] if rows else rows  # the first row of a SELECT's results is its header
 
-    def count(self, table: str) -> int:
-        return int(self.run(f'SELECT count(*) FROM "{table}"')[0][0] or 0)
+    def count(self, table: str, where: str = "") -> int:
+        condition = f" WHERE {where}" if where else ""
+        return int(self.run(f'SELECT count(*) FROM "{table}"{condition}')[0][0] or 0)
 
 
 def athena_create_sql(name: str, layout: Layout) -> str:
@@ -672,9 +673,46 @@ def athena_create_sql(name: str, layout: Layout) -> str:
     )
 
 
-def athena_insert_sql(name: str, hive: str, layout: Layout) -> str:
+def athena_insert_sql(name: str, hive: str, layout: Layout, where: str = "") -> str:
     names = ", ".join(f'"{n}"' for n, _ in (*layout.columns, *layout.keys))
-    return f'INSERT INTO "{name}" ({names}) SELECT {names} FROM "{hive}"'
+    condition = f" WHERE {where}" if where else ""
+    return f'INSERT INTO "{name}" ({names}) SELECT {names} FROM "{hive}"{condition}'
+
+
+#: Athena writes at most 100 partitions in one INSERT INTO (its open-writers limit).
+PARTITIONS_PER_INSERT = 100
+
+
+def _sql_type(kind: Any) -> str:
+    """An Iceberg type as Athena's DML (Trino) names it, for a CAST."""
+    return {"string": "varchar", "int": "integer"}.get(athena_ddl_type(kind), athena_ddl_type(kind))
+
+
+def batch_predicates(
+    layout: Layout, values: Sequence[Sequence[str]], size: int = PARTITIONS_PER_INSERT
+) -> list[str]:
+    """WHERE conditions selecting the registered partitions ``size`` at a time (one empty
+    condition for an unpartitioned table)."""
+    if not layout.keys:
+        return [""]
+    schema = layout.schema()
+    kinds = [_sql_type(schema.find_field(k).field_type) for k, _ in layout.keys]
+
+    def match(row: Sequence[str]) -> str:
+        terms = []
+        for (key, _), kind, value in zip(layout.keys, kinds, row, strict=True):
+            if value == DEFAULT_PARTITION:
+                terms.append(f'"{key}" IS NULL')
+            else:
+                literal = value.replace("'", "''")
+                terms.append(f"\"{key}\" = CAST('{literal}' AS {kind})")
+        return "(" + " AND ".join(terms) + ")"
+
+    rows = sorted(values)
+    return [
+        " OR ".join(match(row) for row in rows[start : start + size])
+        for start in range(0, len(rows), size)
+    ]
 
 
 class S3Lake:
@@ -769,8 +807,11 @@ class AthenaMigration:
         hive_rows = self.athena.count(hive_name)
         if current is None:
             self.athena.run(athena_create_sql(name, layout))
-        if self.athena.count(name) == 0 and hive_rows:
-            self.athena.run(athena_insert_sql(name, hive_name, layout))
+        registered = partitions(self.glue, self.database, hive_name)
+        for where in batch_predicates(layout, [p["Values"] for p in registered]):
+            # each INSERT is one commit of whole partitions: a batch is in the table or not
+            if self.athena.count(name, where) == 0 and self.athena.count(hive_name, where):
+                self.athena.run(athena_insert_sql(name, hive_name, layout, where))
         written = self.athena.count(name)
         if written != hive_rows:
             # back to the Hive table: the Iceberg entry and its files go, the name returns
@@ -783,7 +824,7 @@ class AthenaMigration:
                 "left as it was"
             )
         self.set_properties(name, migrated_properties(renamed))
-        partition_count = len(partitions(self.glue, self.database, hive_name))
+        partition_count = len(registered)
         self.glue.delete_table(DatabaseName=self.database, Name=hive_name)
         self.lake.remove_below(layout.location, _iceberg_file)
         snapshot = self.athena.run(
