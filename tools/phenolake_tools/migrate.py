@@ -21,9 +21,11 @@ the catalog, so a rerun after a crash finishes the job:
 * locally (PyIceberg through the embedded AWS) the table is first written under a staging name
   (``<table>__to_iceberg``) at the final location, then swapped in for the Hive entry;
 * on AWS (``--athena``) the Hive entry is renamed ``<table>__hive``, Athena creates the Iceberg
-  table and ``INSERT INTO ... SELECT``s the rows from the renamed one, then drops it.
+  table and ``INSERT INTO ... SELECT``s the rows from the renamed one (at most 100 partitions
+  per INSERT, Athena's limit; a batch already in the table is skipped), then drops it.
 
-A table already Iceberg is skipped (and any Hive files an interrupted run left are removed).
+A table already Iceberg is skipped; if this migration made it, any Hive files an interrupted
+run left beside it are removed.
 """
 
 from __future__ import annotations
