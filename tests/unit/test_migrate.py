@@ -721,3 +721,27 @@ def test_the_athena_migration_continues_after_a_crash(old_lake, monkeypatch) -> 
         athena.statements[1]
     ]  # created once
     assert migration.migrate("mhealth").line() == "mhealth: already Iceberg"
+
+
+def test_phenolake_migrate_a_table_that_fails(
+    old_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A Hive file that cannot be read stops its table with one line (exit 1); the others
+    are converted, and the failed one stays the Hive table it was."""
+    folder = partition_folder(old_home, "mhealth", HIVE["mhealth"]["keys"], ("10",))
+    (folder / "part-00000-c000.zstd.parquet").write_bytes(b"PAR1 not parquet at all")
+    before = lake_files(old_home, "mhealth")
+    code, out, err = in_process(capsys, "migrate", "--home", str(old_home))
+    assert code == 1
+    assert err.splitlines() == [
+        f"mhealth: error: cannot read s3://{LAKE}/curated/mhealth/user_id=10/: "
+        "Parquet magic bytes not found in footer. Either the file is corrupted or this is not "
+        "a parquet file.; left as it was"
+    ]
+    assert [line.split(" -> ")[0] for line in out.splitlines()] == [
+        "embrace_eda: 2 rows in 1 partitions",
+        f"{ACCELERATION}: 4 rows in 2 partitions",
+    ]
+    tables = saved_catalog(old_home)["tables"][DATABASE]
+    assert "table_type" not in tables["mhealth"]["Parameters"]
+    assert lake_files(old_home, "mhealth") == before

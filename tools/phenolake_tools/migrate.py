@@ -536,11 +536,17 @@ class LocalMigration:
             files = self.lake.parquet_files(location)
             if not files:
                 continue
-            hive_rows += _footer_rows(files)
-            rows = read_partition(self.lake, layout, target, files, values)
+            try:
+                hive_rows += _footer_rows(files)
+                rows = read_partition(self.lake, layout, target, files, values)
+            except (OSError, pa.ArrowException) as exc:
+                # nothing is committed: the data files written so far go, the Hive table stays
+                self.lake.remove_below(layout.location, lambda key: not _iceberg_file(key))
+                text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                raise MigrationError(f"cannot read {location}: {text}; left as it was") from None
             data_files += _dataframe_to_data_files(metadata, rows, self.io, write_uuid, counter)
         with transaction.update_snapshot(
-            snapshot_properties={"phenolake.migrated-from": "hive"}
+            snapshot_properties={MIGRATED: "hive"}
         ).fast_append() as append:
             for data_file in data_files:
                 append.append_data_file(data_file)
