@@ -482,10 +482,14 @@ class LocalMigration:
             return None
 
     def migrate(self, name: str) -> Outcome:
+        from botocore.exceptions import BotoCoreError, ClientError
+
         try:
             return self._migrate(name)
         except MigrationError as exc:
             return Outcome(name, error=str(exc))
+        except (BotoCoreError, ClientError) as exc:  # e.g. a call the caller may not make
+            return Outcome(name, error=str(exc).splitlines()[0])
 
     def _migrate(self, name: str) -> Outcome:
         current, staged = self._get(name), self._get(name + STAGING_SUFFIX)
@@ -775,10 +779,14 @@ class AthenaMigration:
             return None
 
     def migrate(self, name: str) -> Outcome:
+        from botocore.exceptions import BotoCoreError, ClientError
+
         try:
             return self._migrate(name)
         except MigrationError as exc:
             return Outcome(name, error=str(exc))
+        except (BotoCoreError, ClientError) as exc:  # e.g. a call the caller may not make
+            return Outcome(name, error=str(exc).splitlines()[0])
 
     def _copy_table(self, table: dict[str, Any], new_name: str) -> None:
         keys = ("Description", "StorageDescriptor", "PartitionKeys", "TableType", "Parameters")
@@ -870,10 +878,14 @@ def migrate_athena(
     """``phenolake migrate --athena``: the deployed lake's tables, with the caller's
     credentials (Glue, Athena and the lake bucket)."""
     import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
 
     session = boto3.Session(region_name=region)
     glue = session.client("glue")
-    names = chosen_tables(glue_tables(glue, database), wanted)
+    try:
+        names = chosen_tables(glue_tables(glue, database), wanted)
+    except (BotoCoreError, ClientError) as exc:
+        raise BadInput(f"--athena: {str(exc).splitlines()[0]}") from None
     migration = AthenaMigration(
         glue,
         Athena(session.client("athena"), workgroup, database),
