@@ -702,6 +702,40 @@ def forget(
     out.print(f"audit record: {_local_path(home, audit['audit'])}")
 
 
+@app.command()
+def migrate(
+    table: Annotated[
+        list[str] | None,
+        typer.Option("--table", help="Only this curated table (repeatable); default: all."),
+    ] = None,
+    athena: AthenaOption = False,
+    workgroup: WorkgroupOption = "phenolake",
+    database: DatabaseOption = "phenolake",
+    home: HomeOption = DEFAULT_HOME,
+) -> None:
+    """Turn the lake's curated Hive tables into Iceberg tables, once (from their own curated
+    files, never raw): one line per table; a table already Iceberg is skipped."""
+    from phenolake_tools import migrate as m
+
+    if not athena:
+        _local_lake(home)
+
+    def show(outcome: m.Outcome) -> None:
+        (out if outcome.ok else err).print(outcome.line())
+
+    try:
+        if athena:
+            done = m.migrate_athena(database, workgroup, table or [], show)
+        else:
+            done = m.migrate_local(home, database, table or [], show)
+    except m.BadInput as exc:
+        raise UserError(str(exc)) from None
+    if not done:
+        out.print("no curated tables to migrate")
+    if not all(o.ok for o in done):
+        raise typer.Exit(1)
+
+
 def _local_lake(home: Path) -> Path:
     lakes = sorted(p for p in home.glob("*-lake") if p.is_dir())
     if not lakes:
