@@ -31,6 +31,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -130,9 +131,7 @@ def parse(sql: str, database: str) -> Statement:
         db, table = _parse_table(match.group("table"), database)
         column = value = ""
         if match.group("where"):
-            column, value = _equality(
-                sqlglot.parse_one(match.group("where"), read="trino"), sql
-            )
+            column, value = _equality(sqlglot.parse_one(match.group("where"), read="trino"), sql)
         return Statement("optimize", db, table, column, value)
     try:
         tree = sqlglot.parse_one(sql, read="athena")
@@ -311,9 +310,7 @@ def _vacuum(table: Any, io: CheckedFileIO, now: dt.datetime | None) -> tuple[int
         kept.add(current.snapshot_id)
     cutoff = int((now - dt.timedelta(seconds=age)).timestamp() * 1000)
     expired = [
-        s.snapshot_id
-        for s in newest_first
-        if s.snapshot_id not in kept and s.timestamp_ms < cutoff
+        s.snapshot_id for s in newest_first if s.snapshot_id not in kept and s.timestamp_ms < cutoff
     ]
     if expired:
         table.maintenance.expire_snapshots().by_ids(expired).commit()
@@ -341,3 +338,52 @@ def checked_io(home: Path, decide: Decide) -> CheckedFileIO:
     io = CheckedFileIO(io_properties(home))
     io.decide = decide  # type: ignore[method-assign]
     return io
+
+
+class AthenaLocalRunner:
+    """The ``athena-iceberg`` patch's runner: one statement, on the embedded AWS's buckets
+    (written to ``home`` before, read back after, as around a local Glue job run)."""
+
+    def __init__(self, aws: Any) -> None:
+        self.aws = aws
+        self._lock = threading.Lock()
+
+    def decide(self, role: str) -> Decide:
+        from phenolake_local import iam
+
+        if not (role and iam.ENFORCER.active):
+            return _allow_all
+        found = iam.ENFORCER.roles.role(role)  # type: ignore[union-attr]
+
+        def decide(action: str, location: str) -> None:
+            bucket, _, key = location.partition("://")[2].partition("/")
+            denial = iam.ENFORCER.decide(found, [iam.Check(action, iam.s3_arn(bucket, key))], True)
+            if denial is not None:
+                raise AccessDenied(f"Access denied when calling S3: {denial.message}")
+
+        return decide
+
+    def __call__(self, sql: str, database: str, output: str, role: str) -> Outcome:
+        import boto3
+
+        from phenolake_local import iam, template
+        from phenolake_local.iceberg import catalog
+
+        decide = self.decide(role)
+        with self._lock, iam.acting_as(role):
+            self.aws.save_buckets()
+            try:
+                io = checked_io(self.aws.home, decide)
+                glue = boto3.client("glue", region_name=template.REGION)
+                outcome = execute(sql, database, catalog(self.aws.home, glue), io)
+                if output:
+                    decide("s3:PutObject", output)
+                    path = io.local_path(output)
+                    assert path is not None
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    lines = [",".join(f'"{c}"' for c in outcome.columns)] if outcome.columns else []
+                    lines += [",".join(f'"{v}"' for v in row) for row in outcome.rows]
+                    path.write_text("".join(f"{line}\n" for line in lines))
+            finally:
+                self.aws.load_buckets()
+        return outcome

@@ -23,6 +23,7 @@ from moto import mock_aws
 
 from phenolake import storage
 from phenolake_local import iam, mirror, patches, publish, template
+from phenolake_local.athena_iceberg import AthenaLocalRunner
 from phenolake_local.glue_local import GlueLocalRunner
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -75,6 +76,7 @@ class EmbeddedAWS:
         storage.reset_clients()
         patches.apply()
         patches.set_glue_runner(GlueLocalRunner(self))
+        patches.set_athena_runner(AthenaLocalRunner(self))
         self.s3 = boto3.client("s3", region_name=template.REGION)
         self.sfn = boto3.client("stepfunctions", region_name=template.REGION)
         self.glue = boto3.client("glue", region_name=template.REGION)
@@ -165,6 +167,13 @@ class EmbeddedAWS:
                 KeySchema=props["KeySchema"],
                 AttributeDefinitions=props["AttributeDefinitions"],
                 BillingMode="PAY_PER_REQUEST",
+            )
+        athena = boto3.client("athena", region_name=template.REGION)
+        for _, props in self._of_type("AWS::Athena::WorkGroup"):
+            athena.create_work_group(
+                Name=props["Name"],
+                Configuration=props.get("WorkGroupConfiguration", {}),
+                Description=props.get("Description", ""),
             )
         sns = boto3.client("sns", region_name=template.REGION)
         for logical_id, props in self._of_type("AWS::SNS::Topic"):

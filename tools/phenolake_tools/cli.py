@@ -669,7 +669,9 @@ def forget(
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
     home: HomeOption = DEFAULT_HOME,
 ) -> None:
-    """Delete a participant from the local lake (consent withdrawal), as DeleteParticipant does."""
+    """Delete a participant from the local lake (consent withdrawal), as DeleteParticipant does:
+    every zone, and on each curated Iceberg table Athena's DELETE, OPTIMIZE and VACUUM (the
+    older snapshots expire, with the files only they held)."""
     from phenolake_local import runner
 
     _local_lake(home)
@@ -697,6 +699,28 @@ def forget(
                 table.add_row(f"{label} {name}", str(n))
     table.add_row("ledger entries", str(audit["ledger_entries_removed"]))
     out.print(table)
+    iceberg = audit.get("iceberg_tables", {})
+    if iceberg:
+        tables = Table(
+            title="Iceberg tables (Athena DELETE, OPTIMIZE, VACUUM)", title_justify="left"
+        )
+        for column in (
+            "table",
+            "rows deleted",
+            "snapshots expired",
+            "snapshots kept",
+            "files removed",
+        ):
+            tables.add_column(column, justify="left" if column == "table" else "right")
+        for name, done in iceberg.items():
+            tables.add_row(
+                name,
+                str(done["rows_deleted"]),
+                str(done["snapshots_expired"]),
+                str(done["snapshots_kept"]),
+                str(done["files_removed"]),
+            )
+        out.print(tables)
     for note in audit["not_deleted"]:
         out.print(f"not deleted: {note}")
     out.print(f"audit record: {_local_path(home, audit['audit'])}")
