@@ -249,7 +249,7 @@ def execute(
     """Run one statement on the Iceberg table it names (``StatementRefused`` when it is not
     one of the five, or the table is not an Iceberg table)."""
     from pyiceberg.exceptions import NoSuchTableError
-    from pyiceberg.expressions import EqualTo
+    from pyiceberg.expressions import AlwaysTrue, EqualTo
 
     statement = parse(sql, database)
     try:
@@ -282,7 +282,9 @@ def execute(
             table.delete(predicate)
     elif statement.kind == "optimize":
         scan = table.scan(
-            row_filter=EqualTo(statement.column, statement.value) if statement.column else None
+            row_filter=EqualTo(statement.column, statement.value)
+            if statement.column
+            else AlwaysTrue()
         )
         left = sum(len(task.delete_files) for task in scan.plan_files())
         if left:
@@ -370,20 +372,27 @@ class AthenaLocalRunner:
         from phenolake_local.iceberg import catalog
 
         decide = self.decide(role)
-        with self._lock, iam.acting_as(role):
-            self.aws.save_buckets()
+        with self._lock:
+            self.aws.save_buckets()  # the engine's own sync, not the caller's
             try:
-                io = checked_io(self.aws.home, decide)
-                glue = boto3.client("glue", region_name=template.REGION)
-                outcome = execute(sql, database, catalog(self.aws.home, glue), io)
-                if output:
-                    decide("s3:PutObject", output)
-                    path = io.local_path(output)
-                    assert path is not None
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    lines = [",".join(f'"{c}"' for c in outcome.columns)] if outcome.columns else []
-                    lines += [",".join(f'"{v}"' for v in row) for row in outcome.rows]
-                    path.write_text("".join(f"{line}\n" for line in lines))
+                with iam.acting_as(role):
+                    io = checked_io(self.aws.home, decide)
+                    glue = boto3.client("glue", region_name=template.REGION)
+                    outcome = execute(sql, database, catalog(self.aws.home, glue), io)
+                    if output:
+                        decide("s3:PutObject", output)
+                        write_result(io, output, outcome)
             finally:
                 self.aws.load_buckets()
         return outcome
+
+
+def write_result(io: HomeFileIO, output: str, outcome: Outcome) -> None:
+    """The query's result file, as Athena writes it to the output location (CSV, quoted)."""
+    path = io.local_path(output)
+    if path is None:
+        raise StatementRefused(f"output location {output!r} is not an s3:// location")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = [",".join(f'"{c}"' for c in outcome.columns)] if outcome.columns else []
+    lines += [",".join(f'"{v}"' for v in row) for row in outcome.rows]
+    path.write_text("".join(f"{line}\n" for line in lines))

@@ -170,9 +170,13 @@ class EmbeddedAWS:
             )
         athena = boto3.client("athena", region_name=template.REGION)
         for _, props in self._of_type("AWS::Athena::WorkGroup"):
+            configuration = dict(props.get("WorkGroupConfiguration", {}))
+            if "BytesScannedCutoffPerQuery" in configuration:  # a template parameter: text
+                cutoff = int(configuration["BytesScannedCutoffPerQuery"])
+                configuration["BytesScannedCutoffPerQuery"] = cutoff
             athena.create_work_group(
                 Name=props["Name"],
-                Configuration=props.get("WorkGroupConfiguration", {}),
+                Configuration=configuration,
                 Description=props.get("Description", ""),
             )
         sns = boto3.client("sns", region_name=template.REGION)

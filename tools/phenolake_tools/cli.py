@@ -8,6 +8,7 @@ A pipeline execution that fails exits 1.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -683,7 +684,7 @@ def forget(
         typer.confirm(f"Delete every record of participant {participant!r}?", abort=True)
     result = runner.forget(home, participant)
     if result.status != "SUCCEEDED":
-        err.print(f"forget failed: {result.error}: {result.cause[:400]}")
+        err.print(f"forget failed: {result.error}: {_athena_reason(result.cause)[:400]}")
         raise typer.Exit(1)
     audit = result.output
     table = Table(title=f"participant {participant} deleted", title_justify="left")
@@ -699,31 +700,24 @@ def forget(
                 table.add_row(f"{label} {name}", str(n))
     table.add_row("ledger entries", str(audit["ledger_entries_removed"]))
     out.print(table)
-    iceberg = audit.get("iceberg_tables", {})
-    if iceberg:
-        tables = Table(
-            title="Iceberg tables (Athena DELETE, OPTIMIZE, VACUUM)", title_justify="left"
+    for name, done in audit.get("iceberg_tables", {}).items():
+        out.print(
+            f"Iceberg table {name}: {done['rows_deleted']} row(s) deleted, "
+            f"{done['snapshots_expired']} older snapshot(s) expired "
+            f"({done['snapshots_kept']} kept), {done['files_removed']} file(s) removed"
         )
-        for column in (
-            "table",
-            "rows deleted",
-            "snapshots expired",
-            "snapshots kept",
-            "files removed",
-        ):
-            tables.add_column(column, justify="left" if column == "table" else "right")
-        for name, done in iceberg.items():
-            tables.add_row(
-                name,
-                str(done["rows_deleted"]),
-                str(done["snapshots_expired"]),
-                str(done["snapshots_kept"]),
-                str(done["files_removed"]),
-            )
-        out.print(tables)
     for note in audit["not_deleted"]:
         out.print(f"not deleted: {note}")
     out.print(f"audit record: {_local_path(home, audit['audit'])}")
+
+
+def _athena_reason(cause: str) -> str:
+    """A failed Athena statement's query and reason (the task's cause is its QueryExecution)."""
+    try:
+        execution = json.loads(cause)["QueryExecution"]
+        return f"{execution['Status']['StateChangeReason']} (in: {execution['Query']})"
+    except (ValueError, KeyError, TypeError):
+        return cause
 
 
 def _local_lake(home: Path) -> Path:

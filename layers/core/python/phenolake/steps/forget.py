@@ -21,13 +21,20 @@ log = logging.getLogger(__name__)
 
 
 class TableOutcome(BaseModel):
-    """One Iceberg table after the machine's statements: its rows counted before the DELETE."""
+    """One Iceberg table after the machine's statements: Athena's result set of the count
+    taken before the DELETE (GetQueryResults' ``ResultSet.Rows``: header, then the count)."""
 
     model_config = ConfigDict(extra="forbid")
 
     table: str = Field(min_length=1)
     before: str = Field(pattern=r"^s3://")
-    rows: int = Field(ge=0)
+    count: list[dict[str, Any]]
+
+    def rows(self) -> int:
+        try:
+            return int(self.count[1]["Data"][0]["VarCharValue"])
+        except (IndexError, KeyError, ValueError):
+            raise ValueError(f"{self.table}: the count's result set is not one number") from None
 
 
 class ForgetEvent(BaseModel):
@@ -58,7 +65,8 @@ def run(event: ForgetEvent, settings: Settings) -> dict[str, Any]:
 def record(event: ForgetEvent, settings: Settings) -> dict[str, Any]:
     if not event.audit:
         raise ValueError("record: the delete phase's audit record is missing")
-    audit = forget.record(settings, event.audit, [t.model_dump() for t in event.tables])
+    outcomes = [{"table": t.table, "before": t.before, "rows": t.rows()} for t in event.tables]
+    audit = forget.record(settings, event.audit, outcomes)
     deleted = sum(audit["deleted_objects"].values())
     iceberg = audit["iceberg_tables"]
     rows = sum(audit["rows_removed"].values()) + sum(t["rows_deleted"] for t in iceberg.values())
