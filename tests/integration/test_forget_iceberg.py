@@ -24,7 +24,7 @@ from phenolake_local.engine import EmbeddedAWS
 from phenolake_local.iceberg import catalog
 from tests.cli import cli
 
-GONE, KEPT = "ppt-o'brien", "ppt-2"  # a quote in the id: it is data, never SQL
+GONE, KEPT = "ppt-gone", "ppt-2"
 DATABASE = "phenolake"
 
 
@@ -175,3 +175,16 @@ def test_a_second_forget_finds_nothing_and_keeps_the_table(forgotten) -> None:
     assert again.status == "SUCCEEDED", again.cause
     assert again.output["iceberg_tables"]["embrace_acc"]["rows_deleted"] == 0
     assert again.output["iceberg_tables"]["embrace_acc"]["snapshots_kept"] == 1
+
+
+def test_an_id_that_could_leave_its_quotes_is_refused_before_anything_is_deleted(
+    forgotten,
+) -> None:
+    home, _, _ = forgotten
+    refused = cli("forget", "x' OR '1'='1", "--yes", "--home", str(home), timeout=300)
+    assert refused.returncode == 2
+    assert refused.stderr.strip() == (
+        'phenolake: error: participant: holds "\'", which the Athena statements cannot '
+        "carry; nothing was deleted"
+    )
+    assert "\n" not in refused.stderr.strip()

@@ -678,6 +678,12 @@ def forget(
     _local_lake(home)
     if not participant.strip():
         raise UserError("participant: empty")
+    from phenolake import forget as forgetting
+
+    try:
+        forgetting.check_participant(participant)
+    except forgetting.UnsafeParticipant as exc:
+        raise UserError(str(exc)) from None
     if not yes:
         if not sys.stdin.isatty():
             raise UserError("forget: deleting needs --yes when not run interactively")

@@ -14,10 +14,13 @@ TABLE SET TBLPROPERTIES ('vacuum_max_snapshot_age_seconds'='1')`` then, after a 
 go), then the table's own retention is set back. Time travel to a snapshot from before the
 deletion is no longer possible: that is the point. ``record`` then adds to the audit record,
 per table, the rows deleted, the snapshots that held them and were expired, the files removed.
-The participant id is data inside these statements: it is written as an SQL string literal
-with every quote doubled (``sql_string``; Athena's Trino strings know no backslash escape) and
-refused when it holds a control character; table and column names are checked against Glue's
-own name rule (``identifier``). Hive-style tables (no ``table_type=ICEBERG``) are still
+The participant id is data inside these statements, and it is not in what this step returns
+(the handler logs a step's result): the statements come back as templates with ``'{}'`` where
+the id goes, and the machine fills them in (``States.Format``) from its own input. So the id is
+validated instead of escaped (``check_participant``): one with a quote, a backslash, a brace or
+a control character is refused before anything is deleted, and every other is a plain Trino
+string literal between quotes. Table and column names are checked against Glue's own name rule
+(``identifier``). Hive-style tables (no ``table_type=ICEBERG``) are still
 handled here: their participant partitions dropped, or their files rewritten without the rows.
 
 What stays, and is reported: a landing zip that held this participant's files is kept (it may
@@ -326,11 +329,11 @@ class Forgetter:
         return {
             "table": table["Name"],
             "before": lake.s3_uri(self.settings.lake_bucket, before_key),
+            "rewrite_matching": column in identity_partition_columns(metadata),
             "statements": statements(
                 self.settings.glue_database,
                 table["Name"],
                 column,
-                self.participant,
                 partitioned=column in identity_partition_columns(metadata),
                 retention=metadata.get("properties", {}).get(SNAPSHOT_AGE),
             ),
@@ -404,7 +407,7 @@ def forget(
     (raise DeletionIncomplete after writing it when S3 did not delete every object)."""
     if not participant.strip():
         raise ValueError("participant: empty")
-    sql_string(participant)  # refused before anything is deleted
+    check_participant(participant)  # refused before anything is deleted
     forgetter = Forgetter(settings, participant)
     report = forgetter.run(timestream_retention_days)
     at = dt.datetime.now(dt.UTC)
@@ -447,12 +450,21 @@ def is_iceberg(glue_table: dict[str, Any]) -> bool:
     return str(glue_table.get("Parameters", {}).get("table_type", "")).upper() == "ICEBERG"
 
 
-def sql_string(value: str) -> str:
-    """``value`` as an Athena (Trino) string literal: quotes doubled, nothing else special
-    there; control characters (newlines included) refused."""
-    if any(ord(c) < 32 or ord(c) == 127 for c in value):
-        raise UnsafeParticipant("participant: holds a control character; nothing was deleted")
-    return "'" + value.replace("'", "''") + "'"
+#: what a participant id may not hold: it goes between quotes in a statement, filled in by
+#: States.Format (whose templates treat braces and backslashes as their own)
+_UNSAFE = re.compile(r"['\\{}\x00-\x1f\x7f]")
+
+
+def check_participant(participant: str) -> str:
+    """The id, when it can stand between quotes in an Athena (Trino) statement as it is."""
+    found = _UNSAFE.search(participant)
+    if found:
+        what = repr(found.group()) if found.group().isprintable() else "a control character"
+        raise UnsafeParticipant(
+            f"participant: holds {what}, which the Athena statements cannot carry; "
+            "nothing was deleted"
+        )
+    return participant
 
 
 def identifier(name: str) -> str:
@@ -467,14 +479,14 @@ def statements(
     database: str,
     table: str,
     column: str,
-    participant: str,
     *,
     partitioned: bool,
     retention: str | None,
 ) -> dict[str, str]:
-    """The Athena statements that delete ``participant`` from one Iceberg table for good."""
+    """The Athena statements that delete a participant from one Iceberg table for good, as
+    templates: ``{}`` is where the machine puts the (checked) participant id."""
     name = f"{identifier(database)}.{identifier(table)}"
-    match = f"{identifier(column)} = {sql_string(participant)}"
+    match = f"{identifier(column)} = '{{}}'"
     restore = retention if retention and retention.isdigit() else ATHENA_SNAPSHOT_AGE_DEFAULT
     expire = FORGET_SNAPSHOT_AGE
     return {
