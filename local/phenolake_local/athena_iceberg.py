@@ -18,7 +18,9 @@ Athena would leave the table:
   Athena's) expires, beyond ``vacuum_min_snapshots_to_keep`` (default 1) and never the current
   one; then every file under the table's location that no kept snapshot reaches (data files,
   delete files, manifests, manifest lists) is removed, and the metadata files beyond the current
-  one and the ``vacuum_max_metadata_files_to_keep`` newest of its log.
+  one and the ``vacuum_max_metadata_files_to_keep`` newest of its log. An orphan (a file no
+  snapshot ever reached here) goes only when it is older than the age, as Athena's VACUUM
+  leaves younger ones: they may be a writer's uncommitted files.
 
 Anything else is refused with one line (``StatementRefused``), as the statement's failure
 reason. Statements run with the caller's permissions, as Athena's do: the Glue calls are signed
@@ -314,6 +316,7 @@ def _vacuum(table: Any, io: CheckedFileIO, now: dt.datetime | None) -> tuple[int
     expired = [
         s.snapshot_id for s in newest_first if s.snapshot_id not in kept and s.timestamp_ms < cutoff
     ]
+    reached_before = _reachable(table, io)
     if expired:
         table.maintenance.expire_snapshots().by_ids(expired).commit()
         table = table.refresh()
@@ -327,6 +330,9 @@ def _vacuum(table: Any, io: CheckedFileIO, now: dt.datetime | None) -> tuple[int
         in_metadata = "/metadata/" in location and location.endswith(".metadata.json")
         if location in reachable or (in_metadata and location in metadata_kept):
             continue
+        orphan = location not in reached_before and not in_metadata
+        if orphan and path.stat().st_mtime * 1000 >= cutoff:
+            continue  # as Athena: an orphan younger than the age may be a write in progress
         io.decide("s3:DeleteObject", location)
         path.unlink()
         removed += 1
