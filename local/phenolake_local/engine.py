@@ -23,6 +23,7 @@ from moto import mock_aws
 
 from phenolake import storage
 from phenolake_local import iam, mirror, patches, publish, template
+from phenolake_local.athena_iceberg import AthenaLocalRunner
 from phenolake_local.glue_local import GlueLocalRunner
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -76,6 +77,7 @@ class EmbeddedAWS:
         patches.apply()
         patches.set_glue_runner(GlueLocalRunner(self))
         patches.REGISTRY.event_log_dir = self.home / "logs" / "events"
+        patches.set_athena_runner(AthenaLocalRunner(self))
         self.s3 = boto3.client("s3", region_name=template.REGION)
         self.sfn = boto3.client("stepfunctions", region_name=template.REGION)
         self.glue = boto3.client("glue", region_name=template.REGION)
@@ -173,6 +175,17 @@ class EmbeddedAWS:
                     if props.get("GlobalSecondaryIndexes")
                     else {}
                 ),
+            )
+        athena = boto3.client("athena", region_name=template.REGION)
+        for _, props in self._of_type("AWS::Athena::WorkGroup"):
+            configuration = dict(props.get("WorkGroupConfiguration", {}))
+            if "BytesScannedCutoffPerQuery" in configuration:  # a template parameter: text
+                cutoff = int(configuration["BytesScannedCutoffPerQuery"])
+                configuration["BytesScannedCutoffPerQuery"] = cutoff
+            athena.create_work_group(
+                Name=props["Name"],
+                Configuration=configuration,
+                Description=props.get("Description", ""),
             )
         sns = boto3.client("sns", region_name=template.REGION)
         for logical_id, props in self._of_type("AWS::SNS::Topic"):

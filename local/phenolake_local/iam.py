@@ -846,7 +846,21 @@ def service_checks(
         ]
     if prefix == "athena" and "WorkGroup" in params:
         return [Check(action, f"arn:aws:athena:{at}:workgroup/{params['WorkGroup']}")]
+    if prefix == "athena" and "QueryExecutionId" in params:
+        # GetQueryExecution, GetQueryResults, StopQueryExecution: the query's workgroup
+        return [Check(action, f"arn:aws:athena:{at}:workgroup/{_query_workgroup(params)}")]
     raise UnmappedCall(action)
+
+
+def _query_workgroup(params: Mapping[str, Any]) -> str:
+    from moto.athena.models import athena_backends
+
+    from phenolake_local import template as tpl
+
+    execution = athena_backends[tpl.ACCOUNT_ID][tpl.REGION].executions.get(
+        str(params["QueryExecutionId"])
+    )
+    return execution.workgroup.name if execution and execution.workgroup else "primary"
 
 
 def _batch_load_checks(

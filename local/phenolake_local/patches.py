@@ -70,6 +70,17 @@ Functions interpreter, but some things it cannot do here:
     the delivery is refused as an AccessDenied of the run. Delivery is synchronous (AWS's is
     asynchronous, at least once): when a PutObject returns, its event has been recorded.
 
+13. ``athena-iceberg``: moto's Athena records a query execution, runs nothing and reports it
+    SUCCEEDED, and moto's Step Functions has no Athena integration (``athena`` is one of its
+    unsupported services: ``.waitForTaskToken`` only). Here ``StartQueryExecution`` runs the
+    statement with the caller's role (``athena_iceberg.py``: the DeleteParticipant machine's
+    statements on Iceberg tables, anything else refused), and the execution ends SUCCEEDED
+    or FAILED with the reason in ``Status.StateChangeReason`` (GetQueryExecution), its result
+    rows in GetQueryResults; the Step Functions integration does
+    ``athena:startQueryExecution.sync`` (start, then GetQueryExecution until it ends; a
+    failed query fails the task with ``States.TaskFailed``, the QueryExecution as the cause)
+    and the request-response ``getQueryResults``/``getQueryExecution``/``stopQueryExecution``.
+
 Failing loudly: ``apply()`` refuses any moto but the release the patches were written for
 (``MOTO_CHECKED``, the one requirements.lock pins), in one line saying which was found. Each
 patch checks that what it replaces still exists with the parameters it passes, and that
@@ -107,6 +118,8 @@ from typing import IO, Any
 
 import boto3
 import moto
+from moto.athena.models import AthenaBackend, Execution, QueryResults
+from moto.athena.responses import AthenaResponse
 from moto.awslambda.exceptions import LambdaClientError
 from moto.awslambda.exceptions import ValidationException as LambdaValidationException
 from moto.awslambda.models import LambdaBackend, LambdaFunction
@@ -114,7 +127,11 @@ from moto.core.exceptions import JsonRESTError
 from moto.glue.models import FakeJob, FakeJobRun
 from moto.s3 import notifications as s3_notifications
 from moto.s3.models import FakeKey
-from moto.stepfunctions.parser.api import ExecutionFailedEventDetails, HistoryEventType
+from moto.stepfunctions.parser.api import (
+    ExecutionFailedEventDetails,
+    HistoryEventType,
+    TaskFailedEventDetails,
+)
 from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import (
     CustomErrorName,
 )
@@ -158,7 +175,10 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_map.state_map impo
 from moto.stepfunctions.parser.asl.component.state.exec.state_parallel.state_parallel import (
     StateParallel,
 )
-from moto.stepfunctions.parser.asl.component.state.exec.state_task import state_task_lambda
+from moto.stepfunctions.parser.asl.component.state.exec.state_task import (
+    state_task_factory,
+    state_task_lambda,
+)
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
     state_task_service,
     state_task_service_callback,
@@ -178,6 +198,8 @@ from moto.stepfunctions.parser.asl.eval.environment import Environment
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.asl.eval.program_state import ProgramEnded, ProgramError
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
+from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
 from moto.timestreamwrite.exceptions import ResourceNotFound
 from moto.timestreamwrite.models import TimestreamTable, TimestreamWriteBackend
 from moto.timestreamwrite.responses import TimestreamWriteResponse
@@ -1753,6 +1775,236 @@ def _patch_s3_eventbridge() -> None:
     s3_notifications._send_event_bridge_message = send  # type: ignore[assignment]
 
 
+# ---------------------------------------------------------------------------- athena-iceberg
+
+AthenaRunner = Callable[[str, str, str, str], Any]
+"""(statement, database, output location, role name) -> an ``athena_iceberg.Outcome``;
+raises on failure (the message is the execution's StateChangeReason)."""
+
+_ATHENA_RUNNER: list[AthenaRunner] = []
+_ATHENA_PARAMETERS = {
+    "startqueryexecution": {
+        "QueryString",
+        "ClientRequestToken",
+        "QueryExecutionContext",
+        "ResultConfiguration",
+        "WorkGroup",
+        "ExecutionParameters",
+        "ResultReuseConfiguration",
+    },
+    "getqueryexecution": {"QueryExecutionId"},
+    "getqueryresults": {"QueryExecutionId", "NextToken", "MaxResults"},
+    "stopqueryexecution": {"QueryExecutionId"},
+}
+ATHENA_RUNNING = ("QUEUED", "RUNNING")
+
+
+def set_athena_runner(runner: AthenaRunner) -> None:
+    _ATHENA_RUNNER[:] = [runner]
+
+
+def _caller_role(response: AthenaResponse) -> str:
+    """The role that signed the request ("" when the enforcer is off or it is the engine's)."""
+    if not iam.ENFORCER.active:
+        return ""
+    role = iam.ENFORCER.role_of_key(iam.access_key_of(response.headers, response.querystring))
+    return role.name if role is not None else ""
+
+
+def _finish(execution: Execution, state: str, reason: str = "") -> None:
+    execution._transitions = [(state, state)]  # type: ignore[attr-defined]
+    execution.status = state
+    execution.end_time = time.time()
+    execution.phenolake_reason = reason  # type: ignore[attr-defined]
+
+
+def _run_query(backend: AthenaBackend, execution: Execution, role: str) -> None:
+    context = execution.context if isinstance(execution.context, dict) else {}
+    workgroup = execution.workgroup
+    output = (execution.config or {}).get("OutputLocation", "")
+    if workgroup is not None:
+        configured = workgroup.configuration.get("ResultConfiguration", {}) or {}
+        if configured.get("OutputLocation") and (
+            workgroup.configuration.get("EnforceWorkGroupConfiguration") or not output
+        ):
+            output = configured["OutputLocation"].rstrip("/") + f"/{execution.id}.csv"
+            execution.config = {**(execution.config or {}), "OutputLocation": output}
+    try:
+        outcome = _ATHENA_RUNNER[0](execution.query, context.get("Database", ""), output, role)
+    except Exception as exc:  # the statement's own failure: Athena reports it, the call succeeds
+        _finish(execution, "FAILED", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        return
+    if outcome.columns:
+        header = {"Data": [{"VarCharValue": c} for c in outcome.columns]}
+        rows = [{"Data": [{"VarCharValue": v} for v in row]} for row in outcome.rows]
+        info = [
+            {
+                "CatalogName": "hive",
+                "SchemaName": "",
+                "TableName": "",
+                "Name": c,
+                "Label": c,
+                "Type": "bigint",
+                "Precision": 19,
+                "Scale": 0,
+                "Nullable": "UNKNOWN",
+                "CaseSensitive": False,
+            }
+            for c in outcome.columns
+        ]
+        backend.query_results[execution.id] = QueryResults([header, *rows], info)
+    _finish(execution, "SUCCEEDED")
+
+
+def _patch_athena_queries() -> None:
+    start = _expect(AthenaResponse, "start_query_execution", ["self"])
+    describe = _expect(AthenaResponse, "get_query_execution", ["self"])
+    _expect_attribute(AthenaResponse, "athena_backend", property)
+    _expect_attribute(AthenaBackend, "get_query_results", Callable)
+    _expect_fields(AthenaBackend, ["executions", "query_results"])
+    _expect_fields(Execution, ["id", "query", "context", "config", "workgroup", "end_time"])
+    _expect_fields(Execution, ["_transitions"])
+    _expect_attribute(Execution, "status", property)
+    if getattr(start, "_phenolake", False):
+        return
+
+    def start_query_execution(self: AthenaResponse) -> Any:
+        role = _caller_role(self)
+        found = start(self)
+        if not _ATHENA_RUNNER or not isinstance(found, str):
+            return found
+        execution = self.athena_backend.executions[json.loads(found)["QueryExecutionId"]]
+        _run_query(self.athena_backend, execution, role)
+        return found
+
+    def get_query_execution(self: AthenaResponse) -> str:
+        described = json.loads(describe(self))
+        execution = self.athena_backend.executions[described["QueryExecution"]["QueryExecutionId"]]
+        status = described["QueryExecution"]["Status"]
+        reason = getattr(execution, "phenolake_reason", "")
+        if reason:
+            status["StateChangeReason"] = reason
+            status["AthenaError"] = {"ErrorCategory": 2, "ErrorType": 1005, "Retryable": False}
+        head = execution.query.lstrip().split(None, 1)[0].upper() if execution.query.strip() else ""
+        if head in ("OPTIMIZE", "VACUUM"):  # Athena reports Iceberg maintenance as DML
+            described["QueryExecution"]["StatementType"] = "DML"
+        return json.dumps(described)
+
+    start_query_execution._phenolake = True  # type: ignore[attr-defined]
+    AthenaResponse.start_query_execution = start_query_execution  # type: ignore[method-assign]
+    AthenaResponse.get_query_execution = get_query_execution  # type: ignore[method-assign]
+
+
+class StateTaskServiceAthena(StateTaskServiceCallback):
+    """Step Functions' optimised Athena integration: request-response for the four actions,
+    ``.sync`` for StartQueryExecution (GetQueryExecution until the query ends, its response
+    as the task's result)."""
+
+    def __init__(self) -> None:
+        super().__init__(supported_integration_patterns={ResourceCondition.Sync})
+
+    def _get_supported_parameters(self) -> set[str] | None:
+        return _ATHENA_PARAMETERS.get(self.resource.api_action.lower())
+
+    def _from_error(self, env: Any, ex: Exception) -> FailureEvent:
+        from botocore.exceptions import ClientError
+
+        if isinstance(ex, ClientError):
+            name = f"Athena.{ex.response['Error']['Code']}"
+            return FailureEvent(
+                env=env,
+                error_name=CustomErrorName(name),
+                event_type=HistoryEventType.TaskFailed,
+                event_details=EventDetails(
+                    taskFailedEventDetails=TaskFailedEventDetails(
+                        error=name,
+                        cause=ex.response["Error"]["Message"],
+                        resource=self._get_sfn_resource(),
+                        resourceType=self._get_sfn_resource_type(),
+                    )
+                ),
+            )
+        return super()._from_error(env=env, ex=ex)
+
+    def _client(self, resource_runtime_part: Any, state_credentials: Any) -> Any:
+        return boto_client_for(
+            service="athena",
+            region=resource_runtime_part.region,
+            state_credentials=state_credentials,
+        )
+
+    def _eval_service_task(
+        self,
+        env: Any,
+        resource_runtime_part: Any,
+        normalised_parameters: dict,
+        state_credentials: Any,
+    ) -> None:
+        client = self._client(resource_runtime_part, state_credentials)
+        response = getattr(client, self._get_boto_service_action())(**normalised_parameters)
+        response.pop("ResponseMetadata", None)
+        env.stack.append(_epoch_millis(response))
+
+    def _build_sync_resolver(
+        self,
+        env: Any,
+        resource_runtime_part: Any,
+        normalised_parameters: dict,
+        state_credentials: Any,
+    ) -> Callable[[], Any]:
+        if self._get_boto_service_action() != "start_query_execution":
+            raise RuntimeError(f"no .sync for {self.resource.resource_arn}")
+        started: dict = env.stack.pop()
+        client = self._client(resource_runtime_part, state_credentials)
+
+        def resolve() -> Any:
+            described = client.get_query_execution(QueryExecutionId=started["QueryExecutionId"])
+            described.pop("ResponseMetadata", None)
+            state = described["QueryExecution"]["Status"]["State"]
+            if state in ATHENA_RUNNING:
+                return None
+            if state == "SUCCEEDED":
+                return described
+            raise FailureEventException(
+                FailureEvent(
+                    env=env,
+                    error_name=StatesErrorName(typ=StatesErrorNameType.StatesTaskFailed),
+                    event_type=HistoryEventType.TaskFailed,
+                    event_details=EventDetails(
+                        taskFailedEventDetails=TaskFailedEventDetails(
+                            resource=self._get_sfn_resource(),
+                            resourceType=self._get_sfn_resource_type(),
+                            error=StatesErrorNameType.StatesTaskFailed.to_name(),
+                            cause=to_json_str(_epoch_millis(described)),
+                        )
+                    ),
+                )
+            )
+
+        return resolve
+
+
+def _patch_athena_integration() -> None:
+    original = _expect_attribute(state_task_factory, "state_task_service_for", Callable)
+    if getattr(original, "_phenolake", False):
+        return
+    _expect(StateTaskServiceCallback, "_build_sync_resolver", ["self", "env"])
+    _expect(StateTaskService, "_eval_service_task", ["self", "env"])
+
+    def state_task_service_for(service_name: str) -> Any:
+        if service_name == "athena":
+            return StateTaskServiceAthena()
+        return original(service_name)
+
+    state_task_service_for._phenolake = True  # type: ignore[attr-defined]
+    state_task_factory.state_task_service_for = state_task_service_for  # type: ignore[assignment]
+
+
+def _patch_athena_iceberg() -> None:
+    _patch_athena_queries()
+    _patch_athena_integration()
+
+
 PATCHES: dict[str, Callable[[], None]] = {
     "lambda-invoke": _patch_lambda_invoke,
     "lambda-limits": _patch_lambda_limits,
@@ -1765,6 +2017,7 @@ PATCHES: dict[str, Callable[[], None]] = {
     "map-result-writer": _patch_map_result_writer,
     "inline-map-states-errors": _patch_inline_map_states_errors,
     "state-data-limits": _patch_state_data_limits,
+    "athena-iceberg": _patch_athena_iceberg,
     "iam-enforcement": iam.install,
     "s3-eventbridge": _patch_s3_eventbridge,
 }

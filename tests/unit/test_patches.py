@@ -210,6 +210,93 @@ def test_glue_job_run_runs_the_script_and_reports_failures(aws: None) -> None:
     assert "sensor9" in failed_event["taskFailedEventDetails"]["cause"]
 
 
+@pytest.fixture
+def athena(aws: None) -> Iterator[list[tuple[str, str, str, str]]]:
+    """A workgroup with results in s3://lake/athena-results/, and a runner recording the
+    statements it is given: a count answers 2, DROP is refused as the real one refuses it."""
+    from phenolake_local.athena_iceberg import Outcome, StatementRefused
+
+    calls: list[tuple[str, str, str, str]] = []
+
+    def runner(sql: str, database: str, output: str, role: str) -> Outcome:
+        calls.append((sql, database, output, role))
+        if sql.startswith("DROP"):
+            raise StatementRefused("the embedded AWS's Athena executes only ...: DROP TABLE t")
+        return Outcome(columns=["_col0"], rows=[["2"]]) if "count" in sql else Outcome()
+
+    boto3.client("athena", region_name=REGION).create_work_group(
+        Name="wg",
+        Configuration={
+            "EnforceWorkGroupConfiguration": True,
+            "ResultConfiguration": {"OutputLocation": "s3://lake/athena-results/"},
+        },
+    )
+    patches.set_athena_runner(runner)
+    yield calls
+    patches._ATHENA_RUNNER.clear()
+
+
+def _athena_task(query: str, end: bool = False) -> dict[str, Any]:
+    return {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::athena:startQueryExecution.sync",
+        "Parameters": {
+            "QueryString": query,
+            "WorkGroup": "wg",
+            "QueryExecutionContext": {"Database": "phenolake"},
+        },
+        **({"End": True} if end else {"Next": "Results"}),
+    }
+
+
+def test_athena_statements_run_and_their_failures_fail_the_task(athena) -> None:
+    client = boto3.client("athena", region_name=REGION)
+    started = client.start_query_execution(QueryString="VACUUM phenolake.t", WorkGroup="wg")[
+        "QueryExecutionId"
+    ]
+    described = client.get_query_execution(QueryExecutionId=started)["QueryExecution"]
+    assert described["Status"]["State"] == "SUCCEEDED"
+    assert described["StatementType"] == "DML"
+    assert athena[-1][:3] == (
+        "VACUUM phenolake.t",
+        "",
+        f"s3://lake/athena-results/{started}.csv",
+    )
+    counted = run_state_machine(
+        {
+            "StartAt": "Count",
+            "States": {
+                "Count": _athena_task("SELECT count(*) FROM t WHERE c = 'x'"),
+                "Results": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::athena:getQueryResults",
+                    "Parameters": {"QueryExecutionId.$": "$.QueryExecution.QueryExecutionId"},
+                    "ResultSelector": {"rows.$": "$.ResultSet.Rows"},
+                    "End": True,
+                },
+            },
+        }
+    )
+    assert counted["status"] == "SUCCEEDED", counted
+    assert json.loads(counted["output"])["rows"] == [
+        {"Data": [{"VarCharValue": "_col0"}]},
+        {"Data": [{"VarCharValue": "2"}]},
+    ]
+    assert athena[-1][1] == "phenolake"
+    refused = run_state_machine(
+        {"StartAt": "Drop", "States": {"Drop": _athena_task("DROP TABLE t", end=True)}}
+    )
+    assert refused["status"] == "FAILED"
+    history = boto3.client("stepfunctions", region_name=REGION).get_execution_history(
+        executionArn=refused["executionArn"]
+    )
+    failed = next(e for e in history["events"] if e["type"] == "TaskFailed")
+    assert failed["taskFailedEventDetails"]["error"] == "States.TaskFailed"
+    cause = json.loads(failed["taskFailedEventDetails"]["cause"])["QueryExecution"]
+    assert cause["Status"]["State"] == "FAILED"
+    assert cause["Status"]["StateChangeReason"].endswith("DROP TABLE t")
+
+
 def test_a_states_error_inside_an_inline_map_reaches_its_catch(aws: None) -> None:
     """The pipeline's Curate is an inline Map of Glue .sync tasks: a failed job must arrive
     at the Catch as States.TaskFailed with the job's error, not as States.Runtime."""
@@ -482,6 +569,8 @@ BEHAVIOUR_TESTS = {
     "iam-enforcement": "test_iam_enforced.py::test_a_denied_call_names_role_action_and_resource",
     "s3-eventbridge": "test_patches.py::test_s3_eventbridge_delivers_aws_shaped_events_to_a_"
     "permitted_lambda",
+    "athena-iceberg": "test_patches.py::test_athena_statements_run_and_their_failures_fail_the_"
+    "task",
 }
 
 
@@ -548,3 +637,15 @@ def test_map_run_builds_moto_s_pool_through_the_patched_job_pool() -> None:
     assert patches.distributed.JobPool is patches.TolerantJobPool
     wrapped = patches.distributed.DistributedIterationComponent._map_run
     assert "JobPool" in wrapped.__wrapped__.__code__.co_names
+
+
+def test_the_athena_patch_names_a_moto_symbol_that_is_gone(
+    patched_moto: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delattr(patches.state_task_factory, "state_task_service_for")
+    with pytest.raises(patches.PatchBroken, match="state_task_service_for is gone"):
+        patches.apply()
+    monkeypatch.undo()
+    monkeypatch.delattr(patches.AthenaResponse, "get_query_execution")
+    with pytest.raises(patches.PatchBroken, match=r"AthenaResponse\.get_query_execution is gone"):
+        patches.apply()

@@ -8,6 +8,7 @@ A pipeline execution that fails exits 1.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -669,19 +670,27 @@ def forget(
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
     home: HomeOption = DEFAULT_HOME,
 ) -> None:
-    """Delete a participant from the local lake (consent withdrawal), as DeleteParticipant does."""
+    """Delete a participant from the local lake (consent withdrawal), as DeleteParticipant does:
+    every zone, and on each curated Iceberg table Athena's DELETE, OPTIMIZE and VACUUM (the
+    older snapshots expire, with the files only they held)."""
     from phenolake_local import runner
 
     _local_lake(home)
     if not participant.strip():
         raise UserError("participant: empty")
+    from phenolake import forget as forgetting
+
+    try:
+        forgetting.check_participant(participant)
+    except forgetting.UnsafeParticipant as exc:
+        raise UserError(str(exc)) from None
     if not yes:
         if not sys.stdin.isatty():
             raise UserError("forget: deleting needs --yes when not run interactively")
         typer.confirm(f"Delete every record of participant {participant!r}?", abort=True)
     result = runner.forget(home, participant)
     if result.status != "SUCCEEDED":
-        err.print(f"forget failed: {result.error}: {result.cause[:400]}")
+        err.print(f"forget failed: {result.error}: {_athena_reason(result.cause)[:400]}")
         raise typer.Exit(1)
     audit = result.output
     table = Table(title=f"participant {participant} deleted", title_justify="left")
@@ -697,6 +706,12 @@ def forget(
                 table.add_row(f"{label} {name}", str(n))
     table.add_row("ledger entries", str(audit["ledger_entries_removed"]))
     out.print(table)
+    for name, done in audit.get("iceberg_tables", {}).items():
+        out.print(
+            f"Iceberg table {name}: {done['rows_deleted']} row(s) deleted, "
+            f"{done['snapshots_expired']} older snapshot(s) expired "
+            f"({done['snapshots_kept']} kept), {done['files_removed']} file(s) removed"
+        )
     for note in audit["not_deleted"]:
         out.print(f"not deleted: {note}")
     out.print(f"audit record: {_local_path(home, audit['audit'])}")
@@ -734,6 +749,15 @@ def migrate(
         out.print("no curated tables to migrate")
     if not all(o.ok for o in done):
         raise typer.Exit(1)
+
+
+def _athena_reason(cause: str) -> str:
+    """A failed Athena statement's query and reason (the task's cause is its QueryExecution)."""
+    try:
+        execution = json.loads(cause)["QueryExecution"]
+        return f"{execution['Status']['StateChangeReason']} (in: {execution['Query']})"
+    except (ValueError, KeyError, TypeError):
+        return cause
 
 
 def _local_lake(home: Path) -> Path:

@@ -1,10 +1,27 @@
 """Participant deletion (consent withdrawal): remove a participant from every zone of the lake.
 
 What goes: extracted files in ``raw/`` and scratch, ``stage/`` and ``merged/`` files, redacted
-images, quarantined copies, curated partitions of the participant (files and catalog
-partitions), the participant's rows in curated tables that are not partitioned by
-participant (rewritten without them), and landing objects that hold only this participant
-(every version) with their ledger entries.
+images, quarantined copies, the participant's rows in every curated table, and landing
+objects that hold only this participant (every version) with their ledger entries.
+
+Curated Apache Iceberg tables are changed by Athena, as the DeleteParticipant machine runs it
+(``iceberg_work``): per table ``SELECT count(*)`` (the rows to delete), ``DELETE FROM``
+(Athena writes position-delete files), ``OPTIMIZE ... REWRITE DATA USING BIN_PACK`` (the data
+files holding the rows are rewritten without them; ``WHERE`` on the participant column when it
+is a partition column, as Athena allows only those there, the whole table otherwise), ``ALTER
+TABLE SET TBLPROPERTIES ('vacuum_max_snapshot_age_seconds'='1')`` then, after a wait,
+``VACUUM`` (every older snapshot expires, with the files only they reached, and orphan files
+go), then the table's own retention is set back. Time travel to a snapshot from before the
+deletion is no longer possible: that is the point. ``record`` then adds to the audit record,
+per table, the rows deleted, the snapshots that held them and were expired, the files removed.
+The participant id is data inside these statements, and it is not in what this step returns
+(the handler logs a step's result): the statements come back as templates with ``'{}'`` where
+the id goes, and the machine fills them in (``States.Format``) from its own input. So the id is
+validated instead of escaped (``check_participant``): one with a quote, a backslash, a brace or
+a control character is refused before anything is deleted, and every other is a plain Trino
+string literal between quotes. Table and column names are checked against Glue's own name rule
+(``identifier``). Hive-style tables (no ``table_type=ICEBERG``) are still
+handled here: their participant partitions dropped, or their files rewritten without the rows.
 
 What stays, and is reported: a landing zip that held this participant's files is kept (it may
 also hold other participants), and a tombstone in the ledger makes Unzip skip this
@@ -25,6 +42,7 @@ import datetime as dt
 import hashlib
 import io
 import posixpath
+import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -49,6 +67,8 @@ class ForgetReport:
     not_deleted: list[str] = field(default_factory=list)
     #: keys S3 did not delete: zone, bucket, sha256 of the key, version, S3's code and message
     failed_objects: list[dict[str, str]] = field(default_factory=list)
+    #: per curated Iceberg table: rows deleted, snapshots expired and kept, files removed
+    iceberg_tables: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -59,6 +79,7 @@ class ForgetReport:
             "ledger_entries_removed": self.ledger_entries_removed,
             "not_deleted": self.not_deleted,
             "failed_objects": self.failed_objects,
+            "iceberg_tables": dict(sorted(self.iceberg_tables.items())),
             "complete": not self.failed_objects,
         }
 
@@ -119,6 +140,7 @@ class Forgetter:
         self.report = ForgetReport(participant_digest(participant))
         self.kept_zips: set[str] = set()  # landing zips this participant's raw files came from
         self.options = study_options(self.s3, settings.lake_bucket)
+        self.iceberg: list[dict[str, Any]] = []  # the machine's Athena work, one item a table
 
     def _delete(self, bucket: str, keys: list[str], zone: str) -> None:
         for start in range(0, len(keys), 1000):
@@ -226,6 +248,9 @@ class Forgetter:
 
     def curated(self, declared: list[tuple[dict[str, Any], str]]) -> None:
         for table, column in declared:
+            if is_iceberg(table):
+                self.iceberg.append(self._iceberg_item(table, column))
+                continue
             keys = [k["Name"] for k in table.get("PartitionKeys", [])]
             if column in keys:
                 self._drop_partitions(table, keys, column)
@@ -273,6 +298,46 @@ class Forgetter:
             pq.write_table(kept, sink, compression="zstd")
             self.s3.put_object(Bucket=bucket, Key=key, Body=sink.getvalue())
             self.report.rows_removed[table["Name"]] += removed
+
+    def _iceberg_item(self, table: dict[str, Any], column: str) -> dict[str, Any]:
+        """What the machine runs on one Iceberg table, and what it held before (the
+        snapshot ids and the sha256 of each file's key, kept in the lake for ``record``:
+        keys hold participant ids)."""
+        metadata = iceberg_metadata(self.s3, table)
+        location = metadata["location"].rstrip("/")
+        bucket, prefix = lake.split_s3_uri(location + "/")
+        files = sorted(
+            hashlib.sha256(o.key.encode()).hexdigest()
+            for o in storage.list_objects(self.s3, bucket, prefix)
+        )
+        before_key = posixpath.join(
+            lake.MANIFESTS,
+            "deletions",
+            "iceberg",
+            self.report.participant_sha256[:16],
+            f"{table['Name']}.before.json",
+        )
+        storage.put_json(
+            self.s3,
+            self.settings.lake_bucket,
+            before_key,
+            {
+                "snapshots": sorted(s["snapshot-id"] for s in metadata.get("snapshots", [])),
+                "files": files,
+            },
+        )
+        return {
+            "table": table["Name"],
+            "before": lake.s3_uri(self.settings.lake_bucket, before_key),
+            "rewrite_matching": column in identity_partition_columns(metadata),
+            "statements": statements(
+                self.settings.glue_database,
+                table["Name"],
+                column,
+                partitioned=column in identity_partition_columns(metadata),
+                retention=metadata.get("properties", {}).get(SNAPSHOT_AGE),
+            ),
+        }
 
     def landing_and_ledger(self) -> None:
         bucket = self.settings.landing_bucket
@@ -342,7 +407,9 @@ def forget(
     (raise DeletionIncomplete after writing it when S3 did not delete every object)."""
     if not participant.strip():
         raise ValueError("participant: empty")
-    report = Forgetter(settings, participant).run(timestream_retention_days)
+    check_participant(participant)  # refused before anything is deleted
+    forgetter = Forgetter(settings, participant)
+    report = forgetter.run(timestream_retention_days)
     at = dt.datetime.now(dt.UTC)
     audit = {
         "requested_by": requested_by,
@@ -361,4 +428,131 @@ def forget(
             f"({', '.join(f'{c}: {n}' for c, n in sorted(codes.items()))}); "
             f"the audit record {uri} lists them"
         )
-    return {**audit, "audit": uri}
+    return {**audit, "audit": uri, "iceberg": forgetter.iceberg}
+
+
+# ---------------------------------------------------------------------------- Iceberg tables
+
+SNAPSHOT_AGE = "vacuum_max_snapshot_age_seconds"
+#: Athena's own default for SNAPSHOT_AGE (VACUUM, Amazon Athena User Guide): 5 days
+ATHENA_SNAPSHOT_AGE_DEFAULT = "432000"
+#: The age VACUUM is given during a deletion; the machine waits longer than this after the
+#: rewrite, so every snapshot but the current one qualifies.
+FORGET_SNAPSHOT_AGE = "1"
+_IDENTIFIER = re.compile(r"^[a-z0-9_]{1,255}$")
+
+
+class UnsafeParticipant(ValueError):
+    """A participant id that cannot be written into a statement as a plain string."""
+
+
+def is_iceberg(glue_table: dict[str, Any]) -> bool:
+    return str(glue_table.get("Parameters", {}).get("table_type", "")).upper() == "ICEBERG"
+
+
+#: what a participant id may not hold: it goes between quotes in a statement, filled in by
+#: States.Format (whose templates treat braces and backslashes as their own)
+_UNSAFE = re.compile(r"['\\{}\x00-\x1f\x7f]")
+
+
+def check_participant(participant: str) -> str:
+    """The id, when it can stand between quotes in an Athena (Trino) statement as it is."""
+    found = _UNSAFE.search(participant)
+    if found:
+        what = repr(found.group()) if found.group().isprintable() else "a control character"
+        raise UnsafeParticipant(
+            f"participant: holds {what}, which the Athena statements cannot carry; "
+            "nothing was deleted"
+        )
+    return participant
+
+
+def identifier(name: str) -> str:
+    """A Glue database, table or column name, checked against Glue's rule (lower case letters,
+    digits, underscore), so it needs no quoting in any of Athena's statement dialects."""
+    if not _IDENTIFIER.match(name):
+        raise ValueError(f"{name!r} is not a Glue name (lower case letters, digits, _)")
+    return name
+
+
+def statements(
+    database: str,
+    table: str,
+    column: str,
+    *,
+    partitioned: bool,
+    retention: str | None,
+) -> dict[str, str]:
+    """The Athena statements that delete a participant from one Iceberg table for good, as
+    templates: ``{}`` is where the machine puts the (checked) participant id."""
+    name = f"{identifier(database)}.{identifier(table)}"
+    match = f"{identifier(column)} = '{{}}'"
+    restore = retention if retention and retention.isdigit() else ATHENA_SNAPSHOT_AGE_DEFAULT
+    expire = FORGET_SNAPSHOT_AGE
+    return {
+        "count": f"SELECT count(*) FROM {name} WHERE {match}",
+        "delete": f"DELETE FROM {name} WHERE {match}",
+        "optimize": f"OPTIMIZE {name} REWRITE DATA USING BIN_PACK"
+        + (f" WHERE {match}" if partitioned else ""),
+        "expire": f"ALTER TABLE {name} SET TBLPROPERTIES ('{SNAPSHOT_AGE}'='{expire}')",
+        "vacuum": f"VACUUM {name}",
+        "restore": f"ALTER TABLE {name} SET TBLPROPERTIES ('{SNAPSHOT_AGE}'='{restore}')",
+    }
+
+
+def iceberg_metadata(s3: Any, glue_table: dict[str, Any]) -> dict[str, Any]:
+    """The table's current Iceberg metadata file (its Glue entry's ``metadata_location``)."""
+    bucket, key = lake.split_s3_uri(glue_table["Parameters"]["metadata_location"])
+    return storage.get_json(s3, bucket, key)
+
+
+def identity_partition_columns(metadata: dict[str, Any]) -> set[str]:
+    """The columns the table's default spec partitions by identity (OPTIMIZE's WHERE takes
+    only partition columns)."""
+    schema_id = metadata.get("current-schema-id", 0)
+    schema = next(
+        (s for s in metadata.get("schemas", []) if s.get("schema-id") == schema_id),
+        metadata.get("schema", {}),
+    )
+    names = {f["id"]: f["name"] for f in schema.get("fields", [])}
+    spec_id = metadata.get("default-spec-id", 0)
+    spec = next(
+        (s for s in metadata.get("partition-specs", []) if s.get("spec-id") == spec_id),
+        {"fields": metadata.get("partition-spec", [])},
+    )
+    return {
+        names[f["source-id"]]
+        for f in spec.get("fields", [])
+        if f.get("transform") == "identity" and f.get("source-id") in names
+    }
+
+
+def record(settings: Settings, audit_uri: str, outcomes: list[dict[str, Any]]) -> dict[str, Any]:
+    """Add each Iceberg table's outcome (the machine's count, what its snapshots and files
+    were before and are now) to the audit record, and return it."""
+    s3 = storage.client("s3", settings.region)
+    glue = storage.client("glue", settings.region)
+    bucket, key = lake.split_s3_uri(audit_uri)
+    audit = storage.get_json(s3, bucket, key)
+    tables = dict(audit.get("iceberg_tables", {}))
+    for outcome in outcomes:
+        name = outcome["table"]
+        before = storage.get_json(s3, *lake.split_s3_uri(outcome["before"]))
+        glue_table = glue.get_table(DatabaseName=settings.glue_database, Name=name)["Table"]
+        metadata = iceberg_metadata(s3, glue_table)
+        kept = {s["snapshot-id"] for s in metadata.get("snapshots", [])}
+        files_bucket, prefix = lake.split_s3_uri(metadata["location"].rstrip("/") + "/")
+        now = {
+            hashlib.sha256(o.key.encode()).hexdigest()
+            for o in storage.list_objects(s3, files_bucket, prefix)
+        }
+        tables[name] = {
+            "rows_deleted": int(outcome["rows"]),
+            "snapshots_expired": len(set(before["snapshots"]) - kept),
+            "snapshots_kept": len(kept),
+            "files_removed": len(set(before["files"]) - now),
+        }
+        s3.delete_object(Bucket=bucket, Key=lake.split_s3_uri(outcome["before"])[1])
+    audit["iceberg_tables"] = dict(sorted(tables.items()))
+    storage.put_json(s3, bucket, key, audit)
+    return {**audit, "audit": audit_uri}
