@@ -182,8 +182,17 @@ def cataloged_columns(glue: Any, database: str, table: str) -> dict[str, str]:
     return columns
 
 
+def _ddl_type(spark_type: Any) -> str:
+    """A column's type for a new Iceberg table. Spark's ``timestamp`` would become Iceberg's
+    ``timestamptz`` (Athena: ``timestamp with time zone``); the curated times are UTC wall
+    times, Athena's plain ``timestamp`` as the Hive tables had them and the only kind
+    Athena's own Iceberg DDL creates, so they are Iceberg ``timestamp`` (Spark's NTZ)."""
+    text = spark_type.simpleString()
+    return "timestamp_ntz" if text == "timestamp" else text
+
+
 def _ddl_columns(fields: Sequence[Any]) -> str:
-    return ", ".join(f"`{f.name}` {f.dataType.simpleString()}" for f in fields)
+    return ", ".join(f"`{f.name}` {_ddl_type(f.dataType)}" for f in fields)
 
 
 def ensure_iceberg_table(
