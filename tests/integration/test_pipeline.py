@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import collections
 import csv
-import hashlib
 import io
 import json
 from pathlib import Path
@@ -15,6 +14,7 @@ from phenolake.sources.mhealth.convert import ACTIVITIES
 from phenolake_local import runner
 from phenolake_local.engine import EmbeddedAWS
 from phenolake_tools import query
+from tests import curated_tables
 from tests.aws_calls import Calls
 
 pytestmark = pytest.mark.slow
@@ -91,7 +91,10 @@ def test_curated_readings_carry_every_column_and_provenance(
     ):
         assert name in columns
     seed_schema = query.query_local("SELECT * FROM mhealth LIMIT 1", home).column_names
-    assert seed_schema == ["activity", "timestamp", "sensor1", "sensor2", "sensor3", "user_id"]
+    assert seed_schema == [
+        *["activity", "timestamp", "sensor1", "sensor2", "sensor3", "user_id"],
+        "date",  # the day Curate replaces rows by
+    ]
 
 
 def test_completeness_table(sample_run: tuple[Path, runner.RunResult]) -> None:
@@ -113,22 +116,18 @@ def test_completeness_table(sample_run: tuple[Path, runner.RunResult]) -> None:
     ]
 
 
-def curated_file_hashes(home: Path) -> dict[str, list[str]]:
-    """sha256 of every curated Parquet file, per partition folder (Spark names files at random)."""
-    lake_dir = next(home.glob("*-lake"))
-    found: dict[str, list[str]] = {}
-    for path in sorted((lake_dir / "curated").rglob("*.parquet")):
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        found.setdefault(path.parent.relative_to(lake_dir).as_posix(), []).append(digest)
-    return {folder: sorted(digests) for folder, digests in found.items()}
-
-
-def test_replay_overwrites_the_same_partitions(sample_run: tuple[Path, runner.RunResult]) -> None:
+def test_replay_replaces_the_same_rows(sample_run: tuple[Path, runner.RunResult]) -> None:
     home, _ = sample_run
-    before = curated_file_hashes(home)
+
+    def table_rows(table: str) -> list[dict]:
+        return sorted(curated_tables.rows(home, table), key=lambda r: [str(v) for v in r.values()])
+
+    before = {t: table_rows(t) for t in ("mhealth", "mhealth_readings")}
     again = runner.run(runner.RunOptions(home=home, replay=True, sources=["mhealth"]))
     assert again.status == "SUCCEEDED", again.cause
-    assert curated_file_hashes(home) == before  # byte-identical, run_id included
+    for table, found in before.items():
+        assert len(found) == 4500
+        assert table_rows(table) == found, table  # run_id included
     assert again.output["notify"]["rows"] == 4500
     total = query.query_local("SELECT count(*) AS n FROM mhealth", home).to_pylist()
     assert total == [{"n": 4500}]

@@ -16,6 +16,7 @@ from phenolake.sources.screenlake import convert as screenlake
 from phenolake.sources.screenlake import samples as screenlake_samples
 from phenolake_local import runner
 from phenolake_tools import query
+from tests import curated_tables
 from tests.cli import in_process
 from tests.fakes import screenlake_app as app
 
@@ -124,8 +125,12 @@ def test_text_types_days_and_provenance_survive(screenlake_run) -> None:
 
 def test_tables_are_partitioned_by_panelist_and_date(screenlake_run) -> None:
     home, _, _ = screenlake_run
-    shown = query.query_local("SHOW PARTITIONS screenlake_sessions", home).to_pylist()
-    assert [next(iter(r.values())) for r in shown] == [
+    sessions = curated_tables.table(home, "screenlake_sessions")
+    assert [(f.name, str(f.transform)) for f in sessions.spec().fields] == [
+        ("panelist", "identity"),
+        ("date", "identity"),
+    ]
+    assert sorted(curated_tables.data_files(home, "screenlake_sessions")) == [
         "panelist=p001/date=2024-10-01",
         "panelist=p001/date=2024-10-02",
         "panelist=p002/date=2024-10-02",

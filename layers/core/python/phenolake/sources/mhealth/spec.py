@@ -6,8 +6,8 @@ from phenolake.sources.base import SourceSpec, TableSpec
 
 SPEC = SourceSpec(
     tables=(
-        TableSpec("mhealth", ("user_id",), participant="user_id", time="timestamp"),
-        TableSpec("mhealth_readings", ("user_id",), participant="user_id", time="timestamp"),
+        TableSpec("mhealth", ("user_id", "date"), participant="user_id", time="timestamp"),
+        TableSpec("mhealth_readings", ("user_id", "date"), participant="user_id", time="timestamp"),
     ),
     fetch=("kaggle",),
 )

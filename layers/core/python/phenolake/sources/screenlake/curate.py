@@ -1,22 +1,26 @@
-"""Glue job: curate Screenlake panels into one table per CSV kind.
+"""Glue job: curate Screenlake panels into one Iceberg table per CSV kind.
 
-For each kind (screenshots, accessibility, segments, sessions, logs) it reads the merged
-per-day files of the panelists this run touched and overwrites exactly their
-``panelist`` x ``date`` partitions of ``screenlake_<kind>`` (dynamic partition overwrite),
-so a rerun never duplicates rows. The converter already typed the columns (epoch ms as
-bigint, the row's UTC ``timestamp``); this job files them by panelist and day, sorted by
-time, and registers the tables and partitions in the Glue Data Catalog.
+Reads exactly the merged day files this run's DailyMerge wrote (``--days``, the run's work
+list; ``merged/screenlake/<kind>/participant=<p>/date=<d>/``), never a listing of merged/,
+and for each kind (screenshots, accessibility, segments, sessions, logs) replaces exactly
+those ``panelist`` x ``date`` partitions of ``screenlake_<kind>`` in one Iceberg commit, so a
+rerun or replay never duplicates rows and no other day of the study is read or rewritten.
+The converter already typed the columns (epoch ms as bigint, the row's UTC ``timestamp``);
+this job files them by panelist and day, sorted by time.
 """
 
 from __future__ import annotations
 
-from pyspark.sql import SparkSession
+from collections import defaultdict
+
+import boto3
 from pyspark.sql import functions as F
 
-from phenolake.glue import register, start_job
-from phenolake.lake import curated_prefix, merged_prefix, parse_merged_path
+from phenolake import lake
+from phenolake.glue import merged_files, replace_partitions, run_days, start_job
 from phenolake.sources.screenlake.convert import KINDS
 
+PARTITIONS = ["panelist", "date"]
 DESCRIPTIONS = {
     "screenshots": "Screenlake screenshots: app, OCR text and time of each screenshot.",
     "accessibility": "Screenlake accessibility events (window changes, clicks, text).",
@@ -26,53 +30,39 @@ DESCRIPTIONS = {
 }
 
 
-def exists(spark: SparkSession, path: str) -> bool:
-    """Whether a folder exists (file:// locally, s3:// on Glue), through Hadoop's FileSystem."""
-    jvm = spark.sparkContext._jvm
-    hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
-    conf = spark.sparkContext._jsc.hadoopConfiguration()
-    return bool(hadoop_path.getFileSystem(conf).exists(hadoop_path))
+def by_kind(keys: list[str]) -> dict[str, list[str]]:
+    """This run's merged day files per kind (metric), in key order; other metrics ignored."""
+    found: dict[str, list[str]] = defaultdict(list)
+    for key in keys:
+        day = lake.merged_day(key)
+        if day is not None and day.metric in KINDS:
+            found[day.metric].append(key)
+    return dict(found)
 
 
 def main(argv: list[str]) -> None:
-    args, lake, spark = start_job(argv)
-    participants = [p for p in args.get("participants", "").split(",") if p]
-
-    for metric, kind in KINDS.items():
-        merged = lake.spark_path(merged_prefix("screenlake", metric))
-        if not exists(spark, merged):
-            continue
-        rows = spark.read.option("basePath", merged).parquet(merged)
-        if participants:
-            rows = rows.where(F.col("participant").isin(participants))
-        # the partitions written, from the merged files' paths (no pass over the rows)
-        partitions = sorted(
-            {
-                (day.participant, day.day)
-                for day in map(parse_merged_path, rows.inputFiles())
-                if day and (not participants or day.participant in participants)
-            }
-        )
-        if not partitions:
-            continue
+    args, store, spark = start_job(argv)
+    s3 = boto3.client("s3")
+    days = run_days(s3, store.bucket, args.get("days", ""), "screenlake")
+    kinds = by_kind(merged_files(s3, store.bucket, days))
+    for metric, keys in kinds.items():
+        kind = KINDS[metric]
+        base = store.spark_path(lake.merged_prefix("screenlake", metric))
+        # basePath: the participant and day come from each file's path, as DailyMerge filed it
+        rows = spark.read.option("basePath", base).parquet(*[store.spark_path(k) for k in keys])
         curated = rows.select(
             *[F.col(name) for name in kind.schema.names],
             F.col("participant").cast("string").alias("panelist"),
             F.col("date").cast("string").alias("date"),
         )
-        (
-            curated.repartition("panelist", "date")
-            .sortWithinPartitions("timestamp", "source_key", "row_index")
-            .write.mode("overwrite")
-            .partitionBy("panelist", "date")
-            .parquet(lake.spark_path(curated_prefix(kind.table)))
-        )
-        register(
+        replace_partitions(
+            spark,
             curated,
             database=args["database"],
             table=kind.table,
-            location=lake.uri(curated_prefix(kind.table)),
-            partition_keys=["panelist", "date"],
-            partition_values=[list(p) for p in partitions],
+            location=store.uri(lake.curated_prefix(kind.table)),
+            partition_by=PARTITIONS,
+            sort_by=["timestamp", "source_key", "row_index"],
             description=DESCRIPTIONS[metric],
         )
+        print(f"{kind.table}: {len(keys)} day file(s)")
