@@ -195,6 +195,24 @@ def _ddl_columns(fields: Sequence[Any]) -> str:
     return ", ".join(f"`{f.name}` {_ddl_type(f.dataType)}" for f in fields)
 
 
+def curated(spark: Any, database: str, table: str) -> Any:
+    """A curated table as the job code computes with it: its ``timestamp`` (NTZ) columns as
+    Spark's UTC ``timestamp``, the type the day files bring (the session time zone is UTC,
+    so the instant is the same)."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import TimestampNTZType
+
+    df = spark.table(spark_identifier(database, table))
+    return df.select(
+        *[
+            F.col(f.name).cast("timestamp").alias(f.name)
+            if isinstance(f.dataType, TimestampNTZType)
+            else F.col(f.name)
+            for f in df.schema.fields
+        ]
+    )
+
+
 def ensure_iceberg_table(
     spark: Any,
     df: Any,

@@ -57,6 +57,7 @@ from pyspark.sql import functions as F
 from phenolake import lake, storage
 from phenolake.glue import (
     Lake,
+    curated,
     ensure_iceberg_table,
     merged_files,
     replace_partitions,
@@ -164,7 +165,7 @@ def other_devices(
     ]
     if not foreign:
         return None
-    return spark.table(name).where(any_of(foreign))
+    return curated(spark, database, table).where(any_of(foreign))
 
 
 def replace_days(
@@ -271,7 +272,7 @@ def curate_metadata(
     earlier = None
     if table_exists(spark, database, table_name(METADATA)) and participants:
         earlier = (
-            spark.table(spark_identifier(database, table_name(METADATA)))
+            curated(spark, database, table_name(METADATA))
             .where(F.col("participant_id").isin(participants))
             .select("participant_id", "device_id", "datetime_utc", "timezone_minutes", "date")
         )
@@ -329,7 +330,7 @@ def curate_wear_time(spark: SparkSession, store: Lake, database: str, eda: DataF
     table = table_name("wear_time")
     utc_days = {p: around(values) for p, values in local_dates.items()}
     rows = (
-        spark.table(spark_identifier(database, table_name("eda")))
+        curated(spark, database, table_name("eda"))
         .where(days_condition(utc_days))
         .where(days_condition(local_dates, "local_date"))
         .select("participant_id", "device_id", "local_date", "time", "eda_microsiemens")
