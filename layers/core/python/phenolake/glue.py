@@ -252,6 +252,32 @@ def ensure_iceberg_table(
     )
 
 
+def _prepared(
+    spark: Any,
+    df: Any,
+    *,
+    database: str,
+    table: str,
+    location: str,
+    partition_by: Sequence[str],
+    sort_by: Sequence[str],
+    description: str,
+) -> Any:
+    """A writer of ``df`` into the (created or widened) table, rows sorted as asked."""
+    rows = ensure_iceberg_table(
+        spark,
+        df,
+        database=database,
+        table=table,
+        location=location,
+        partition_by=partition_by,
+        description=description,
+    )
+    if sort_by:
+        rows = rows.sortWithinPartitions(*sort_by)
+    return rows.writeTo(spark_identifier(database, table))
+
+
 def replace_partitions(
     spark: Any,
     df: Any,
@@ -266,18 +292,17 @@ def replace_partitions(
     """Replace exactly the partitions ``df`` holds (each a participant's day of the table),
     in one atomic Iceberg commit: a rerun or a replay of those days never duplicates rows,
     and no other partition is read or rewritten."""
-    rows = ensure_iceberg_table(
+    writer = _prepared(
         spark,
         df,
         database=database,
         table=table,
         location=location,
         partition_by=partition_by,
+        sort_by=sort_by,
         description=description,
     )
-    if sort_by:
-        rows = rows.sortWithinPartitions(*sort_by)
-    rows.writeTo(spark_identifier(database, table)).overwritePartitions()
+    writer.overwritePartitions()
 
 
 def replace_rows(
@@ -296,15 +321,14 @@ def replace_rows(
     deletes whole data files here, so ``condition`` must be on partition columns (the touched
     participants' days): a file holding rows on both sides of it fails the commit with
     "Cannot delete file where some, but not all, rows match filter"."""
-    rows = ensure_iceberg_table(
+    writer = _prepared(
         spark,
         df,
         database=database,
         table=table,
         location=location,
         partition_by=partition_by,
+        sort_by=sort_by,
         description=description,
     )
-    if sort_by:
-        rows = rows.sortWithinPartitions(*sort_by)
-    rows.writeTo(spark_identifier(database, table)).overwrite(condition)
+    writer.overwrite(condition)
