@@ -80,6 +80,11 @@ Functions interpreter, but some things it cannot do here:
     ``athena:startQueryExecution.sync`` (start, then GetQueryExecution until it ends; a
     failed query fails the task with ``States.TaskFailed``, the QueryExecution as the cause)
     and the request-response ``getQueryResults``/``getQueryExecution``/``stopQueryExecution``.
+14. ``dynamodb-threads``: moto's DynamoDB tables are plain dicts, so a Query iterating a
+    table while another Map item's thread writes to it fails with "dictionary changed size
+    during iteration" (seen: Unzip items querying the ledger while others clear pending
+    items). DynamoDB itself serves concurrent calls; here each call of the backend holds one
+    lock.
 
 Failing loudly: ``apply()`` refuses any moto but the release the patches were written for
 (``MOTO_CHECKED``, the one requirements.lock pins), in one line saying which was found. Each
@@ -124,6 +129,7 @@ from moto.awslambda.exceptions import LambdaClientError
 from moto.awslambda.exceptions import ValidationException as LambdaValidationException
 from moto.awslambda.models import LambdaBackend, LambdaFunction
 from moto.core.exceptions import JsonRESTError
+from moto.dynamodb.models import DynamoDBBackend
 from moto.glue.models import FakeJob, FakeJobRun
 from moto.s3 import notifications as s3_notifications
 from moto.s3.models import FakeKey
@@ -2005,6 +2011,34 @@ def _patch_athena_iceberg() -> None:
     _patch_athena_integration()
 
 
+# --------------------------------------------------------------------------- dynamodb-threads
+
+_DYNAMODB_LOCK = threading.RLock()
+_DYNAMODB_CALLS = (
+    "put_item",
+    "get_item",
+    "query",
+    "scan",
+    "update_item",
+    "delete_item",
+    "transact_write_items",
+)
+
+
+def _patch_dynamodb_threads() -> None:
+    for name in _DYNAMODB_CALLS:
+        original = _expect(DynamoDBBackend, name, ["self"])
+        if getattr(original, "_phenolake", False):
+            continue
+
+        def locked(*args: Any, _original: Callable[..., Any] = original, **kwargs: Any) -> Any:
+            with _DYNAMODB_LOCK:
+                return _original(*args, **kwargs)
+
+        locked._phenolake = True  # type: ignore[attr-defined]
+        setattr(DynamoDBBackend, name, locked)
+
+
 PATCHES: dict[str, Callable[[], None]] = {
     "lambda-invoke": _patch_lambda_invoke,
     "lambda-limits": _patch_lambda_limits,
@@ -2018,6 +2052,7 @@ PATCHES: dict[str, Callable[[], None]] = {
     "inline-map-states-errors": _patch_inline_map_states_errors,
     "state-data-limits": _patch_state_data_limits,
     "athena-iceberg": _patch_athena_iceberg,
+    "dynamodb-threads": _patch_dynamodb_threads,
     "iam-enforcement": iam.install,
     "s3-eventbridge": _patch_s3_eventbridge,
 }

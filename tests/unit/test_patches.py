@@ -571,7 +571,57 @@ BEHAVIOUR_TESTS = {
     "permitted_lambda",
     "athena-iceberg": "test_patches.py::test_athena_statements_run_and_their_failures_fail_the_"
     "task",
+    "dynamodb-threads": "test_patches.py::test_dynamodb_serves_queries_while_other_threads_write",
 }
+
+
+def test_dynamodb_serves_queries_while_other_threads_write() -> None:
+    """Map items are threads here: queries of a table other threads write to must all
+    succeed, as on DynamoDB (moto alone: 'dictionary changed size during iteration')."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    patches.apply()
+    with moto.mock_aws():
+        db = boto3.client("dynamodb", region_name="us-east-1")
+        db.create_table(
+            TableName="t",
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+
+        def write(i: int) -> None:
+            for j in range(200):
+                item = {"pk": {"S": "p"}, "sk": {"S": f"{i}-{j}"}}
+                db.put_item(TableName="t", Item=item)
+
+        def read(_: int) -> int:
+            found = 0
+            for _ in range(50):
+                found = db.query(
+                    TableName="t",
+                    KeyConditionExpression="pk = :p",
+                    ExpressionAttributeValues={":p": {"S": "p"}},
+                )["Count"]
+            return found
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            writers = [pool.submit(write, i) for i in range(4)]
+            readers = [pool.submit(read, i) for i in range(4)]
+            for future in [*writers, *readers]:
+                future.result()
+        total = db.query(
+            TableName="t",
+            KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues={":p": {"S": "p"}},
+        )["Count"]
+        assert total == 800
 
 
 def test_every_patch_has_a_behaviour_test() -> None:
