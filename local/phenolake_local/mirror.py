@@ -22,12 +22,22 @@ CATALOG_FILE = "glue-catalog.json"
 SKIP_SUFFIXES = (".crc",)
 
 
+#: (path, size, mtime_ns) -> md5: the mirror runs around every local Glue job, and hashing
+#: every file of a year-old lake each time made the local run grow with the lake's age.
+_MD5_CACHE: dict[tuple[str, int, int], str] = {}
+
+
 def _md5(path: Path) -> str:
+    stat = path.stat()
+    known = (str(path), stat.st_size, stat.st_mtime_ns)
+    if known in _MD5_CACHE:
+        return _MD5_CACHE[known]
     digest = hashlib.md5(usedforsecurity=False)
     with path.open("rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
-    return digest.hexdigest()
+    _MD5_CACHE[known] = digest.hexdigest()
+    return _MD5_CACHE[known]
 
 
 def _bucket_files(root: Path) -> dict[str, Path]:
