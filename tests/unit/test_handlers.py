@@ -250,7 +250,10 @@ def test_collect_folds_item_manifests_into_the_next_work_lists(aws: EmbeddedAWS)
         aws, "CollectFunction", {"run_id": RUN, "stage": "converted", "results": results}
     )
     assert converted["merge"]["count"] == 1
-    assert converted["curate"] == [{"source": "mhealth", "participants": "1"}]
+    # the Curate item names the run's DailyMerge work list: the job curates exactly those days
+    days = converted["merge"]["key"]
+    assert days == f"manifests/{RUN}/work/merge.json"
+    assert converted["curate"] == [{"source": "mhealth", "participants": "1", "days": days}]
 
 
 def test_convert_stages_one_file_per_day_with_provenance(aws: EmbeddedAWS, tmp_path: Path) -> None:
