@@ -56,7 +56,9 @@ def test_definition_substitutions_are_applied_like_cloudformation() -> None:
     }
 
 
-def test_every_template_function_is_called_by_a_state_machine() -> None:
+def test_every_template_function_is_called_by_a_state_machine_or_a_rule() -> None:
+    """Each function has a caller: a state machine's task, or an EventBridge rule's target
+    (Record, which S3's Object Created events reach through LandedRule)."""
     deployment = template.load(validate.PROJECT_ROOT)
     arns = {f.arn for f in deployment.functions.values()}
     called = {
@@ -64,7 +66,14 @@ def test_every_template_function_is_called_by_a_state_machine() -> None:
         for _, definition in deployment.state_machines.values()
         for resource in validate._resources(definition["States"])
     }
-    assert called & arns == arns
+    targeted = {
+        target["Arn"]
+        for resource in deployment.resources.values()
+        if resource.get("Type") == "AWS::Events::Rule"
+        for target in resource["Properties"].get("Targets", [])
+    }
+    assert (called | targeted) & arns == arns
+    assert targeted & arns == {deployment.functions["RecordFunction"].arn}
 
 
 def _rendered() -> dict[str, dict]:
