@@ -23,7 +23,6 @@ from moto import mock_aws
 
 from phenolake import storage
 from phenolake_local import iam, mirror, patches, publish, template
-from phenolake_local.athena_iceberg import AthenaLocalRunner
 from phenolake_local.glue_local import GlueLocalRunner
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -38,6 +37,22 @@ _FAKE_CREDENTIALS = {
     "AWS_DEFAULT_REGION": template.REGION,
     "AWS_REGION": template.REGION,
 }
+
+
+class _LazyAthena:
+    """The Athena runner, imported at its first statement: it needs sqlglot and PyIceberg,
+    which the python3.13 Lambda venv (the handlers' tests) does not hold."""
+
+    def __init__(self, aws: EmbeddedAWS) -> None:
+        self.aws = aws
+        self.runner: Any = None
+
+    def __call__(self, *args: Any) -> Any:
+        if self.runner is None:
+            from phenolake_local.athena_iceberg import AthenaLocalRunner
+
+            self.runner = AthenaLocalRunner(self.aws)
+        return self.runner(*args)
 
 
 class EmbeddedAWS:
@@ -77,7 +92,7 @@ class EmbeddedAWS:
         patches.apply()
         patches.set_glue_runner(GlueLocalRunner(self))
         patches.REGISTRY.event_log_dir = self.home / "logs" / "events"
-        patches.set_athena_runner(AthenaLocalRunner(self))
+        patches.set_athena_runner(_LazyAthena(self))
         self.s3 = boto3.client("s3", region_name=template.REGION)
         self.sfn = boto3.client("stepfunctions", region_name=template.REGION)
         self.glue = boto3.client("glue", region_name=template.REGION)

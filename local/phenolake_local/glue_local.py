@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
-from phenolake_local import iceberg, mirror, template
+from phenolake_local import mirror, template
 
 if TYPE_CHECKING:
     from phenolake_local.engine import EmbeddedAWS
@@ -98,6 +98,8 @@ class GlueWorker:
             if k in ("PATH", "HOME", "JAVA_HOME", "LANG", "LC_ALL", "TMPDIR", "SPARK_LOCAL_IP")
         }
         env["AWS_EC2_METADATA_DISABLED"] = "true"
+        from phenolake_local import iceberg  # PyIceberg: not in the Lambda venv
+
         try:
             static = iceberg.spark_static_conf(GLUE_VENV)
         except FileNotFoundError as exc:
@@ -280,6 +282,8 @@ class GlueLocalRunner:
         """What the job process needs for ``--datalake-formats iceberg`` (the module docstring
         of phenolake_local.iceberg says why each part differs from AWS), and the Glue
         catalog's Iceberg tables as they are before the run."""
+        from phenolake_local import iceberg
+
         buckets = list(self.aws.buckets.values())
         request: dict[str, Any] = {
             "hadoop_conf": iceberg.spark_hadoop_conf(self.aws.home, buckets),
@@ -353,6 +357,8 @@ class GlueLocalRunner:
                 mirror.changes_to_files(self.aws.s3, self.aws.home, before)
                 self.aws.load_buckets()
                 if reply.get("iceberg_tables"):
+                    from phenolake_local import iceberg
+
                     try:
                         iceberg.commit_to_glue(
                             glue, self.aws.home, tables_before, reply["iceberg_tables"]
