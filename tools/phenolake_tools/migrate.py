@@ -451,7 +451,34 @@ def committed_rows(table: Any) -> int:
     return sum(task.file.record_count for task in table.scan().plan_files())
 
 
-class LocalMigration:
+class _Migration:
+    """What the local and the Athena migration share: the Glue entry of a name, and one
+    table's migration turned into its outcome line (its own error, or AWS's first line)."""
+
+    glue: Any
+    database: str
+
+    def _get(self, name: str) -> dict[str, Any] | None:
+        try:
+            return self.glue.get_table(DatabaseName=self.database, Name=name)["Table"]
+        except self.glue.exceptions.EntityNotFoundException:
+            return None
+
+    def migrate(self, name: str) -> Outcome:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return self._migrate(name)
+        except MigrationError as exc:
+            return Outcome(name, error=str(exc))
+        except (BotoCoreError, ClientError) as exc:  # e.g. a call the caller may not make
+            return Outcome(name, error=str(exc).splitlines()[0])
+
+    def _migrate(self, name: str) -> Outcome:
+        raise NotImplementedError
+
+
+class LocalMigration(_Migration):
     """Migrate the tables of one Glue database with PyIceberg: ``glue`` is the embedded AWS's
     (moto's) client, ``catalog`` PyIceberg's GlueCatalog on it, ``io`` its FileIO and
     ``persist`` writes the catalog to the home (the embedded AWS keeps it in memory until it
@@ -474,22 +501,6 @@ class LocalMigration:
         self.database = database
         self.persist = persist
         self.check_rows = check_rows
-
-    def _get(self, name: str) -> dict[str, Any] | None:
-        try:
-            return self.glue.get_table(DatabaseName=self.database, Name=name)["Table"]
-        except self.glue.exceptions.EntityNotFoundException:
-            return None
-
-    def migrate(self, name: str) -> Outcome:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            return self._migrate(name)
-        except MigrationError as exc:
-            return Outcome(name, error=str(exc))
-        except (BotoCoreError, ClientError) as exc:  # e.g. a call the caller may not make
-            return Outcome(name, error=str(exc).splitlines()[0])
 
     def _migrate(self, name: str) -> Outcome:
         current, staged = self._get(name), self._get(name + STAGING_SUFFIX)
@@ -751,7 +762,7 @@ class S3Lake:
         return len(keys)
 
 
-class AthenaMigration:
+class AthenaMigration(_Migration):
     """Migrate with Athena: the Hive entry is renamed ``<table>__hive`` (Glue API: a copy of
     the table and its partitions, then the delete), Athena creates the Iceberg table at the same
     location and copies the rows from the renamed one, the counts are compared, and only then
@@ -771,22 +782,6 @@ class AthenaMigration:
         self.lake = lake
         self.database = database
         self.set_properties = set_properties
-
-    def _get(self, name: str) -> dict[str, Any] | None:
-        try:
-            return self.glue.get_table(DatabaseName=self.database, Name=name)["Table"]
-        except self.glue.exceptions.EntityNotFoundException:
-            return None
-
-    def migrate(self, name: str) -> Outcome:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            return self._migrate(name)
-        except MigrationError as exc:
-            return Outcome(name, error=str(exc))
-        except (BotoCoreError, ClientError) as exc:  # e.g. a call the caller may not make
-            return Outcome(name, error=str(exc).splitlines()[0])
 
     def _copy_table(self, table: dict[str, Any], new_name: str) -> None:
         keys = ("Description", "StorageDescriptor", "PartitionKeys", "TableType", "Parameters")
