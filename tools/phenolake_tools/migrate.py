@@ -41,6 +41,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from phenolake_tools.query import _split_top as split_top
+
 #: The staging name of a table the local migration is writing (never a declared table's name).
 STAGING_SUFFIX = "__to_iceberg"
 #: The name the Athena migration gives the Hive entry while Athena copies its rows.
@@ -135,20 +137,6 @@ def chosen_tables(catalog: dict[str, dict[str, Any]], wanted: Sequence[str]) -> 
 # Types: Glue (Hive DDL) -> Iceberg
 
 
-def _split_top(text: str) -> list[str]:
-    parts, depth, start = [], 0, 0
-    for i, char in enumerate(text):
-        if char in "<(":
-            depth += 1
-        elif char in ">)":
-            depth -= 1
-        elif char == "," and depth == 0:
-            parts.append(text[start:i].strip())
-            start = i + 1
-    parts.append(text[start:].strip())
-    return [p for p in parts if p]
-
-
 def iceberg_type(glue_type: str, ids: Iterator[int] | None = None) -> Any:
     """The Iceberg type of a Glue column type. Iceberg has no tinyint, smallint or char:
     they become int and string, as Athena's Iceberg tables have them. ``timestamp`` is
@@ -188,13 +176,13 @@ def iceberg_type(glue_type: str, ids: Iterator[int] | None = None) -> Any:
         if kind == "array":
             return t.ListType(next(ids), iceberg_type(inner, ids), element_required=False)
         if kind == "map":
-            key, value = _split_top(inner)
+            key, value = split_top(inner)
             return t.MapType(
                 next(ids), iceberg_type(key, ids), next(ids), iceberg_type(value, ids), False
             )
         if kind == "struct":
             fields = []
-            for part in _split_top(inner):
+            for part in split_top(inner):
                 name, _, kind_text = part.partition(":")
                 fields.append(
                     t.NestedField(next(ids), name.strip(), iceberg_type(kind_text, ids), False)
