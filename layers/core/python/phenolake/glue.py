@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
+from botocore.exceptions import ClientError
 
 from phenolake import catalog, lake, storage
 from phenolake.iceberg import TABLE_PROPERTIES, spark_identifier
@@ -154,10 +155,8 @@ def merged_files(s3: Any, bucket: str, days: Sequence[lake.DayKey]) -> list[str]
     for key in sorted({lake.merged_key(day) for day in days}):
         try:
             metadata = storage.parquet_metadata(s3, bucket, key)
-        except s3.exceptions.NoSuchKey:
-            continue
-        except Exception as exc:  # botocore's 404 on a ranged GET is a ClientError
-            if "NoSuchKey" in str(exc) or "404" in str(exc):
+        except ClientError as exc:  # NoSuchKey (a ranged GET may report a bare 404)
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
                 continue
             raise
         if metadata.num_rows:
