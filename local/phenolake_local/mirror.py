@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.s3.models import FakeKey, s3_backends
 
 STATE_DIR = ".state"
 CATALOG_FILE = "glue-catalog.json"
@@ -53,26 +55,57 @@ def _bucket_files(root: Path) -> dict[str, Path]:
     return files
 
 
-def _moto_objects(s3: Any, bucket: str) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
-        for item in page.get("Contents", []):
-            found[item["Key"]] = item["ETag"].strip('"')
-    return found
+def _store(bucket: str) -> Any:
+    """The moto bucket's key store. The mirror moves a whole lake in and out of moto on every
+    run and around every local Glue job; through the S3 API (ListObjectsV2 pages, one
+    PutObject or GetObject per file) that cost grew with the lake's age until it was most of a
+    year-old study's daily run. The embedded AWS's own bookkeeping is not an AWS call, so it
+    goes to moto's backend directly (no request, no event, no IAM check)."""
+    backend = s3_backends[DEFAULT_ACCOUNT_ID]["aws"]
+    return backend, backend.get_bucket(bucket)
+
+
+def _moto_objects(bucket: str) -> dict[str, str]:
+    _, found = _store(bucket)
+    return {
+        name: key.etag.strip('"')
+        for name, key in found.keys.items()
+        if isinstance(key, FakeKey)
+    }
+
+
+def _put(bucket: str, key: str, path: Path) -> None:
+    backend, _ = _store(bucket)
+    data = path.read_bytes()
+    stat = path.stat()
+    _MD5_CACHE[(str(path), stat.st_size, stat.st_mtime_ns)] = hashlib.md5(
+        data, usedforsecurity=False
+    ).hexdigest()
+    backend.put_object(bucket, key, data, disable_notification=True)
+
+
+def _get(bucket: str, key: str, path: Path) -> None:
+    _, found = _store(bucket)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(found.keys[key].value)
 
 
 def files_to_s3(s3: Any, home: Path, buckets: list[str]) -> int:
-    """Make each moto bucket hold exactly the files of its folder; returns objects changed."""
+    """Make each moto bucket hold exactly the files of its folder; returns objects changed.
+    ``s3`` is the embedded AWS's client, kept for the callers; the objects move through the
+    backend (``_store``)."""
     changed = 0
     for bucket in buckets:
         files = _bucket_files(home / bucket)
-        objects = _moto_objects(s3, bucket)
+        objects = _moto_objects(bucket)
         for key, path in files.items():
-            if "-" in objects.get(key, "") or objects.get(key) != _md5(path):
-                s3.upload_file(str(path), bucket, key)
+            etag = objects.get(key)
+            if etag is None or "-" in etag or etag != _md5(path):
+                _put(bucket, key, path)
                 changed += 1
+        backend, _ = _store(bucket)
         for key in set(objects) - set(files):
-            s3.delete_object(Bucket=bucket, Key=key)
+            backend.delete_object(bucket, key)
             changed += 1
     return changed
 
@@ -83,15 +116,13 @@ def s3_to_files(s3: Any, home: Path, buckets: list[str]) -> int:
     for bucket in buckets:
         root = home / bucket
         files = _bucket_files(root)
-        objects = _moto_objects(s3, bucket)
+        objects = _moto_objects(bucket)
         for key, etag in objects.items():
-            path = root / key
             if key.endswith("/"):
                 continue
             if key in files and "-" not in etag and _md5(files[key]) == etag:
                 continue
-            path.parent.mkdir(parents=True, exist_ok=True)
-            s3.download_file(bucket, key, str(path))
+            _get(bucket, key, root / key)
             changed += 1
         for key in set(files) - set(objects):
             files[key].unlink()
@@ -102,7 +133,7 @@ def s3_to_files(s3: Any, home: Path, buckets: list[str]) -> int:
 
 def snapshot(s3: Any, buckets: list[str]) -> dict[str, dict[str, str]]:
     """Each bucket's keys and ETags, for ``changes_to_files`` after a local Glue job."""
-    return {bucket: _moto_objects(s3, bucket) for bucket in buckets}
+    return {bucket: _moto_objects(bucket) for bucket in buckets}
 
 
 def changes_to_files(s3: Any, home: Path, before: dict[str, dict[str, str]]) -> int:
@@ -111,12 +142,10 @@ def changes_to_files(s3: Any, home: Path, before: dict[str, dict[str, str]]) -> 
     would otherwise delete what it put. Returns files changed."""
     changed = 0
     for bucket, objects in before.items():
-        now = _moto_objects(s3, bucket)
+        now = _moto_objects(bucket)
         for key, etag in now.items():
             if objects.get(key) != etag and not key.endswith("/"):
-                path = home / bucket / key
-                path.parent.mkdir(parents=True, exist_ok=True)
-                s3.download_file(bucket, key, str(path))
+                _get(bucket, key, home / bucket / key)
                 changed += 1
         for key in set(objects) - set(now):
             (home / bucket / key).unlink(missing_ok=True)
@@ -244,13 +273,25 @@ def dump_tables(dynamodb: Any, tables: list[str], state: Path) -> None:
 
 
 def load_tables(dynamodb: Any, tables: list[str], state: Path) -> None:
+    """Fill each table from its file, 25 items per BatchWriteItem (one PutItem per item was a
+    growing share of a year-old study's run)."""
     serializer = TypeSerializer()
     for table in tables:
         path = state / "dynamodb" / f"{table}.json"
         if not path.exists():
             continue
-        for item in json.loads(path.read_text()):
-            dynamodb.put_item(
-                TableName=table,
-                Item={k: serializer.serialize(_decimal_number(v)) for k, v in item.items()},
-            )
+        items = json.loads(path.read_text())
+        for start in range(0, len(items), 25):
+            requests = [
+                {
+                    "PutRequest": {
+                        "Item": {
+                            k: serializer.serialize(_decimal_number(v)) for k, v in item.items()
+                        }
+                    }
+                }
+                for item in items[start : start + 25]
+            ]
+            while requests:
+                answer = dynamodb.batch_write_item(RequestItems={table: requests})
+                requests = answer.get("UnprocessedItems", {}).get(table, [])
