@@ -17,6 +17,7 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from moto.core import DEFAULT_ACCOUNT_ID
+from moto.dynamodb.models import dynamodb_backends
 from moto.s3.models import FakeKey, s3_backends
 
 STATE_DIR = ".state"
@@ -258,13 +259,23 @@ def _decimal_number(value: Any) -> Any:
     return Decimal(str(value)) if isinstance(value, float) else value
 
 
+def _dynamodb(dynamodb: Any) -> Any:
+    """moto's DynamoDB backend of the client's region: the state files move through it
+    directly, as the buckets do (``_store``); a Scan and a PutItem per item through the API
+    grew with the ledger until they were seconds of every run of a study months old."""
+    return dynamodb_backends[DEFAULT_ACCOUNT_ID][dynamodb.meta.region_name]
+
+
 def dump_tables(dynamodb: Any, tables: list[str], state: Path) -> None:
     deserializer = TypeDeserializer()
+    backend = _dynamodb(dynamodb)
     for table in tables:
         items = [
-            {k: _plain_number(deserializer.deserialize(v)) for k, v in item.items()}
-            for page in dynamodb.get_paginator("scan").paginate(TableName=table)
-            for item in page["Items"]
+            {
+                k: _plain_number(deserializer.deserialize(v))
+                for k, v in item.to_json()["Attributes"].items()
+            }
+            for item in backend.get_table(table).all_items()
         ]
         items.sort(key=lambda i: (str(i.get("pk")), str(i.get("sk"))))
         path = state / "dynamodb" / f"{table}.json"
@@ -273,25 +284,13 @@ def dump_tables(dynamodb: Any, tables: list[str], state: Path) -> None:
 
 
 def load_tables(dynamodb: Any, tables: list[str], state: Path) -> None:
-    """Fill each table from its file, 25 items per BatchWriteItem (one PutItem per item was a
-    growing share of a year-old study's run)."""
     serializer = TypeSerializer()
+    backend = _dynamodb(dynamodb)
     for table in tables:
         path = state / "dynamodb" / f"{table}.json"
         if not path.exists():
             continue
-        items = json.loads(path.read_text())
-        for start in range(0, len(items), 25):
-            requests = [
-                {
-                    "PutRequest": {
-                        "Item": {
-                            k: serializer.serialize(_decimal_number(v)) for k, v in item.items()
-                        }
-                    }
-                }
-                for item in items[start : start + 25]
-            ]
-            while requests:
-                answer = dynamodb.batch_write_item(RequestItems={table: requests})
-                requests = answer.get("UnprocessedItems", {}).get(table, [])
+        for item in json.loads(path.read_text()):
+            backend.put_item(
+                table, {k: serializer.serialize(_decimal_number(v)) for k, v in item.items()}
+            )

@@ -86,6 +86,13 @@ Functions interpreter, but some things it cannot do here:
     items). DynamoDB itself serves concurrent calls; here each call of the backend holds one
     lock.
 
+15. ``dynamodb-key-query``: moto's Query on a table's partition key sorts every item of the
+    table and then keeps the partition's (``Table.all_items``), so each ledger Query grew with
+    the study's age and, under ``dynamodb-threads``' lock, held up every other call (at day 33
+    of the growth bench they were a fifth of the run). DynamoDB reads only the partition; here
+    a Query without an index sees only the items of its partition key. Index queries are
+    unchanged.
+
 Failing loudly: ``apply()`` refuses any moto but the release the patches were written for
 (``MOTO_CHECKED``, the one requirements.lock pins), in one line saying which was found. Each
 patch checks that what it replaces still exists with the parameters it passes, and that
@@ -130,6 +137,7 @@ from moto.awslambda.exceptions import ValidationException as LambdaValidationExc
 from moto.awslambda.models import LambdaBackend, LambdaFunction
 from moto.core.exceptions import JsonRESTError
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.table import Table as DynamoTable
 from moto.glue.models import FakeJob, FakeJobRun
 from moto.s3 import notifications as s3_notifications
 from moto.s3.models import FakeKey
@@ -2039,6 +2047,47 @@ def _patch_dynamodb_threads() -> None:
         setattr(DynamoDBBackend, name, locked)
 
 
+class _OnePartition:
+    """A moto table seen through one partition key (``dynamodb-key-query``)."""
+
+    def __init__(self, table: Any, hash_key: Any) -> None:
+        self._table = table
+        self._hash_key = hash_key
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._table, name)
+
+    def all_items(self) -> list[Any]:
+        found = self._table.items.get(self._hash_key)
+        if found is None:
+            return []
+        return list(found.values()) if self._table.range_key_attr else [found]
+
+
+def _patch_dynamodb_key_query() -> None:
+    original = _expect(
+        DynamoTable,
+        "query",
+        ["self", "hash_key", "range_comparison", "range_objs", "limit", "exclusive_start_key",
+         "scan_index_forward", "projection_expressions", "index_name"],
+    )  # fmt: skip
+    _expect(DynamoTable, "all_items", ["self"])
+    _expect_fields(DynamoTable, ["items", "range_key_attr"])
+    if getattr(original, "_phenolake", False):
+        return
+    signature = inspect.signature(original)
+
+    def query(self: Any, *args: Any, **kwargs: Any) -> Any:
+        bound = signature.bind(self, *args, **kwargs)
+        hash_key = bound.arguments.get("hash_key")
+        if bound.arguments.get("index_name") or hash_key is None:
+            return original(self, *args, **kwargs)
+        return original(_OnePartition(self, hash_key), *args, **kwargs)
+
+    query._phenolake = True  # type: ignore[attr-defined]
+    DynamoTable.query = query  # type: ignore[method-assign]
+
+
 PATCHES: dict[str, Callable[[], None]] = {
     "lambda-invoke": _patch_lambda_invoke,
     "lambda-limits": _patch_lambda_limits,
@@ -2053,6 +2102,7 @@ PATCHES: dict[str, Callable[[], None]] = {
     "state-data-limits": _patch_state_data_limits,
     "athena-iceberg": _patch_athena_iceberg,
     "dynamodb-threads": _patch_dynamodb_threads,
+    "dynamodb-key-query": _patch_dynamodb_key_query,
     "iam-enforcement": iam.install,
     "s3-eventbridge": _patch_s3_eventbridge,
 }

@@ -572,6 +572,7 @@ BEHAVIOUR_TESTS = {
     "athena-iceberg": "test_patches.py::test_athena_statements_run_and_their_failures_fail_the_"
     "task",
     "dynamodb-threads": "test_patches.py::test_dynamodb_serves_queries_while_other_threads_write",
+    "dynamodb-key-query": "test_patches.py::test_a_dynamodb_query_reads_only_its_partition",
 }
 
 
@@ -699,3 +700,70 @@ def test_the_athena_patch_names_a_moto_symbol_that_is_gone(
     monkeypatch.delattr(patches.AthenaResponse, "get_query_execution")
     with pytest.raises(patches.PatchBroken, match=r"AthenaResponse\.get_query_execution is gone"):
         patches.apply()
+
+
+def test_a_dynamodb_query_reads_only_its_partition() -> None:
+    """A Query on a partition key answers as DynamoDB does (its items in sort-key order, both
+    directions, Limit and ExclusiveStartKey pages, a key condition on the sort key) without
+    reading the table's other partitions (moto alone sorts every item of the table)."""
+    from moto.dynamodb.models.table import Table
+
+    patches.apply()
+    with moto.mock_aws():
+        db = boto3.client("dynamodb", region_name="us-east-1")
+        db.create_table(
+            TableName="ledger",
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        for pk in ("a", "b", "c"):
+            for sk in ("3", "1", "2", "5", "4"):
+                db.put_item(TableName="ledger", Item={"pk": {"S": pk}, "sk": {"S": sk}})
+
+        def query(**extra: Any) -> dict[str, Any]:
+            return db.query(
+                TableName="ledger",
+                KeyConditionExpression=extra.pop("condition", "pk = :p"),
+                ExpressionAttributeValues={":p": {"S": "b"}, **extra.pop("values", {})},
+                **extra,
+            )
+
+        read_all = Table.all_items
+        calls: list[int] = []
+
+        def counted(self: Any) -> Any:
+            calls.append(1)
+            return read_all(self)
+
+        Table.all_items = counted  # type: ignore[method-assign]
+        try:
+            whole = query()
+            backwards = query(ScanIndexForward=False)
+            first = query(Limit=2)
+            rest = query(ExclusiveStartKey=first["LastEvaluatedKey"])
+            above = query(condition="pk = :p AND sk > :s", values={":s": {"S": "3"}})
+            none = db.query(
+                TableName="ledger",
+                KeyConditionExpression="pk = :p",
+                ExpressionAttributeValues={":p": {"S": "zz"}},
+            )
+        finally:
+            Table.all_items = read_all  # type: ignore[method-assign]
+
+    def keys(answer: dict[str, Any]) -> list[tuple[str, str]]:
+        return [(i["pk"]["S"], i["sk"]["S"]) for i in answer["Items"]]
+
+    assert keys(whole) == [("b", s) for s in "12345"]
+    assert keys(backwards) == [("b", s) for s in "54321"]
+    assert keys(first) == [("b", "1"), ("b", "2")]
+    assert keys(rest) == [("b", s) for s in "345"]
+    assert keys(above) == [("b", "4"), ("b", "5")]
+    assert none["Items"] == [] and none["Count"] == 0
+    assert calls == [], "a Query on a partition key sorted the whole table"
