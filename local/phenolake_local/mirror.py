@@ -69,9 +69,7 @@ def _store(bucket: str) -> Any:
 def _moto_objects(bucket: str) -> dict[str, str]:
     _, found = _store(bucket)
     return {
-        name: key.etag.strip('"')
-        for name, key in found.keys.items()
-        if isinstance(key, FakeKey)
+        name: key.etag.strip('"') for name, key in found.keys.items() if isinstance(key, FakeKey)
     }
 
 
