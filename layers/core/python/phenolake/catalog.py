@@ -87,18 +87,16 @@ def ensure_partitions(
     location: str,
     values: Iterable[Sequence[str]],
 ) -> int:
-    """Register partitions that are not registered yet; returns how many were added."""
-    existing = {
-        tuple(p["Values"])
-        for page in glue.get_paginator("get_partitions").paginate(
-            DatabaseName=database, TableName=table
-        )
-        for p in page["Partitions"]
-    }
-    new = sorted({tuple(v) for v in values} - existing)
-    for start in range(0, len(new), 100):
-        chunk = new[start : start + 100]
-        glue.batch_create_partition(
+    """Register partitions that are not registered yet; returns how many were added.
+
+    BatchCreatePartition with only the run's values: Glue answers an existing one with an
+    ``AlreadyExistsException`` entry, so nothing lists the table's partitions (listing them
+    all first grew with the study's age: a year of daily partitions per run)."""
+    wanted = sorted({tuple(v) for v in values})
+    added = 0
+    for start in range(0, len(wanted), 100):
+        chunk = wanted[start : start + 100]
+        answer = glue.batch_create_partition(
             DatabaseName=database,
             TableName=table,
             PartitionInputList=[
@@ -111,7 +109,16 @@ def ensure_partitions(
                 for v in chunk
             ],
         )
-    return len(new)
+        errors = answer.get("Errors", [])
+        failed = [e for e in errors if e["ErrorDetail"]["ErrorCode"] != "AlreadyExistsException"]
+        if failed:
+            values, detail = failed[0]["PartitionValues"], failed[0]["ErrorDetail"]
+            raise RuntimeError(
+                f"{database}.{table}: partition {values} not registered: "
+                f"{detail['ErrorCode']}: {detail.get('ErrorMessage', '')}"
+            )
+        added += len(chunk) - len(errors)
+    return added
 
 
 def delete_partitions(
