@@ -106,7 +106,7 @@ run: venv glue-venv java
 test: venv glue-venv java scan-tools node-tools lambda-venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	PYTHON313=$(LAMBDA_PYTHON) $(BIN)/python -m pytest
+	PYTHON313=$(LAMBDA_PYTHON) $(BIN)/python -m pytest -n 2 --dist loadfile
 	$(GLUE)/bin/python -m pytest tests/glue
 	$(MAKE) --no-print-directory test-lambda
 

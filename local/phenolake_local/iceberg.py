@@ -35,6 +35,7 @@ tests/unit/test_iceberg_wiring.py fail loudly when an upgrade breaks any of this
 from __future__ import annotations
 
 import hashlib
+import os
 import struct
 import zipfile
 from collections.abc import Iterable
@@ -159,7 +160,8 @@ def relocate_class(data: bytes) -> bytes:
 def relocated_jackson(sources: Iterable[Path], target: Path) -> Path:
     """One jar of the Jackson classes (and service files) under Iceberg's shaded names."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(".partial")
+    # one partial file per process: two test workers may build the jar at the same time
+    partial = target.with_suffix(f".{os.getpid()}.partial")
     with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as jar:
         for source in sources:
             with zipfile.ZipFile(source) as found:
