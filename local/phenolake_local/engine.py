@@ -316,8 +316,10 @@ class EmbeddedAWS:
 
     def save_buckets(self) -> None:
         mirror.s3_to_files(self.s3, self.home, list(self.buckets.values()))
+        mirror.save_md5s(self.home, list(self.buckets.values()))
 
     def load_buckets(self) -> None:
+        mirror.load_md5s(self.home)
         mirror.files_to_s3(self.s3, self.home, list(self.buckets.values()))
 
     def load_state(self) -> None:

@@ -9,6 +9,7 @@ reads and writes the files directly).
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 from decimal import Decimal
@@ -28,6 +29,80 @@ SKIP_SUFFIXES = (".crc",)
 #: (path, size, mtime_ns) -> md5: the mirror runs around every local Glue job, and hashing
 #: every file of a year-old lake each time made the local run grow with the lake's age.
 _MD5_CACHE: dict[tuple[str, int, int], str] = {}
+
+
+MD5_FILE = "s3-md5.json"
+
+
+class _HomeFile:
+    """A moto object's bytes left in the home's file until something reads them.
+
+    Loading a lake read every file of the home into moto at the start of each run: seconds
+    at day 60 of the growth bench and, for a real study's year, more memory than a laptop
+    has. moto keeps an object's bytes in ``FakeKey._value_buffer``, a file object it only
+    seeks, reads, truncates, writes and closes; this one opens the home's file on the first
+    of those."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._inner: io.BytesIO | None = None
+
+    def _open(self) -> io.BytesIO:
+        if self._inner is None:
+            self._inner = io.BytesIO(self._path.read_bytes())
+        return self._inner
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._open().seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._open().tell()
+
+    def read(self, size: int = -1) -> bytes:
+        return self._open().read(size)
+
+    def truncate(self, size: int | None = None) -> int:
+        return self._open().truncate(size)
+
+    def write(self, data: bytes) -> int:
+        return self._open().write(data)
+
+    def close(self) -> None:
+        if self._inner is not None:
+            self._inner.close()
+
+
+def _check_fake_key() -> None:
+    """What ``_HomeFile`` relies on in moto's FakeKey; fails loudly after a moto upgrade."""
+    from phenolake_local.patches import PatchBroken, _expect_fields
+
+    _expect_fields(FakeKey, ["_value_buffer", "_etag"])
+    value = FakeKey.__dict__.get("value")
+    setter = getattr(value, "fset", None)
+    if setter is None or "contentsize" not in setter.__code__.co_names:
+        raise PatchBroken("moto: FakeKey.value no longer sets contentsize; update mirror.py")
+
+
+def load_md5s(home: Path) -> None:
+    """The md5s the last run saved, so a file unchanged since is not read to be loaded."""
+    path = home / STATE_DIR / MD5_FILE
+    if not path.exists():
+        return
+    for name, (size, mtime_ns, digest) in json.loads(path.read_text()).items():
+        _MD5_CACHE[(str(home / name), size, mtime_ns)] = digest
+
+
+def save_md5s(home: Path, buckets: list[str]) -> None:
+    known: dict[str, list[Any]] = {}
+    for bucket in buckets:
+        for path in _bucket_files(home / bucket).values():
+            stat = path.stat()
+            digest = _MD5_CACHE.get((str(path), stat.st_size, stat.st_mtime_ns))
+            if digest is not None:
+                known[path.relative_to(home).as_posix()] = [stat.st_size, stat.st_mtime_ns, digest]
+    target = home / STATE_DIR / MD5_FILE
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(known, sort_keys=True))
 
 
 def _md5(path: Path) -> str:
@@ -74,13 +149,13 @@ def _moto_objects(bucket: str) -> dict[str, str]:
 
 
 def _put(bucket: str, key: str, path: Path) -> None:
+    """The file as the object, its bytes read only when something reads the object."""
     backend, _ = _store(bucket)
-    data = path.read_bytes()
-    stat = path.stat()
-    _MD5_CACHE[(str(path), stat.st_size, stat.st_mtime_ns)] = hashlib.md5(
-        data, usedforsecurity=False
-    ).hexdigest()
-    backend.put_object(bucket, key, data, disable_notification=True)
+    size = path.stat().st_size
+    found = backend.put_object(bucket, key, b"", etag=_md5(path), disable_notification=True)
+    found._value_buffer.close()
+    found._value_buffer = _HomeFile(path)
+    found.contentsize = size
 
 
 def _get(bucket: str, key: str, path: Path) -> None:
@@ -93,6 +168,7 @@ def files_to_s3(s3: Any, home: Path, buckets: list[str]) -> int:
     """Make each moto bucket hold exactly the files of its folder; returns objects changed.
     ``s3`` is the embedded AWS's client, kept for the callers; the objects move through the
     backend (``_store``)."""
+    _check_fake_key()
     changed = 0
     for bucket in buckets:
         files = _bucket_files(home / bucket)
