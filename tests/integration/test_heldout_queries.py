@@ -109,8 +109,8 @@ class Lake:
             self._rows[name] = found
         return self._rows[name]
 
-    def where(self, name: str, **equal: Any) -> list[dict[str, Any]]:
-        return [r for r in self.rows(name) if all(r[k] == v for k, v in equal.items())]
+    def where(self, table: str, **equal: Any) -> list[dict[str, Any]]:
+        return [r for r in self.rows(table) if all(r[k] == v for k, v in equal.items())]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1619,6 +1619,345 @@ def screenlake_span(lake: Lake) -> Want:
         ["date", "earliest", "latest", "covered_s"],
         rows,
         types=[None, "timestamp(3)", "timestamp(3)", "bigint"],
+    )
+
+
+ACCESS = "screenlake_accessibility"
+
+
+@case(
+    "SELECT participant_id, rows * 0.25 AS quarter, rows / 1.5 AS per_one_and_half "
+    "FROM completeness WHERE source = 'mhealth'"
+)
+def decimal_literals(lake: Lake) -> Want:
+    # 0.25 is decimal(2,2), 1.5 decimal(2,1) (a literal with a point is a decimal in Trino);
+    # bigint * decimal(2,2): decimal(21,2); bigint / decimal(2,1): decimal(21,1), half up
+    rows = [
+        (
+            r["participant_id"],
+            Decimal(r["rows"]) * Decimal("0.25"),
+            dec_div(Decimal(r["rows"]), Decimal("1.5"), 1),
+        )
+        for r in lake.where("completeness", source="mhealth")
+    ]
+    return Want(
+        ["participant_id", "quarter", "per_one_and_half"],
+        rows,
+        types=["varchar", "decimal(21,2)", "decimal(21,1)"],
+    )
+
+
+@case(
+    "SELECT participant_id, floor(lux / 100) AS band, ceil(lux / 100) AS upper, count(*) AS n "
+    f"FROM {LIGHT} GROUP BY 1, 2, 3"
+)
+def light_bands(lake: Lake) -> Want:
+    counts = Counter(
+        (r["participant_id"], float(math.floor(r["lux"] / 100)), float(math.ceil(r["lux"] / 100)))
+        for r in lake.rows(LIGHT)
+    )
+    return Want(
+        ["participant_id", "band", "upper", "n"],
+        [(*k, n) for k, n in counts.items()],
+        types=["varchar", "double", "double", "bigint"],
+    )
+
+
+@case(
+    "SELECT date_trunc('week', CAST(date AS date)) AS week_start, "
+    "last_day_of_month(CAST(date AS date)) AS month_end, "
+    "date_add('day', 1, CAST(date AS date)) AS next_day, count(*) AS n "
+    f"FROM {ACC} GROUP BY 1, 2, 3"
+)
+def calendar_dates(lake: Lake) -> Want:
+    counts: Counter = Counter()
+    for r in lake.rows(ACC):
+        day = dt.date.fromisoformat(r["date"])
+        nxt = (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+        counts[
+            (
+                day - dt.timedelta(days=day.weekday()),
+                nxt - dt.timedelta(days=1),
+                day + dt.timedelta(days=1),
+            )
+        ] += 1
+    return Want(
+        ["week_start", "month_end", "next_day", "n"],
+        [(*k, n) for k, n in counts.items()],
+        types=["date", "date", "date", "bigint"],
+    )
+
+
+@case(
+    "SELECT CAST(time AS varchar) AS time_text, CAST(CAST(time AS date) AS varchar) AS day_text "
+    f"FROM {QUEST} ORDER BY time, participant_id"
+)
+def temporal_text(lake: Lake) -> Want:
+    found = sorted(lake.rows(QUEST), key=lambda r: (r["time"], r["participant_id"]))
+    rows = [(ts3(r["time"]), r["time"].date().isoformat()) for r in found]
+    return Want(["time_text", "day_text"], rows, True, ["varchar", "varchar"])
+
+
+@case(
+    "SELECT panelist, date_parse(t_natural_day_ts, '%Y-%m-%d') AS day_start, "
+    "date(timestamp) = date(date_parse(t_natural_day_ts, '%Y-%m-%d')) AS same_day "
+    "FROM screenlake_screenshots"
+)
+def parsed_days(lake: Lake) -> Want:
+    rows = []
+    for r in lake.rows("screenlake_screenshots"):
+        start = dt.datetime.strptime(r["t_natural_day_ts"], "%Y-%m-%d")
+        rows.append((r["panelist"], start, r["timestamp"].date() == start.date()))
+    return Want(
+        ["panelist", "day_start", "same_day"], rows, types=["varchar", "timestamp(3)", "boolean"]
+    )
+
+
+@case(
+    "SELECT id_user, regexp_replace(text, '\\s+', ' ') AS one_line, strpos(text, 'today') AS at, "
+    f"regexp_like(text, '[0-9]+\\.[0-9]+') AS has_price FROM {ACCESS} WHERE text IS NOT NULL"
+)
+def text_cleanup(lake: Lake) -> Want:
+    import re
+
+    rows = [
+        (
+            r["id_user"],
+            re.sub(r"\s+", " ", r["text"]),
+            r["text"].find("today") + 1,
+            re.search(r"[0-9]+\.[0-9]+", r["text"]) is not None,
+        )
+        for r in lake.rows(ACCESS)
+        if r["text"] is not None
+    ]
+    return Want(
+        ["id_user", "one_line", "at", "has_price"],
+        rows,
+        types=["varchar", "varchar", "bigint", "boolean"],
+    )
+
+
+@case(
+    "SELECT id_session, array_join(array_agg(apk ORDER BY timestamp), ' > ') AS path, "
+    f"count(*) AS events FROM {ACCESS} GROUP BY id_session"
+)
+def app_paths(lake: Lake) -> Want:
+    rows = []
+    for (s,), v in group(lake.rows(ACCESS), "id_session").items():
+        ordered = sorted(v, key=lambda r: r["timestamp"])
+        rows.append((s, " > ".join(r["apk"] for r in ordered), len(v)))
+    return Want(["id_session", "path", "events"], rows, types=["varchar", "varchar", "bigint"])
+
+
+@case(
+    "WITH s AS (SELECT id_session, array_agg(apk ORDER BY timestamp) AS apps FROM "
+    f"{ACCESS} GROUP BY id_session) SELECT id_session, contains(apps, 'com.whatsapp') AS whatsapp, "
+    "cardinality(array_distinct(apps)) AS distinct_apps, element_at(apps, -1) AS last_app, "
+    "slice(apps, 1, 2) AS first_two FROM s"
+)
+def session_arrays(lake: Lake) -> Want:
+    rows = []
+    for (s,), v in group(lake.rows(ACCESS), "id_session").items():
+        apps = [r["apk"] for r in sorted(v, key=lambda r: r["timestamp"])]
+        rows.append((s, "com.whatsapp" in apps, len(set(apps)), apps[-1], apps[:2]))
+    return Want(
+        ["id_session", "whatsapp", "distinct_apps", "last_app", "first_two"],
+        rows,
+        types=["varchar", "boolean", "bigint", "varchar", "array(varchar)"],
+    )
+
+
+@case(
+    "SELECT participant, bool_or(flagged) AS any_flagged, bool_and(faces = 0) AS all_clear, "
+    "sum(CASE WHEN flagged THEN 1 ELSE 0 END) AS flagged_images, avg(faces) AS mean_faces, "
+    "sum(faces) AS faces FROM image_redactions GROUP BY participant"
+)
+def redaction_flags(lake: Lake) -> Want:
+    rows = []
+    for (p,), v in group(lake.rows("image_redactions"), "participant").items():
+        faces = [r["faces"] for r in v]
+        rows.append(
+            (
+                p,
+                any(r["flagged"] for r in v),
+                all(f == 0 for f in faces),
+                sum(1 for r in v if r["flagged"]),
+                sum(faces) / len(faces),
+                sum(faces),
+            )
+        )
+    return Want(
+        ["participant", "any_flagged", "all_clear", "flagged_images", "mean_faces", "faces"],
+        rows,
+        types=["varchar", "boolean", "boolean", "bigint", "double", "bigint"],
+    )
+
+
+@case(
+    f"WITH d AS (SELECT participant_id, date, count(*) AS n FROM {ACC} GROUP BY 1, 2) "
+    "SELECT participant_id, date, n, percent_rank() OVER (ORDER BY n) AS pr, "
+    "cume_dist() OVER (ORDER BY n) AS cd FROM d"
+)
+def daily_ranks(lake: Lake) -> Want:
+    counts = Counter((r["participant_id"], r["date"]) for r in lake.rows(ACC))
+    ns = list(counts.values())
+    total = len(ns)
+    rows = []
+    for (p, d), n in counts.items():
+        below = sum(x < n for x in ns)
+        upto = sum(x <= n for x in ns)
+        rows.append((p, d, n, below / (total - 1) if total > 1 else 0.0, upto / total))
+    return Want(
+        ["participant_id", "date", "n", "pr", "cd"],
+        rows,
+        types=["varchar", "varchar", "bigint", "double", "double"],
+    )
+
+
+@case(
+    "SELECT time, lux, lag(lux, 2, 0) OVER (ORDER BY time) AS two_back, "
+    "lead(lux, 1) OVER (ORDER BY time) AS next_lux "
+    f"FROM {LIGHT} WHERE participant_id = 'kcl-002' AND date = '2024-10-18' ORDER BY time"
+)
+def lag_default(lake: Lake) -> Want:
+    found = sorted(
+        lake.where(LIGHT, participant_id="kcl-002", date="2024-10-18"), key=lambda r: r["time"]
+    )
+    rows = []
+    for i, r in enumerate(found):
+        rows.append(
+            (
+                ms(r["time"]),
+                r["lux"],
+                found[i - 2]["lux"] if i >= 2 else 0.0,
+                found[i + 1]["lux"] if i + 1 < len(found) else None,
+            )
+        )
+    return Want(["time", "lux", "two_back", "next_lux"], rows, True)
+
+
+@case(
+    f"SELECT participant_id FROM {ACC} WHERE date = '2024-10-20' INTERSECT "
+    f"SELECT participant_id FROM {QUEST} EXCEPT SELECT participant_id FROM {LIGHT} "
+    "WHERE lux > 600"
+)
+def set_operations(lake: Lake) -> Want:
+    late = {r["participant_id"] for r in lake.where(ACC, date="2024-10-20")}
+    answered = {r["participant_id"] for r in lake.rows(QUEST)}
+    bright = {r["participant_id"] for r in lake.rows(LIGHT) if r["lux"] > 600}
+    return Want(["participant_id"], [(p,) for p in (late & answered) - bright])
+
+
+@case(f"SELECT DISTINCT site, participant_id FROM {LIGHT} ORDER BY site DESC, participant_id")
+def distinct_people(lake: Lake) -> Want:
+    pairs = sorted({(r["site"], r["participant_id"]) for r in lake.rows(LIGHT)})
+    pairs.sort(key=lambda x: x[0], reverse=True)
+    return Want(["site", "participant_id"], pairs, True)
+
+
+@case(
+    "SELECT participant_id, count(*) AS n, sum(count(*)) OVER () AS total, "
+    "round(100.0 * count(*) / sum(count(*)) OVER (), 2) AS pct FROM embrace_eda GROUP BY 1"
+)
+def share_of_total(lake: Lake) -> Want:
+    counts = Counter(r["participant_id"] for r in lake.rows("embrace_eda"))
+    total = sum(counts.values())
+    rows = [
+        (p, n, total, dec_div(Decimal("100.0") * n, Decimal(total), 1)) for p, n in counts.items()
+    ]
+    # 100.0 * bigint / bigint: scale 1 (rounded half up); round(decimal, 2) keeps the value
+    return Want(
+        ["participant_id", "n", "total", "pct"], rows, types=["varchar", "bigint", "bigint", None]
+    )
+
+
+@case(
+    "SELECT year(time) AS y, quarter(time) AS q, month(time) AS m, week(time) AS w, "
+    f"day_of_year(time) AS doy, count(*) AS n FROM {LIGHT} GROUP BY 1, 2, 3, 4, 5"
+)
+def calendar_parts(lake: Lake) -> Want:
+    counts = Counter(
+        (
+            r["time"].year,
+            (r["time"].month - 1) // 3 + 1,
+            r["time"].month,
+            r["time"].isocalendar()[1],
+            r["time"].timetuple().tm_yday,
+        )
+        for r in lake.rows(LIGHT)
+    )
+    return Want(
+        ["y", "q", "m", "w", "doy", "n"], [(*k, n) for k, n in counts.items()], types=["bigint"] * 6
+    )
+
+
+@case(
+    "SELECT participant_id, time, answers_0_value_numeric + answers_1_value_numeric AS phq2, "
+    "CASE WHEN answers_0_value_numeric + answers_1_value_numeric >= 3 THEN 'positive' "
+    f"ELSE 'negative' END AS screen FROM {QUEST} WHERE name = 'phq2'"
+)
+def phq2_screen(lake: Lake) -> Want:
+    rows = []
+    for r in lake.where(QUEST, name="phq2"):
+        score = r["answers_0_value_numeric"] + r["answers_1_value_numeric"]
+        rows.append(
+            (r["participant_id"], ms(r["time"]), score, "positive" if score >= 3 else "negative")
+        )
+    return Want(
+        ["participant_id", "time", "phq2", "screen"],
+        rows,
+        types=["varchar", "timestamp(3)", "double", "varchar(8)"],
+    )
+
+
+@case(
+    "SELECT coalesce(text, '(no text)') AS shown, count(*) AS n "
+    f"FROM {ACCESS} GROUP BY 1 ORDER BY n DESC, shown"
+)
+def coalesce_text(lake: Lake) -> Want:
+    counts = Counter(r["text"] if r["text"] is not None else "(no text)" for r in lake.rows(ACCESS))
+    rows = sorted(counts.items(), key=lambda x: (-x[1], x[0]))
+    return Want(["shown", "n"], rows, True, ["varchar", "bigint"])
+
+
+@case("SELECT device_id, time, x_g FROM embrace_acc ORDER BY x_g DESC LIMIT 5")
+def top_five(lake: Lake) -> Want:
+    found = sorted(lake.rows("embrace_acc"), key=lambda r: -r["x_g"])[:5]
+    assert len({r["x_g"] for r in found}) == 5, "ties: the top five would not be one answer"
+    return Want(
+        ["device_id", "time", "x_g"],
+        [(r["device_id"], ms(r["time"]), r["x_g"]) for r in found],
+        True,
+    )
+
+
+@case(
+    "SELECT participant_id, count(*) AS n FROM embrace_temp WHERE CAST(time AS date) <> local_date "
+    "GROUP BY 1"
+)
+def utc_vs_local_date(lake: Lake) -> Want:
+    counts = Counter(
+        r["participant_id"]
+        for r in lake.rows("embrace_temp")
+        if r["time"].date() != r["local_date"]
+    )
+    return Want(["participant_id", "n"], list(counts.items()))
+
+
+@case(
+    "SELECT user_id, element_at(histogram(activity), 'Running') AS running_rows, "
+    "map_keys(histogram(activity)) IS NOT NULL AS has_keys, "
+    "cardinality(histogram(activity)) AS activities FROM mhealth GROUP BY user_id"
+)
+def activity_map_functions(lake: Lake) -> Want:
+    rows = []
+    for (u,), v in group(lake.rows("mhealth"), "user_id").items():
+        counts = Counter(r["activity"] for r in v)
+        rows.append((u, counts.get("Running"), True, len(counts)))
+    return Want(
+        ["user_id", "running_rows", "has_keys", "activities"],
+        rows,
+        types=["varchar", "bigint", "boolean", "bigint"],
     )
 
 
