@@ -1961,6 +1961,141 @@ def activity_map_functions(lake: Lake) -> Want:
     )
 
 
+@case(
+    "SELECT participant_id, format_datetime(time AT TIME ZONE 'Europe/London', "
+    f"'yyyy-MM-dd HH:mm Z') AS local_stamp FROM {QUEST} WHERE site = 'connect-kcl'"
+)
+def joda_local_stamp(lake: Lake) -> Want:
+    # Joda's Z: the offset without a colon (+0100)
+    rows = [
+        (r["participant_id"], in_zone(r["time"], "Europe/London").strftime("%Y-%m-%d %H:%M %z"))
+        for r in lake.where(QUEST, site="connect-kcl")
+    ]
+    return Want(["participant_id", "local_stamp"], rows, types=["varchar", "varchar"])
+
+
+@case(
+    "SELECT participant_id, date_diff('day', min(time), max(time)) AS whole_days, "
+    f"date_diff('hour', min(time), max(time)) AS hours FROM {LIGHT} GROUP BY 1"
+)
+def whole_days(lake: Lake) -> Want:
+    rows = []
+    for (p,), v in group(lake.rows(LIGHT), "participant_id").items():
+        lo, hi = min(r["time"] for r in v), max(r["time"] for r in v)
+        rows.append((p, date_diff_units(86400, lo, hi), date_diff_units(3600, lo, hi)))
+    return Want(
+        ["participant_id", "whole_days", "hours"], rows, types=["varchar", "bigint", "bigint"]
+    )
+
+
+@case(
+    "SELECT participant_id, CAST(time AT TIME ZONE 'America/New_York' AS timestamp) AS local_wall "
+    f"FROM {QUEST} WHERE site = 'connect-mssm' ORDER BY participant_id, local_wall"
+)
+def local_wall_time(lake: Lake) -> Want:
+    # CAST(timestamp with time zone AS timestamp) keeps the zone's wall clock
+    found = sorted(
+        (r["participant_id"], in_zone(ms(r["time"]), "America/New_York").replace(tzinfo=None))
+        for r in lake.where(QUEST, site="connect-mssm")
+    )
+    return Want(["participant_id", "local_wall"], found, True, ["varchar", "timestamp(3)"])
+
+
+@case(
+    "SELECT panelist, from_unixtime(session_start / 1000, 'Europe/Berlin') AS started "
+    "FROM screenlake_sessions"
+)
+def unixtime_in_zone(lake: Lake) -> Want:
+    rows = []
+    for r in lake.rows("screenlake_sessions"):
+        instant = dt.datetime(1970, 1, 1) + dt.timedelta(seconds=r["session_start"] // 1000)
+        rows.append((r["panelist"], tstz(instant, "Europe/Berlin")))
+    return Want(["panelist", "started"], rows, types=["varchar", "timestamp(3) with time zone"])
+
+
+@case(
+    "SELECT participant_id, count(*) AS days, stddev(minutes_worn) AS sd_minutes, "
+    "avg(percent_worn) AS mean_share FROM embrace_wear_time GROUP BY 1"
+)
+def single_day_sd(lake: Lake) -> Want:
+    rows = []
+    for (p,), v in group(lake.rows("embrace_wear_time"), "participant_id").items():
+        minutes = [r["minutes_worn"] for r in v]
+        share = [r["percent_worn"] for r in v]
+        rows.append((p, len(v), sample_sd(minutes), sum(share) / len(share)))
+    return Want(["participant_id", "days", "sd_minutes", "mean_share"], rows)
+
+
+@case(
+    f"SELECT sum(lux) AS total, count(*) AS n, avg(lux) AS mean, max(time) AS last FROM {LIGHT} "
+    "WHERE lux < 0"
+)
+def empty_aggregates(lake: Lake) -> Want:
+    assert not [r for r in lake.rows(LIGHT) if r["lux"] < 0]
+    return Want(
+        ["total", "n", "mean", "last"],
+        [(None, 0, None, None)],
+        types=["double", "bigint", "double", "timestamp(3)"],
+    )
+
+
+@case(
+    "SELECT device, round(avg(sqrt(x * x + y * y + z * z)), 6) AS mean_magnitude, "
+    f"round(max(abs(x)), 4) AS max_abs_x FROM {ACC} GROUP BY device"
+)
+def magnitude(lake: Lake) -> Want:
+    rows = []
+    for (d,), v in group(lake.rows(ACC), "device").items():
+        mags = [math.sqrt(r["x"] * r["x"] + r["y"] * r["y"] + r["z"] * r["z"]) for r in v]
+        rows.append(
+            (d, java_round(sum(mags) / len(mags), 6), java_round(max(abs(r["x"]) for r in v), 4))
+        )
+    return Want(
+        ["device", "mean_magnitude", "max_abs_x"], rows, types=["varchar", "double", "double"]
+    )
+
+
+@case(
+    "SELECT id_user, text, cardinality(split(text, ' ')) AS words, split(text, ' ')[1] AS "
+    "first_word "
+    f"FROM {ACCESS} WHERE text IS NOT NULL AND id_user = 'p002'"
+)
+def words(lake: Lake) -> Want:
+    rows = [
+        (r["id_user"], r["text"], len(r["text"].split(" ")), r["text"].split(" ")[0])
+        for r in lake.where(ACCESS, id_user="p002")
+        if r["text"] is not None
+    ]
+    return Want(
+        ["id_user", "text", "words", "first_word"],
+        rows,
+        types=["varchar", "varchar", "bigint", "varchar"],
+    )
+
+
+@case(
+    "SELECT participant_id, round(answers_0_value_numeric) AS r0, "
+    "round(answers_0_value_numeric / 3, 2) AS third, mod(CAST(answers_0_value AS integer), 2) AS "
+    "odd "
+    f"FROM {QUEST}"
+)
+def score_rounding(lake: Lake) -> Want:
+    rows = [
+        (
+            r["participant_id"],
+            java_round(r["answers_0_value_numeric"]),
+            java_round(r["answers_0_value_numeric"] / 3, 2),
+            int(r["answers_0_value"]) % 2,
+        )
+        for r in lake.rows(QUEST)
+    ]
+    return Want(
+        ["participant_id", "r0", "third", "odd"],
+        rows,
+        types=["varchar", "double", "double", "integer"],
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # Comparison
 
