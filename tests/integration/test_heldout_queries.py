@@ -806,6 +806,8 @@ def stats_as_text(lake: Lake) -> Want:
     "rows * 100 / 4320000 AS pct_int FROM completeness WHERE source = 'mhealth'"
 )
 def decimal_per_kilosecond(lake: Lake) -> Want:
+    # DECIMAL '86.4' is decimal(3,1): a decimal literal's precision is its digits, its scale
+    # the digits after the point (decimal.md, "Decimal literals")
     # decimal(12,0) / decimal(3,1): precision 12 + 1 + max(0, 1) = 14, scale max(0, 1) = 1,
     # rounded half up; bigint * integer / integer stays bigint and truncates
     rows = [
@@ -1128,6 +1130,7 @@ def peak_acceleration(lake: Lake) -> Want:
     "GROUP BY 1"
 )
 def warm_share(lake: Lake) -> Want:
+    # count_if(x) -> bigint (aggregate.md): a Python int, as count(*)'s
     rows = []
     for (d,), v in group(lake.rows("embrace_temp"), "device_id").items():
         warm = sum(r["temp_celsius"] > 33 for r in v)
@@ -1146,6 +1149,7 @@ def warm_share(lake: Lake) -> Want:
     "1, 2"
 )
 def offset_local_days(lake: Lake) -> Want:
+    # count_if(x) -> bigint (aggregate.md)
     offsets = defaultdict(list)
     for m in lake.rows("embrace_metadata"):
         offsets[m["device_id"]].append(m["timezone_minutes"])
@@ -2094,6 +2098,108 @@ def score_rounding(lake: Lake) -> Want:
         rows,
         types=["varchar", "double", "double", "integer"],
     )
+
+
+@case(
+    "SELECT participant_id, count(*) AS n FROM "
+    f"{ACC} WHERE time >= TIMESTAMP '2024-10-19 00:00:00' - INTERVAL '1' DAY "
+    "AND time < TIMESTAMP '2024-10-19 00:00:00' + INTERVAL '90' MINUTE GROUP BY 1"
+)
+def interval_window(lake: Lake) -> Want:
+    lo, hi = dt.datetime(2024, 10, 18), dt.datetime(2024, 10, 19, 1, 30)
+    counts = Counter(r["participant_id"] for r in lake.rows(ACC) if lo <= ms(r["time"]) < hi)
+    return Want(["participant_id", "n"], list(counts.items()), types=["varchar", "bigint"])
+
+
+@case(
+    "SELECT date_trunc('hour', time) + (minute(time) / 15) * INTERVAL '15' MINUTE AS quarter_hour, "
+    f"count(*) AS n FROM {ACC} WHERE participant_id = 'mssm-002' AND date = '2024-10-18' "
+    "GROUP BY 1 ORDER BY 1"
+)
+def quarter_hours(lake: Lake) -> Want:
+    # bigint * interval day to second is one of Trino's operators (IntervalDayTimeOperators'
+    # bigintMultiply, beside multiplyByBigint): Athena runs this query
+    counts = Counter(
+        r["time"].replace(minute=r["time"].minute // 15 * 15, second=0, microsecond=0)
+        for r in lake.where(ACC, participant_id="mssm-002", date="2024-10-18")
+    )
+    return Want(["quarter_hour", "n"], sorted(counts.items()), True, ["timestamp(3)", "bigint"])
+
+
+@case(
+    "SELECT from_unixtime(floor(to_unixtime(time) / 900) * 900) AS slot, count(*) AS n "
+    f"FROM {LIGHT} WHERE participant_id = 'kcl-001' GROUP BY 1"
+)
+def epoch_slots(lake: Lake) -> Want:
+    counts = Counter(
+        math.floor(epoch(r["time"]) / 900) * 900
+        for r in lake.where(LIGHT, participant_id="kcl-001")
+    )
+    rows = [
+        (Text(f"{ts3(dt.datetime(1970, 1, 1) + dt.timedelta(seconds=s))} UTC"), n)
+        for s, n in counts.items()
+    ]
+    return Want(["slot", "n"], rows, types=["timestamp(3) with time zone", "bigint"])
+
+
+@case(
+    "SELECT participant_id, count(*) AS n FROM "
+    f"{QUEST} WHERE time AT TIME ZONE 'UTC' < TIMESTAMP '2024-10-18 20:00:30 Europe/London' "
+    "GROUP BY 1"
+)
+def zoned_literal(lake: Lake) -> Want:
+    # 20:00:30 in London (BST, +01:00) is 19:00:30 UTC
+    cut = dt.datetime(2024, 10, 18, 19, 0, 30)
+    counts = Counter(r["participant_id"] for r in lake.rows(QUEST) if ms(r["time"]) < cut)
+    return Want(["participant_id", "n"], list(counts.items()))
+
+
+@case(
+    "SELECT participant_id, count(*) AS n FROM "
+    f"{LIGHT} WHERE CAST(date AS date) BETWEEN DATE '2024-10-18' AND DATE '2024-10-19' "
+    "AND time > CAST('2024-10-18 12:30' AS timestamp) GROUP BY 1"
+)
+def date_range(lake: Lake) -> Want:
+    lo, hi, after = dt.date(2024, 10, 18), dt.date(2024, 10, 19), dt.datetime(2024, 10, 18, 12, 30)
+    counts = Counter(
+        r["participant_id"]
+        for r in lake.rows(LIGHT)
+        if lo <= dt.date.fromisoformat(r["date"]) <= hi and ms(r["time"]) > after
+    )
+    return Want(["participant_id", "n"], list(counts.items()))
+
+
+@case(
+    "SELECT participant_id, date_format(local_date, '%W %e %M %Y') AS day_label, minutes_worn "
+    "FROM embrace_wear_time"
+)
+def date_labels(lake: Lake) -> Want:
+    rows = [
+        (
+            r["participant_id"],
+            f"{r['local_date']:%A} {r['local_date'].day} {r['local_date']:%B %Y}",
+            r["minutes_worn"],
+        )
+        for r in lake.rows("embrace_wear_time")
+    ]
+    return Want(
+        ["participant_id", "day_label", "minutes_worn"],
+        rows,
+        types=["varchar", "varchar", "double"],
+    )
+
+
+@case(
+    "SELECT source, approx_percentile(rows, 0.5) AS median_rows, max(rows) AS most "
+    "FROM participant_days WHERE source IN ('screenlake', 'mhealth') GROUP BY source"
+)
+def median_day_rows(lake: Lake) -> Want:
+    rows = []
+    for (s,), v in group(lake.rows("participant_days"), "source").items():
+        if s in ("screenlake", "mhealth"):
+            counts = [r["rows"] for r in v]
+            rows.append((s, tdigest_quantile(counts, 0.5), max(counts)))
+    return Want(["source", "median_rows", "most"], rows, types=["varchar", "bigint", "bigint"])
 
 
 # ---------------------------------------------------------------------------------------------
