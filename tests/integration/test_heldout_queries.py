@@ -2202,6 +2202,145 @@ def median_day_rows(lake: Lake) -> Want:
     return Want(["source", "median_rows", "most"], rows, types=["varchar", "bigint", "bigint"])
 
 
+@case(f"SELECT participant_id, max(time) - min(time) AS span FROM {LIGHT} GROUP BY 1")
+def interval_span(lake: Lake) -> Want:
+    # timestamp - timestamp is an interval day to second, shown as 'D HH:MM:SS.mmm'
+    rows = []
+    for (p,), v in group(lake.rows(LIGHT), "participant_id").items():
+        delta = ms(max(r["time"] for r in v)) - ms(min(r["time"] for r in v))
+        hours, rest = divmod(delta.seconds, 3600)
+        clock = f"{hours:02d}:{rest // 60:02d}:{rest % 60:02d}"
+        text = f"{delta.days} {clock}.{delta.microseconds // 1000:03d}"
+        rows.append((p, Text(text)))
+    return Want(["participant_id", "span"], rows, types=["varchar", "interval day to second"])
+
+
+@case(
+    "SELECT participant_id, to_milliseconds(max(time) - min(time)) AS span_ms "
+    f"FROM {QUEST} GROUP BY 1"
+)
+def interval_millis(lake: Lake) -> Want:
+    rows = []
+    for (p,), v in group(lake.rows(QUEST), "participant_id").items():
+        delta = ms(max(r["time"] for r in v)) - ms(min(r["time"] for r in v))
+        rows.append((p, round(delta.total_seconds() * 1000)))
+    return Want(["participant_id", "span_ms"], rows, types=["varchar", "bigint"])
+
+
+@case(
+    "SELECT participant_id, approx_percentile(minutes_worn, 0.5) AS median_minutes "
+    "FROM embrace_wear_time GROUP BY 1"
+)
+def wear_median(lake: Lake) -> Want:
+    rows = [
+        (p, tdigest_quantile([r["minutes_worn"] for r in v], 0.5))
+        for (p,), v in group(lake.rows("embrace_wear_time"), "participant_id").items()
+    ]
+    return Want(["participant_id", "median_minutes"], rows, types=["varchar", "double"])
+
+
+@case(
+    "SELECT c.participant_id, c.date, c.rows AS light_rows, count(q.time) AS responses FROM "
+    "completeness c LEFT JOIN radar_questionnaire_response q ON q.participant_id = "
+    "c.participant_id AND q.date = c.date WHERE c.source = 'radar' AND c.metric = "
+    "'sensorkit_ambient_light' GROUP BY 1, 2, 3"
+)
+def responses_per_light_day(lake: Lake) -> Want:
+    answered = Counter((r["participant_id"], r["date"]) for r in lake.rows(QUEST))
+    rows = [
+        (
+            c["participant_id"],
+            c["date"],
+            c["rows"],
+            answered.get((c["participant_id"], c["date"]), 0),
+        )
+        for c in lake.where("completeness", source="radar", metric="sensorkit_ambient_light")
+    ]
+    return Want(["participant_id", "date", "light_rows", "responses"], rows)
+
+
+@case(
+    "SELECT participant_id, date, (array_agg(lux ORDER BY lux DESC))[1] AS brightest, "
+    "filter(array_agg(lux ORDER BY time), x -> x > 300) AS bright_readings, "
+    "transform(array_agg(lux ORDER BY time), x -> round(x / 100)) AS hundreds "
+    f"FROM {LIGHT} WHERE participant_id = 'kcl-002' GROUP BY 1, 2"
+)
+def light_lambdas(lake: Lake) -> Want:
+    rows = []
+    for (p, d), v in group(
+        lake.where(LIGHT, participant_id="kcl-002"), "participant_id", "date"
+    ).items():
+        by_time = [r["lux"] for r in sorted(v, key=lambda r: r["time"])]
+        rows.append(
+            (
+                p,
+                d,
+                max(by_time),
+                [x for x in by_time if x > 300],
+                [java_round(x / 100) for x in by_time],
+            )
+        )
+    return Want(
+        ["participant_id", "date", "brightest", "bright_readings", "hundreds"],
+        rows,
+        types=["varchar", "varchar", "double", "array(double)", "array(double)"],
+    )
+
+
+@case(
+    "WITH days AS (SELECT day FROM UNNEST(sequence(DATE '2024-10-16', DATE '2024-10-20', "
+    "INTERVAL '1' DAY)) AS t(day)), answered AS (SELECT CAST(date AS date) AS day, count(*) AS n "
+    f"FROM {QUEST} WHERE participant_id = 'mssm-002' GROUP BY 1) "
+    "SELECT d.day, COALESCE(a.n, 0) AS responses FROM days d LEFT JOIN answered a "
+    "ON a.day = d.day ORDER BY d.day"
+)
+def date_spine(lake: Lake) -> Want:
+    answered = Counter(
+        dt.date.fromisoformat(r["date"]) for r in lake.where(QUEST, participant_id="mssm-002")
+    )
+    days = [dt.date(2024, 10, 16) + dt.timedelta(days=i) for i in range(5)]
+    return Want(
+        ["day", "responses"], [(d, answered.get(d, 0)) for d in days], True, ["date", "bigint"]
+    )
+
+
+@case(
+    "SELECT regexp_extract(source_key, '/([0-9]{8})_([0-9]{2})00', 1) AS file_day, "
+    "CAST(regexp_extract(source_key, '/([0-9]{8})_([0-9]{2})00', 2) AS integer) AS file_hour, "
+    f"count(*) AS n FROM {LIGHT} GROUP BY 1, 2"
+)
+def file_hours(lake: Lake) -> Want:
+    import re
+
+    counts: Counter = Counter()
+    for r in lake.rows(LIGHT):
+        m = re.search(r"/([0-9]{8})_([0-9]{2})00", r["source_key"])
+        counts[(m.group(1), int(m.group(2))) if m else (None, None)] += 1
+    return Want(
+        ["file_day", "file_hour", "n"],
+        [(*k, n) for k, n in counts.items()],
+        types=["varchar", "integer", "bigint"],
+    )
+
+
+@case(
+    "WITH t AS (SELECT participant_id, sum(rows) AS total FROM participant_days GROUP BY 1) "
+    "SELECT participant_id, total, row_number() OVER (ORDER BY total DESC, participant_id) "
+    "AS place FROM t ORDER BY place LIMIT 5"
+)
+def busiest_participants(lake: Lake) -> Want:
+    totals = Counter()
+    for r in lake.rows("participant_days"):
+        totals[r["participant_id"]] += r["rows"]
+    ranked = sorted(totals.items(), key=lambda x: (-x[1], x[0]))[:5]
+    return Want(
+        ["participant_id", "total", "place"],
+        [(p, t, i + 1) for i, (p, t) in enumerate(ranked)],
+        True,
+        ["varchar", "bigint", "bigint"],
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # Comparison
 
