@@ -2341,6 +2341,51 @@ def busiest_participants(lake: Lake) -> Want:
     )
 
 
+@case(
+    "SELECT id_user, timestamp, date_format(timestamp, '%h:%i:%s %p') AS clock12, "
+    "date_format(timestamp, '%f') AS fraction, to_iso8601(timestamp) AS iso "
+    f"FROM {ACCESS} WHERE id_user = 'p001' ORDER BY timestamp"
+)
+def clock_formats(lake: Lake) -> Want:
+    # %f prints 6 digits of a millisecond timestamp (datetime.md: 000000 .. 999000)
+    found = sorted(lake.where(ACCESS, id_user="p001"), key=lambda r: r["timestamp"])
+    rows = []
+    for r in found:
+        t = ms(r["timestamp"])
+        rows.append(
+            (
+                r["id_user"],
+                t,
+                t.strftime("%I:%M:%S %p"),
+                f"{t.microsecond:06d}",
+                t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}",
+            )
+        )
+    return Want(
+        ["id_user", "timestamp", "clock12", "fraction", "iso"],
+        rows,
+        True,
+        ["varchar", "timestamp(3)", "varchar", "varchar", "varchar"],
+    )
+
+
+@case(
+    "SELECT text, length(text) AS chars, substr(text, 18, 2) AS unit, reverse(substr(text, 1, 7)) "
+    f"AS backwards FROM {ACCESS} WHERE text LIKE 'Weather%' AND id_user = 'p002'"
+)
+def unicode_text(lake: Lake) -> Want:
+    rows = [
+        (r["text"], len(r["text"]), r["text"][17:19], r["text"][:7][::-1])
+        for r in lake.where(ACCESS, id_user="p002")
+        if r["text"] is not None and r["text"].startswith("Weather")
+    ]
+    return Want(
+        ["text", "chars", "unit", "backwards"],
+        rows,
+        types=["varchar", "bigint", "varchar", "varchar"],
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # Comparison
 
