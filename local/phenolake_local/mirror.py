@@ -4,6 +4,12 @@ Buckets are plain files, ``<home>/<bucket>/<key>``; the Glue Data Catalog and Dy
 tables are JSON under ``<home>/.state/``. ``load`` fills moto from the folder when a run
 starts, ``save`` writes moto back when it ends (and around each local Glue job, whose Spark
 reads and writes the files directly).
+
+The cost of both must not grow with the lake's age more than a walk of its folders does (the
+growth bench, ``bench/growth.py``, runs a study for 60 days): objects and items move through
+moto's backends, not its API; a loaded object's bytes stay in its file until something reads
+them (``_HomeFile``); the md5 of every file is saved with the state (``s3-md5.json``), so an
+unchanged file is never read to be loaded or saved.
 """
 
 from __future__ import annotations

@@ -93,6 +93,12 @@ Functions interpreter, but some things it cannot do here:
     a Query without an index sees only the items of its partition key. Index queries are
     unchanged.
 
+16. ``s3-prefix-listing``: moto's ListObjects with a prefix visits every key of the bucket
+    (it copies the key store and looks up each key's latest version), so each listing a Lambda
+    made grew with the lake's age (Convert lists once per object). S3 reads only the prefix's
+    keys; here only the keys under the prefix are looked up. The answer is moto's own: the
+    same function runs on the bucket seen through those keys.
+
 Failing loudly: ``apply()`` refuses any moto but the release the patches were written for
 (``MOTO_CHECKED``, the one requirements.lock pins), in one line saying which was found. Each
 patch checks that what it replaces still exists with the parameters it passes, and that
@@ -140,7 +146,8 @@ from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.table import Table as DynamoTable
 from moto.glue.models import FakeJob, FakeJobRun
 from moto.s3 import notifications as s3_notifications
-from moto.s3.models import FakeKey
+from moto.s3.models import FakeKey, FakeTableStorageBucket, S3Backend
+from moto.s3.utils import _VersionedKeyStore
 from moto.stepfunctions.parser.api import (
     ExecutionFailedEventDetails,
     HistoryEventType,
@@ -2088,6 +2095,52 @@ def _patch_dynamodb_key_query() -> None:
     DynamoTable.query = query  # type: ignore[method-assign]
 
 
+class _PrefixKeys:
+    """A bucket's key store seen through the names under one prefix (``s3-prefix-listing``)."""
+
+    def __init__(self, store: Any, names: list[str]) -> None:
+        self._store = store
+        self._names = names
+
+    def items(self) -> Iterator[tuple[str, Any]]:
+        for name in self._names:
+            found = self._store.get(name)
+            if found is not None:
+                yield name, found
+
+
+class _PrefixBucket:
+    def __init__(self, bucket: Any, keys: _PrefixKeys) -> None:
+        self._bucket = bucket
+        self.keys = keys
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._bucket, name)
+
+
+def _patch_s3_prefix_listing() -> None:
+    original = _expect(S3Backend, "list_objects", ["self", "bucket", "prefix", "delimiter"])
+    _expect(_VersionedKeyStore, "get", ["self", "key"])
+    if getattr(original, "_phenolake", False):
+        return
+
+    def list_objects(self: Any, bucket: Any, prefix: Any, *args: Any, **kwargs: Any) -> Any:
+        store = getattr(bucket, "keys", None)
+        if (
+            not prefix
+            or isinstance(bucket, FakeTableStorageBucket)
+            or not isinstance(store, _VersionedKeyStore)
+        ):
+            return original(self, bucket, prefix, *args, **kwargs)
+        # list() of a dict's keys is one C call: no other thread's write can interleave
+        names = [n for n in list(dict.keys(store)) if n.startswith(prefix)]
+        seen = _PrefixBucket(bucket, _PrefixKeys(store, names))
+        return original(self, seen, prefix, *args, **kwargs)
+
+    list_objects._phenolake = True  # type: ignore[attr-defined]
+    S3Backend.list_objects = list_objects  # type: ignore[method-assign]
+
+
 PATCHES: dict[str, Callable[[], None]] = {
     "lambda-invoke": _patch_lambda_invoke,
     "lambda-limits": _patch_lambda_limits,
@@ -2103,6 +2156,7 @@ PATCHES: dict[str, Callable[[], None]] = {
     "athena-iceberg": _patch_athena_iceberg,
     "dynamodb-threads": _patch_dynamodb_threads,
     "dynamodb-key-query": _patch_dynamodb_key_query,
+    "s3-prefix-listing": _patch_s3_prefix_listing,
     "iam-enforcement": iam.install,
     "s3-eventbridge": _patch_s3_eventbridge,
 }

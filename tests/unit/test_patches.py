@@ -573,6 +573,7 @@ BEHAVIOUR_TESTS = {
     "task",
     "dynamodb-threads": "test_patches.py::test_dynamodb_serves_queries_while_other_threads_write",
     "dynamodb-key-query": "test_patches.py::test_a_dynamodb_query_reads_only_its_partition",
+    "s3-prefix-listing": "test_patches.py::test_a_prefix_listing_looks_up_only_the_prefix_keys",
 }
 
 
@@ -767,3 +768,55 @@ def test_a_dynamodb_query_reads_only_its_partition() -> None:
     assert keys(above) == [("b", "4"), ("b", "5")]
     assert none["Items"] == [] and none["Count"] == 0
     assert calls == [], "a Query on a partition key sorted the whole table"
+
+
+def test_a_prefix_listing_looks_up_only_the_prefix_keys() -> None:
+    """ListObjectsV2 with a prefix (with and without a delimiter, in pages, after a delete)
+    answers as S3 does, looking up only the keys under the prefix, never the whole bucket."""
+    from moto.s3.utils import _VersionedKeyStore
+
+    patches.apply()
+    keys = [
+        f"{area}/radar/p{p}/{day}/{n}.csv"
+        for area in ("raw", "stage", "merged")
+        for p in range(3)
+        for day in ("2025-03-01", "2025-03-02")
+        for n in range(4)
+    ]
+    with moto.mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="lake")
+        for key in keys:
+            s3.put_object(Bucket="lake", Key=key, Body=b"x")
+        s3.delete_object(Bucket="lake", Key="stage/radar/p1/2025-03-02/3.csv")
+        whole_bucket = _VersionedKeyStore.items
+        visited: list[int] = []
+
+        def counted(self: Any) -> Any:
+            visited.append(1)
+            return whole_bucket(self)
+
+        _VersionedKeyStore.items = counted  # type: ignore[method-assign]
+        try:
+            pages = list(
+                s3.get_paginator("list_objects_v2").paginate(
+                    Bucket="lake", Prefix="stage/radar/", PaginationConfig={"PageSize": 5}
+                )
+            )
+            folders = s3.list_objects_v2(Bucket="lake", Prefix="raw/radar/", Delimiter="/")
+            none = s3.list_objects_v2(Bucket="lake", Prefix="curated/")
+        finally:
+            _VersionedKeyStore.items = whole_bucket  # type: ignore[method-assign]
+        everything = s3.list_objects_v2(Bucket="lake", MaxKeys=1000)
+    listed = [o["Key"] for page in pages for o in page.get("Contents", [])]
+    expected = sorted(k for k in keys if k.startswith("stage/"))
+    expected.remove("stage/radar/p1/2025-03-02/3.csv")
+    assert listed == expected and len(pages) == 5
+    assert [c["Prefix"] for c in folders["CommonPrefixes"]] == [
+        "raw/radar/p0/",
+        "raw/radar/p1/",
+        "raw/radar/p2/",
+    ]
+    assert none["KeyCount"] == 0 and "Contents" not in none
+    assert visited == [], "a prefix listing visited every key of the bucket"
+    assert everything["KeyCount"] == len(keys) - 1
