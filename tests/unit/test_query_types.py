@@ -203,3 +203,78 @@ def test_a_negative_difference_of_microsecond_timestamps_rounds_half_up(home: Pa
 def test_to_milliseconds_takes_only_a_day_to_second_interval(home: Path) -> None:
     with pytest.raises(QueryError, match="to_milliseconds"):
         run("SELECT to_milliseconds(interval '1' month)", home)
+
+
+# select.md, "Complex grouping operations": ROLLUP, CUBE and GROUPING SETS; a column left out
+# of a row's grouping set is NULL there; aggregate.md: grouping() sets the bit of each argument
+# left out, the first argument the highest bit
+
+GROUPED = "(VALUES ('a', 'x', 1), ('a', 'y', 2), ('b', 'x', 3)) AS t(s, p, n)"
+
+
+def csv_rows(table: pa.Table) -> list[str]:
+    return query.format_table(table, "csv").splitlines()[1:]
+
+
+def test_rollup_adds_the_subtotals_and_the_total(home: Path) -> None:
+    table = run(
+        f"SELECT s, p, sum(n) AS total, grouping(s, p) AS g FROM {GROUPED} "
+        "GROUP BY ROLLUP (s, p) ORDER BY g, s, p",
+        home,
+    )
+    assert kinds(table) == ["varchar(1)", "varchar(1)", "bigint", "integer"]
+    assert csv_rows(table) == [
+        "a,x,1,0",
+        "a,y,2,0",
+        "b,x,3,0",
+        "a,,3,1",
+        "b,,3,1",
+        ",,6,3",
+    ]
+
+
+def test_grouping_sets_group_by_each_set(home: Path) -> None:
+    table = run(
+        f"SELECT s, p, count(*) AS c FROM {GROUPED} "
+        "GROUP BY GROUPING SETS ((s), (s, p), ()) ORDER BY s, p",
+        home,
+    )
+    assert csv_rows(table) == ["a,x,1", "a,y,1", "a,,2", "b,x,1", "b,,1", ",,3"]
+
+
+def test_cube_groups_by_every_subset(home: Path) -> None:
+    table = run(f"SELECT s, p, count(*) AS c FROM {GROUPED} GROUP BY CUBE (s, p)", home)
+    assert sorted(csv_rows(table)) == sorted(
+        ["a,x,1", "a,y,1", "b,x,1", "a,,2", "b,,1", ",x,2", ",y,1", ",,3"]
+    )
+
+
+def test_a_plain_key_beside_a_rollup(home: Path) -> None:
+    table = run(
+        f"SELECT s, p, count(*) AS c FROM {GROUPED} GROUP BY s, ROLLUP (p) ORDER BY s, p", home
+    )
+    assert csv_rows(table) == ["a,x,1", "a,y,1", "a,,2", "b,x,1", "b,,1"]
+
+
+# aggregate.md, array_agg(x ORDER BY y); with DISTINCT the ORDER BY keys are the argument
+
+
+def test_array_agg_distinct_in_order(home: Path) -> None:
+    table = run(
+        "SELECT array_agg(DISTINCT p ORDER BY p DESC) AS ps, "
+        "cardinality(array_agg(DISTINCT p)) AS c FROM "
+        "(VALUES 'x', 'y', 'x', NULL, NULL) AS t(p)",
+        home,
+    )
+    assert kinds(table) == ["array(varchar(1))", "bigint"]
+    assert first(table) == (["y", "x", None], 3)
+
+
+def test_array_agg_distinct_ordered_by_another_column_is_trinos_error(home: Path) -> None:
+    with pytest.raises(QueryError, match="ORDER BY expressions must appear in arguments"):
+        run(f"SELECT array_agg(DISTINCT p ORDER BY n) FROM {GROUPED}", home)
+
+
+def test_an_interval_inside_an_array_is_refused(home: Path) -> None:
+    with pytest.raises(query.Unsupported, match="interval inside"):
+        run("SELECT ARRAY[INTERVAL '1' DAY] AS a", home)

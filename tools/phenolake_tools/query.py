@@ -2088,6 +2088,8 @@ class _Translator:
             for item in group.expressions:
                 if isinstance(item, exp.Literal) and not item.is_string:
                     items.append(item)
+                elif isinstance(item, exp.Rollup | exp.Cube | exp.GroupingSets):
+                    items.append(_raw(self._grouping_element(item, ctx)))
                 else:
                     items.append(_raw(self.expr(item, ctx).sql))
             group.set("expressions", items)
@@ -2116,6 +2118,43 @@ class _Translator:
         self._order(node, dataclasses.replace(ctx, outputs=named), outputs)
         self._limits(node)
         self.outputs[id(node)] = outputs
+
+    def _grouping_element(self, item: Any, ctx: _Ctx) -> str:
+        """ROLLUP (a, b), CUBE (a, b), GROUPING SETS ((a), (a, b), ()): the same grouping sets
+        in DuckDB (Trino's select.md, "Complex grouping operations")."""
+        from sqlglot import exp
+
+        def column(node: Any) -> str:
+            if isinstance(node, exp.Literal) and not node.is_string:
+                raise _refuse("a column position inside ROLLUP, CUBE or GROUPING SETS")
+            if isinstance(node, exp.Tuple | exp.Paren | exp.Rollup | exp.Cube):
+                raise _refuse("a nested grouping element")
+            return self.expr(node, ctx).sql
+
+        if isinstance(item, exp.GroupingSets):
+            sets = []
+            for element in item.expressions:
+                if isinstance(element, exp.Tuple):
+                    members = element.expressions
+                elif isinstance(element, exp.Paren):
+                    members = [element.this]
+                else:
+                    members = [element]
+                sets.append("(" + ", ".join(column(m) for m in members) + ")")
+            return f"GROUPING SETS ({', '.join(sets)})"
+        name = "ROLLUP" if isinstance(item, exp.Rollup) else "CUBE"
+        return f"{name} ({', '.join(column(m) for m in item.expressions)})"
+
+    def _e_grouping(self, node: Any, ctx: _Ctx) -> _V:
+        return self._f_grouping(node.expressions, ctx)
+
+    def _f_grouping(self, nodes: list[Any], ctx: _Ctx) -> _V:
+        # grouping(a, b): an integer, the bit of an argument set when the row's grouping set
+        # leaves it out, the first argument the highest bit (aggregate.md, "grouping")
+        if not nodes:
+            raise QueryError("Unexpected parameters for function grouping")
+        args = ", ".join(self.expr(e, ctx).sql for e in nodes)
+        return _V(f"CAST(GROUPING({args}) AS INTEGER)", "integer")
 
     def _parent_env(self, scope: Any) -> dict[str, dict[str, _V]]:
         env = dict(self._source_env(scope))
@@ -3447,20 +3486,27 @@ class _Translator:
         from sqlglot import exp
 
         if nodes and isinstance(nodes[0], exp.Order):
-            value = self.expr(nodes[0].this, ctx)
+            prefix, value = self._distinct_arg([nodes[0].this], ctx, "array_agg")
             items = []
             for ordered in nodes[0].expressions:
+                key = self.expr(ordered.this, ctx)
+                if prefix and key.sql != value.sql:
+                    raise QueryError(
+                        "For aggregate function with DISTINCT, ORDER BY expressions must "
+                        "appear in arguments"
+                    )
                 direction = "DESC" if ordered.args.get("desc") else "ASC"
                 nulls = "NULLS FIRST" if ordered.args.get("nulls_first") else "NULLS LAST"
-                items.append(f"{self.expr(ordered.this, ctx).sql} {direction} {nulls}")
+                items.append(f"{key.sql} {direction} {nulls}")
             return self._agg(
-                f"list({value.sql} ORDER BY {', '.join(items)})", f"array({value.type})"
+                f"list({prefix}{value.sql} ORDER BY {', '.join(items)})",
+                f"array({value.type})",
+                value.zone,
             )
         prefix, value = self._distinct_arg(nodes, ctx, "array_agg")
-        if prefix:
-            raise _refuse("array_agg(DISTINCT ...) (Trino's element order)")
-        # Without ORDER BY the order is unspecified on Athena too; NULLs are kept, as there.
-        return self._agg(f"list({value.sql})", f"array({value.type})", value.zone)
+        # Without ORDER BY the order is unspecified on Athena too (with DISTINCT as without);
+        # NULLs are kept, as there (DISTINCT keeps one).
+        return self._agg(f"list({prefix}{value.sql})", f"array({value.type})", value.zone)
 
     def _f_approx_distinct(self, nodes: list[Any], ctx: _Ctx) -> _V:
         if len(nodes) != 1:
