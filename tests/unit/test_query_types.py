@@ -278,3 +278,26 @@ def test_array_agg_distinct_ordered_by_another_column_is_trinos_error(home: Path
 def test_an_interval_inside_an_array_is_refused(home: Path) -> None:
     with pytest.raises(query.Unsupported, match="interval inside"):
         run("SELECT ARRAY[INTERVAL '1' DAY] AS a", home)
+
+
+def test_sums_and_negations_of_intervals(home: Path) -> None:
+    table = run(
+        "SELECT sum(t - TIMESTAMP '2024-10-18 00:00:00') AS total, -INTERVAL '1' DAY AS back, "
+        "DATE '2024-01-05' + -INTERVAL '1' DAY AS day_before FROM (VALUES "
+        "TIMESTAMP '2024-10-18 10:00:00.123', TIMESTAMP '2024-10-19 12:30:00.000') AS v(t)",
+        home,
+    )
+    assert csv_row(table) == "1 22:30:00.123,-1 00:00:00.000,2024-01-04"
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "DATE '2024-01-02' - DATE '2024-01-01'",
+        "TIMESTAMP '2024-01-02 00:00:00' - DATE '2024-01-01'",
+        "interval '3' month * 2",
+    ],
+)
+def test_operators_whose_coercions_are_not_reproduced_are_refused(sql: str, home: Path) -> None:
+    with pytest.raises(query.Unsupported):
+        run(f"SELECT {sql}", home)

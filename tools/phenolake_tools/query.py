@@ -2478,6 +2478,8 @@ class _Translator:
         lt, rt = left.type, right.type
         if "unknown" in (lt, rt):
             other = rt if lt == "unknown" else lt
+            if op in "*/" and _base(other).startswith("interval"):
+                return _V("CAST(NULL AS INTERVAL)", other)
             return _V("NULL", other if _is_numeric(other) else "unknown")
         if _is_numeric(lt) and _is_numeric(rt):
             return self._numeric(op, left, right)
@@ -2492,8 +2494,12 @@ class _Translator:
             return self._scale_interval(right, left, op)
         if op in "*/" and lt == _DAY_SECOND and _is_numeric(rt):
             return self._scale_interval(left, right, op)
+        if op in "*/" and _YEAR_MONTH in (lt, rt) and (_is_numeric(lt) or _is_numeric(rt)):
+            raise _refuse(f"{lt} {op} {rt}")
         if op == "-" and {_base(lt), _base(rt)} <= {"timestamp", "timestamptz"}:
             return self._timestamp_difference(left, right)
+        if op == "-" and "date" in (_base(lt), _base(rt)) and _is_time(lt) and _is_time(rt):
+            raise _refuse(f"{lt} - {rt}")
         raise QueryError(f"Cannot apply operator: {lt} {op} {rt}")
 
     def _scale_interval(self, interval: _V, factor: _V, op: str) -> _V:
@@ -2633,6 +2639,8 @@ class _Translator:
             if text == "9223372036854775808":
                 return _V("CAST(-9223372036854775808 AS BIGINT)", "bigint")
         inner = self.expr(node.this, ctx)
+        if _base(inner.type).startswith("interval"):
+            return _V(f"(- {inner.sql})", inner.type, inner.zone)
         if not _is_numeric(inner.type) and inner.type != "unknown":
             raise QueryError(f"Cannot negate {inner.type}")
         return _V(f"(- {inner.sql})", inner.type)
@@ -3430,8 +3438,15 @@ class _Translator:
             return self._agg(
                 f"CAST(sum({prefix}{value.sql}){_FILTER_SLOT}{_OVER_SLOT} AS FLOAT)", kind
             )
-        if _base(kind).startswith("interval"):
-            return self._agg(f"sum({prefix}{value.sql})", kind)
+        if kind == _DAY_SECOND:
+            # DuckDB has no sum(INTERVAL); Trino adds the milliseconds
+            return self._agg(
+                f"to_milliseconds(CAST(sum({prefix}epoch_ms({value.sql}))"
+                f"{_FILTER_SLOT}{_OVER_SLOT} AS BIGINT))",
+                kind,
+            )
+        if kind == _YEAR_MONTH:
+            raise _refuse("sum(interval year to month)")
         raise QueryError(f"Unexpected parameters ({kind}) for function sum")
 
     def _f_avg(self, nodes: list[Any], ctx: _Ctx) -> _V:
@@ -3452,6 +3467,8 @@ class _Translator:
                 f"{scale}) AS DECIMAL({precision},{scale}))",
                 kind,
             )
+        if _base(kind).startswith("interval"):
+            raise _refuse(f"avg({kind})")
         raise QueryError(f"Unexpected parameters ({kind}) for function avg")
 
     def _minmax(self, name: str, nodes: list[Any], ctx: _Ctx) -> _V:
