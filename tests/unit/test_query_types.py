@@ -301,3 +301,19 @@ def test_sums_and_negations_of_intervals(home: Path) -> None:
 def test_operators_whose_coercions_are_not_reproduced_are_refused(sql: str, home: Path) -> None:
     with pytest.raises(query.Unsupported):
         run(f"SELECT {sql}", home)
+
+
+@pytest.mark.parametrize(
+    ("sql", "text"),
+    [
+        ("interval '2' day - interval '3' hour", "1 21:00:00.000"),
+        ("INTERVAL '-1' SECOND / 3", "-0 00:00:00.333"),
+        ("interval '3' year - interval '5' month", "2-7"),
+        ("interval '5' month - interval '3' year", "-2-7"),
+    ],
+)
+def test_an_interval_cast_to_varchar_is_its_text(sql: str, text: str, home: Path) -> None:
+    # IntervalDayTimeOperators.castToSlice: formatMillis; year to month: formatMonths
+    table = run(f"SELECT CAST({sql} AS varchar) AS t", home)
+    assert kinds(table) == ["varchar"]
+    assert first(table) == (text,)

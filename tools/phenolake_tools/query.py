@@ -3091,6 +3091,11 @@ class _Translator:
             wall = _wall(value.sql, zone)
             text = f"__pl_ts_text({wall}, {_ts_precision(value.type)})"
             return _V(f"({text} || ' ' || {_zone_sql(zone)})", "varchar")
+        if value.type == _DAY_SECOND:
+            return _V(f"__pl_day_second_text(epoch_ms({value.sql}))", "varchar")
+        if value.type == _YEAR_MONTH:
+            months = f"(date_part('year', {value.sql}) * 12 + date_part('month', {value.sql}))"
+            return _V(f"__pl_year_month_text({months})", "varchar")
         raise _refuse(f"CAST({value.type} AS varchar)")
 
     # time zones
@@ -4822,6 +4827,15 @@ _MACROS = [
     "__pl_int_div(a, b) AS CASE WHEN b = 0 THEN error('Division by zero') ELSE a // b END",
     "__pl_round_us_to_ms(d) AS CASE WHEN d >= 0 THEN (d + 500) // 1000 "
     "ELSE -((499 - d) // 1000) END",
+    # IntervalDayTime.formatMillis and IntervalYearMonth.formatMonths (Trino's interval text)
+    "__pl_day_second_text(m) AS CASE WHEN m < 0 THEN '-' ELSE '' END "
+    "|| CAST(abs(m) // 86400000 AS VARCHAR) || ' ' "
+    "|| lpad(CAST(abs(m) % 86400000 // 3600000 AS VARCHAR), 2, '0') || ':' "
+    "|| lpad(CAST(abs(m) % 3600000 // 60000 AS VARCHAR), 2, '0') || ':' "
+    "|| lpad(CAST(abs(m) % 60000 // 1000 AS VARCHAR), 2, '0') || '.' "
+    "|| lpad(CAST(abs(m) % 1000 AS VARCHAR), 3, '0')",
+    "__pl_year_month_text(m) AS CASE WHEN m < 0 THEN '-' ELSE '' END "
+    "|| CAST(abs(m) // 12 AS VARCHAR) || '-' || CAST(abs(m) % 12 AS VARCHAR)",
     "__pl_int_mod(a, b) AS CASE WHEN b = 0 THEN error('Division by zero') ELSE a % b END",
     "__pl_checked_bigint(x) AS CASE WHEN x > 9223372036854775807 OR x < -9223372036854775808 "
     "THEN error('bigint addition overflow') ELSE CAST(x AS BIGINT) END",
@@ -5571,9 +5585,11 @@ _ARROW_INTEGERS = {
 def _interval_millis(column: Any) -> Any:
     """A DuckDB INTERVAL column of day-to-second values (days and microseconds; Trino's are
     whole milliseconds) as an Arrow duration in milliseconds."""
+    values = column.to_pylist()
+    if any(v is not None and v.months for v in values):
+        raise _refuse("an interval day to second holding months")
     millis = [
-        None if v is None else v.days * 86_400_000 + v.nanoseconds // 1_000_000
-        for v in column.to_pylist()
+        None if v is None else v.days * 86_400_000 + v.nanoseconds // 1_000_000 for v in values
     ]
     return pa.array(millis, pa.int64()).cast(pa.duration("ms"))
 
