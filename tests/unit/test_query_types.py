@@ -317,3 +317,15 @@ def test_an_interval_cast_to_varchar_is_its_text(sql: str, text: str, home: Path
     table = run(f"SELECT CAST({sql} AS varchar) AS t", home)
     assert kinds(table) == ["varchar"]
     assert first(table) == (text,)
+
+
+def test_a_difference_of_instants_rounds_the_sub_millisecond_parts(home: Path) -> None:
+    # TimestampWithTimeZoneOperators.TimestampMinusTimestamp: epoch milliseconds apart, one
+    # more (less) when the fractions of a millisecond differ by half a millisecond or more
+    table = run(
+        "SELECT TIMESTAMP '2024-10-18 10:00:00.0004 UTC' - TIMESTAMP '2024-10-18 10:00:00.0009 UTC'"
+        " AS a, TIMESTAMP '2024-10-18 10:00:00 Europe/London' - TIMESTAMP '2024-10-18 10:00:00'"
+        " AS b",
+        home,
+    )
+    assert csv_row(table) == "-0 00:00:00.001,-0 01:00:00.000"

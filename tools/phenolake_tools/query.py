@@ -2526,19 +2526,21 @@ class _Translator:
         return _V(sql, _DAY_SECOND)
 
     def _timestamp_difference(self, left: _V, right: _V) -> _V:
-        """timestamp(p) - timestamp(p) (or two instants): an interval day to second, the
-        microseconds apart rounded half up to milliseconds (TimestampOperators'
-        TimestampMinusTimestamp)."""
-        if _base(left.type) != _base(right.type):
-            # a plain timestamp is an instant in the session zone (UTC on Athena)
-            left, right = (
-                self._coerce(v, "timestamp(3) with time zone")
-                if _base(v.type) == "timestamp"
-                else v
-                for v in (left, right)
-            )
-        micros = f"(epoch_us({left.sql}) - epoch_us({right.sql}))"
-        return _V(f"to_milliseconds(__pl_round_us_to_ms({micros}))", _DAY_SECOND)
+        """timestamp(p) - timestamp(p) (or two instants): an interval day to second. Plain
+        timestamps: the microseconds apart rounded half up to milliseconds (TimestampOperators'
+        TimestampMinusTimestamp); instants: the epoch milliseconds apart, then one more or less
+        when the sub-millisecond parts differ by half a millisecond or more
+        (TimestampWithTimeZoneOperators)."""
+        if _base(left.type) == _base(right.type) == "timestamp":
+            micros = f"(epoch_us({left.sql}) - epoch_us({right.sql}))"
+            return _V(f"to_milliseconds(__pl_round_us_to_ms({micros}))", _DAY_SECOND)
+        # a plain timestamp is an instant in the session zone (UTC on Athena)
+        left, right = (
+            self._coerce(v, "timestamp(3) with time zone") if _base(v.type) == "timestamp" else v
+            for v in (left, right)
+        )
+        sql = f"__pl_instant_diff_ms(epoch_us({left.sql}), epoch_us({right.sql}))"
+        return _V(f"to_milliseconds({sql})", _DAY_SECOND)
 
     def _numeric(self, op: str, left: _V, right: _V) -> _V:
         lt, rt = left.type, right.type
@@ -4827,6 +4829,10 @@ _MACROS = [
     "__pl_int_div(a, b) AS CASE WHEN b = 0 THEN error('Division by zero') ELSE a // b END",
     "__pl_round_us_to_ms(d) AS CASE WHEN d >= 0 THEN (d + 500) // 1000 "
     "ELSE -((499 - d) // 1000) END",
+    "__pl_instant_diff_ms(a, b) AS (floor(a / 1000) - floor(b / 1000))::BIGINT "
+    "+ CASE WHEN (a - 1000 * floor(a / 1000)) - (b - 1000 * floor(b / 1000)) >= 500 THEN 1 "
+    "WHEN (a - 1000 * floor(a / 1000)) - (b - 1000 * floor(b / 1000)) <= -500 THEN -1 "
+    "ELSE 0 END",
     # IntervalDayTime.formatMillis and IntervalYearMonth.formatMonths (Trino's interval text)
     "__pl_day_second_text(m) AS CASE WHEN m < 0 THEN '-' ELSE '' END "
     "|| CAST(abs(m) // 86400000 AS VARCHAR) || ' ' "
