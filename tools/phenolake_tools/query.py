@@ -920,6 +920,8 @@ def _relation_sql(
 _TZ = " with time zone"
 _INT_DIGITS = {"tinyint": 3, "smallint": 5, "integer": 10, "bigint": 19}
 _INT_RANK = ["tinyint", "smallint", "integer", "bigint"]
+_DAY_SECOND = "interval day to second"
+_YEAR_MONTH = "interval year to month"
 _DUCK_SCALARS = {
     "tinyint": "TINYINT",
     "smallint": "SMALLINT",
@@ -2086,6 +2088,8 @@ class _Translator:
             for item in group.expressions:
                 if isinstance(item, exp.Literal) and not item.is_string:
                     items.append(item)
+                elif isinstance(item, exp.Rollup | exp.Cube | exp.GroupingSets):
+                    items.append(_raw(self._grouping_element(item, ctx)))
                 else:
                     items.append(_raw(self.expr(item, ctx).sql))
             group.set("expressions", items)
@@ -2101,8 +2105,8 @@ class _Translator:
             value = self.expr(inner, ctx)
             if value.type == "unsupported":
                 raise _refuse(f"a column of a type the local engine does not know ({name})")
-            if _base(value.type).startswith("interval"):
-                raise _refuse(f"an interval result ({name}: {value.type})")
+            if "interval" in value.type and not _base(value.type).startswith("interval"):
+                raise _refuse(f"an interval inside a {_base(value.type)} ({name})")
             outputs.append((name, value))
             projections.append(exp.alias_(_raw(value.sql), name, quoted=True))
         node.set("expressions", projections)
@@ -2114,6 +2118,43 @@ class _Translator:
         self._order(node, dataclasses.replace(ctx, outputs=named), outputs)
         self._limits(node)
         self.outputs[id(node)] = outputs
+
+    def _grouping_element(self, item: Any, ctx: _Ctx) -> str:
+        """ROLLUP (a, b), CUBE (a, b), GROUPING SETS ((a), (a, b), ()): the same grouping sets
+        in DuckDB (Trino's select.md, "Complex grouping operations")."""
+        from sqlglot import exp
+
+        def column(node: Any) -> str:
+            if isinstance(node, exp.Literal) and not node.is_string:
+                raise _refuse("a column position inside ROLLUP, CUBE or GROUPING SETS")
+            if isinstance(node, exp.Tuple | exp.Paren | exp.Rollup | exp.Cube):
+                raise _refuse("a nested grouping element")
+            return self.expr(node, ctx).sql
+
+        if isinstance(item, exp.GroupingSets):
+            sets = []
+            for element in item.expressions:
+                if isinstance(element, exp.Tuple):
+                    members = element.expressions
+                elif isinstance(element, exp.Paren):
+                    members = [element.this]
+                else:
+                    members = [element]
+                sets.append("(" + ", ".join(column(m) for m in members) + ")")
+            return f"GROUPING SETS ({', '.join(sets)})"
+        name = "ROLLUP" if isinstance(item, exp.Rollup) else "CUBE"
+        return f"{name} ({', '.join(column(m) for m in item.expressions)})"
+
+    def _e_grouping(self, node: Any, ctx: _Ctx) -> _V:
+        return self._f_grouping(node.expressions, ctx)
+
+    def _f_grouping(self, nodes: list[Any], ctx: _Ctx) -> _V:
+        # grouping(a, b): an integer, the bit of an argument set when the row's grouping set
+        # leaves it out, the first argument the highest bit (aggregate.md, "grouping")
+        if not nodes:
+            raise QueryError("Unexpected parameters for function grouping")
+        args = ", ".join(self.expr(e, ctx).sql for e in nodes)
+        return _V(f"CAST(GROUPING({args}) AS INTEGER)", "integer")
 
     def _parent_env(self, scope: Any) -> dict[str, dict[str, _V]]:
         env = dict(self._source_env(scope))
@@ -2437,6 +2478,8 @@ class _Translator:
         lt, rt = left.type, right.type
         if "unknown" in (lt, rt):
             other = rt if lt == "unknown" else lt
+            if op in "*/" and _base(other).startswith("interval"):
+                return _V("CAST(NULL AS INTERVAL)", other)
             return _V("NULL", other if _is_numeric(other) else "unknown")
         if _is_numeric(lt) and _is_numeric(rt):
             return self._numeric(op, left, right)
@@ -2447,9 +2490,57 @@ class _Translator:
         if op in "+-" and _base(lt).startswith("interval") and lt == rt:
             days = "days" if left.zone == right.zone == "days" else None
             return _V(f"({left.sql} {op} {right.sql})", lt, days)
-        if op == "-" and _base(lt) == "timestamp" and _base(rt) == "timestamp":
-            raise _refuse("timestamp - timestamp (an interval day to second)")
+        if op == "*" and rt == _DAY_SECOND and _is_numeric(lt):
+            return self._scale_interval(right, left, op)
+        if op in "*/" and lt == _DAY_SECOND and _is_numeric(rt):
+            return self._scale_interval(left, right, op)
+        if op in "*/" and _YEAR_MONTH in (lt, rt) and (_is_numeric(lt) or _is_numeric(rt)):
+            raise _refuse(f"{lt} {op} {rt}")
+        if op == "-" and {_base(lt), _base(rt)} <= {"timestamp", "timestamptz"}:
+            return self._timestamp_difference(left, right)
+        if op == "-" and "date" in (_base(lt), _base(rt)) and _is_time(lt) and _is_time(rt):
+            raise _refuse(f"{lt} - {rt}")
         raise QueryError(f"Cannot apply operator: {lt} {op} {rt}")
+
+    def _scale_interval(self, interval: _V, factor: _V, op: str) -> _V:
+        """Trino's IntervalDayTimeOperators: milliseconds times a bigint, or times (over) a
+        double truncated toward zero (Java's ``(long)``); an integer coerces to bigint, a
+        decimal or real to double; no division by a bigint (it coerces to double)."""
+        if _is_int(factor.type) and op == "*":
+            days = "days" if interval.zone == "days" else None
+            return _V(f"(CAST({factor.sql} AS BIGINT) * {interval.sql})", _DAY_SECOND, days)
+        number = f"CAST({factor.sql} AS DOUBLE)"
+        if op == "*":
+            check = f"WHEN isnan({number}) THEN error('Cannot multiply by double NaN') "
+            scaled = f"CAST(epoch_ms({interval.sql}) AS DOUBLE) * {number}"
+        else:
+            check = (
+                f"WHEN isnan({number}) OR {number} = 0 THEN error('Cannot divide by double ' "
+                f"|| CASE WHEN isnan({number}) THEN 'NaN' ELSE CAST({number} AS VARCHAR) END) "
+            )
+            scaled = f"CAST(epoch_ms({interval.sql}) AS DOUBLE) / {number}"
+        sql = (
+            f"(CASE WHEN {interval.sql} IS NULL OR {number} IS NULL THEN NULL {check}"
+            f"ELSE to_milliseconds(CAST(trunc({scaled}) AS BIGINT)) END)"
+        )
+        return _V(sql, _DAY_SECOND)
+
+    def _timestamp_difference(self, left: _V, right: _V) -> _V:
+        """timestamp(p) - timestamp(p) (or two instants): an interval day to second. Plain
+        timestamps: the microseconds apart rounded half up to milliseconds (TimestampOperators'
+        TimestampMinusTimestamp); instants: the epoch milliseconds apart, then one more or less
+        when the sub-millisecond parts differ by half a millisecond or more
+        (TimestampWithTimeZoneOperators)."""
+        if _base(left.type) == _base(right.type) == "timestamp":
+            micros = f"(epoch_us({left.sql}) - epoch_us({right.sql}))"
+            return _V(f"to_milliseconds(__pl_round_us_to_ms({micros}))", _DAY_SECOND)
+        # a plain timestamp is an instant in the session zone (UTC on Athena)
+        left, right = (
+            self._coerce(v, "timestamp(3) with time zone") if _base(v.type) == "timestamp" else v
+            for v in (left, right)
+        )
+        sql = f"__pl_instant_diff_ms(epoch_us({left.sql}), epoch_us({right.sql}))"
+        return _V(f"to_milliseconds({sql})", _DAY_SECOND)
 
     def _numeric(self, op: str, left: _V, right: _V) -> _V:
         lt, rt = left.type, right.type
@@ -2502,18 +2593,28 @@ class _Translator:
         base = _base(moment.type)
         months = interval.type == "interval year to month"
         if base == "date":
+            shifted = f"CAST(({moment.sql} {op} {interval.sql}) AS DATE)"
             if not months and interval.zone != "days":
-                raise QueryError("Cannot add hour, minutes or seconds to a date")
-            return _V(f"CAST(({moment.sql} {op} {interval.sql}) AS DATE)", "date")
+                # whole days only, checked on the value (DateTimeOperators.datePlusInterval...)
+                shifted = (
+                    f"CASE WHEN epoch_ms({interval.sql}) % 86400000 <> 0 "
+                    f"THEN error('Cannot add hour, minutes or seconds to a date') "
+                    f"ELSE {shifted} END"
+                )
+            return _V(shifted, "date")
+        kind = moment.type
+        if not months and _ts_precision(kind) < 3:
+            # timestamp(p) +- interval day to second is timestamp(max(3, p)) (TimestampOperators)
+            kind = kind.replace(f"({_ts_precision(kind)})", "(3)", 1)
         if base == "timestamp":
-            return _V(f"({moment.sql} {op} {interval.sql})", moment.type)
+            return _V(f"({moment.sql} {op} {interval.sql})", kind)
         zone = moment.zone or "UTC"
         if months:
             # Months move the wall clock in the value's zone; day-to-second intervals are a
             # duration (Trino adds milliseconds to the instant).
             wall = _wall(moment.sql, zone)
-            return _V(_instant(f"({wall} {op} {interval.sql})", zone), moment.type, zone)
-        return _V(f"({moment.sql} {op} {interval.sql})", moment.type, zone)
+            return _V(_instant(f"({wall} {op} {interval.sql})", zone), kind, zone)
+        return _V(f"({moment.sql} {op} {interval.sql})", kind, zone)
 
     def _e_add(self, node: Any, ctx: _Ctx) -> _V:
         return self._arith("+", self.expr(node.this, ctx), self.expr(node.expression, ctx))
@@ -2540,6 +2641,8 @@ class _Translator:
             if text == "9223372036854775808":
                 return _V("CAST(-9223372036854775808 AS BIGINT)", "bigint")
         inner = self.expr(node.this, ctx)
+        if _base(inner.type).startswith("interval"):
+            return _V(f"(- {inner.sql})", inner.type, inner.zone)
         if not _is_numeric(inner.type) and inner.type != "unknown":
             raise QueryError(f"Cannot negate {inner.type}")
         return _V(f"(- {inner.sql})", inner.type)
@@ -2809,6 +2912,8 @@ class _Translator:
     def _cast(self, node: Any, ctx: _Ctx, safe: bool) -> _V:
         from sqlglot import exp
 
+        if node.meta.get(_DECIMAL_LITERAL):
+            return self._decimal_literal(node)
         target = _type_from_ast(node.to)
         if isinstance(node.this, exp.Literal) and node.this.is_string and _base(target) in (
             "date", "timestamp", "timestamptz",
@@ -2816,6 +2921,26 @@ class _Translator:
             return self._time_literal(node.this.this, target, safe)
         value = self.expr(node.this, ctx)
         return self.cast(value, target, safe)
+
+    @staticmethod
+    def _decimal_literal(node: Any) -> _V:
+        """``DECIMAL '-12.345'``: decimal(5,3), its digits (less leading zeros, at least one)
+        and those after the point (Trino's decimal.md, "Decimal literals"; Decimals.parse)."""
+        from sqlglot import exp
+
+        if node.to.expressions or not (isinstance(node.this, exp.Literal) and node.this.is_string):
+            raise QueryError(f"cannot parse the SQL: {node.sql(dialect='trino')}")
+        text = node.this.this
+        match = re.fullmatch(r"([+-]?)0*(\d*)(?:\.(\d*))?", text)
+        if match is None or not re.search(r"\d", text):
+            raise QueryError(f"Invalid decimal literal: '{text}'")
+        integral, fraction = match.group(2), match.group(3) or ""
+        scale = len(fraction)
+        precision = max(len(integral) + scale, 1)
+        if precision > 38:
+            raise _refuse(f"a DECIMAL literal of more than 38 digits ({text})")
+        kind = f"decimal({precision},{scale})"
+        return _V(f"CAST({_sql_string(text)} AS DECIMAL({precision},{scale}))", kind)
 
     def _time_literal(self, text: str, target: str, safe: bool) -> _V:
         base = _base(target)
@@ -2968,6 +3093,11 @@ class _Translator:
             wall = _wall(value.sql, zone)
             text = f"__pl_ts_text({wall}, {_ts_precision(value.type)})"
             return _V(f"({text} || ' ' || {_zone_sql(zone)})", "varchar")
+        if value.type == _DAY_SECOND:
+            return _V(f"__pl_day_second_text(epoch_ms({value.sql}))", "varchar")
+        if value.type == _YEAR_MONTH:
+            months = f"(date_part('year', {value.sql}) * 12 + date_part('month', {value.sql}))"
+            return _V(f"__pl_year_month_text({months})", "varchar")
         raise _refuse(f"CAST({value.type} AS varchar)")
 
     # time zones
@@ -3290,7 +3420,10 @@ class _Translator:
     def _f_count_if(self, nodes: list[Any], ctx: _Ctx) -> _V:
         (value,) = self._values(nodes, ctx, "count_if", 1)
         self._boolean(value, "count_if")
-        return self._agg(f"count_if({value.sql})", "bigint")
+        # DuckDB's count_if is a HUGEINT; Trino's a bigint
+        return self._agg(
+            f"CAST(count_if({value.sql}){_FILTER_SLOT}{_OVER_SLOT} AS BIGINT)", "bigint"
+        )
 
     def _f_sum(self, nodes: list[Any], ctx: _Ctx) -> _V:
         prefix, value = self._distinct_arg(nodes, ctx, "sum")
@@ -3312,8 +3445,15 @@ class _Translator:
             return self._agg(
                 f"CAST(sum({prefix}{value.sql}){_FILTER_SLOT}{_OVER_SLOT} AS FLOAT)", kind
             )
-        if _base(kind).startswith("interval"):
-            return self._agg(f"sum({prefix}{value.sql})", kind)
+        if kind == _DAY_SECOND:
+            # DuckDB has no sum(INTERVAL); Trino adds the milliseconds
+            return self._agg(
+                f"to_milliseconds(CAST(sum({prefix}epoch_ms({value.sql}))"
+                f"{_FILTER_SLOT}{_OVER_SLOT} AS BIGINT))",
+                kind,
+            )
+        if kind == _YEAR_MONTH:
+            raise _refuse("sum(interval year to month)")
         raise QueryError(f"Unexpected parameters ({kind}) for function sum")
 
     def _f_avg(self, nodes: list[Any], ctx: _Ctx) -> _V:
@@ -3334,6 +3474,8 @@ class _Translator:
                 f"{scale}) AS DECIMAL({precision},{scale}))",
                 kind,
             )
+        if _base(kind).startswith("interval"):
+            raise _refuse(f"avg({kind})")
         raise QueryError(f"Unexpected parameters ({kind}) for function avg")
 
     def _minmax(self, name: str, nodes: list[Any], ctx: _Ctx) -> _V:
@@ -3368,20 +3510,27 @@ class _Translator:
         from sqlglot import exp
 
         if nodes and isinstance(nodes[0], exp.Order):
-            value = self.expr(nodes[0].this, ctx)
+            prefix, value = self._distinct_arg([nodes[0].this], ctx, "array_agg")
             items = []
             for ordered in nodes[0].expressions:
+                key = self.expr(ordered.this, ctx)
+                if prefix and key.sql != value.sql:
+                    raise QueryError(
+                        "For aggregate function with DISTINCT, ORDER BY expressions must "
+                        "appear in arguments"
+                    )
                 direction = "DESC" if ordered.args.get("desc") else "ASC"
                 nulls = "NULLS FIRST" if ordered.args.get("nulls_first") else "NULLS LAST"
-                items.append(f"{self.expr(ordered.this, ctx).sql} {direction} {nulls}")
+                items.append(f"{key.sql} {direction} {nulls}")
             return self._agg(
-                f"list({value.sql} ORDER BY {', '.join(items)})", f"array({value.type})"
+                f"list({prefix}{value.sql} ORDER BY {', '.join(items)})",
+                f"array({value.type})",
+                value.zone,
             )
         prefix, value = self._distinct_arg(nodes, ctx, "array_agg")
-        if prefix:
-            raise _refuse("array_agg(DISTINCT ...) (Trino's element order)")
-        # Without ORDER BY the order is unspecified on Athena too; NULLs are kept, as there.
-        return self._agg(f"list({value.sql})", f"array({value.type})", value.zone)
+        # Without ORDER BY the order is unspecified on Athena too (with DISTINCT as without);
+        # NULLs are kept, as there (DISTINCT keeps one).
+        return self._agg(f"list({prefix}{value.sql})", f"array({value.type})", value.zone)
 
     def _f_approx_distinct(self, nodes: list[Any], ctx: _Ctx) -> _V:
         if len(nodes) != 1:
@@ -4056,6 +4205,15 @@ class _Translator:
         # Trino counts whole units elapsed (DuckDB's date_sub), not boundaries crossed.
         return _V(f"CAST(date_sub('{unit}', {a}, {b}) AS BIGINT)", "bigint")
 
+    def _f_to_milliseconds(self, nodes: list[Any], ctx: _Ctx) -> _V:
+        (value,) = self._values(nodes, ctx, "to_milliseconds", 1)
+        if value.type not in (_DAY_SECOND, "unknown"):
+            raise QueryError(
+                f"Unexpected parameters ({value.type}) for function to_milliseconds. "
+                "Expected: to_milliseconds(interval day to second)"
+            )
+        return _V(f"epoch_ms({value.sql})", "bigint")
+
     def _f_from_unixtime(self, nodes: list[Any], ctx: _Ctx) -> _V:
         values = self._values(nodes, ctx, "from_unixtime", 1, 2, 3)
         self._numeric_args("from_unixtime", values[:1])
@@ -4669,6 +4827,21 @@ _INFORMATION_SCHEMA = {
 }
 _MACROS = [
     "__pl_int_div(a, b) AS CASE WHEN b = 0 THEN error('Division by zero') ELSE a // b END",
+    "__pl_round_us_to_ms(d) AS CASE WHEN d >= 0 THEN (d + 500) // 1000 "
+    "ELSE -((499 - d) // 1000) END",
+    "__pl_instant_diff_ms(a, b) AS (floor(a / 1000) - floor(b / 1000))::BIGINT "
+    "+ CASE WHEN (a - 1000 * floor(a / 1000)) - (b - 1000 * floor(b / 1000)) >= 500 THEN 1 "
+    "WHEN (a - 1000 * floor(a / 1000)) - (b - 1000 * floor(b / 1000)) <= -500 THEN -1 "
+    "ELSE 0 END",
+    # IntervalDayTime.formatMillis and IntervalYearMonth.formatMonths (Trino's interval text)
+    "__pl_day_second_text(m) AS CASE WHEN m < 0 THEN '-' ELSE '' END "
+    "|| CAST(abs(m) // 86400000 AS VARCHAR) || ' ' "
+    "|| lpad(CAST(abs(m) % 86400000 // 3600000 AS VARCHAR), 2, '0') || ':' "
+    "|| lpad(CAST(abs(m) % 3600000 // 60000 AS VARCHAR), 2, '0') || ':' "
+    "|| lpad(CAST(abs(m) % 60000 // 1000 AS VARCHAR), 2, '0') || '.' "
+    "|| lpad(CAST(abs(m) % 1000 AS VARCHAR), 3, '0')",
+    "__pl_year_month_text(m) AS CASE WHEN m < 0 THEN '-' ELSE '' END "
+    "|| CAST(abs(m) // 12 AS VARCHAR) || '-' || CAST(abs(m) % 12 AS VARCHAR)",
     "__pl_int_mod(a, b) AS CASE WHEN b = 0 THEN error('Division by zero') ELSE a % b END",
     "__pl_checked_bigint(x) AS CASE WHEN x > 9223372036854775807 OR x < -9223372036854775808 "
     "THEN error('bigint addition overflow') ELSE CAST(x AS BIGINT) END",
@@ -4812,6 +4985,9 @@ def _clean(sql: str) -> str:
 # Translation
 
 
+_DECIMAL_LITERAL = "phenolake_decimal_literal"
+
+
 class _Dialect:
     """Athena's DML dialect (Trino), parsed with every function call kept as written."""
 
@@ -4820,11 +4996,22 @@ class _Dialect:
     @classmethod
     def get(cls) -> Any:
         if cls._instance is None:
+            from sqlglot import exp
             from sqlglot.dialects.trino import Trino
+
+            def decimal_literal(parser: Any, this: Any, data_type: Any) -> Any:
+                # ``DECIMAL '1.2'`` is a literal of its own type, not CAST('1.2' AS DECIMAL)
+                cast = parser.expression(exp.Cast(this=this, to=data_type))
+                cast.meta[_DECIMAL_LITERAL] = True
+                return cast
 
             class AthenaTrino(Trino):  # type: ignore[misc]
                 class Parser(Trino.Parser):  # type: ignore[name-defined,misc]
                     FUNCTIONS: typing.ClassVar[dict[str, Any]] = {}
+                    TYPE_LITERAL_PARSERS: typing.ClassVar[dict[Any, Any]] = {
+                        **Trino.Parser.TYPE_LITERAL_PARSERS,
+                        exp.DType.DECIMAL: decimal_literal,
+                    }
 
             cls._instance = AthenaTrino
         return cls._instance
@@ -5393,6 +5580,26 @@ def _parse_duckdb(sql: str) -> Any:
         return sqlglot.parse_one(sql, read="duckdb")
 
 
+_ARROW_INTEGERS = {
+    "tinyint": pa.int8(),
+    "smallint": pa.int16(),
+    "integer": pa.int32(),
+    "bigint": pa.int64(),
+}
+
+
+def _interval_millis(column: Any) -> Any:
+    """A DuckDB INTERVAL column of day-to-second values (days and microseconds; Trino's are
+    whole milliseconds) as an Arrow duration in milliseconds."""
+    values = column.to_pylist()
+    if any(v is not None and v.months for v in values):
+        raise _refuse("an interval day to second holding months")
+    millis = [
+        None if v is None else v.days * 86_400_000 + v.nanoseconds // 1_000_000 for v in values
+    ]
+    return pa.array(millis, pa.int64()).cast(pa.duration("ms"))
+
+
 def _athena_result(table: pa.Table, outputs: list[tuple[str, _V]]) -> pa.Table:
     """The result with Athena's column names, each field carrying its Trino type (metadata
     ``trino_type``); a ``timestamp with time zone`` carries its zone."""
@@ -5405,6 +5612,17 @@ def _athena_result(table: pa.Table, outputs: list[tuple[str, _V]]) -> pa.Table:
         if value.type.endswith(_TZ) and pa.types.is_timestamp(kind):
             kind = pa.timestamp(kind.unit, tz=value.zone or "UTC")
             column = pc.cast(column, kind)
+        if value.type == _DAY_SECOND and pa.types.is_interval(kind):
+            column = _interval_millis(column)
+            kind = column.type
+        integer = _ARROW_INTEGERS.get(value.type)
+        if integer is not None and kind != integer:
+            # a DuckDB HUGEINT (decimal(38,0) in Arrow) where Trino's type is an integer
+            try:
+                column = pc.cast(column, integer)
+            except pa.ArrowInvalid:
+                raise QueryError(f"{value.type} overflow") from None
+            kind = integer
         fields.append(pa.field(name, kind, metadata={"trino_type": value.type}))
         columns.append(column)
     return pa.Table.from_arrays(columns, schema=pa.schema(fields))
@@ -5466,6 +5684,26 @@ def _zone_name(value: dt.datetime) -> str:
     return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
+def _day_second_text(value: dt.timedelta) -> str:
+    """``2 03:00:00.000``: days, then the time of day, as Trino's IntervalDayTime.formatMillis
+    spells an interval day to second."""
+    millis = (value.days * 86_400 + value.seconds) * 1000 + value.microseconds // 1000
+    sign = "-" if millis < 0 else ""
+    millis = abs(millis)
+    days, millis = divmod(millis, 86_400_000)
+    hours, millis = divmod(millis, 3_600_000)
+    minutes, millis = divmod(millis, 60_000)
+    seconds, millis = divmod(millis, 1000)
+    return f"{sign}{days} {hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}"
+
+
+def _year_month_text(months: int) -> str:
+    """``3-5``: years, then months (Trino's IntervalYearMonth.formatMonths)."""
+    sign = "-" if months < 0 else ""
+    years, rest = divmod(abs(months), 12)
+    return f"{sign}{years}-{rest}"
+
+
 def trino_text(value: Any, kind: str) -> str:
     """A value as Athena (Trino) shows it: timestamps with their precision (and zone), doubles
     as Java prints them, arrays ``[1, 2]``, maps ``{k=v}``, NULL as ``NULL``."""
@@ -5474,6 +5712,10 @@ def trino_text(value: Any, kind: str) -> str:
     base = _base(kind) if kind else ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if kind == _DAY_SECOND and isinstance(value, dt.timedelta):
+        return _day_second_text(value)
+    if kind == _YEAR_MONTH and hasattr(value, "months"):
+        return _year_month_text(value.months)
     if base == "array" and isinstance(value, list):
         inner = _args(kind)[0]
         return "[" + ", ".join(trino_text(v, inner) for v in value) + "]"
@@ -5580,7 +5822,15 @@ def format_table(table: pa.Table, fmt: Literal["table", "csv", "json"]) -> str:
     rows = list(zip(*columns, strict=True)) if columns else []
     names = table.column_names
     if fmt == "json":
-        objects = [{n: _json_value(v) for n, v in zip(names, row, strict=True)} for row in rows]
+        objects = [
+            {
+                n: trino_text(v, k)
+                if v is not None and k in (_DAY_SECOND, _YEAR_MONTH)
+                else _json_value(v)
+                for n, v, k in zip(names, row, kinds, strict=True)
+            }
+            for row in rows
+        ]
         return json.dumps(objects, indent=2, ensure_ascii=False) + "\n"
     if fmt == "csv":
         lines = [",".join(_csv_field(n) for n in names)]
