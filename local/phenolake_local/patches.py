@@ -2054,15 +2054,23 @@ def _patch_dynamodb_threads() -> None:
         setattr(DynamoDBBackend, name, locked)
 
 
-class _OnePartition:
+class _Seen:
+    """A moto model seen through a narrower view: what the view defines, else the model's."""
+
+    def __init__(self, model: Any) -> None:
+        self._model = model
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._model, name)
+
+
+class _OnePartition(_Seen):
     """A moto table seen through one partition key (``dynamodb-key-query``)."""
 
     def __init__(self, table: Any, hash_key: Any) -> None:
+        super().__init__(table)
         self._table = table
         self._hash_key = hash_key
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._table, name)
 
     def all_items(self) -> list[Any]:
         found = self._table.items.get(self._hash_key)
@@ -2109,13 +2117,10 @@ class _PrefixKeys:
                 yield name, found
 
 
-class _PrefixBucket:
+class _PrefixBucket(_Seen):
     def __init__(self, bucket: Any, keys: _PrefixKeys) -> None:
-        self._bucket = bucket
+        super().__init__(bucket)
         self.keys = keys
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._bucket, name)
 
 
 def _patch_s3_prefix_listing() -> None:

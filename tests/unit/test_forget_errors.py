@@ -14,6 +14,7 @@ from moto import mock_aws
 
 from phenolake import forget
 from phenolake.config import Settings
+from tests.ledger import create_ledger
 
 LAKE, LANDING, SCRATCH, LEDGER = "lake", "landing", "scratch", "ledger"
 KEPT = "merged/mhealth/readings/participant=2/date=2024-10-01/part.parquet"
@@ -32,18 +33,7 @@ def lake() -> Iterator[boto3.client]:
         s3 = boto3.client("s3", region_name="us-east-1")
         for bucket in (LAKE, LANDING, SCRATCH):
             s3.create_bucket(Bucket=bucket)
-        boto3.client("dynamodb", region_name="us-east-1").create_table(
-            TableName=LEDGER,
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_ledger(boto3.client("dynamodb", region_name="us-east-1"), LEDGER)
         boto3.client("glue", region_name="us-east-1").create_database(
             DatabaseInput={"Name": "phenolake"}
         )

@@ -10,21 +10,7 @@ from moto import mock_aws
 
 from phenolake import catalog
 from phenolake_local import mirror
-
-
-def create_ledger(ddb: object) -> None:
-    ddb.create_table(  # type: ignore[attr-defined]
-        TableName="ledger",
-        BillingMode="PAY_PER_REQUEST",
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-    )
+from tests.ledger import create_ledger
 
 
 def test_buckets_catalog_and_tables_round_trip(tmp_path: Path, monkeypatch) -> None:

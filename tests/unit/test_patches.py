@@ -14,6 +14,7 @@ import moto
 import pytest
 
 from phenolake_local import patches
+from tests.ledger import create_ledger
 
 REGION = "us-east-1"
 ROLE = "arn:aws:iam::123456789012:role/test"
@@ -585,18 +586,7 @@ def test_dynamodb_serves_queries_while_other_threads_write() -> None:
     patches.apply()
     with moto.mock_aws():
         db = boto3.client("dynamodb", region_name="us-east-1")
-        db.create_table(
-            TableName="t",
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_ledger(db, "t")
 
         def write(i: int) -> None:
             for j in range(200):
@@ -712,18 +702,7 @@ def test_a_dynamodb_query_reads_only_its_partition() -> None:
     patches.apply()
     with moto.mock_aws():
         db = boto3.client("dynamodb", region_name="us-east-1")
-        db.create_table(
-            TableName="ledger",
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_ledger(db, "ledger")
         for pk in ("a", "b", "c"):
             for sk in ("3", "1", "2", "5", "4"):
                 db.put_item(TableName="ledger", Item={"pk": {"S": pk}, "sk": {"S": sk}})
