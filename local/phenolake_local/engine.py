@@ -315,21 +315,22 @@ class EmbeddedAWS:
         return [p["TableName"] for _, p in self._of_type("AWS::DynamoDB::Table")]
 
     def save_buckets(self) -> None:
-        mirror.s3_to_files(self.s3, self.home, list(self.buckets.values()))
-        mirror.save_md5s(self.home, list(self.buckets.values()))
+        mirror.s3_to_files(self.home, list(self.buckets.values()))
 
     def load_buckets(self) -> None:
-        mirror.load_md5s(self.home)
-        mirror.files_to_s3(self.s3, self.home, list(self.buckets.values()))
+        mirror.files_to_s3(self.home, list(self.buckets.values()))
 
     def load_state(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
+        # the md5s once a run, not around each Glue job (load_buckets and save_buckets)
+        mirror.load_md5s(self.home)
         self.load_buckets()
         mirror.load_catalog(self.glue, self.state_dir / mirror.CATALOG_FILE)
         mirror.load_tables(self.dynamodb, self._tables(), self.state_dir)
 
     def save_state(self) -> None:
         self.save_buckets()
+        mirror.save_md5s(self.home, list(self.buckets.values()))
         mirror.dump_catalog(self.glue, self.state_dir / mirror.CATALOG_FILE)
         mirror.dump_tables(self.dynamodb, self._tables(), self.state_dir)
 

@@ -349,12 +349,12 @@ class GlueLocalRunner:
             }
             self.aws.save_buckets()
             buckets = list(self.aws.buckets.values())
-            before = mirror.snapshot(self.aws.s3, buckets)
+            before = mirror.snapshot(buckets)
             reply: dict[str, Any] = {}
             try:
                 reply = WORKER.run(request)
             finally:
-                mirror.changes_to_files(self.aws.s3, self.aws.home, before)
+                mirror.changes_to_files(self.aws.home, before)
                 self.aws.load_buckets()
                 if reply.get("iceberg_tables"):
                     from phenolake_local import iceberg

@@ -137,43 +137,36 @@ def _bucket_files(root: Path) -> dict[str, Path]:
     return files
 
 
-def _store(bucket: str) -> Any:
-    """The moto bucket's key store. The mirror moves a whole lake in and out of moto on every
-    run and around every local Glue job; through the S3 API (ListObjectsV2 pages, one
-    PutObject or GetObject per file) that cost grew with the lake's age until it was most of a
-    year-old study's daily run. The embedded AWS's own bookkeeping is not an AWS call, so it
-    goes to moto's backend directly (no request, no event, no IAM check)."""
-    backend = s3_backends[DEFAULT_ACCOUNT_ID]["aws"]
-    return backend, backend.get_bucket(bucket)
+def _s3() -> Any:
+    """moto's S3 backend. The mirror moves a whole lake in and out of moto on every run and
+    around every local Glue job; through the S3 API (ListObjectsV2 pages, one PutObject or
+    GetObject per file) that cost grew with the lake's age until it was most of a year-old
+    study's daily run. The embedded AWS's own bookkeeping is not an AWS call, so it goes to
+    moto's backend directly (no request, no event, no IAM check)."""
+    return s3_backends[DEFAULT_ACCOUNT_ID]["aws"]
 
 
 def _moto_objects(bucket: str) -> dict[str, str]:
-    _, found = _store(bucket)
-    return {
-        name: key.etag.strip('"') for name, key in found.keys.items() if isinstance(key, FakeKey)
-    }
+    keys = _s3().get_bucket(bucket).keys
+    return {name: key.etag.strip('"') for name, key in keys.items() if isinstance(key, FakeKey)}
 
 
 def _put(bucket: str, key: str, path: Path) -> None:
     """The file as the object, its bytes read only when something reads the object."""
-    backend, _ = _store(bucket)
     size = path.stat().st_size
-    found = backend.put_object(bucket, key, b"", etag=_md5(path), disable_notification=True)
+    found = _s3().put_object(bucket, key, b"", etag=_md5(path), disable_notification=True)
     found._value_buffer.close()
     found._value_buffer = _HomeFile(path)
     found.contentsize = size
 
 
 def _get(bucket: str, key: str, path: Path) -> None:
-    _, found = _store(bucket)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(found.keys[key].value)
+    path.write_bytes(_s3().get_bucket(bucket).keys[key].value)
 
 
-def files_to_s3(s3: Any, home: Path, buckets: list[str]) -> int:
-    """Make each moto bucket hold exactly the files of its folder; returns objects changed.
-    ``s3`` is the embedded AWS's client, kept for the callers; the objects move through the
-    backend (``_store``)."""
+def files_to_s3(home: Path, buckets: list[str]) -> int:
+    """Make each moto bucket hold exactly the files of its folder; returns objects changed."""
     _check_fake_key()
     changed = 0
     for bucket in buckets:
@@ -184,14 +177,13 @@ def files_to_s3(s3: Any, home: Path, buckets: list[str]) -> int:
             if etag is None or "-" in etag or etag != _md5(path):
                 _put(bucket, key, path)
                 changed += 1
-        backend, _ = _store(bucket)
         for key in set(objects) - set(files):
-            backend.delete_object(bucket, key)
+            _s3().delete_object(bucket, key)
             changed += 1
     return changed
 
 
-def s3_to_files(s3: Any, home: Path, buckets: list[str]) -> int:
+def s3_to_files(home: Path, buckets: list[str]) -> int:
     """Make each bucket folder hold exactly the moto bucket's objects; returns files changed."""
     changed = 0
     for bucket in buckets:
@@ -212,12 +204,12 @@ def s3_to_files(s3: Any, home: Path, buckets: list[str]) -> int:
     return changed
 
 
-def snapshot(s3: Any, buckets: list[str]) -> dict[str, dict[str, str]]:
+def snapshot(buckets: list[str]) -> dict[str, dict[str, str]]:
     """Each bucket's keys and ETags, for ``changes_to_files`` after a local Glue job."""
     return {bucket: _moto_objects(bucket) for bucket in buckets}
 
 
-def changes_to_files(s3: Any, home: Path, before: dict[str, dict[str, str]]) -> int:
+def changes_to_files(home: Path, before: dict[str, dict[str, str]]) -> int:
     """Write to the folders what changed in moto since ``before``: a Glue job writes with
     Spark to the folders but may also call S3 itself, and ``files_to_s3`` after the job
     would otherwise delete what it put. Returns files changed."""
@@ -341,7 +333,7 @@ def _decimal_number(value: Any) -> Any:
 
 def _dynamodb(dynamodb: Any) -> Any:
     """moto's DynamoDB backend of the client's region: the state files move through it
-    directly, as the buckets do (``_store``); a Scan and a PutItem per item through the API
+    directly, as the buckets do (``_s3``); a Scan and a PutItem per item through the API
     grew with the ledger until they were seconds of every run of a study months old."""
     return dynamodb_backends[DEFAULT_ACCOUNT_ID][dynamodb.meta.region_name]
 

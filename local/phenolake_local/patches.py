@@ -2069,14 +2069,13 @@ class _OnePartition(_Seen):
 
     def __init__(self, table: Any, hash_key: Any) -> None:
         super().__init__(table)
-        self._table = table
         self._hash_key = hash_key
 
     def all_items(self) -> list[Any]:
-        found = self._table.items.get(self._hash_key)
+        found = self._model.items.get(self._hash_key)
         if found is None:
             return []
-        return list(found.values()) if self._table.range_key_attr else [found]
+        return list(found.values()) if self._model.range_key_attr else [found]
 
 
 def _patch_dynamodb_key_query() -> None:

@@ -36,9 +36,9 @@ def test_buckets_catalog_and_tables_round_trip(tmp_path: Path, monkeypatch) -> N
             TableName="ledger",
             Item={"pk": {"S": "a"}, "sk": {"S": "b"}, "files": {"N": "3"}, "ratio": {"N": "0.5"}},
         )
-        assert mirror.s3_to_files(s3, tmp_path, ["lake"]) == 2
+        assert mirror.s3_to_files(tmp_path, ["lake"]) == 2
         s3.delete_object(Bucket="lake", Key="gone.txt")
-        mirror.s3_to_files(s3, tmp_path, ["lake"])
+        mirror.s3_to_files(tmp_path, ["lake"])
         mirror.dump_catalog(glue, state / mirror.CATALOG_FILE)
         mirror.dump_tables(ddb, ["ledger"], state)
     assert (tmp_path / "lake/curated/t/user_id=1/part.parquet").read_bytes() == b"abc"
@@ -53,7 +53,7 @@ def test_buckets_catalog_and_tables_round_trip(tmp_path: Path, monkeypatch) -> N
         ddb = boto3.client("dynamodb", region_name="us-east-1")
         s3.create_bucket(Bucket="lake")
         create_ledger(ddb)
-        mirror.files_to_s3(s3, tmp_path, ["lake"])
+        mirror.files_to_s3(tmp_path, ["lake"])
         mirror.load_catalog(glue, state / mirror.CATALOG_FILE)
         mirror.load_tables(ddb, ["ledger"], state)
         body = s3.get_object(Bucket="lake", Key="curated/t/user_id=1/part.parquet")["Body"].read()
@@ -80,7 +80,7 @@ def test_a_loaded_lake_stays_in_its_files_until_read(tmp_path: Path, monkeypatch
     with mock_aws():
         s3 = boto3.client("s3", region_name="us-east-1")
         s3.create_bucket(Bucket="lake")
-        mirror.files_to_s3(s3, tmp_path, ["lake"])
+        mirror.files_to_s3(tmp_path, ["lake"])
         mirror.save_md5s(tmp_path, ["lake"])
     mirror._MD5_CACHE.clear()  # a new run's process
 
@@ -96,7 +96,7 @@ def test_a_loaded_lake_stays_in_its_files_until_read(tmp_path: Path, monkeypatch
         s3 = boto3.client("s3", region_name="us-east-1")
         s3.create_bucket(Bucket="lake")
         mirror.load_md5s(tmp_path)
-        assert mirror.files_to_s3(s3, tmp_path, ["lake"]) == 2
+        assert mirror.files_to_s3(tmp_path, ["lake"]) == 2
         assert opened == []
         listed = s3.list_objects_v2(Bucket="lake")["Contents"]
         head = s3.head_object(Bucket="lake", Key="merged/radar/day.parquet")
@@ -104,7 +104,7 @@ def test_a_loaded_lake_stays_in_its_files_until_read(tmp_path: Path, monkeypatch
         whole = s3.get_object(Bucket="lake", Key="merged/radar/day.parquet")
         part = s3.get_object(Bucket="lake", Key="merged/radar/day.parquet", Range="bytes=10-19")
         s3.put_object(Bucket="lake", Key="manifest.json", Body=b'{"a": 2}')
-        assert mirror.s3_to_files(s3, tmp_path, ["lake"]) == 1
+        assert mirror.s3_to_files(tmp_path, ["lake"]) == 1
     assert {o["Key"]: o["Size"] for o in listed} == {
         "manifest.json": 8,
         "merged/radar/day.parquet": len(body),
