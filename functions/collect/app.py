@@ -3,4 +3,7 @@
 from phenolake.handler import lambda_entry
 from phenolake.steps import collect
 
-lambda_handler = lambda_entry("collect", collect.CollectEvent, collect.run)
+# Two states call it: each is its own row of the run's profile.
+lambda_handler = lambda_entry(
+    "collect", collect.CollectEvent, collect.run, label=lambda event: f"collect:{event.stage}"
+)

@@ -3,4 +3,7 @@
 from phenolake.handler import lambda_entry
 from phenolake.steps import redact
 
-lambda_handler = lambda_entry("redact", redact.RedactEvent, redact.run)
+# The batches and the QA sample: each is its own row of the run's profile.
+lambda_handler = lambda_entry(
+    "redact", redact.RedactEvent, redact.run, label=lambda event: f"redact:{event.task}"
+)

@@ -11,7 +11,8 @@ Functions interpreter, but some things it cannot do here:
 2. ``glue-job-run``: moto records a job run and reports it SUCCEEDED without running
    anything. Here ``StartJobRun`` runs the job's real script, read back from the
    ``ScriptLocation`` in S3, in a Glue 5.1 process of its own (see ``glue_local.py``);
-   the run ends SUCCEEDED or FAILED with the error message, as ``GetJobRun`` reports.
+   the run ends SUCCEEDED or FAILED with the error message, as ``GetJobRun`` reports, with
+   its ``StartedOn``, ``CompletedOn`` and ``ExecutionTime`` (seconds) as measured.
 3. ``timestream-batch-load``: moto has no ``CreateBatchLoadTask``/``DescribeBatchLoadTask``.
    Here Create checks what AWS refuses at once (``ValidationException``,
    ``ResourceNotFoundException``) and returns a CREATED task; a thread then takes it
@@ -48,9 +49,11 @@ Functions interpreter, but some things it cannot do here:
    substitution yields). The definition is normalised before moto parses it.
 
 9. ``lambda-limits``: Lambda's 6 MB request and response, the function's ``Timeout``
-   (``Sandbox.Timedout``) and ``MemorySize`` (``Runtime.OutOfMemory``, from the peak growth
-   of this process's RSS while the invocation runs alone), a ``REPORT`` line per invocation,
-   and ``CreateFunction``'s ranges for both; moto checks none of them.
+   (``Sandbox.Timedout``) and ``MemorySize`` (``Runtime.OutOfMemory``, from the peak memory
+   the handler measured (``phenolake.memory``: its module's footprint plus its growth above
+   the invocation's start) while the invocation runs alone), a ``REPORT`` line per
+   invocation with that figure, and ``CreateFunction``'s ranges for both; moto checks none of
+   them. The ``AWS_LAMBDA_*`` variables the runtime sets are in the handler's environment.
 10. ``map-result-writer``: moto's ResultWriter writes an empty manifest and evaluates its
     ``Parameters`` against the results; here it exports every item as AWS does
     (``SUCCEEDED_0.json``, ``FAILED_0.json``, ``manifest.json``), paths from the Map's input.
@@ -119,7 +122,6 @@ import inspect
 import io
 import json
 import logging
-import os
 import sys
 import threading
 import time
@@ -142,6 +144,7 @@ from moto.awslambda.exceptions import LambdaClientError
 from moto.awslambda.exceptions import ValidationException as LambdaValidationException
 from moto.awslambda.models import LambdaBackend, LambdaFunction
 from moto.core.exceptions import JsonRESTError
+from moto.core.utils import utcnow
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.table import Table as DynamoTable
 from moto.glue.models import FakeJob, FakeJobRun
@@ -225,6 +228,7 @@ from moto.timestreamwrite.exceptions import ResourceNotFound
 from moto.timestreamwrite.models import TimestreamTable, TimestreamWriteBackend
 from moto.timestreamwrite.responses import TimestreamWriteResponse
 
+from phenolake import memory
 from phenolake.config import using_environment
 from phenolake_local import iam
 
@@ -387,6 +391,8 @@ class FunctionRegistry:
         #: before a run starts): the embedded AWS sets ``<home>/logs/events``.
         self.event_log_dir: Path | None = None
         self.invocations: list[tuple[str, bool]] = []
+        #: Resident growth of loading each function's module, bytes (``phenolake.memory``).
+        self.footprints: dict[str, int] = {}
 
     def register(self, function: LocalFunction) -> None:
         """Deploy (or redeploy) a function: a name registered again loads its new handler."""
@@ -405,9 +411,32 @@ class FunctionRegistry:
                 if spec is None or spec.loader is None:
                     raise FileNotFoundError(f"handler module not found: {path}")
                 module: ModuleType = importlib.util.module_from_spec(spec)
+                before = memory.resident_bytes()
                 spec.loader.exec_module(module)
+                self.footprints[function.name] = max(memory.resident_bytes() - before, 0)
                 self._handlers[function.name] = getattr(module, attribute)
             return self._handlers[function.name]
+
+    def footprint(self, function: LocalFunction) -> int:
+        """The function's module loaded (its init phase), what loading it took, in bytes; 0
+        when it does not load (the invocation then fails as Lambda's would)."""
+        try:
+            self.handler(function)
+        except Exception:
+            return 0
+        return self.footprints.get(function.name, 0)
+
+    @staticmethod
+    def lambda_environment(function: LocalFunction) -> dict[str, str]:
+        """The function's variables and those the Lambda runtime sets that a handler reads."""
+        return {
+            **function.environment,
+            "AWS_LAMBDA_FUNCTION_NAME": function.name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory),
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{function.name}",
+            "AWS_LAMBDA_LOG_STREAM_NAME": "local",
+        }
 
     @contextmanager
     def log_to(self, function: LocalFunction) -> Iterator[None]:
@@ -431,7 +460,7 @@ class FunctionRegistry:
             handler = self.handler(function)
             with (
                 self.log_to(function),
-                using_environment(function.environment),
+                using_environment(self.lambda_environment(function)),
                 iam.acting_as(iam.function_role(function.name)),
             ):
                 result = handler(event, context)
@@ -508,6 +537,9 @@ def _patch_glue_job_run() -> None:
             return run_id
         script = self.command["ScriptLocation"]
         with _GLUE_LOCK:  # one local Spark job at a time: the machine has two cores
+            # the run's times as Glue gives them (moto: its creation, ExecutionTime 123)
+            job_run.started_on = utcnow()
+            began = time.monotonic()
             try:
                 _GLUE_RUNNER[0](self.name, script, dict(job_run.arguments or {}))
                 job_run.phenolake_state = ("SUCCEEDED", "")
@@ -517,6 +549,8 @@ def _patch_glue_job_run() -> None:
                     f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
                 )
                 job_run.phenolake_state = ("FAILED", message)
+            job_run.phenolake_seconds = round(time.monotonic() - began)
+            job_run.completed_on = job_run.modified_on = utcnow()
         return run_id
 
     original_status = FakeJobRun.status
@@ -532,6 +566,7 @@ def _patch_glue_job_run() -> None:
         if state:
             described["JobRunState"] = state[0]
             described["GlueVersion"] = "5.1"
+            described["ExecutionTime"] = getattr(self, "phenolake_seconds", 0)
             if state[1]:
                 described["ErrorMessage"] = state[1]
         return described
@@ -1319,65 +1354,6 @@ class RequestTooLarge(LambdaClientError):
         )
 
 
-class MemoryMeter:
-    """Peak resident memory of this process while each invocation runs, above where it
-    started: a handler here shares the process with moto and the others, so the growth is
-    what it measures. One sampler thread serves all invocations in flight; when several
-    overlap, each one's growth includes the others' and is marked shared."""
-
-    def __init__(self, interval: float = 0.005) -> None:
-        self.interval = interval
-        self._lock = threading.Lock()
-        self._active: dict[int, list[int]] = {}  # token -> [start, peak, most in flight]
-        self._next = 0
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    @staticmethod
-    def rss() -> int:
-        with open("/proc/self/statm") as statm:
-            return int(statm.read().split()[1]) * PAGE_SIZE
-
-    def start(self) -> int:
-        now = self.rss()
-        with self._lock:
-            self._next += 1
-            token = self._next
-            self._active[token] = [now, now, 0]
-            in_flight = len(self._active)
-            for entry in self._active.values():
-                entry[2] = max(entry[2], in_flight)
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, daemon=True)
-                self._thread.start()
-        self._wake.set()
-        return token
-
-    def stop(self, token: int) -> tuple[int, int]:
-        """(peak growth in bytes, most invocations in flight at once while it ran)."""
-        now = self.rss()
-        with self._lock:
-            start, peak, in_flight = self._active.pop(token)
-        return max(peak, now) - start, in_flight
-
-    def _run(self) -> None:
-        while True:
-            with self._lock:
-                if not self._active:
-                    self._thread = None
-                    self._wake.clear()
-                    return
-            now = self.rss()
-            with self._lock:
-                for entry in self._active.values():
-                    entry[1] = max(entry[1], now)
-            time.sleep(self.interval)
-
-
-PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
-METER = MemoryMeter()
-
-
 @dataclass
 class InvocationReport:
     """What Lambda's REPORT log line says of an invocation, and the limit it broke."""
@@ -1448,21 +1424,28 @@ def _patch_lambda_limits() -> None:
         if len(request) > MAX_LAMBDA_PAYLOAD:
             raise RequestTooLarge(len(request))
         request_id = str(uuid.uuid4())
-        token = METER.start()
+        # The handler's own measurement (phenolake.memory) is the REPORT's: the window opened
+        # here, after the function's module is loaded (Lambda's init), goes to the handler in
+        # SANDBOX with the module's footprint; a handler that reads none leaves it to this.
+        local = REGISTRY.functions.get(self.function_name)
+        window = memory.METER.open(REGISTRY.footprint(local) if local else 0)
+        token = memory.SANDBOX.set(window)
         began = time.monotonic()
         try:
             response = original(self, body, request_headers, response_headers)
         finally:
             seconds = time.monotonic() - began
-            growth, in_flight = METER.stop(token)
+            memory.SANDBOX.reset(token)
+            closed = window.close()
+        measured = window.reported or closed
         payload = response if isinstance(response, bytes) else (response or "").encode()
         report = InvocationReport(
             self.function_name,
             request_id,
             seconds * 1000,
             int(self.memory_size),
-            growth // (1024 * 1024),
-            in_flight,
+            measured.peak_bytes // memory.MB,
+            measured.shared,
         )
         if seconds > float(self.timeout):
             report.error = "Sandbox.Timedout"
@@ -1472,7 +1455,7 @@ def _patch_lambda_limits() -> None:
                 "seconds",
                 response_headers,
             )
-        elif report.max_memory_used_mb > report.memory_size_mb and in_flight == 1:
+        elif report.max_memory_used_mb > report.memory_size_mb and measured.shared == 1:
             report.error = "Runtime.OutOfMemory"
             payload = _lambda_error(
                 "Runtime.OutOfMemory",

@@ -160,11 +160,22 @@ def _glue_job() -> Any:
 
 def test_glue_job_run_runs_the_script_and_reports_failures(aws: None) -> None:
     calls: list[tuple[str, str, dict[str, str]]] = []
-    patches.set_glue_runner(lambda name, script, args: calls.append((name, script, args)))
+
+    def slow(name: str, script: str, args: dict[str, str]) -> None:
+        calls.append((name, script, args))
+        time.sleep(1.2)
+
+    patches.set_glue_runner(slow)
     glue = _glue_job()
     run_id = glue.start_job_run(JobName="job", Arguments={"--run_id": "r1"})["JobRunId"]
     assert calls == [("job", "s3://code/job.py", {"--lake_bucket": "lake", "--run_id": "r1"})]
-    assert glue.get_job_run(JobName="job", RunId=run_id)["JobRun"]["JobRunState"] == "SUCCEEDED"
+    job_run = glue.get_job_run(JobName="job", RunId=run_id)["JobRun"]
+    assert job_run["JobRunState"] == "SUCCEEDED"
+    # the job's own times, as Glue reports them (not moto's creation time and 123 s)
+    assert job_run["ExecutionTime"] == 1
+    ran = (job_run["CompletedOn"] - job_run["StartedOn"]).total_seconds()
+    assert 1.2 <= ran < 5
+    patches.set_glue_runner(lambda name, script, args: calls.append((name, script, args)))
     sync_ok = run_state_machine(
         {
             "StartAt": "G",
@@ -179,7 +190,10 @@ def test_glue_job_run_runs_the_script_and_reports_failures(aws: None) -> None:
         }
     )
     assert sync_ok["status"] == "SUCCEEDED", sync_ok
-    assert json.loads(sync_ok["output"])["JobRunState"] == "SUCCEEDED"
+    synced = json.loads(sync_ok["output"])
+    assert synced["JobRunState"] == "SUCCEEDED"
+    # epoch milliseconds, as Step Functions gives a .sync task's timestamps
+    assert isinstance(synced["StartedOn"], int) and synced["CompletedOn"] >= synced["StartedOn"]
     assert calls[-1][2]["--run_id"] == "r2"
 
     def broken(*_: Any) -> None:

@@ -143,6 +143,12 @@ def run(
         ),
     ] = None,
     home: HomeOption = DEFAULT_HOME,
+    profile: Annotated[
+        Path | None,
+        typer.Option(
+            "--profile", help="Also write the run's timeline chart (PNG) of its steps here."
+        ),
+    ] = None,
 ) -> None:
     """Run the whole pipeline (the real state machine) in the embedded AWS."""
     from phenolake_local import runner
@@ -183,8 +189,12 @@ def run(
         if details and kind.endswith("StateEntered") and not _inner_state(event, item_states):
             out.print(f"[dim]{event['timestamp']:%H:%M:%S}[/dim] {details['name']}")
 
+    if profile is not None and profile.suffix.lower() != ".png":
+        raise UserError(f"--profile: expected a .png file, got {profile}")
     result = runner.run(options, progress)
     _print_summary(result, home)
+    if profile is not None:
+        _write_profile_chart(result, home, profile)
     if result.status != "SUCCEEDED":
         raise typer.Exit(1)
 
@@ -290,6 +300,7 @@ def _print_summary(result: Any, home: Path) -> None:
         )
     table.add_row("seconds", f"{result.seconds:.1f}")
     out.print(table)
+    _print_profile(notify.get("profile", []))
     if result.landed and notify.get("objects") == 0:
         out.print("nothing new: every input was taken in by an earlier run (use --replay to redo)")
     if notify.get("quarantined"):
@@ -307,6 +318,40 @@ def _print_summary(result: Any, home: Path) -> None:
             err.print(f"also denied: {denial}")
     else:
         _print_tables(home)
+
+
+def _print_profile(rows: list[dict[str, Any]]) -> None:
+    """The run's profile, per step (``phenolake.profile``)."""
+    from phenolake import profile
+
+    if not rows:
+        return
+    table = Table(
+        title="profile (peak memory MB / configured; * shared with overlapping calls)",
+        title_justify="left",
+    )
+    for number, (title, _) in enumerate(profile.COLUMNS):
+        table.add_column(title, justify="left" if number == 0 else "right", no_wrap=True)
+    for row in rows:
+        table.add_row(*profile.cells(row))
+    out.print(table, width=max(out.width, 140))
+
+
+def _write_profile_chart(result: Any, home: Path, path: Path) -> None:
+    """The timeline chart, from the run manifest's profile."""
+    from phenolake_tools.profile_chart import write_chart
+
+    manifest = result.output.get("notify", {}).get("manifest", "")
+    if not manifest:
+        err.print("--profile: the run wrote no run manifest, so no profile to chart")
+        return
+    found = json.loads(_local_path(home, manifest).read_text())
+    try:
+        write_chart(found.get("profile", {}), path, f"phenolake run {result.execution_name}")
+    except ValueError as exc:
+        err.print(f"--profile: {exc}")
+        return
+    out.print(f"profile chart: {path}")
 
 
 def _local_path(home: Path, uri: str) -> Path:

@@ -362,6 +362,9 @@ class RunSummary(BaseModel):
     fetch: dict[str, Any] | None = None
     completeness: dict[str, Any] | None = None
     timestream_loads: list[BatchLoad] | None = None
+    #: The Curate Map's job runs (``job``, ``state``, ``id``, ``started``/``completed`` in
+    #: epoch ms, ``seconds``): the Glue rows of the run's profile.
+    curated: list[dict[str, Any]] | None = None
 
 
 class FailureRecord(BaseModel):

@@ -64,3 +64,16 @@ def current_rows(s3: Any, location: str) -> int:
         if snapshot.get("snapshot-id") == current:
             return int(snapshot.get("summary", {}).get("total-records", 0))
     raise ValueError(f"{location}: current snapshot {current} is not in its snapshots")
+
+
+def snapshots_between(s3: Any, location: str, start_ms: int, end_ms: int) -> list[dict[str, str]]:
+    """The summaries of the table's snapshots committed between these times (epoch ms, both
+    included), from its metadata file alone: what a job run wrote (``added-records``,
+    ``added-files-size``)."""
+    bucket, _, key = location.removeprefix("s3://").partition("/")
+    metadata = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    return [
+        snapshot.get("summary", {})
+        for snapshot in metadata.get("snapshots", [])
+        if start_ms <= int(snapshot.get("timestamp-ms", -1)) <= end_ms
+    ]

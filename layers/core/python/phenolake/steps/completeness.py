@@ -647,4 +647,5 @@ def run(event: CompletenessEvent, settings: Settings) -> dict[str, Any]:
         "stats_days_looked_up": looked_up,
         "stats_rebuilt": int(rebuilt),
     }
-    return {**counts, "metrics": counts}
+    flows = {"rows_out": written}  # the run's profile: the completeness rows written
+    return {**counts, "metrics": {**counts, **flows}}

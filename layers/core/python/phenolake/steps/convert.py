@@ -143,9 +143,11 @@ def run(event: ConvertEvent, settings: Settings) -> dict[str, Any]:
     rows = 0
     rejected_rows = 0
     quarantined = 0
+    staged_bytes = 0
     with tempfile.TemporaryDirectory(prefix="phenolake-convert-") as tmp:
         local = Path(tmp) / "input"
         sha256 = download_with_sha256(s3, item.bucket, item.key, local)
+        raw_bytes = local.stat().st_size
         provenance = Provenance(
             source_key=item.key, source_sha256=sha256, run_id=item.ingest_run_id or event.run_id
         )
@@ -212,6 +214,7 @@ def run(event: ConvertEvent, settings: Settings) -> dict[str, Any]:
             assert member is not None
             day_key = lake.DayKey(item.source, member.metric, participant, day, member.device)
             s3.upload_file(str(path), settings.lake_bucket, lake.stage_key(day_key, item.key))
+            staged_bytes += path.stat().st_size
             days.append(StagedDay(**day_key.as_dict(), rows=day_rows))
             rows += day_rows
         if rejections:
@@ -235,10 +238,16 @@ def run(event: ConvertEvent, settings: Settings) -> dict[str, Any]:
     manifest_key = lake.item_manifest_key(event.run_id, "converted", item.key)
     storage.put_json(s3, settings.lake_bucket, manifest_key, contracts.dump(written))
     counts = {"rows": rows, "rejected_rows": rejected_rows, "quarantined_files": quarantined}
+    flows = {  # the run's profile: the raw file read, the day files staged
+        "rows_in": rows + rejected_rows,
+        "rows_out": rows,
+        "bytes_in": raw_bytes,
+        "bytes_out": staged_bytes,
+    }
     return {
         "key": item.key,
         "manifest": manifest_key,
         "days": len(days),
         **counts,
-        "metrics": counts,
+        "metrics": {**counts, **flows},
     }

@@ -86,4 +86,10 @@ def run(event: MergeEvent, settings: Settings) -> dict[str, Any]:
         "refused_files": len(refused),
         "merged_bytes": len(body),
     }
-    return {"key": key, **counts, "metrics": counts}
+    flows = {  # the run's profile: the day's staged files read, its merged file written
+        "rows_in": sum(table.num_rows for _, table in tables),
+        "rows_out": merged.num_rows,
+        "bytes_in": sum(o.size for o in staged),
+        "bytes_out": len(body),
+    }
+    return {"key": key, **counts, "metrics": {**counts, **flows}}

@@ -12,6 +12,13 @@ Map items that failed after their retries were each written by the state machine
 ``manifests/<run>/failures/``; they are gathered into ``manifests/<run>/failures.json`` and a
 run that otherwise succeeded ends PARTIAL, so the good items are kept and the bad ones named.
 
+The run's profile (``phenolake.profile``: per step, wall and Lambda seconds, peak memory
+against the configured, Glue seconds, rows and bytes in and out) is built from one ledger
+Query of the invocations' records and the Curate state's job runs; the per-state wall time
+of Step Functions itself (states:GetExecutionHistory) is left out on purpose: the records'
+first start and last end bound each step's work, with no extra grant or paging of a history
+that grows with every Map item.
+
 The counts say what their labels say (``participant_days``): ``rows`` are the rows this run
 put in the tables, ``days`` the DISTINCT (source, participant, day) triples of those rows,
 however many metrics, devices and files each came in. A staged day file the daily merge
@@ -37,6 +44,7 @@ from phenolake import (
     contracts,
     iceberg,
     lake,
+    profile,
     provenance,
     silence,
     sources,
@@ -255,6 +263,10 @@ def message(
         lines.append(f"failed items {len(failed)} ({steps}) -> {collected['failures_uri']}")
     lines.extend(batch_load_lines(collected.get("timestream_loads", [])))
     lines.extend(silent_lines or [])
+    table = profile.text_table(collected.get("profile", {}).get("steps", []))
+    if table:
+        lines.extend(["profile (peak memory MB / configured; * shared with overlapping calls):"])
+        lines.extend(table)
     if error:
         lines.append(f"error: {error.get('Error', '')}: {str(error.get('Cause', ''))[:500]}")
         report = batch_load_report(error)
@@ -317,6 +329,63 @@ def batch_load_report(error: dict[str, Any]) -> str | None:
     return lake.s3_uri(report["BucketName"], f"{prefix}/{cause.get('TaskId', '')}/")
 
 
+def curate_flows(
+    s3: Any,
+    settings: Settings,
+    records: list[profile.Invocation],
+    runs: list[dict[str, Any]],
+    tables: list[str],
+) -> dict[str, int]:
+    """Curate's rows and bytes: in, the merged day files it was given (what the run's
+    DailyMerge wrote, by its records); out, what the Iceberg commits of the tables committed
+    while its job runs ran say they added (``added-records``, ``added-files-size``)."""
+    merged = [r for r in records if r.step == "daily_merge" and r.ok]
+    flows = {
+        "rows_in": sum(r.flows.get("rows_out", 0) for r in merged),
+        "bytes_in": sum(r.flows.get("bytes_out", 0) for r in merged),
+    }
+    windows = [
+        (int(r["started"]) - 1000, int(r.get("completed") or r["started"]) + 1000)
+        for r in runs
+        if r.get("started")
+    ]
+    if not windows:
+        return flows
+    glue = storage.client("glue", settings.region)
+    added = {"rows_out": 0, "bytes_out": 0}
+    for table in tables:
+        location = iceberg.metadata_location(glue, settings.glue_database, table)
+        if not location:
+            continue
+        for summary in iceberg.snapshots_between(
+            s3, location, min(w[0] for w in windows), max(w[1] for w in windows)
+        ):
+            added["rows_out"] += int(summary.get("added-records", 0))
+            added["bytes_out"] += int(summary.get("added-files-size", 0))
+    return {**flows, **added}
+
+
+def run_profile(
+    s3: Any, settings: Settings, run_id: str, summary: RunSummary, tables: list[str]
+) -> dict[str, Any]:
+    """The run's profile: its invocations (the ledger's records of the Lambda steps, and the
+    Curate job runs from the state's output) and the per-step table of them. Notify's own
+    invocation is not in it: it is still running."""
+    records = (
+        profile.read(storage.client("dynamodb", settings.region), settings.ledger_table, run_id)
+        if settings.ledger_table
+        else []
+    )
+    runs = [r for r in (getattr(summary, "curated", None) or []) if isinstance(r, dict)]
+    if runs:
+        flows = curate_flows(s3, settings, records, runs, tables)
+        records = [*records, *profile.of_glue_runs(runs, flows)]
+    return {
+        "steps": profile.steps(records),
+        "invocations": [r.as_dict() for r in sorted(records, key=lambda r: r.started)],
+    }
+
+
 def _slack(settings: Settings, text: str) -> None:
     secrets = storage.client("secretsmanager", settings.region)
     url = secrets.get_secret_value(SecretId=settings.slack_secret_id)["SecretString"].strip()
@@ -347,6 +416,9 @@ def run(event: NotifyEvent, settings: Settings) -> dict[str, Any]:
     silent = _silent(s3, settings, silent_days)
     collected["silent"] = [vars(s) for s in silent]
     collected["timestream_loads"] = batch_loads(event.summary, event.error)
+    collected["profile"] = run_profile(
+        s3, settings, event.run_id, event.summary, sorted(collected["outputs"]["tables"])
+    )
     manifest = {
         "batch_load_report": batch_load_report(event.error) if event.error else None,
         "run_id": event.run_id,
@@ -390,5 +462,6 @@ def run(event: NotifyEvent, settings: Settings) -> dict[str, Any]:
         "failed_items": len(failures),
         "failures_uri": collected.get("failures_uri", ""),
         "timestream_loads": collected["timestream_loads"],
+        "profile": collected["profile"]["steps"],
         **collected["totals"],
     }

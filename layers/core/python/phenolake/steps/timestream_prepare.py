@@ -78,7 +78,7 @@ def run(event: TimestreamPrepareEvent, settings: Settings) -> dict[str, Any]:
         "tasks": tasks,
         "cost": costs,
         "dry_run": event.dry_run,
-        "metrics": {"timestream_records": records},
+        "metrics": {"timestream_records": records, "rows_out": records},
     }
 
 

@@ -147,7 +147,8 @@ def run(event: UnzipEvent, settings: Settings) -> dict[str, Any]:
         "rejected_members": len(manifest.rejected),
         "quarantined_zips": int(bool(manifest.quarantined)),
     }
-    return {"key": item.key, "manifest": manifest_key, **counts, "metrics": counts}
+    flows = {"bytes_in": item.size}  # the run's profile: the landed object read
+    return {"key": item.key, "manifest": manifest_key, **counts, "metrics": {**counts, **flows}}
 
 
 def _extract_zip(
