@@ -334,7 +334,8 @@ def _print_profile(rows: list[dict[str, Any]]) -> None:
         table.add_column(title, justify="left" if number == 0 else "right", no_wrap=True)
     for row in rows:
         table.add_row(*profile.cells(row))
-    out.print(table, width=max(out.width, 140))
+    # wider than a pipe's 80 columns: the table is read whole or not at all
+    Console(highlight=False, width=max(out.width, 132)).print(table)
 
 
 def _write_profile_chart(result: Any, home: Path, path: Path) -> None:
