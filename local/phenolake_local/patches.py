@@ -117,11 +117,14 @@ from __future__ import annotations
 import copy
 import csv
 import datetime as dt
+import hashlib
 import importlib.util
 import inspect
 import io
 import json
 import logging
+import os
+import subprocess
 import sys
 import threading
 import time
@@ -375,6 +378,71 @@ class LocalContext:
         return self.timeout * 1000
 
 
+_FOOTPRINT_PROBE = """
+import importlib.util, os, sys
+spec = importlib.util.spec_from_file_location("app", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+with open("/proc/self/statm") as statm:
+    print(int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE"))
+"""
+_FOOTPRINT_CACHE_LOCK = threading.Lock()
+
+
+def _footprint_cache() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "phenolake" / "footprints.json"
+
+
+def init_footprint(function: LocalFunction) -> int | None:
+    """What a Lambda sandbox of this function holds after its init phase: the resident size
+    of a fresh interpreter (this one, this ``sys.path``) once it has loaded the function's
+    module. Here every handler shares one process whose modules are long loaded, so loading
+    one here measures next to nothing. Measured once per module text and interpreter (about
+    a second), kept in ``~/.cache/phenolake/footprints.json``; None when the probe fails."""
+    module = function.handler.rpartition(".")[0]
+    path = function.code_dir / (module.replace(".", "/") + ".py")
+    try:
+        text = path.read_bytes()
+    except OSError:
+        return None
+    key = hashlib.sha256(
+        json.dumps([sys.executable, sys.path, function.handler]).encode() + text
+    ).hexdigest()
+    cache = _footprint_cache()
+    with _FOOTPRINT_CACHE_LOCK:
+        try:
+            known = json.loads(cache.read_text())
+        except (OSError, ValueError):
+            known = {}
+        if key in known:
+            return int(known[key])
+        environment = {
+            **os.environ,
+            **FunctionRegistry.lambda_environment(function),
+            "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
+        }
+        try:
+            probe = subprocess.run(
+                [sys.executable, "-c", _FOOTPRINT_PROBE, str(path)],
+                capture_output=True,
+                text=True,
+                timeout=120,
+                cwd=function.code_dir,
+                env=environment,
+                check=True,
+            )
+            found = int(probe.stdout.strip().splitlines()[-1])
+        except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+            return None
+        known[key] = found
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        partial = cache.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(json.dumps(known, indent=0, sort_keys=True))
+        os.replace(partial, cache)
+        return found
+
+
 #: Where an event delivery outside an execution logs (``FunctionRegistry.event_log_dir``).
 _DELIVERY_LOG_DIR: ContextVar[Path | None] = ContextVar("phenolake_delivery_logs", default=None)
 
@@ -391,8 +459,12 @@ class FunctionRegistry:
         #: before a run starts): the embedded AWS sets ``<home>/logs/events``.
         self.event_log_dir: Path | None = None
         self.invocations: list[tuple[str, bool]] = []
-        #: Resident growth of loading each function's module, bytes (``phenolake.memory``).
+        #: Resident growth of loading each function's module here, bytes.
         self.footprints: dict[str, int] = {}
+        #: A fresh interpreter's resident bytes once it loaded the function's module (None:
+        #: it could not be measured), the sandbox's share ``phenolake.memory`` counts in.
+        self.init_footprints: dict[str, int | None] = {}
+        self._footprint_lock = threading.Lock()
 
     def register(self, function: LocalFunction) -> None:
         """Deploy (or redeploy) a function: a name registered again loads its new handler."""
@@ -418,13 +490,19 @@ class FunctionRegistry:
             return self._handlers[function.name]
 
     def footprint(self, function: LocalFunction) -> int:
-        """The function's module loaded (its init phase), what loading it took, in bytes; 0
-        when it does not load (the invocation then fails as Lambda's would)."""
+        """The function's module loaded here (its init phase), and what a sandbox holds once
+        it is: a fresh interpreter's resident size after loading it (``init_footprint``), else
+        what loading it here took; 0 when it does not load (the invocation then fails as
+        Lambda's would)."""
         try:
             self.handler(function)
         except Exception:
             return 0
-        return self.footprints.get(function.name, 0)
+        with self._footprint_lock:
+            if function.name not in self.init_footprints:
+                self.init_footprints[function.name] = init_footprint(function)
+        found = self.init_footprints[function.name]
+        return found if found is not None else self.footprints.get(function.name, 0)
 
     @staticmethod
     def lambda_environment(function: LocalFunction) -> dict[str, str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,7 @@ class Context:
 def hold(event: HoldEvent, _: Any) -> dict[str, Any]:
     held = bytearray(event.mb * memory.MB)  # zeroed pages: touched, so resident
     held[:: memory.PAGE_SIZE] = b"x" * len(held[:: memory.PAGE_SIZE])
+    time.sleep(0.1)  # held while it works: the sampler reads between two of its steps
     return {"held": len(held)}
 
 

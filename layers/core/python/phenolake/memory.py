@@ -13,14 +13,15 @@ What the figure means:
 - On AWS the process is the invocation's sandbox, so the figure is the process's peak
   resident size during the invocation: the interpreter, the imported code and what the
   invocation holds; what Lambda's ``Max Memory Used`` reports, less the runtime's bootstrap.
-- Locally (the embedded AWS runs every handler in its own process, beside moto) the engine
-  opens the window and hands it over in ``SANDBOX`` with the function's ``footprint``: the
-  resident growth of loading the function's module, measured once when it was loaded. The
-  figure is then that footprint plus the growth above the invocation's start. It omits the
-  bare interpreter (~10 MB) and the modules moto or an earlier function had already imported
-  (their footprint is counted by whichever loaded them first), so it reads lower than AWS's
-  by those; and when invocations overlap (Map items on threads) each one's growth includes
-  the others': the window says how many were in flight (``shared``).
+- Locally the embedded AWS runs every handler in its own process, beside moto, on threads.
+  It opens the window and hands it over in ``SANDBOX`` with the function's ``footprint``:
+  what a sandbox holds after the init phase, measured once per function as the resident
+  size of a fresh interpreter that has loaded the function's module. The figure is then
+  that footprint plus the process's growth above the invocation's start. It reads lower
+  than AWS's by what the invocation imports lazily that the process had already imported
+  (for another function), and by the runtime's bootstrap; when invocations overlap (Map
+  items on threads) each one's growth includes the others': the window says how many were
+  in flight (``shared``), and the figure is an upper bound of its own.
 """
 
 from __future__ import annotations
@@ -145,7 +146,8 @@ SANDBOX: ContextVar[Window | None] = ContextVar("phenolake_sandbox", default=Non
 
 
 class Invocation:
-    """The handler's side: ``begin`` at its start, ``end`` once it has its result."""
+    """The handler's side: made at its start, ``end`` once it has its result; it reads the
+    engine's window when there is one (the figure is then the REPORT line's too)."""
 
     def __init__(self) -> None:
         self._outer = SANDBOX.get()
