@@ -396,19 +396,18 @@ def _footprint_cache() -> Path:
 
 def init_footprint(function: LocalFunction) -> int | None:
     """What a Lambda sandbox of this function holds after its init phase: the resident size
-    of a fresh interpreter (this one, this ``sys.path``) once it has loaded the function's
-    module. Here every handler shares one process whose modules are long loaded, so loading
-    one here measures next to nothing. Measured once per module text and interpreter (about
-    a second), kept in ``~/.cache/phenolake/footprints.json``; None when the probe fails."""
+    of a fresh interpreter (this one, with this ``sys.path``) once it has loaded the
+    function's module. Here every handler shares one process whose modules are long
+    loaded, so loading one here measures next to nothing. Measured once per module text and
+    interpreter (a second or more), kept in ``~/.cache/phenolake/footprints.json``; None
+    when the probe fails."""
     module = function.handler.rpartition(".")[0]
     path = function.code_dir / (module.replace(".", "/") + ".py")
     try:
         text = path.read_bytes()
     except OSError:
         return None
-    key = hashlib.sha256(
-        json.dumps([sys.executable, sys.path, function.handler]).encode() + text
-    ).hexdigest()
+    key = hashlib.sha256(json.dumps([sys.executable, function.handler]).encode() + text).hexdigest()
     cache = _footprint_cache()
     with _FOOTPRINT_CACHE_LOCK:
         try:
