@@ -132,7 +132,7 @@ def create(spark: Any, database: str, manifests: Manifests, name: str, as_of: st
     freeze = freezes.Freeze(
         name=name,
         created_at=now.isoformat(timespec="seconds"),
-        as_of=at.isoformat(timespec="seconds") if as_of else "",
+        as_of=at.isoformat(timespec="milliseconds") if as_of else "",
         code_version=__version__,
         study_sha256=manifests.study_sha256(),
     )

@@ -8,10 +8,12 @@ drop removes the tags and the manifest. Every freeze action is the real FreezeSt
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import io
 import json
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -28,6 +30,7 @@ from tests.integration.test_study_history import HOURS, SITE, TABLE, TOPIC, reco
 pytestmark = pytest.mark.slow
 
 FREEZE = "paper_2024"
+AS_OF = "between_runs"
 GONE, KEPT = "kcl-f01", "kcl-f02"
 DAYS = ("2024-11-04", "2024-11-05", "2024-11-06")
 #: research queries a paper would run; each must give the freeze's answer for good
@@ -119,7 +122,12 @@ def lake(tmp_path_factory: pytest.TempPathFactory, spark: object) -> dict:
     frozen = answers(home)
     current = answers(home, None)
     assert frozen == current  # nothing has happened since the freeze
+    time.sleep(1)
+    between = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")  # after day 1's commits
     daily_run(home, delivery(base / "in-1", {DAYS[1]: HOURS}))
+    # a freeze made later, of the lake as it was between the runs (each table's snapshot log)
+    code, _, stderr = phenolake("freeze", "create", AS_OF, "--as-of", between, "--home", str(home))
+    assert code == 0, stderr
     # the third day, and a late hour of the frozen day
     daily_run(home, delivery(base / "in-2", {DAYS[2]: HOURS, DAYS[0]: (22,)}))
     # (the lead's upkeep call goes here: the freeze's answers must survive it too)
@@ -128,6 +136,7 @@ def lake(tmp_path_factory: pytest.TempPathFactory, spark: object) -> dict:
         "created": created,
         "frozen": frozen,
         "after_runs": answers(home),
+        "as_of": answers(home, AS_OF),
         "current": answers(home, None),
         "manifest": manifest(home),
     }
@@ -135,6 +144,7 @@ def lake(tmp_path_factory: pytest.TempPathFactory, spark: object) -> dict:
 
 def test_the_freeze_answers_the_same_after_two_more_daily_runs(lake) -> None:
     assert lake["after_runs"] == lake["frozen"]
+    assert lake["as_of"] == lake["frozen"]  # --as-of chose the snapshots current then
     assert lake["current"] != lake["frozen"]  # the lake itself moved on
     rows = json.loads(lake["frozen"][1])
     assert rows == [{"n": 2 * len(HOURS) * 5, "first": rows[0]["first"], "last": rows[0]["last"]}]
@@ -165,7 +175,9 @@ def test_create_show_and_list_print_the_freeze(lake) -> None:
     assert str(frozen["snapshot_id"]) in shown.stdout and "changes: none" in shown.stdout
     listed = cli("freeze", "list", "--home", str(home))
     assert listed.returncode == 0, listed.stderr
-    assert FREEZE in listed.stdout
+    assert FREEZE in listed.stdout and AS_OF in listed.stdout
+    as_of = manifest(home, AS_OF)
+    assert as_of["as_of"] and as_of["tables"][TABLE]["snapshot_id"] == frozen["snapshot_id"]
     sql = cli("freeze", "sql", FREEZE, "--home", str(home))
     assert f'FROM "phenolake"."{TABLE}" FOR VERSION AS OF {frozen["snapshot_id"]};' in sql.stdout
 
@@ -208,6 +220,7 @@ def test_the_withdrawn_participant_leaves_the_freeze(withdrawn) -> None:
     assert {r["participant_id"] for r in per_day} == {KEPT}
     kept_before = [r for r in json.loads(withdrawn["frozen"][0]) if r["participant_id"] == KEPT]
     assert per_day == kept_before  # the other participant's frozen rows as they were
+    assert answers(home, AS_OF) == after
 
 
 def test_no_file_the_tag_reaches_holds_the_participant_and_the_old_snapshot_expired(
@@ -238,6 +251,8 @@ def test_the_manifest_says_what_changed_and_by_which_deletion(withdrawn) -> None
     assert table["snapshot_before"] == withdrawn["before"]
     assert table["snapshot_after"] == found["tables"][TABLE]["snapshot_id"]
     assert GONE not in json.dumps(found)
+    [other] = manifest(home, AS_OF)["changes"]  # every freeze, not just one
+    assert other["audit_id"] == withdrawn["audit"] and TABLE in other["tables"]
     shown = withdrawn["shown"]
     assert f"consent withdrawal, audit record {withdrawn['audit']}" in shown
     assert f"{TABLE}: {2 * len(HOURS) * 5} -> {len(HOURS) * 5} rows" in shown
@@ -254,4 +269,4 @@ def test_drop_removes_the_tags_and_the_manifest(withdrawn) -> None:
     for name in tables:
         assert f"freeze_{FREEZE}" not in table_of(home, name).metadata.refs
     code, stdout, _ = phenolake("freeze", "list", "--home", str(home))
-    assert code == 0 and "no freezes" in stdout
+    assert code == 0 and FREEZE not in stdout and AS_OF in stdout

@@ -860,7 +860,7 @@ def _check_as_of(home: Path, as_of: str) -> str:
                 f"; the first snapshot is {dt.datetime.fromtimestamp(first / 1000, dt.UTC):%FT%TZ}"
             )
         raise UserError(f"--as-of {as_of}: no curated table existed then{since}")
-    return at.isoformat(timespec="seconds")
+    return at.isoformat(timespec="milliseconds")
 
 
 def _print_freeze(freeze: Any) -> None:
