@@ -205,11 +205,13 @@ def test_bad_freeze_input_is_one_line_and_exit_2(lake) -> None:
 def withdrawn(lake) -> dict:
     home = lake["home"]
     before = table_of(home, TABLE).metadata.refs[f"freeze_{FREEZE}"].snapshot_id
-    result = runner.forget(home, GONE)
-    assert result.status == "SUCCEEDED", f"{result.error}: {result.cause}"
+    code, forgot, stderr = phenolake("forget", GONE, "--yes", "--home", str(home))
+    assert code == 0, stderr
+    [record] = (next(home.glob("*-lake")) / "manifests" / "deletions").glob("*.json")
+    audit = f"s3://{record.parents[2].name}/manifests/deletions/{record.name}"
     code, shown, stderr = phenolake("freeze", "show", FREEZE, "--home", str(home))
     assert code == 0, stderr
-    return {"before": before, "audit": result.output["audit"], "shown": shown, **lake}
+    return {"before": before, "audit": audit, "forgot": forgot, "shown": shown, **lake}
 
 
 def test_the_withdrawn_participant_leaves_the_freeze(withdrawn) -> None:
@@ -253,6 +255,9 @@ def test_the_manifest_says_what_changed_and_by_which_deletion(withdrawn) -> None
     assert GONE not in json.dumps(found)
     [other] = manifest(home, AS_OF)["changes"]  # every freeze, not just one
     assert other["audit_id"] == withdrawn["audit"] and TABLE in other["tables"]
+    per_freeze = len(HOURS) * 5
+    assert f"freeze {FREEZE}: {per_freeze} row(s) removed from its snapshots" in withdrawn["forgot"]
+    assert f"freeze {AS_OF}: {per_freeze} row(s) removed" in withdrawn["forgot"]
     shown = withdrawn["shown"]
     assert f"consent withdrawal, audit record {withdrawn['audit']}" in shown
     assert f"{TABLE}: {2 * len(HOURS) * 5} -> {len(HOURS) * 5} rows" in shown

@@ -724,6 +724,7 @@ def forget(
         )
     for note in audit["not_deleted"]:
         out.print(f"not deleted: {note}")
+    _print_freezes_rewritten(home, audit["audit"])
     out.print(f"audit record: {_local_path(home, audit['audit'])}")
 
 
@@ -895,6 +896,25 @@ def _print_freeze(freeze: Any) -> None:
                 f"  {name}: {done.rows_before} -> {done.rows_after} rows "
                 f"(snapshot {done.snapshot_before} -> {done.snapshot_after})"
             )
+
+
+def _print_freezes_rewritten(home: Path, audit: str) -> None:
+    """Each data freeze a deletion rewrote (its manifest's change names the audit record)."""
+    from phenolake import freezes
+
+    store = _freeze_store(home)
+    for key in store.keys(freezes.PREFIX):
+        if not freezes.name_of_key(key):
+            continue
+        freeze = freezes.Freeze.from_json(store.read(key) or b"{}")
+        for change in freeze.changes:
+            if change.audit_id == audit:
+                rows = sum(t.rows_before - t.rows_after for t in change.tables.values())
+                out.print(
+                    f"freeze {freeze.name}: {rows} row(s) removed from its snapshots of "
+                    f"{len(change.tables)} table(s) (the tag moved; `phenolake freeze show "
+                    f"{freeze.name}`)"
+                )
 
 
 def _run_freeze(home: Path, action: str, name: str, as_of: str | None = None) -> None:
