@@ -16,11 +16,21 @@ Athena would leave the table:
 * ``ALTER TABLE t SET TBLPROPERTIES ('k'='v', ...)``: the properties are set.
 * ``VACUUM t``: every snapshot older than ``vacuum_max_snapshot_age_seconds`` (default 432000,
   Athena's) expires, beyond ``vacuum_min_snapshots_to_keep`` (default 1) and never the current
-  one; then every file under the table's location that no kept snapshot reaches (data files,
+  one, nor a snapshot a tag or branch references; then every file under the table's
+  location that no kept snapshot reaches (data files,
   delete files, manifests, manifest lists) is removed, and the metadata files beyond the current
   one and the ``vacuum_max_metadata_files_to_keep`` newest of its log. An orphan (a file no
   snapshot ever reached here) goes only when it is older than the age, as Athena's VACUUM
   leaves younger ones: they may be a writer's uncommitted files.
+
+  Tags and branches (a data freeze's tag, ``phenolake.freezes``): Athena's VACUUM page says
+  that it expires snapshots older than the age beyond the minimum to keep, and does not
+  mention tags or branches; it is Iceberg's snapshot expiration (Trino's
+  ``expire_snapshots``), which by the Iceberg spec ("Snapshot Retention Policy") and
+  Iceberg's ``ExpireSnapshots`` keeps every snapshot a tag or branch references (until the
+  ref's own ``max-ref-age-ms``, unset on a freeze's tags). So here too a referenced
+  snapshot is never expired, and the files it reaches stay; only the files no kept
+  snapshot reaches go. (Not verified on AWS.)
 
 Anything else is refused with one line (``StatementRefused``), as the statement's failure
 reason. Statements run with the caller's permissions, as Athena's do: the Glue calls are signed
@@ -312,6 +322,7 @@ def _vacuum(table: Any, io: CheckedFileIO, now: dt.datetime | None) -> tuple[int
     kept = {s.snapshot_id for s in newest_first[:keep_last]}
     if current is not None:
         kept.add(current.snapshot_id)
+    kept.update(ref.snapshot_id for ref in table.metadata.refs.values())
     cutoff = int((now - dt.timedelta(seconds=age)).timestamp() * 1000)
     expired = [
         s.snapshot_id for s in newest_first if s.snapshot_id not in kept and s.timestamp_ms < cutoff

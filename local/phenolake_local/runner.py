@@ -274,3 +274,34 @@ def forget(home: Path, participant: str) -> RunResult:
         seconds=(dt.datetime.now(dt.UTC) - started).total_seconds(),
         denials=denials,
     )
+
+
+def freeze(home: Path, action: str, name: str, as_of: str | None = None) -> RunResult:
+    """Run the Freeze state machine of the template on the local lake: ``create`` (with
+    ``as_of``, an ISO 8601 instant, or now) or ``drop`` the freeze ``name``."""
+    from phenolake_local import glue_local, template
+    from phenolake_local.engine import EmbeddedAWS
+
+    started = dt.datetime.now(dt.UTC)
+    execution = f"freeze-{action}-{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+    request: dict[str, Any] = {"action": action, "name": name}
+    if as_of:
+        request["as_of"] = as_of
+    glue_local.WORKER.warm(background=True)
+    with EmbeddedAWS(home) as aws:
+        arn = aws.start_execution(execution, request, state_machine=template.FREEZE)
+        described = aws.wait(arn)
+        history = aws.history(arn)
+        denials = _denials()
+    status, error, cause = _denied(described["status"], _failure(history), denials)
+    return RunResult(
+        execution_name=execution,
+        status=status,
+        output=json.loads(described.get("output") or "{}"),
+        error=error,
+        cause=cause,
+        landed=[],
+        states=[],
+        seconds=(dt.datetime.now(dt.UTC) - started).total_seconds(),
+        denials=denials,
+    )

@@ -49,6 +49,7 @@ class GlueJobSpec:
 
 PIPELINE = "PipelineStateMachine"
 DELETE_PARTICIPANT = "DeleteParticipantStateMachine"
+FREEZE = "FreezeStateMachine"
 
 
 @dataclass

@@ -86,3 +86,27 @@ def test_a_statement_on_a_missing_table_or_column_fails_in_one_line(table) -> No
         run(handle, "VACUUM nope")
     with pytest.raises(athena_iceberg.StatementRefused, match=r"^COLUMN_NOT_FOUND: 'user_id'"):
         run(handle, "DELETE FROM participant_stats WHERE user_id = 'p1'")
+
+
+def test_vacuum_keeps_a_tagged_snapshot_and_the_files_it_reaches(table) -> None:
+    """A data freeze's tag (phenolake.freezes) keeps its snapshot through VACUUM, as Iceberg's
+    snapshot expiration keeps every referenced one; the untagged older one expires."""
+    handle, _, _ = table
+    found, io = handle
+    stats = found.load_table(("phenolake", "participant_stats"))
+    first, second = [s.snapshot_id for s in stats.snapshots()]
+    stats.manage_snapshots().create_tag(first, "freeze_paper").commit()
+    run(handle, "DELETE FROM participant_stats WHERE participant_id = 'p2'")
+    run(
+        handle,
+        "ALTER TABLE participant_stats SET TBLPROPERTIES ('vacuum_max_snapshot_age_seconds'='1')",
+    )
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=60)
+    vacuumed = athena_iceberg.execute("VACUUM participant_stats", "phenolake", found, io, now=later)
+    now = found.load_table(("phenolake", "participant_stats"))
+    kept = {s.snapshot_id for s in now.snapshots()}
+    assert first in kept and second not in kept and vacuumed.snapshots_expired == 1
+    assert now.metadata.refs["freeze_paper"].snapshot_id == first
+    tagged = now.scan(snapshot_id=first).to_arrow()  # its data files are still there
+    assert sorted(tagged.column("participant_id").to_pylist()) == ["p1", "p2"]
+    assert now.scan().to_arrow().column("participant_id").to_pylist() == ["p1", "p1"]

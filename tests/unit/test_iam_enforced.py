@@ -38,7 +38,10 @@ def test_roles_come_from_the_sam_translation(aws: EmbeddedAWS) -> None:
     roles = aws.roles
     assert roles.function_roles["phenolake-PlanFunction"] == role("PlanFunction")
     assert roles.state_machine_roles["phenolake-pipeline"] == "phenolake-PipelineStateMachineRole"
-    assert set(roles.glue_job_roles.values()) == {"phenolake-GlueJobRole"}
+    assert roles.glue_job_roles == {
+        "phenolake-curate": "phenolake-GlueJobRole",
+        "phenolake-freeze": "phenolake-FreezeJobRole",  # its own: curated tables, freezes
+    }
     forget = {name for name, _ in roles.role(role("ForgetFunction")).documents}
     assert "AWSLambdaBasicExecutionRole" in forget  # SAM attaches it to every function role
     # S3CrudPolicy expanded to its real actions, on the lake only (not landing)

@@ -712,3 +712,32 @@ def test_position_deletes_are_applied_equality_deletes_refused(lake: dict[str, A
     assert run(home, f"SELECT count(*) AS n FROM merged FOR VERSION AS OF {before}") == [{"n": 3}]
     with pytest.raises(Unsupported, match="equality deletes"):
         run(home, "SELECT * FROM scratch.equality")
+
+
+def test_a_freeze_pins_every_iceberg_table_to_its_snapshot(lake: dict[str, Any]) -> None:
+    """``query --freeze``: each reference (joins, CTEs over it, qualified or not) reads the
+    freeze's snapshot; a table the freeze lacks, a Hive table, or a travel of its own is an
+    error naming it."""
+    home, first = lake["home"], lake["first"]
+    versions = {"acc": first}
+
+    def pinned(sql: str) -> list[dict[str, Any]]:
+        return query.query_local(sql, home, "phenolake", versions, "freeze paper").to_pylist()
+
+    assert pinned("SELECT count(*) AS n FROM acc") == [{"n": 4}]
+    assert pinned(
+        "WITH p AS (SELECT participant_id FROM phenolake.acc) "
+        "SELECT count(*) AS n FROM p JOIN acc b USING (participant_id)"
+    ) == [{"n": 8}]
+    assert run(home, "SELECT count(*) AS n FROM acc") == [{"n": 3}]  # without: the current
+    for sql, message in (
+        ("SELECT * FROM typed", "table phenolake.typed is not in freeze paper"),
+        (
+            "SELECT * FROM participant_days",
+            "table phenolake.participant_days is not in freeze paper: it is not an Iceberg table",
+        ),
+        (f"SELECT * FROM acc FOR VERSION AS OF {first}", "acc: freeze paper fixes its snapshot"),
+    ):
+        with pytest.raises(QueryError) as exc:
+            pinned(sql)
+        assert str(exc.value).startswith(message), exc.value

@@ -406,17 +406,27 @@ def query(
     workgroup: WorkgroupOption = "phenolake",
     database: DatabaseOption = "phenolake",
     home: HomeOption = DEFAULT_HOME,
+    freeze: Annotated[
+        str | None,
+        typer.Option("--freeze", help="Read every curated table as this data freeze holds it."),
+    ] = None,
 ) -> None:
     """Run Athena SQL over the lake: locally with DuckDB, or on Athena with --athena."""
     from phenolake_tools import query as q
 
     if fmt not in ("table", "csv", "json"):
         raise UserError(f"--format: expected table, csv or json, got {fmt!r}")
+    if freeze is not None and athena:
+        raise UserError(
+            f"--freeze reads the local lake's freezes; on Athena run the statements "
+            f"`phenolake freeze sql {freeze}` prints"
+        )
+    versions = _freeze_manifest(home, freeze).versions() if freeze is not None else None
     try:
         result = (
             q.query_athena(sql, database, workgroup)
             if athena
-            else q.query_local(sql, home, database)
+            else q.query_local(sql, home, database, versions, f"freeze {freeze}")
         )
     except q.QueryError as exc:
         raise UserError(f"query: {exc}") from None
@@ -760,6 +770,7 @@ def forget(
         )
     for note in audit["not_deleted"]:
         out.print(f"not deleted: {note}")
+    _print_freezes_rewritten(home, audit["audit"])
     out.print(f"audit record: {_local_path(home, audit['audit'])}")
 
 
@@ -835,6 +846,217 @@ def verify(
         raise typer.Exit(1)
     newest = f", newest {report.runs[0]}" if report.runs else ""
     out.print(f"manifest chain intact: {len(report.runs)} run(s){newest}")
+
+
+# ------------------------------------------------------------------ data freezes
+
+freeze_app = typer.Typer(
+    help="Data freezes: every curated table's snapshot at one moment, kept for good (tagged).",
+    no_args_is_help=True,
+)
+app.add_typer(freeze_app, name="freeze")
+
+
+def _freeze_store(home: Path) -> Any:
+    from phenolake import provenance
+
+    return provenance.FolderStore(_local_lake(home))
+
+
+def _freeze_manifest(home: Path, name: str) -> Any:
+    """A freeze's manifest from the local lake; one line when the name is bad or unknown."""
+    from phenolake import freezes
+
+    try:
+        key = freezes.manifest_key(name)
+    except freezes.FreezeError as exc:
+        raise UserError(str(exc)) from None
+    body = _freeze_store(home).read(key)
+    if body is None:
+        raise UserError(f"freeze {name!r}: no such freeze (see `phenolake freeze list`)")
+    return freezes.Freeze.from_json(body)
+
+
+def _check_as_of(home: Path, as_of: str) -> str:
+    """--as-of as an ISO instant, refused when it is in the future or before any curated
+    Iceberg table had a snapshot (the freeze would hold nothing)."""
+    from phenolake import freezes
+    from phenolake_local import iceberg
+    from phenolake_tools import query as q
+
+    try:
+        at = freezes.parse_as_of(as_of)
+    except freezes.FreezeError as exc:
+        raise UserError(str(exc)) from None
+    if at > dt.datetime.now(dt.UTC):
+        raise UserError(f"--as-of {as_of}: is in the future")
+    first = None
+    for tables in q.load_catalog(home).get("tables", {}).values():
+        for entry in tables.values():
+            location = entry.get("Parameters", {}).get("metadata_location")
+            if not location or not iceberg.is_iceberg(entry):
+                continue
+            log = iceberg.static_table(home, location).metadata.snapshot_log
+            found = min((e.timestamp_ms for e in log), default=None)
+            if found is not None and (first is None or found < first):
+                first = found
+    if first is None or freezes.epoch_ms(at) < first:
+        since = ""
+        if first is not None:
+            since = (
+                f"; the first snapshot is {dt.datetime.fromtimestamp(first / 1000, dt.UTC):%FT%TZ}"
+            )
+        raise UserError(f"--as-of {as_of}: no curated table existed then{since}")
+    return at.isoformat(timespec="milliseconds")
+
+
+def _print_freeze(freeze: Any) -> None:
+    title = f"freeze {freeze.name}: created {freeze.created_at}" + (
+        f", as of {freeze.as_of}" if freeze.as_of else ""
+    )
+    rows = [
+        (name, str(t.snapshot_id), str(t.rows), str(t.data_files))
+        for name, t in sorted(freeze.tables.items())
+    ]
+    table = Table(title=title, title_justify="left")
+    for i, column in enumerate(("table", "snapshot id", "rows", "data files")):
+        # ids in full: a researcher copies them into FOR VERSION AS OF
+        width = max([len(column), *(len(r[i]) for r in rows)])
+        table.add_column(column, justify="right" if i > 1 else "left", min_width=width)
+    for row in rows:
+        table.add_row(*row)
+    out.print(table)
+    tags = sorted({t.tag for t in freeze.tables.values()})
+    out.print(f"tag {', '.join(tags)} on every frozen table")
+    out.print(
+        f"code version {freeze.code_version}, study configuration sha256 {freeze.study_sha256}"
+    )
+    for name, why in sorted(freeze.left_out.items()):
+        out.print(f"left out: {name} ({why})")
+    if not freeze.changes:
+        out.print("changes: none")
+    for change in freeze.changes:
+        out.print(f"changed {change.at}: {change.reason}, audit record {change.audit_id}")
+        for name, done in sorted(change.tables.items()):
+            out.print(
+                f"  {name}: {done.rows_before} -> {done.rows_after} rows "
+                f"(snapshot {done.snapshot_before} -> {done.snapshot_after})"
+            )
+
+
+def _print_freezes_rewritten(home: Path, audit: str) -> None:
+    """Each data freeze a deletion rewrote (its manifest's change names the audit record)."""
+    from phenolake import freezes
+
+    store = _freeze_store(home)
+    for key in store.keys(freezes.PREFIX):
+        if not freezes.name_of_key(key):
+            continue
+        freeze = freezes.Freeze.from_json(store.read(key) or b"{}")
+        for change in freeze.changes:
+            if change.audit_id == audit:
+                rows = sum(t.rows_before - t.rows_after for t in change.tables.values())
+                out.print(
+                    f"freeze {freeze.name}: {rows} row(s) removed from its snapshots of "
+                    f"{len(change.tables)} table(s) (the tag moved; `phenolake freeze show "
+                    f"{freeze.name}`)"
+                )
+
+
+def _run_freeze(home: Path, action: str, name: str, as_of: str | None = None) -> None:
+    from phenolake_local import runner
+
+    result = runner.freeze(home, action, name, as_of)
+    if result.status != "SUCCEEDED":
+        err.print(f"freeze {action} failed: {result.error}: {result.cause[:400]}")
+        raise typer.Exit(1)
+
+
+@freeze_app.command("create")
+def freeze_create(
+    name: Annotated[str, typer.Argument(help="The freeze's name (lower case, digits, _).")],
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="ISO 8601 instant (UTC when no zone); default: now."),
+    ] = None,
+    home: HomeOption = DEFAULT_HOME,
+) -> None:
+    """Freeze every curated table: tag its snapshot current now (or at --as-of)."""
+    from phenolake import freezes
+
+    _local_lake(home)
+    try:
+        key = freezes.manifest_key(name)
+    except freezes.FreezeError as exc:
+        raise UserError(str(exc)) from None
+    if _freeze_store(home).read(key) is not None:
+        raise UserError(f"freeze {name!r} already exists (drop it first, or choose another name)")
+    chosen = _check_as_of(home, as_of) if as_of is not None else None
+    _run_freeze(home, "create", name, chosen)
+    _print_freeze(_freeze_manifest(home, name))
+
+
+@freeze_app.command("list")
+def freeze_list(home: HomeOption = DEFAULT_HOME) -> None:
+    """The lake's freezes: when each was made, its tables and rows, and its changes."""
+    from phenolake import freezes
+
+    store = _freeze_store(home)
+    found = [
+        freezes.Freeze.from_json(store.read(key) or b"{}")
+        for key in store.keys(freezes.PREFIX)
+        if freezes.name_of_key(key)
+    ]
+    if not found:
+        out.print("no freezes")
+        return
+    table = Table(title="freezes", title_justify="left")
+    for column in ("name", "created", "as of", "tables", "rows", "changes"):
+        table.add_column(
+            column, justify="right" if column in ("tables", "rows", "changes") else "left"
+        )
+    for freeze in sorted(found, key=lambda f: f.name):
+        table.add_row(
+            freeze.name,
+            freeze.created_at,
+            freeze.as_of or "-",
+            str(len(freeze.tables)),
+            str(sum(t.rows for t in freeze.tables.values())),
+            str(len(freeze.changes)),
+        )
+    out.print(table)
+
+
+@freeze_app.command("show")
+def freeze_show(name: str, home: HomeOption = DEFAULT_HOME) -> None:
+    """A freeze's tables, snapshot ids and rows, and what withdrawals changed (audit ids)."""
+    _print_freeze(_freeze_manifest(home, name))
+
+
+@freeze_app.command("sql")
+def freeze_sql(
+    name: str, database: DatabaseOption = "phenolake", home: HomeOption = DEFAULT_HOME
+) -> None:
+    """The Athena SQL that reads the freeze: a SELECT ... FOR VERSION AS OF per table."""
+    from phenolake import freezes
+
+    sys.stdout.write(freezes.athena_sql(_freeze_manifest(home, name), database))
+
+
+@freeze_app.command("drop")
+def freeze_drop(
+    name: str,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    home: HomeOption = DEFAULT_HOME,
+) -> None:
+    """Remove a freeze's tags and manifest (its snapshots may then expire)."""
+    _freeze_manifest(home, name)
+    if not yes:
+        if not sys.stdin.isatty():
+            raise UserError("freeze drop: needs --yes when not run interactively")
+        typer.confirm(f"Drop freeze {name!r}?", abort=True)
+    _run_freeze(home, "drop", name)
+    out.print(f"freeze {name} dropped")
 
 
 def main() -> None:

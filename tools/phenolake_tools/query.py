@@ -48,7 +48,7 @@ import logging
 import math
 import re
 import typing
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -5164,6 +5164,40 @@ def _resolve_iceberg(tree: Any, catalog: _Catalog, database: str) -> None:
             table.set("alias", exp.TableAlias(this=exp.to_identifier(name)))
 
 
+def pin_versions(
+    tree: Any, catalog: _Catalog, database: str, versions: Mapping[str, int], pinned_by: str
+) -> None:
+    """Every reference to an Iceberg table of ``database`` becomes ``t FOR VERSION AS OF <its
+    snapshot in versions>`` (a data freeze read as Athena would with the ids ``phenolake
+    freeze sql`` prints). A table the freeze does not hold, or a time travel of the query's
+    own, is an error: the answer would not be the freeze's (so is a Hive-style table, which
+    has no snapshots)."""
+    from sqlglot import exp
+
+    ctes = _cte_names(tree)
+    for table in list(tree.find_all(exp.Table)):
+        if not isinstance(table.this, exp.Identifier) or "$" in table.name:
+            continue
+        db, name = (table.db or database).lower(), table.name.lower()
+        if (not table.db and name in ctes) or catalog.table(db, name) is None:
+            continue  # a CTE, or an unknown table (said so with the catalog's tables)
+        if catalog.iceberg(db, name) is None:
+            raise QueryError(
+                f"table {db}.{name} is not in {pinned_by}: it is not an Iceberg table, "
+                "so it has no snapshots to freeze"
+            )
+        if table.args.get("version") is not None:
+            raise QueryError(f"{name}: {pinned_by} fixes its snapshot; drop the FOR ... AS OF")
+        if db != database.lower() or name not in versions:
+            raise QueryError(f"table {db}.{name} is not in {pinned_by}")
+        table.set(
+            "version",
+            exp.Version(
+                this="VERSION", kind="AS OF", expression=exp.Literal.number(versions[name])
+            ),
+        )
+
+
 _TEMPORAL_POINTERS = ("timestamp", "timestamptz", "date")
 _EPOCH_UTC = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
@@ -5530,14 +5564,24 @@ def _error(exc: Exception) -> QueryError:
     return QueryError(message)
 
 
-def query_local(sql: str, home: Path, database: str = "phenolake") -> pa.Table:
+def query_local(
+    sql: str,
+    home: Path,
+    database: str = "phenolake",
+    versions: Mapping[str, int] | None = None,
+    pinned_by: str = "",
+) -> pa.Table:
     """Run Athena SQL with DuckDB over the local lake's cataloged tables: Athena's answer, or
-    a one-line error naming what the local engine cannot reproduce."""
+    a one-line error naming what the local engine cannot reproduce. ``versions`` (a data
+    freeze's snapshot per table, ``pinned_by`` naming it) makes every Iceberg table the query
+    reads read that snapshot (``pin_versions``)."""
     import duckdb
     from sqlglot import exp
 
     tree = _parse(sql)
     catalog = _Catalog(load_catalog(home), home)
+    if versions is not None:
+        pin_versions(tree, catalog, database, versions, pinned_by or "the freeze")
     shown = _command(tree, catalog, database, home)
     if shown is not None:
         return shown

@@ -48,7 +48,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from phenolake import lake, sources, storage, study, tables
+from phenolake import freezes, lake, sources, storage, study, tables
 from phenolake.config import Settings
 from phenolake.ledger import Ledger
 
@@ -428,7 +428,22 @@ def forget(
             f"({', '.join(f'{c}: {n}' for c, n in sorted(codes.items()))}); "
             f"the audit record {uri} lists them"
         )
-    return {**audit, "audit": uri, "iceberg": forgetter.iceberg}
+    return {
+        **audit,
+        "audit": uri,
+        "iceberg": forgetter.iceberg,
+        "freezes": frozen(forgetter.s3, settings.lake_bucket),
+    }
+
+
+def frozen(s3: Any, bucket: str) -> list[str]:
+    """The data freezes in the lake: the machine rewrites each one's snapshots that hold the
+    participant (FreezeJob, action withdraw) before its VACUUM, so no freeze keeps them."""
+    return sorted(
+        name
+        for o in storage.list_objects(s3, bucket, freezes.PREFIX)
+        if (name := freezes.name_of_key(o.key))
+    )
 
 
 # ---------------------------------------------------------------------------- Iceberg tables
