@@ -274,3 +274,35 @@ def forget(home: Path, participant: str) -> RunResult:
         seconds=(dt.datetime.now(dt.UTC) - started).total_seconds(),
         denials=denials,
     )
+
+
+MAINTAIN = "MaintainStateMachine"
+
+
+def maintain(home: Path, overrides: dict[str, str] | None = None) -> RunResult:
+    """Run the Maintain state machine of the template (table upkeep) on the local lake; the
+    execution's input is ``overrides`` (retention_days, orphan_age_hours, target_mb), the
+    template's parameters for the rest. Its report is ``output["report"]`` in the lake."""
+    from phenolake_local import glue_local
+    from phenolake_local.engine import EmbeddedAWS
+
+    started = dt.datetime.now(dt.UTC)
+    name = f"maintain-{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+    glue_local.WORKER.warm(background=True)
+    with EmbeddedAWS(home) as aws:
+        arn = aws.start_execution(name, dict(overrides or {}), state_machine=MAINTAIN)
+        described = aws.wait(arn)
+        history = aws.history(arn)
+        denials = _denials()
+    status, error, cause = _denied(described["status"], _failure(history), denials)
+    return RunResult(
+        execution_name=name,
+        status=status,
+        output=json.loads(described.get("output") or "{}"),
+        error=error,
+        cause=cause,
+        landed=[],
+        states=[],
+        seconds=(dt.datetime.now(dt.UTC) - started).total_seconds(),
+        denials=denials,
+    )
