@@ -770,6 +770,7 @@ def maintain(
 
 
 def _upkeep_table(report: Any) -> Table:
+    """A row per table and measure (four narrow columns: it fits a terminal of 80)."""
     table = Table(
         title=(
             f"table upkeep (snapshots older than {report.retention_days:g} day(s) expired, "
@@ -777,19 +778,23 @@ def _upkeep_table(report: Any) -> Table:
         ),
         title_justify="left",
     )
-    table.add_column("table")
-    for label in ("data files", "data bytes", "snapshots", "storage files", "storage bytes"):
-        table.add_column(label, justify="right")
+    table.add_column("table", no_wrap=True)
+    table.add_column("measure", no_wrap=True)
+    table.add_column("before", justify="right")
+    table.add_column("after", justify="right")
     for done in report.tables:
-        before, after = done.before, done.after
-        table.add_row(
-            done.table,
-            f"{before.data_files} → {after.data_files}",
-            f"{before.data_bytes:,} → {after.data_bytes:,}",
-            f"{before.snapshots} → {after.snapshots}",
-            f"{before.storage_files} → {after.storage_files}",
-            f"{before.storage_bytes:,} → {after.storage_bytes:,}",
-        )
+        for i, (label, field) in enumerate(
+            (
+                ("data files", "data_files"),
+                ("data bytes", "data_bytes"),
+                ("snapshots", "snapshots"),
+                ("storage files", "storage_files"),
+                ("storage bytes", "storage_bytes"),
+            )
+        ):
+            before, after = getattr(done.before, field), getattr(done.after, field)
+            table.add_row(done.table if i == 0 else "", label, f"{before:,}", f"{after:,}")
+        table.add_section()
     return table
 
 
