@@ -78,8 +78,8 @@ def main(argv: list[str]) -> None:
     args, lake, spark = start_job(argv, ["retention_days", "orphan_age_hours", "target_mb"])
     try:
         chosen = upkeep.settings(
-            args.get("retention_days", "7"),
-            args.get("orphan_age_hours", str(72)),
+            args.get("retention_days", str(upkeep.DEFAULT_RETENTION_DAYS)),
+            args.get("orphan_age_hours", str(upkeep.DEFAULT_ORPHAN_AGE_HOURS)),
             args.get("target_mb", str(upkeep.default_target_mb())),
         )
         key = upkeep.report_key(args.get("run_id", ""))

@@ -5,7 +5,8 @@ daily runs, and every query answers as before.
 The lake: two days delivered one run each, then a late hour of day 1 (its day files replaced:
 the old ones stay reachable from the older snapshots); a second writer's append of one
 participant's day (two small files in one partition, for compaction); the snapshot of the
-third run tagged as a freeze would be (``freeze_<name>``) before upkeep runs. Upkeep runs
+third run tagged as a freeze would be (``freeze_<name>``); a failed write's leftover file; every
+file of the table aged four days (older than the orphan age). Upkeep runs
 twice: with a week's retention (no snapshot is a week old: none expires), then with the local
 defaults (every snapshot but the current and the tagged one expires).
 """
@@ -15,7 +16,10 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
+import shutil
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -81,7 +85,15 @@ def lake(tmp_path_factory: pytest.TempPathFactory, spark: object) -> dict:
         table.append(day.to_arrow())  # a second writer's rows: a second file in the partition
         table.manage_snapshots().create_tag(tagged, TAG).commit()
         aws.load_buckets()  # PyIceberg wrote the files in home: moto's S3 gets them
-    return {"home": home, "tagged": tagged, "first": snapshot_ids(home)[0]}
+    # a failed write's leftover, and every file of the table four days old: the orphan is
+    # older than the orphan age, and so are the files only the tag still reaches
+    data = next(home.glob(f"*-lake/curated/{TABLE}/data/*/*/date={DAYS[1]}"))
+    orphan = data / "00000-0-leftover-of-a-failed-write.parquet"
+    shutil.copyfile(next(data.glob("*.parquet")), orphan)
+    aged = time.time() - 4 * 24 * 3600
+    for path in next(home.glob(f"*-lake/curated/{TABLE}")).rglob("*"):
+        os.utime(path, (aged, aged))
+    return {"home": home, "tagged": tagged, "first": snapshot_ids(home)[0], "orphan": orphan}
 
 
 def cli_in_process(*args: str) -> tuple[int, str, str]:
@@ -130,6 +142,14 @@ def test_compaction_bin_packs_the_partition_with_two_small_files(upkeep: dict) -
     rewritten = report["results"]["rewrite_data_files"]
     assert (rewritten["rewritten_data_files_count"], rewritten["added_data_files_count"]) == (2, 1)
     assert report["after"]["data_files"] == report["before"]["data_files"] - 1
+
+
+def test_an_orphan_older_than_the_orphan_age_is_removed(upkeep: dict, lake: dict) -> None:
+    """The leftover is four days old (the local orphan age is a day); the files only the
+    tagged snapshot reaches are as old and stay (the freeze's answers below)."""
+    _, _, _, _, report = upkeep["week"]
+    assert report["results"]["remove_orphan_files"] == {"orphan_files_removed": 1}
+    assert not lake["orphan"].exists()
 
 
 def test_upkeep_reduces_the_tables_files_bytes_and_snapshots(upkeep: dict) -> None:

@@ -137,8 +137,8 @@ def test_result_counts_keep_the_numbers() -> None:
 
 def test_the_weekly_upkeep_is_away_from_the_daily_run_and_has_its_own_role() -> None:
     deployment = template.load(PROJECT_ROOT)
-    assert deployment.parameters["SnapshotRetentionDays"] == "7"
-    assert deployment.parameters["OrphanFileAgeHours"] == "72"
+    assert deployment.parameters["SnapshotRetentionDays"] == str(upkeep.DEFAULT_RETENTION_DAYS)
+    assert deployment.parameters["OrphanFileAgeHours"] == str(upkeep.DEFAULT_ORPHAN_AGE_HOURS)
     assert deployment.parameters["CompactionTargetMB"] == str(upkeep.default_target_mb())
     daily = deployment.parameters["ScheduleExpression"]  # cron(30 2 * * ? *)
     weekly = deployment.parameters["MaintainScheduleExpression"]

@@ -32,6 +32,10 @@ from phenolake.iceberg import SPARK_CATALOG, TABLE_PROPERTIES
 
 #: Iceberg's remove_orphan_files refuses a younger age (it could delete a write in flight).
 MIN_ORPHAN_AGE_HOURS = 24
+#: The stack's defaults (template.yaml SnapshotRetentionDays, OrphanFileAgeHours): a week of
+#: time travel to any snapshot; three days before a file no snapshot names is an orphan.
+DEFAULT_RETENTION_DAYS = 7
+DEFAULT_ORPHAN_AGE_HOURS = 72
 #: A data file of a partition is rewritten only with at least one other small one.
 MIN_INPUT_FILES = 2
 #: Where each upkeep run's report goes in the lake bucket.
