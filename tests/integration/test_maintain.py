@@ -209,3 +209,12 @@ def test_a_bad_parameter_is_one_line_and_exit_2(lake: dict) -> None:
         "phenolake: error: orphan_age_hours: must be at least 24 (Iceberg's "
         "remove_orphan_files refuses a younger age), not 1.0"
     ]
+
+
+def test_a_failed_upkeep_fails_the_execution_with_the_jobs_reason(lake: dict) -> None:
+    """The job refuses a parameter the CLI would have refused (the machine's input bypasses
+    it): the execution fails through the notification, with the job's one line as cause."""
+    done = runner.maintain(lake["home"], {"orphan_age_hours": "1"})
+    assert (done.status, done.error) == ("FAILED", "MaintenanceFailed"), done.cause
+    assert "orphan_age_hours: must be at least 24" in done.cause
+    assert not done.denials
