@@ -206,7 +206,7 @@ def test_a_bad_parameter_is_one_line_and_exit_2(lake: dict) -> None:
     )
     assert code == 2
     assert err.strip().splitlines() == [
-        "phenolake: error: orphan_age_hours: must be at least 24 (Iceberg's "
+        "phenolake: error: --orphan-age-hours: must be at least 24 (Iceberg's "
         "remove_orphan_files refuses a younger age), not 1.0"
     ]
 

@@ -748,8 +748,9 @@ def maintain(
     target = target_mb if target_mb is not None else upkeep.default_target_mb()
     try:
         upkeep.settings(retention_days, orphan_age_hours, target)
-    except upkeep.UpkeepError as exc:
-        raise UserError(str(exc)) from None
+    except upkeep.UpkeepError as exc:  # "<parameter>: ...", named as this command's option
+        name, _, reason = str(exc).partition(": ")
+        raise UserError(f"--{name.replace('_', '-')}: {reason}") from None
     from phenolake_local import runner
 
     result = runner.maintain(
