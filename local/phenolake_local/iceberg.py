@@ -213,10 +213,14 @@ def spark_static_conf(glue_venv: Path) -> dict[str, str]:
 
 
 def spark_hadoop_conf(home: Path, buckets: Iterable[str]) -> dict[str, str]:
-    """This run's mounts: ``s3://bucket/`` is ``<home>/bucket/``."""
+    """This run's mounts: ``s3://bucket/`` is ``<home>/bucket/``. A ``linkFallback``, not a
+    ``linkMergeSlash``: with the latter, Hadoop 3.3's ViewFileSystem lists a folder's children
+    as ``s3://bucket/user/<user>/bucket/...`` (the chroot stripped against an empty resolved
+    path, then qualified with the working directory), so a recursive listing (upkeep's
+    remove_orphan_files) fails on its second level."""
     root = Path(home).resolve()
     return {
-        f"fs.viewfs.mounttable.{bucket}.linkMergeSlash": f"file://{root / bucket}/"
+        f"fs.viewfs.mounttable.{bucket}.linkFallback": f"file://{root / bucket}/"
         for bucket in buckets
     }
 

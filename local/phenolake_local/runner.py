@@ -248,17 +248,20 @@ def _failure(history: list[dict[str, Any]]) -> dict[str, str]:
     )
 
 
-def forget(home: Path, participant: str) -> RunResult:
-    """Run the DeleteParticipant state machine of the template on the local lake."""
-    from phenolake_local import template
+def _execute(
+    home: Path, machine: str, prefix: str, request: dict[str, Any], *, glue: bool = False
+) -> RunResult:
+    """Run one execution of the template's state machine ``machine`` on the local lake and
+    wait for it (``glue``: its states run Glue jobs, so the job process starts meanwhile)."""
+    from phenolake_local import glue_local
     from phenolake_local.engine import EmbeddedAWS
 
     started = dt.datetime.now(dt.UTC)
-    name = f"forget-{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+    name = f"{prefix}-{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+    if glue:
+        glue_local.WORKER.warm(background=True)
     with EmbeddedAWS(home) as aws:
-        arn = aws.start_execution(
-            name, {"participant": participant}, state_machine=template.DELETE_PARTICIPANT
-        )
+        arn = aws.start_execution(name, request, state_machine=machine)
         described = aws.wait(arn)
         history = aws.history(arn)
         denials = _denials()
@@ -276,32 +279,29 @@ def forget(home: Path, participant: str) -> RunResult:
     )
 
 
+def forget(home: Path, participant: str) -> RunResult:
+    """Run the DeleteParticipant state machine of the template on the local lake (a lake
+    with freezes also runs the freeze job's withdrawal; the job process starts then)."""
+    from phenolake_local import template
+
+    return _execute(home, template.DELETE_PARTICIPANT, "forget", {"participant": participant})
+
+
 def freeze(home: Path, action: str, name: str, as_of: str | None = None) -> RunResult:
     """Run the Freeze state machine of the template on the local lake: ``create`` (with
     ``as_of``, an ISO 8601 instant, or now) or ``drop`` the freeze ``name``."""
-    from phenolake_local import glue_local, template
-    from phenolake_local.engine import EmbeddedAWS
+    from phenolake_local import template
 
-    started = dt.datetime.now(dt.UTC)
-    execution = f"freeze-{action}-{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
     request: dict[str, Any] = {"action": action, "name": name}
     if as_of:
         request["as_of"] = as_of
-    glue_local.WORKER.warm(background=True)
-    with EmbeddedAWS(home) as aws:
-        arn = aws.start_execution(execution, request, state_machine=template.FREEZE)
-        described = aws.wait(arn)
-        history = aws.history(arn)
-        denials = _denials()
-    status, error, cause = _denied(described["status"], _failure(history), denials)
-    return RunResult(
-        execution_name=execution,
-        status=status,
-        output=json.loads(described.get("output") or "{}"),
-        error=error,
-        cause=cause,
-        landed=[],
-        states=[],
-        seconds=(dt.datetime.now(dt.UTC) - started).total_seconds(),
-        denials=denials,
-    )
+    return _execute(home, template.FREEZE, f"freeze-{action}", request, glue=True)
+
+
+def maintain(home: Path, overrides: dict[str, str] | None = None) -> RunResult:
+    """Run the Maintain state machine of the template (table upkeep) on the local lake; the
+    execution's input is ``overrides`` (retention_days, orphan_age_hours, target_mb), the
+    template's parameters for the rest. Its report is ``output["report"]`` in the lake."""
+    from phenolake_local import template
+
+    return _execute(home, template.MAINTAIN, "maintain", dict(overrides or {}), glue=True)

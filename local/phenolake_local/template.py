@@ -50,6 +50,7 @@ class GlueJobSpec:
 PIPELINE = "PipelineStateMachine"
 DELETE_PARTICIPANT = "DeleteParticipantStateMachine"
 FREEZE = "FreezeStateMachine"
+MAINTAIN = "MaintainStateMachine"
 
 
 @dataclass

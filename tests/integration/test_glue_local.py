@@ -180,3 +180,44 @@ def test_an_iceberg_job_commits_through_glue_and_replaces_only_its_partitions(
     )
     key = paths[0].split("/", 3)[3]
     assert aws.s3.head_object(Bucket=aws.bucket("LakeBucket"), Key=key)["ContentLength"] > 0
+
+
+LISTING_JOB = """
+import json, sys
+import boto3
+from pyspark.sql import SparkSession
+from phenolake.glue import resolve_options
+
+args = resolve_options(sys.argv, ["lake_bucket"])
+spark = SparkSession.builder.getOrCreate()
+Path = spark._jvm.org.apache.hadoop.fs.Path
+root = Path(f"s3://{args['lake_bucket']}/curated/listing_probe/")
+fs = root.getFileSystem(spark._jsc.hadoopConfiguration())
+found, folders = [], [root]
+while folders:  # as Iceberg's FileSystemWalker lists: each child folder by its own path
+    for status in fs.listStatus(folders.pop()):
+        (folders if status.isDirectory() else found).append(status.getPath())
+summary = fs.getContentSummary(root)
+listed = {"files": sorted(p.toString() for p in found), "count": summary.getFileCount()}
+boto3.client("s3").put_object(
+    Bucket=args["lake_bucket"], Key="quarantine/listing-probe.json", Body=json.dumps(listed)
+)
+"""
+
+
+def test_a_job_lists_a_mounted_folder_recursively_as_s3_paths(aws: EmbeddedAWS) -> None:
+    """Spark's file system lists ``s3://`` folders (through the embedded AWS's mounts) with
+    children that are ``s3://`` paths of their own, level after level, as Glue's does: upkeep's
+    remove_orphan_files walks a table's folder so."""
+    lake = aws.bucket("LakeBucket")
+    keys = ["curated/listing_probe/data/d=1/a.parquet", "curated/listing_probe/metadata/m.json"]
+    for key in keys:
+        aws.s3.put_object(Bucket=lake, Key=key, Body=b"x")
+    done = run_job(
+        aws, "listing", LISTING_JOB, {"--extra-py-files": library(aws), "--lake_bucket": lake}
+    )
+    assert done["JobRunState"] == "SUCCEEDED", done.get("ErrorMessage")
+    listed = json.loads(
+        aws.s3.get_object(Bucket=lake, Key="quarantine/listing-probe.json")["Body"].read()
+    )
+    assert listed == {"files": [f"s3://{lake}/{key}" for key in keys], "count": 2}

@@ -41,6 +41,7 @@ def test_roles_come_from_the_sam_translation(aws: EmbeddedAWS) -> None:
     assert roles.glue_job_roles == {
         "phenolake-curate": "phenolake-GlueJobRole",
         "phenolake-freeze": "phenolake-FreezeJobRole",  # its own: curated tables, freezes
+        "phenolake-maintain": "phenolake-MaintainJobRole",
     }
     forget = {name for name, _ in roles.role(role("ForgetFunction")).documents}
     assert "AWSLambdaBasicExecutionRole" in forget  # SAM attaches it to every function role
@@ -188,7 +189,36 @@ def test_with_a_kms_key_every_role_that_touches_the_buckets_may_use_it() -> None
     for name in (
         *[role(f) for f in ("ConvertFunction", "ForgetFunction", "NotifyFunction")],
         "phenolake-GlueJobRole",
+        "phenolake-MaintainJobRole",
         "phenolake-PipelineStateMachineRole",  # the batch load reads SSE-KMS files as it
     ):
         request = iam.Request(roles.role(name).arn, "kms:Decrypt", key)
         assert iam.evaluate(request, roles.role(name).policies).allowed, name
+
+
+def test_the_upkeep_role_rewrites_curated_files_and_writes_only_its_report(
+    aws: EmbeddedAWS,
+) -> None:
+    """Upkeep rewrites and deletes under curated/ and commits the tables; it reads no other
+    zone and writes nothing but its report."""
+    lake = aws.bucket("LakeBucket")
+    aws.s3.put_object(Bucket=lake, Key="merged/radar/p/2024-10-01.parquet", Body=b"x")
+    with iam.acting_as("phenolake-MaintainJobRole"):
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.put_object(Bucket=lake, Key="curated/t/data/f.parquet", Body=b"x")
+        s3.delete_object(Bucket=lake, Key="curated/t/data/f.parquet")
+        s3.put_object(Bucket=lake, Key="manifests/upkeep/run.json", Body=b"{}")
+        assert "AccessDenied" in denied(
+            s3.put_object, Bucket=lake, Key="manifests/runs/HEAD.json", Body=b"{}"
+        )
+        assert "AccessDenied" in denied(
+            s3.get_object, Bucket=lake, Key="merged/radar/p/2024-10-01.parquet"
+        )
+        glue = boto3.client("glue", region_name="us-east-1")
+        glue.get_tables(DatabaseName="phenolake")
+        assert "AccessDenied" in denied(
+            glue.batch_delete_partition,
+            DatabaseName="phenolake",
+            TableName="t",
+            PartitionsToDelete=[{"Values": ["x"]}],
+        )

@@ -94,8 +94,8 @@ def test_glue_conf_argument_is_parsed_and_localised(tmp_path: Path) -> None:
 def test_hadoop_mounts_map_each_bucket_to_its_folder(tmp_path: Path) -> None:
     mounts = iceberg.spark_hadoop_conf(tmp_path, ["lake", "landing"])
     assert mounts == {
-        "fs.viewfs.mounttable.lake.linkMergeSlash": f"file://{tmp_path.resolve()}/lake/",
-        "fs.viewfs.mounttable.landing.linkMergeSlash": f"file://{tmp_path.resolve()}/landing/",
+        "fs.viewfs.mounttable.lake.linkFallback": f"file://{tmp_path.resolve()}/lake/",
+        "fs.viewfs.mounttable.landing.linkFallback": f"file://{tmp_path.resolve()}/landing/",
     }
 
 

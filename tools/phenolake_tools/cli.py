@@ -774,6 +774,88 @@ def forget(
     out.print(f"audit record: {_local_path(home, audit['audit'])}")
 
 
+#: A laptop trial of upkeep wants an immediate effect: every snapshot but the current and the
+#: tagged ones expires (AWS: SnapshotRetentionDays, 7), and orphans go at Iceberg's floor of
+#: 24 hours (AWS: OrphanFileAgeHours, 72; nothing else writes the local lake meanwhile).
+LOCAL_RETENTION_DAYS = 0.0
+LOCAL_ORPHAN_AGE_HOURS = 24.0
+
+
+@app.command()
+def maintain(
+    retention_days: Annotated[
+        float,
+        typer.Option(help="Expire snapshots older than this (the current and tagged ones stay)."),
+    ] = LOCAL_RETENTION_DAYS,
+    orphan_age_hours: Annotated[
+        float, typer.Option(help="Remove unreferenced files older than this (24 or more).")
+    ] = LOCAL_ORPHAN_AGE_HOURS,
+    target_mb: Annotated[
+        int | None,
+        typer.Option(help="Compact small data files toward this size; default: the tables'."),
+    ] = None,
+    home: HomeOption = DEFAULT_HOME,
+) -> None:
+    """Table upkeep of the local lake's curated Iceberg tables, as the weekly Maintain state
+    machine does: compaction, manifests rewritten, old snapshots expired (never a tagged one),
+    orphan files removed; every query answers the same. Prints files and bytes per table."""
+    from phenolake import upkeep
+
+    _local_lake(home)
+    target = target_mb if target_mb is not None else upkeep.default_target_mb()
+    try:
+        upkeep.settings(retention_days, orphan_age_hours, target)
+    except upkeep.UpkeepError as exc:  # "<parameter>: ...", named as this command's option
+        name, _, reason = str(exc).partition(": ")
+        raise UserError(f"--{name.replace('_', '-')}: {reason}") from None
+    from phenolake_local import runner
+
+    result = runner.maintain(
+        home,
+        {
+            "retention_days": str(retention_days),
+            "orphan_age_hours": str(orphan_age_hours),
+            "target_mb": str(target),
+        },
+    )
+    if result.status != "SUCCEEDED":
+        err.print(f"maintain failed: {result.error}: {result.cause[:400]}")
+        raise typer.Exit(1)
+    path = _local_lake(home) / result.output["report"]
+    report = upkeep.parse_report(json.loads(path.read_text()))
+    out.print(_upkeep_table(report))
+    out.print(f"upkeep report: {path}")
+
+
+def _upkeep_table(report: Any) -> Table:
+    """A row per table and measure (four narrow columns: it fits a terminal of 80)."""
+    table = Table(
+        title=(
+            f"table upkeep (snapshots older than {report.retention_days:g} day(s) expired, "
+            f"orphans older than {report.orphan_age_hours:g} h removed)"
+        ),
+        title_justify="left",
+    )
+    table.add_column("table", no_wrap=True)
+    table.add_column("measure", no_wrap=True)
+    table.add_column("before", justify="right")
+    table.add_column("after", justify="right")
+    for done in report.tables:
+        for i, (label, field) in enumerate(
+            (
+                ("data files", "data_files"),
+                ("data bytes", "data_bytes"),
+                ("snapshots", "snapshots"),
+                ("storage files", "storage_files"),
+                ("storage bytes", "storage_bytes"),
+            )
+        ):
+            before, after = getattr(done.before, field), getattr(done.after, field)
+            table.add_row(done.table if i == 0 else "", label, f"{before:,}", f"{after:,}")
+        table.add_section()
+    return table
+
+
 @app.command()
 def migrate(
     table: Annotated[
