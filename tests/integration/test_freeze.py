@@ -130,20 +130,32 @@ def lake(tmp_path_factory: pytest.TempPathFactory, spark: object) -> dict:
     assert code == 0, stderr
     # the third day, and a late hour of the frozen day
     daily_run(home, delivery(base / "in-2", {DAYS[2]: HOURS, DAYS[0]: (22,)}))
-    # (the lead's upkeep call goes here: the freeze's answers must survive it too)
+    after_runs, current_before_upkeep = answers(home), answers(home, None)
+    # then an upkeep with the local defaults: every snapshot that is neither current nor
+    # tagged expires, and the files only those reached are deleted
+    code, maintained, stderr = phenolake("maintain", "--home", str(home))
+    assert code == 0, stderr
     return {
         "home": home,
         "created": created,
         "frozen": frozen,
-        "after_runs": answers(home),
+        "after_runs": after_runs,
+        "maintained": maintained,
+        "current_before_upkeep": current_before_upkeep,
+        "after_upkeep": answers(home),
+        "as_of_after_upkeep": answers(home, AS_OF),
         "as_of": answers(home, AS_OF),
         "current": answers(home, None),
         "manifest": manifest(home),
     }
 
 
-def test_the_freeze_answers_the_same_after_two_more_daily_runs(lake) -> None:
+def test_the_freeze_answers_the_same_after_two_more_daily_runs_and_an_upkeep(lake) -> None:
     assert lake["after_runs"] == lake["frozen"]
+    assert lake["after_upkeep"] == lake["frozen"]
+    assert lake["as_of_after_upkeep"] == lake["frozen"]
+    assert "radar_sensorkit_acceleration" in lake["maintained"]  # the upkeep's report table
+    assert lake["current"] == lake["current_before_upkeep"]  # upkeep changes no answer
     assert lake["as_of"] == lake["frozen"]  # --as-of chose the snapshots current then
     assert lake["current"] != lake["frozen"]  # the lake itself moved on
     rows = json.loads(lake["frozen"][1])
