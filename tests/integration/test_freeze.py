@@ -1,8 +1,8 @@
 """Data freezes on a lake with history: a freeze taken after day 1 answers research queries
-the same after two more daily runs (one bringing a late hour of the frozen day); a consent
-withdrawal rewrites the frozen snapshots (the participant in no file the tag reaches, the
-old tagged snapshot expired) and the manifest says what changed and by which deletion; a
-drop removes the tags and the manifest. Every freeze action is the real FreezeStateMachine
+the same after two more daily runs (one bringing a late hour of the frozen day), a replay and
+an upkeep; a consent withdrawal rewrites the frozen snapshots (the participant in no file the
+tag reaches, the old tagged snapshot expired) and the manifest says what changed and by
+which deletion; a drop removes the tags and the manifest. Every freeze action is the real FreezeStateMachine
 (and the DeleteParticipant machine) executing the FreezeJob in the local Glue 5.1 process."""
 
 from __future__ import annotations
@@ -129,7 +129,13 @@ def lake(tmp_path_factory: pytest.TempPathFactory, spark: object) -> dict:
     code, _, stderr = phenolake("freeze", "create", AS_OF, "--as-of", between, "--home", str(home))
     assert code == 0, stderr
     # the third day, and a late hour of the frozen day
-    daily_run(home, delivery(base / "in-2", {DAYS[2]: HOURS, DAYS[0]: (22,)}))
+    third = delivery(base / "in-2", {DAYS[2]: HOURS, DAYS[0]: (22,)})
+    daily_run(home, third)
+    # a replay of what landed today: every day curated again, the frozen day among them
+    replayed = runner.run(
+        runner.RunOptions(home=home, inputs=[third], sources=["radar"], replay=True)
+    )
+    assert replayed.status == "SUCCEEDED", f"{replayed.error}: {replayed.cause}"
     after_runs, current_before_upkeep = answers(home), answers(home, None)
     # then an upkeep with the local defaults: every snapshot that is neither current nor
     # tagged expires, and the files only those reached are deleted
@@ -150,7 +156,9 @@ def lake(tmp_path_factory: pytest.TempPathFactory, spark: object) -> dict:
     }
 
 
-def test_the_freeze_answers_the_same_after_two_more_daily_runs_and_an_upkeep(lake) -> None:
+def test_the_freeze_answers_the_same_after_two_more_daily_runs_a_replay_and_an_upkeep(
+    lake,
+) -> None:
     assert lake["after_runs"] == lake["frozen"]
     assert lake["after_upkeep"] == lake["frozen"]
     assert lake["as_of_after_upkeep"] == lake["frozen"]

@@ -136,12 +136,27 @@ def test_ragged_rows_and_bad_times_are_skipped_with_reasons() -> None:
     ("data", "name", "reason"),
     [
         (b"not gzip at all", "20241017_2300.csv.gz", "is not gzip"),
-        (gzip.compress(b"key.userId,value.time\np1,1\n")[:-9], "20241017_2300.csv.gz", "damaged"),
-        (gzip.compress(f"{HEADER}\n".encode()), "2024-10-17.csv.gz", "is not a file the study"),
-        (gzip.compress(b""), "20241017_2300.csv.gz", "empty file"),
-        (gzip.compress(b"key.userId,value.x\np1,1\n"), "20241017_2300.csv.gz", "no time field"),
-        (gzip.compress(b"a\0b,c\n"), "20241017_2300.csv.gz", "binary"),
+        (
+            gzip.compress(b"key.userId,value.time\np1,1\n", mtime=0)[:-9],
+            "20241017_2300.csv.gz",
+            "damaged",
+        ),
+        (
+            gzip.compress(f"{HEADER}\n".encode(), mtime=0),
+            "2024-10-17.csv.gz",
+            "is not a file the study",
+        ),
+        (gzip.compress(b"", mtime=0), "20241017_2300.csv.gz", "empty file"),
+        (
+            gzip.compress(b"key.userId,value.x\np1,1\n", mtime=0),
+            "20241017_2300.csv.gz",
+            "no time field",
+        ),
+        (gzip.compress(b"a\0b,c\n", mtime=0), "20241017_2300.csv.gz", "binary"),
     ],
+    # named, not by their bytes: a gzip header holds the time it was made, so each xdist
+    # worker would collect its own test ids
+    ids=["not-gzip", "damaged", "daily-file", "empty", "no-time-field", "binary"],
 )
 def test_bad_files_are_rejected_whole(data: bytes, name: str, reason: str) -> None:
     with pytest.raises(RejectedFile, match=reason):

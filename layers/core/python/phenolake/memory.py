@@ -13,7 +13,7 @@ What the figure means:
 - On AWS the process is the invocation's sandbox, so the figure is the process's peak
   resident size during the invocation: the interpreter, the imported code and what the
   invocation holds; what Lambda's ``Max Memory Used`` reports, less the runtime's bootstrap.
-- Locally the embedded AWS runs every handler in its own process, beside moto, on threads.
+- Locally the embedded AWS runs every handler in one process, beside moto, on threads.
   It opens the window and hands it over in ``SANDBOX`` with the function's ``footprint``:
   what a sandbox holds after the init phase, measured once per function as the resident
   size of a fresh interpreter that has loaded the function's module. The figure is then
