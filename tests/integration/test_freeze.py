@@ -2,8 +2,9 @@
 the same after two more daily runs (one bringing a late hour of the frozen day), a replay and
 an upkeep; a consent withdrawal rewrites the frozen snapshots (the participant in no file the
 tag reaches, the old tagged snapshot expired) and the manifest says what changed and by
-which deletion; a drop removes the tags and the manifest. Every freeze action is the real FreezeStateMachine
-(and the DeleteParticipant machine) executing the FreezeJob in the local Glue 5.1 process."""
+which deletion; a drop removes the tags and the manifest. Every freeze action is the real
+FreezeStateMachine (and the DeleteParticipant machine) executing the FreezeJob in the local
+Glue 5.1 process."""
 
 from __future__ import annotations
 
