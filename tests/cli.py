@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import subprocess
 import sys
 from pathlib import Path
@@ -42,3 +44,21 @@ def in_process(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str
         sys.argv = argv
     captured = capsys.readouterr()
     return code, captured.out, captured.err
+
+
+def redirected(*args: str) -> tuple[int, str, str]:
+    """``phenolake ARGS`` in-process, its output caught by redirecting stdout and stderr: for
+    a module fixture (which has no capsys) that needs the session's warm Glue job process."""
+    from phenolake_tools import cli as cli_module
+
+    stdout, stderr = io.StringIO(), io.StringIO()
+    argv, sys.argv = sys.argv, ["phenolake", *args]
+    code = 0
+    try:
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            cli_module.main()
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    finally:
+        sys.argv = argv
+    return code, stdout.getvalue(), stderr.getvalue()

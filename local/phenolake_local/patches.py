@@ -493,6 +493,7 @@ class FunctionRegistry:
         it is: a fresh interpreter's resident size after loading it (``init_footprint``), else
         what loading it here took; 0 when it does not load (the invocation then fails as
         Lambda's would)."""
+        ROUTER.install()  # before the module loads: its loggers bind the stdout they find
         try:
             self.handler(function)
         except Exception:

@@ -8,12 +8,9 @@ Glue 5.1 process."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import io
 import json
 import shutil
-import sys
 import time
 from pathlib import Path
 
@@ -24,7 +21,7 @@ from phenolake import freezes, tables
 from phenolake.sources.radar import schema
 from phenolake_local import iceberg, runner
 from phenolake_tools import query as q
-from tests.cli import cli
+from tests.cli import cli, redirected
 from tests.fakes import radar_writer
 from tests.integration.test_study_history import HOURS, SITE, TABLE, TOPIC, records
 
@@ -63,30 +60,12 @@ def daily_run(home: Path, folder: Path) -> None:
     assert result.status == "SUCCEEDED", f"{result.error}: {result.cause}"
 
 
-def phenolake(*args: str) -> tuple[int, str, str]:
-    """The ``phenolake`` command in this process (its embedded AWS and the session's Glue
-    job process): exit code, stdout, stderr."""
-    from phenolake_tools import cli as cli_module
-
-    stdout, stderr = io.StringIO(), io.StringIO()
-    argv, sys.argv = sys.argv, ["phenolake", *args]
-    code = 0
-    try:
-        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-            cli_module.main()
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    finally:
-        sys.argv = argv
-    return code, stdout.getvalue(), stderr.getvalue()
-
-
 def answers(home: Path, freeze: str | None = FREEZE) -> list[str]:
     """Each research query's answer (JSON), on the freeze or, with None, the current tables."""
     found = []
     for sql in QUERIES:
         args = ["--freeze", freeze] if freeze else []
-        code, stdout, stderr = phenolake(
+        code, stdout, stderr = redirected(
             "query", sql, "--format", "json", "--home", str(home), *args
         )
         assert code == 0, stderr
@@ -118,7 +97,7 @@ def lake(tmp_path_factory: pytest.TempPathFactory, spark: object) -> dict:
     base = tmp_path_factory.mktemp("freeze")
     home = base / "home"
     daily_run(home, delivery(base / "in-0", {DAYS[0]: HOURS}))
-    code, created, stderr = phenolake("freeze", "create", FREEZE, "--home", str(home))
+    code, created, stderr = redirected("freeze", "create", FREEZE, "--home", str(home))
     assert code == 0, stderr
     frozen = answers(home)
     current = answers(home, None)
@@ -127,7 +106,7 @@ def lake(tmp_path_factory: pytest.TempPathFactory, spark: object) -> dict:
     between = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")  # after day 1's commits
     daily_run(home, delivery(base / "in-1", {DAYS[1]: HOURS}))
     # a freeze made later, of the lake as it was between the runs (each table's snapshot log)
-    code, _, stderr = phenolake("freeze", "create", AS_OF, "--as-of", between, "--home", str(home))
+    code, _, stderr = redirected("freeze", "create", AS_OF, "--as-of", between, "--home", str(home))
     assert code == 0, stderr
     # the third day, and a late hour of the frozen day
     third = delivery(base / "in-2", {DAYS[2]: HOURS, DAYS[0]: (22,)})
@@ -140,7 +119,7 @@ def lake(tmp_path_factory: pytest.TempPathFactory, spark: object) -> dict:
     after_runs, current_before_upkeep = answers(home), answers(home, None)
     # then an upkeep with the local defaults: every snapshot that is neither current nor
     # tagged expires, and the files only those reached are deleted
-    code, maintained, stderr = phenolake("maintain", "--home", str(home))
+    code, maintained, stderr = redirected("maintain", "--home", str(home))
     assert code == 0, stderr
     return {
         "home": home,
@@ -217,7 +196,7 @@ def test_bad_freeze_input_is_one_line_and_exit_2(lake) -> None:
             f"table phenolake.participant_days is not in freeze {FREEZE}",
         ),
     ):
-        code, stdout, stderr = phenolake(*args, "--home", home)
+        code, stdout, stderr = redirected(*args, "--home", home)
         assert code == 2, (args, stdout, stderr)
         assert message in stderr and "\n" not in stderr.strip(), stderr
 
@@ -226,11 +205,11 @@ def test_bad_freeze_input_is_one_line_and_exit_2(lake) -> None:
 def withdrawn(lake) -> dict:
     home = lake["home"]
     before = table_of(home, TABLE).metadata.refs[f"freeze_{FREEZE}"].snapshot_id
-    code, forgot, stderr = phenolake("forget", GONE, "--yes", "--home", str(home))
+    code, forgot, stderr = redirected("forget", GONE, "--yes", "--home", str(home))
     assert code == 0, stderr
     [record] = (next(home.glob("*-lake")) / "manifests" / "deletions").glob("*.json")
     audit = f"s3://{record.parents[2].name}/manifests/deletions/{record.name}"
-    code, shown, stderr = phenolake("freeze", "show", FREEZE, "--home", str(home))
+    code, shown, stderr = redirected("freeze", "show", FREEZE, "--home", str(home))
     assert code == 0, stderr
     return {"before": before, "audit": audit, "forgot": forgot, "shown": shown, **lake}
 
@@ -287,12 +266,12 @@ def test_the_manifest_says_what_changed_and_by_which_deletion(withdrawn) -> None
 def test_drop_removes_the_tags_and_the_manifest(withdrawn) -> None:
     home = withdrawn["home"]
     tables = list(manifest(home)["tables"])
-    code, stdout, stderr = phenolake("freeze", "drop", FREEZE, "--yes", "--home", str(home))
+    code, stdout, stderr = redirected("freeze", "drop", FREEZE, "--yes", "--home", str(home))
     assert code == 0, stderr
     assert f"freeze {FREEZE} dropped" in stdout
     lake = next(home.glob("*-lake"))
     assert not (lake / freezes.manifest_key(FREEZE)).exists()
     for name in tables:
         assert f"freeze_{FREEZE}" not in table_of(home, name).metadata.refs
-    code, stdout, _ = phenolake("freeze", "list", "--home", str(home))
+    code, stdout, _ = redirected("freeze", "list", "--home", str(home))
     assert code == 0 and FREEZE not in stdout and AS_OF in stdout

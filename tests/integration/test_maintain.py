@@ -13,12 +13,9 @@ defaults (every snapshot but the current and the tagged one expires).
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import os
 import shutil
-import sys
 import time
 from pathlib import Path
 
@@ -27,6 +24,7 @@ import pytest
 from phenolake_local import iceberg, runner
 from phenolake_local.engine import EmbeddedAWS
 from phenolake_tools.query import QueryError, query_local
+from tests.cli import redirected
 from tests.integration.test_study_history import DAYS, HOURS, TABLE, delivery
 
 pytestmark = pytest.mark.slow
@@ -96,24 +94,6 @@ def lake(tmp_path_factory: pytest.TempPathFactory, spark: object) -> dict:
     return {"home": home, "tagged": tagged, "first": snapshot_ids(home)[0], "orphan": orphan}
 
 
-def cli_in_process(*args: str) -> tuple[int, str, str]:
-    """``phenolake ARGS`` in this process (its Glue job process already warm): exit code,
-    stdout, stderr (for a module fixture, which has no capsys)."""
-    from phenolake_tools import cli as cli_module
-
-    stdout, stderr = io.StringIO(), io.StringIO()
-    argv, sys.argv = sys.argv, ["phenolake", *args]
-    try:
-        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-            cli_module.main()
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    finally:
-        sys.argv = argv
-    return code, stdout.getvalue(), stderr.getvalue()
-
-
 @pytest.fixture(scope="module")
 def upkeep(lake: dict) -> dict:
     """The answers, files and snapshots before upkeep, after a week's retention and after the
@@ -121,7 +101,7 @@ def upkeep(lake: dict) -> dict:
     home = lake["home"]
     found: dict = {"before": (answers(home), folder(home), snapshot_ids(home))}
     for name, args in (("week", ("--retention-days", "7")), ("defaults", ())):
-        code, out, err = cli_in_process("maintain", "--home", str(home), *args)
+        code, out, err = redirected("maintain", "--home", str(home), *args)
         assert code == 0, err
         found[name] = (answers(home), folder(home), snapshot_ids(home), out, report_of(out))
     return found
@@ -201,9 +181,7 @@ def test_an_expired_snapshot_is_gone_as_trino_says(upkeep: dict, lake: dict) -> 
 
 
 def test_a_bad_parameter_is_one_line_and_exit_2(lake: dict) -> None:
-    code, _, err = cli_in_process(
-        "maintain", "--home", str(lake["home"]), "--orphan-age-hours", "1"
-    )
+    code, _, err = redirected("maintain", "--home", str(lake["home"]), "--orphan-age-hours", "1")
     assert code == 2
     assert err.strip().splitlines() == [
         "phenolake: error: --orphan-age-hours: must be at least 24 (Iceberg's "

@@ -82,7 +82,7 @@ def test_an_undeclared_table_is_an_error_that_names_it() -> None:
 
 def test_one_curate_job_fits_every_sources_declared_sizing() -> None:
     deployment = template.load(PROJECT_ROOT)
-    [job] = deployment.glue_jobs.values()
+    job = deployment.glue_jobs["CurateJob"]
     assert job.script == PROJECT_ROOT / "glue_jobs" / "curate.py"
     props = deployment.resources[job.logical_id]["Properties"]
     sizes = {name: sources.get(name).spec.curate for name in NAMES}

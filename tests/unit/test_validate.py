@@ -96,7 +96,12 @@ def test_aws_validators_accept_every_rendered_definition() -> None:
     missing = validate.node_validators_missing()
     assert not missing, f"AWS's ASL validators cannot run: {missing}; run `make node-tools`"
     definitions = _rendered()
-    assert set(definitions) == {template.PIPELINE, template.DELETE_PARTICIPANT, template.FREEZE}
+    assert set(definitions) == {
+        template.PIPELINE,
+        template.DELETE_PARTICIPANT,
+        template.FREEZE,
+        template.MAINTAIN,
+    }
     assert validate.node_validators(definitions) == []
 
 
