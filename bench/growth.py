@@ -586,7 +586,7 @@ def glue_dpu() -> float:
     from phenolake_local import template
 
     deployment = template.load(ROOT)
-    [job] = deployment.glue_jobs.values()
+    job = deployment.glue_jobs["CurateJob"]
     return growth_cost.dpu_of(deployment.resources[job.logical_id]["Properties"])
 
 

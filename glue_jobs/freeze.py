@@ -115,11 +115,12 @@ class Manifests:
         self.s3.delete_object(Bucket=self.bucket, Key=freezes.manifest_key(name))
 
     def study_sha256(self) -> str:
-        """The published study configuration's sha256 (of "" when none), as Plan hashes it."""
+        """The published study configuration's sha256; "" when none is published (the run
+        then used the model's defaults): a hash of nothing would look like a configuration."""
         try:
             body = self.s3.get_object(Bucket=self.bucket, Key=STUDY_KEY)["Body"].read()
         except self.s3.exceptions.NoSuchKey:
-            body = b""
+            return ""
         return hashlib.sha256(body).hexdigest()
 
 

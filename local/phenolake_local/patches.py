@@ -159,6 +159,7 @@ from moto.stepfunctions.parser.api import (
     HistoryEventType,
     TaskFailedEventDetails,
 )
+from moto.stepfunctions.parser.asl.component import eval_component
 from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import (
     CustomErrorName,
 )
@@ -2227,12 +2228,29 @@ PATCHES: dict[str, Callable[[], None]] = {
 }
 
 
+class _AbsentPathFilter(logging.Filter):
+    """moto logs an error for every path it cannot find, also where the machine asks whether
+    it is there (a Choice's ``IsPresent``, which then goes on): noise on the user's terminal.
+    An absent path that does fail an execution is in its history (``States.Runtime``), which
+    the runner reports, so nothing is lost."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg % record.args if record.args else record.msg).startswith(
+            "Exception=NoSuchJsonPathError"
+        )
+
+
 def apply() -> list[str]:
     """Apply every patch (idempotent); returns their names. Raises ``PatchBroken`` on a moto
     other than ``MOTO_CHECKED`` or when moto no longer has what a patch relies on."""
     # moto warns per Map that it does not evaluate ToleratedFailurePercentage; the
     # map-tolerated-failures patch does, so the warning no longer holds.
-    logging.getLogger("moto.stepfunctions.parser").setLevel(logging.ERROR)
+    parser_log = logging.getLogger("moto.stepfunctions.parser")
+    parser_log.setLevel(logging.ERROR)
+    # a logger's filter sees only its own records: the one the components log with
+    component_log = logging.getLogger(eval_component.__name__)
+    if not any(isinstance(f, _AbsentPathFilter) for f in component_log.filters):
+        component_log.addFilter(_AbsentPathFilter())
     # Handlers running at once on threads share Powertools' metric set in-process (in Lambda
     # each invocation has the process to itself): one flushes, the other finds it empty.
     warnings.filterwarnings("ignore", message="No application metrics to publish")

@@ -113,6 +113,23 @@ def test_completeness_gives_the_counts_of_the_files(radar_run) -> None:
     assert ("kcl-001", "sensorkit_acceleration", "2024-10-18") in got  # the midnight spill
 
 
+def test_the_run_manifest_counts_each_topic_table(radar_run) -> None:
+    """radar declares a table family (``radar_{metric}``): the run manifest's outputs (and
+    the profile's Curate rows out) name each topic's table, as for a source's fixed tables."""
+    home, samples, result = radar_run
+    lake_dir = next(home.glob("*-lake"))
+    manifest = json.loads(
+        (lake_dir / "manifests/runs" / f"{result.execution_name}.json").read_text()
+    )
+    topics = {f"radar_{topic}" for _, topic, _ in counts_of_the_files(samples)}
+    counted = {t: query.query_local(f"SELECT count(*) AS n FROM {t}", home) for t in topics}
+    in_tables = {t: found.to_pylist()[0]["n"] for t, found in counted.items()}
+    tables = manifest["outputs"]["tables"]
+    assert {t: tables.get(t) for t in topics} == in_tables
+    [curate] = [s for s in manifest["profile"]["steps"] if s["step"] == "curate"]
+    assert curate["rows_out"] >= sum(in_tables.values())
+
+
 def test_expected_rows_come_from_the_configured_rates(radar_run) -> None:
     home, _, _ = radar_run
     rows = query.query_local(

@@ -120,3 +120,11 @@ def test_the_athena_sql_reads_each_table_at_its_snapshot() -> None:
         'SELECT * FROM "phenolake"."radar_acc" FOR VERSION AS OF 33;'
         "  -- 20 rows, tag freeze_paper_2024",
     ]
+
+
+def test_a_freeze_without_a_published_study_configuration_says_so() -> None:
+    freeze = sample()
+    assert f"study configuration sha256 {'a' * 64}" in freezes.athena_sql(freeze, "phenolake")
+    freeze.study_sha256 = ""  # no config/study.yaml in the lake: the run used the defaults
+    header = freezes.athena_sql(freeze, "phenolake").splitlines()[0]
+    assert header.endswith("no study configuration published (the defaults)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 from collections.abc import Iterator
@@ -353,6 +354,35 @@ def test_a_states_error_inside_an_inline_map_reaches_its_catch(aws: None) -> Non
     error = json.loads(caught["output"])["error"]
     assert error["Error"] == "States.TaskFailed"
     assert "sensor9" in error["Cause"]
+
+
+def test_an_absent_path_a_choice_asks_for_is_not_logged_as_an_error(
+    aws: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The Freeze machine asks ``IsPresent`` of ``$.as_of``; moto logs an error for the
+    absent path before the Choice goes on. The engine drops that record (nothing else)."""
+    with caplog.at_level(logging.ERROR):
+        done = run_state_machine(
+            {
+                "StartAt": "Given",
+                "States": {
+                    "Given": {
+                        "Type": "Choice",
+                        "Choices": [{"Variable": "$.as_of", "IsPresent": True, "Next": "Yes"}],
+                        "Default": "No",
+                    },
+                    "Yes": {"Type": "Pass", "Result": {"chose": "given"}, "End": True},
+                    "No": {"Type": "Pass", "Result": {"chose": "absent"}, "End": True},
+                },
+            },
+            {"name": "x"},
+        )
+        assert done["status"] == "SUCCEEDED", done
+        assert json.loads(done["output"]) == {"chose": "absent"}
+        logging.getLogger(patches.eval_component.__name__).error("Exception=OtherError at 'x'")
+    logged = [r.getMessage() for r in caplog.records]
+    assert not any("NoSuchJsonPathError" in m for m in logged), logged
+    assert any("OtherError" in m for m in logged)  # any other error is still logged
 
 
 def test_a_changed_signature_is_reported_loudly() -> None:

@@ -993,6 +993,8 @@ def _check_as_of(home: Path, as_of: str) -> str:
 
 
 def _print_freeze(freeze: Any) -> None:
+    from phenolake import freezes
+
     title = f"freeze {freeze.name}: created {freeze.created_at}" + (
         f", as of {freeze.as_of}" if freeze.as_of else ""
     )
@@ -1010,9 +1012,7 @@ def _print_freeze(freeze: Any) -> None:
     out.print(table)
     tags = sorted({t.tag for t in freeze.tables.values()})
     out.print(f"tag {', '.join(tags)} on every frozen table")
-    out.print(
-        f"code version {freeze.code_version}, study configuration sha256 {freeze.study_sha256}"
-    )
+    out.print(f"code version {freeze.code_version}, {freezes.study_text(freeze.study_sha256)}")
     for name, why in sorted(freeze.left_out.items()):
         out.print(f"left out: {name} ({why})")
     if not freeze.changes:

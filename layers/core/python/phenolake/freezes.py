@@ -197,6 +197,13 @@ class Freeze:
         return change
 
 
+def study_text(sha256: str) -> str:
+    """How a freeze names the study configuration it was made under."""
+    if not sha256:
+        return "no study configuration published (the defaults)"
+    return f"study configuration sha256 {sha256}"
+
+
 def athena_sql(freeze: Freeze, database: str) -> str:
     """What a researcher runs in Athena to read the freeze: one ``SELECT ... FOR VERSION AS
     OF <snapshot id>`` per table. Athena's documentation shows version travel in SELECT
@@ -205,7 +212,7 @@ def athena_sql(freeze: Freeze, database: str) -> str:
     lines = [
         f"-- freeze {freeze.name}: created {freeze.created_at}"
         + (f", as of {freeze.as_of}" if freeze.as_of else "")
-        + f"; code {freeze.code_version}, study configuration sha256 {freeze.study_sha256}",
+        + f"; code {freeze.code_version}, {study_text(freeze.study_sha256)}",
     ]
     if freeze.changes:
         lines.append(

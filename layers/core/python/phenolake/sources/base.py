@@ -17,7 +17,7 @@ from __future__ import annotations
 import abc
 import importlib
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -55,6 +55,13 @@ class TableSpec:
 
     def matches(self, table: str) -> bool:
         return self.metric_of(table) is not None
+
+    def names(self, metrics: Iterable[str]) -> list[str]:
+        """The tables of this declaration that hold these metrics: the one table, or a
+        family's table of each metric (``radar_{metric}``)."""
+        if METRIC not in self.name:
+            return [self.name]
+        return sorted({self.name.replace(METRIC, metric) for metric in metrics})
 
     def metric_of(self, table: str) -> str | None:
         """The metric a table of this spec holds: the family's ``{metric}`` part, or the

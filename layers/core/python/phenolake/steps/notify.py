@@ -141,7 +141,10 @@ def _collect(s3: Any, settings: Settings, run_id: str) -> dict[str, Any]:
         "totals": totals,
         "inputs": sorted(inputs, key=lambda i: str(i["key"])),
         "files": sorted(files, key=lambda f: f["key"]),
-        "outputs": {"merged": sorted(merged), "tables": _table_rows(s3, settings, touched)},
+        "outputs": {
+            "merged": sorted(merged),
+            "tables": _table_rows(s3, settings, touched, set(tables)),
+        },
         "rows_by_metric": tables,
         "skipped": sorted(skipped, key=lambda f: f["key"]),
         "quarantine": lake.s3_uri(settings.lake_bucket, quarantine_prefix),
@@ -169,14 +172,19 @@ def _run_participants(s3: Any, settings: Settings, run_id: str) -> set[str]:
     return set(plan.participants)
 
 
-def _table_rows(s3: Any, settings: Settings, touched: set[str]) -> dict[str, int]:
-    """Rows in each curated table of the sources this run touched: an Iceberg table's from
-    its current snapshot's summary (one GET, whatever its history), any other table's from
-    its Parquet footers."""
+def _table_rows(
+    s3: Any, settings: Settings, touched: set[str], metrics: set[str]
+) -> dict[str, int]:
+    """Rows in each curated table of the sources this run touched (a table family's tables of
+    the metrics the run converted, ``<source>.<metric>``): an Iceberg table's from its current
+    snapshot's summary (one GET, whatever its history), any other table's from its Parquet
+    footers."""
     glue = storage.client("glue", settings.region)
     counts: dict[str, int] = {}
     for name in sorted(n for n in touched if n in sources.names()):
-        for table in sources.get(name).tables:
+        seen = [m.partition(".")[2] for m in metrics if m.partition(".")[0] == name]
+        declared = [t for spec in sources.get(name).spec.tables for t in spec.names(seen)]
+        for table in declared:
             location = iceberg.metadata_location(glue, settings.glue_database, table)
             if location:
                 counts[table] = iceberg.current_rows(s3, location)
