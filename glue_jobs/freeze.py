@@ -29,30 +29,21 @@ from typing import Any
 
 import boto3
 
-from phenolake import __version__, freezes, tables
+from phenolake import __version__, catalog, freezes, tables
 from phenolake.glue import start_job
-from phenolake.iceberg import SPARK_CATALOG, spark_identifier
+from phenolake.iceberg import iceberg_tables, spark_identifier
 
 ACTIONS = ("create", "drop", "withdraw")
 #: study.CONFIG_KEY (phenolake.study needs pydantic, which Glue 5.1 lacks)
 STUDY_KEY = "config/study.yaml"
 
 
-def iceberg_tables(spark: Any, database: str) -> list[str]:
-    """The database's Iceberg tables (Iceberg's GlueCatalog lists only table_type=ICEBERG)."""
-    rows = spark.sql(f"SHOW TABLES IN {SPARK_CATALOG}.`{database}`").collect()
-    return sorted(row["tableName"] for row in rows)
-
-
-def hive_tables(database: str) -> list[str]:
-    """The database's other (Hive-style) tables, which a freeze cannot hold: said so in it."""
-    glue = boto3.client("glue")
-    return sorted(
-        t["Name"]
-        for page in glue.get_paginator("get_tables").paginate(DatabaseName=database)
-        for t in page["TableList"]
-        if str(t.get("Parameters", {}).get("table_type", "")).upper() != "ICEBERG"
-    )
+def catalog_tables(database: str) -> tuple[list[str], list[str]]:
+    """The database's Iceberg tables, and its other (Hive-style) tables, which a freeze
+    cannot hold (it says so): one listing of the catalog."""
+    entries = catalog.table_entries(boto3.client("glue"), database)
+    frozen = iceberg_tables(entries)
+    return frozen, sorted(t["Name"] for t in entries if t["Name"] not in frozen)
 
 
 def metadata(name: str, kind: str) -> str:
@@ -138,7 +129,8 @@ def create(spark: Any, database: str, manifests: Manifests, name: str, as_of: st
         study_sha256=manifests.study_sha256(),
     )
     chosen: dict[str, int] = {}
-    for table in iceberg_tables(spark, database):
+    frozen, hive = catalog_tables(database)
+    for table in frozen:
         ident = spark_identifier(database, table)
         if tag in refs(spark, ident):
             raise SystemExit(f"freeze {name!r}: table {table} already has the tag {tag}")
@@ -147,7 +139,7 @@ def create(spark: Any, database: str, manifests: Manifests, name: str, as_of: st
             freeze.left_out[table] = f"no snapshot at or before {at.isoformat(timespec='seconds')}"
             continue
         chosen[table] = snapshot
-    for table in hive_tables(database):
+    for table in hive:
         freeze.left_out[table] = "not an Iceberg table: it has no snapshots to freeze"
     if not chosen:
         raise SystemExit(
@@ -166,7 +158,7 @@ def drop(spark: Any, database: str, manifests: Manifests, name: str) -> None:
     freeze = manifests.read(name)
     if freeze is None:
         raise SystemExit(f"freeze {name!r}: no such freeze ({freezes.manifest_key(name)})")
-    existing = set(iceberg_tables(spark, database))
+    existing = set(catalog_tables(database)[0])
     for table, frozen in freeze.tables.items():
         if table in existing:
             spark.sql(
@@ -181,7 +173,7 @@ def withdraw(
 ) -> None:
     if not participant.strip():
         raise SystemExit("--participant: empty")
-    existing = set(iceberg_tables(spark, database))
+    existing = set(catalog_tables(database)[0])
     for name in manifests.names():
         freeze = manifests.read(name)
         if freeze is None:

@@ -15,18 +15,16 @@ from typing import Any
 
 import boto3
 
-from phenolake import storage, upkeep
+from phenolake import catalog, storage, upkeep
 from phenolake.glue import start_job
-from phenolake.iceberg import spark_identifier
+from phenolake.iceberg import iceberg_tables, spark_identifier
 
 
 def _tables(glue: Any, database: str) -> list[tuple[str, str]]:
     """(name, location) of every Iceberg table of the database."""
-    found: list[dict[str, Any]] = []
-    for page in glue.get_paginator("get_tables").paginate(DatabaseName=database):
-        found.extend(page["TableList"])
+    found = catalog.table_entries(glue, database)
     by_name = {t["Name"]: t.get("StorageDescriptor", {}).get("Location", "") for t in found}
-    return [(name, by_name[name]) for name in upkeep.iceberg_tables(found)]
+    return [(name, by_name[name]) for name in iceberg_tables(found)]
 
 
 def _storage(spark: Any, location: str) -> tuple[int, int]:

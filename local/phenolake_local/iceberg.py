@@ -45,7 +45,8 @@ from typing import Any
 from pyiceberg.io.pyarrow import PyArrowFileIO
 from pyiceberg.typedef import EMPTY_DICT, Properties
 
-from phenolake.iceberg import SPARK_CATALOG
+from phenolake.catalog import table_entries
+from phenolake.iceberg import SPARK_CATALOG, is_iceberg
 
 HOME_PROPERTY = "phenolake.home"
 S3_SCHEMES = ("s3", "s3a", "s3n")
@@ -112,10 +113,6 @@ def static_table(home: Path, metadata_location: str) -> Any:
     from pyiceberg.table import StaticTable
 
     return StaticTable.from_metadata(metadata_location, properties=io_properties(home))
-
-
-def is_iceberg(glue_table: dict[str, Any]) -> bool:
-    return str(glue_table.get("Parameters", {}).get("table_type", "")).upper() == "ICEBERG"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -264,12 +261,10 @@ def glue_iceberg_tables(glue: Any, database: str) -> dict[str, str]:
     """``database.table`` -> current ``metadata_location`` of every Iceberg table."""
     found: dict[str, str] = {}
     try:
-        pages = glue.get_paginator("get_tables").paginate(DatabaseName=database)
-        for page in pages:
-            for table in page["TableList"]:
-                location = table.get("Parameters", {}).get("metadata_location")
-                if is_iceberg(table) and location:
-                    found[f"{database}.{table['Name']}"] = location
+        for table in table_entries(glue, database):
+            location = table.get("Parameters", {}).get("metadata_location")
+            if is_iceberg(table) and location:
+                found[f"{database}.{table['Name']}"] = location
     except glue.exceptions.EntityNotFoundException:
         return {}
     return found

@@ -18,7 +18,7 @@ from pyiceberg.schema import Schema
 from pyiceberg.transforms import IdentityTransform
 from pyiceberg.types import DoubleType, NestedField, StringType, TimestampType
 
-from phenolake.iceberg import TABLE_PROPERTIES
+from phenolake.iceberg import TABLE_PROPERTIES, is_iceberg
 from phenolake_local import glue_local, iceberg
 
 GLUE_VENV = glue_local.GLUE_VENV
@@ -146,7 +146,7 @@ def test_pyiceberg_on_moto_glue_writes_s3_paths_into_home(tmp_path: Path) -> Non
         first = table.current_snapshot().snapshot_id
         table.delete(EqualTo("participant_id", "p1"))
         entry = glue.get_table(DatabaseName="phenolake", Name="t")["Table"]
-        assert iceberg.is_iceberg(entry)
+        assert is_iceberg(entry)
         table = iceberg.catalog(tmp_path, glue).load_table("phenolake.t")
         tasks = list(table.scan().plan_files())
         assert [t.delete_files for t in tasks] == [set()]

@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from phenolake import upkeep
+from phenolake import iceberg, upkeep
 from phenolake.iceberg import TABLE_PROPERTIES
 from phenolake_local import template
 from phenolake_local.engine import PROJECT_ROOT
@@ -22,7 +22,7 @@ def test_only_the_iceberg_tables_are_maintained_in_name_order() -> None:
         {"Name": "embrace_eda", "Parameters": {"table_type": "iceberg"}},
         {"Name": "no_parameters"},
     ]
-    assert upkeep.iceberg_tables(tables) == ["embrace_eda", "radar_acc"]
+    assert iceberg.iceberg_tables(tables) == ["embrace_eda", "radar_acc"]
 
 
 def test_the_procedures_in_order_with_the_retention_orphan_age_and_target() -> None:

@@ -963,6 +963,7 @@ def _check_as_of(home: Path, as_of: str) -> str:
     """--as-of as an ISO instant, refused when it is in the future or before any curated
     Iceberg table had a snapshot (the freeze would hold nothing)."""
     from phenolake import freezes
+    from phenolake.iceberg import is_iceberg
     from phenolake_local import iceberg
     from phenolake_tools import query as q
 
@@ -976,7 +977,7 @@ def _check_as_of(home: Path, as_of: str) -> str:
     for tables in q.load_catalog(home).get("tables", {}).values():
         for entry in tables.values():
             location = entry.get("Parameters", {}).get("metadata_location")
-            if not location or not iceberg.is_iceberg(entry):
+            if not location or not is_iceberg(entry):
                 continue
             log = iceberg.static_table(home, location).metadata.snapshot_log
             found = min((e.timestamp_ms for e in log), default=None)

@@ -41,6 +41,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from phenolake.catalog import table_entries
+from phenolake.iceberg import is_iceberg
 from phenolake_tools.query import _split_top as split_top
 
 #: The staging name of a table the local migration is writing (never a declared table's name).
@@ -109,9 +111,8 @@ def is_curated(table: str) -> bool:
 def glue_tables(glue: Any, database: str) -> dict[str, dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
     try:
-        for page in glue.get_paginator("get_tables").paginate(DatabaseName=database):
-            for table in page["TableList"]:
-                found[table["Name"]] = table
+        for table in table_entries(glue, database):
+            found[table["Name"]] = table
     except glue.exceptions.EntityNotFoundException:
         raise BadInput(f"--database: no Glue database {database!r}") from None
     return found
@@ -348,13 +349,6 @@ class LocalLake:
         return removed
 
 
-def _is_iceberg(glue_table: dict[str, Any] | None) -> bool:
-    return (
-        glue_table is not None
-        and str(glue_table.get("Parameters", {}).get("table_type", "")).upper() == "ICEBERG"
-    )
-
-
 def _iceberg_file(key: str) -> bool:
     return key.startswith(ICEBERG_FOLDERS)
 
@@ -498,7 +492,7 @@ class LocalMigration(_Migration):
             # an earlier run verified the staged table and dropped the Hive entry: finish
             assert staged is not None
             return self._swap_in(name, staged, None, rows=None, partitions=None)
-        if _is_iceberg(current):
+        if is_iceberg(current):
             if staged is not None:
                 self.glue.delete_table(DatabaseName=self.database, Name=name + STAGING_SUFFIX)
                 self.persist()
@@ -793,9 +787,9 @@ class AthenaMigration(_Migration):
         current, renamed = self._get(name), self._get(hive_name)
         if current is None and renamed is None:
             raise MigrationError("not in the catalog")
-        if current is not None and _is_iceberg(current) and renamed is None:
+        if current is not None and is_iceberg(current) and renamed is None:
             return Outcome(name, already=True, removed_files=remove_leftovers(self.lake, current))
-        if current is not None and not _is_iceberg(current):
+        if current is not None and not is_iceberg(current):
             if renamed is not None:  # a rename a crash interrupted: the copy goes, then again
                 self.glue.delete_table(DatabaseName=self.database, Name=hive_name)
             self._copy_table(current, hive_name)

@@ -54,6 +54,8 @@ from typing import Any, Literal
 
 import pyarrow as pa
 
+from phenolake.iceberg import is_iceberg
+
 CATALOG_FILE = Path(".state") / "glue-catalog.json"
 DEFAULT_PARTITION = "__HIVE_DEFAULT_PARTITION__"
 ATHENA_CATALOG = "awsdatacatalog"
@@ -234,7 +236,7 @@ class _Catalog:
         """The Iceberg table behind a Glue entry (read once per query), None for Hive tables."""
         key = (database.lower(), name.lower())
         entry = self.table(*key)
-        if entry is None or not _is_iceberg(entry):
+        if entry is None or not is_iceberg(entry):
             return None
         if key not in self._iceberg:
             if self.home is None:
@@ -467,12 +469,6 @@ _ICEBERG_METADATA_COLUMNS: dict[str, tuple[_Column, ...]] = {
 #: metadata tables Athena has that the local engine does not build (refused, not "unknown"):
 #: their statistics columns (bounds, per-column min/max) have no exact local rendering yet
 _ICEBERG_METADATA_REFUSED = ("files", "manifests", "partitions")
-
-
-def _is_iceberg(entry: dict[str, Any]) -> bool:
-    """``phenolake_local.iceberg.is_iceberg``'s test, here so that a query of Hive tables
-    loads no PyIceberg."""
-    return str(entry.get("Parameters", {}).get("table_type", "")).upper() == "ICEBERG"
 
 
 def _iceberg_trino_type(kind: Any) -> str:

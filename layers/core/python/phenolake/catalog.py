@@ -31,6 +31,15 @@ def _storage(columns: Sequence[Column], location: str) -> dict[str, Any]:
     }
 
 
+def table_entries(glue: Any, database: str) -> list[dict[str, Any]]:
+    """Every table entry of the database (``GetTables``, all pages)."""
+    return [
+        table
+        for page in glue.get_paginator("get_tables").paginate(DatabaseName=database)
+        for table in page["TableList"]
+    ]
+
+
 def ensure_database(glue: Any, database: str) -> None:
     try:
         glue.get_database(Name=database)

@@ -48,8 +48,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from phenolake import freezes, lake, sources, storage, study, tables
+from phenolake import catalog, freezes, lake, sources, storage, study, tables
 from phenolake.config import Settings
+from phenolake.iceberg import is_iceberg
 from phenolake.ledger import Ledger
 
 
@@ -225,11 +226,7 @@ class Forgetter:
         it with nothing said."""
         database = self.settings.glue_database
         try:
-            found = [
-                t
-                for page in self.glue.get_paginator("get_tables").paginate(DatabaseName=database)
-                for t in page["TableList"]
-            ]
+            found = catalog.table_entries(self.glue, database)
         except self.glue.exceptions.EntityNotFoundException:
             return []
         declared = []
@@ -271,8 +268,6 @@ class Forgetter:
             bucket, prefix = lake.split_s3_uri(partition["StorageDescriptor"]["Location"])
             self._delete(bucket, self._keys(bucket, prefix.rstrip("/") + "/"), lake.CURATED)
         if doomed:
-            from phenolake import catalog
-
             catalog.delete_partitions(
                 self.glue, self.settings.glue_database, name, [p["Values"] for p in doomed]
             )
@@ -459,10 +454,6 @@ _IDENTIFIER = re.compile(r"^[a-z0-9_]{1,255}$")
 
 class UnsafeParticipant(ValueError):
     """A participant id that cannot be written into a statement as a plain string."""
-
-
-def is_iceberg(glue_table: dict[str, Any]) -> bool:
-    return str(glue_table.get("Parameters", {}).get("table_type", "")).upper() == "ICEBERG"
 
 
 #: what a participant id may not hold: it goes between quotes in a statement, filled in by

@@ -17,6 +17,7 @@ embedded AWS (``phenolake_local/iceberg.py``).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 #: The Spark catalog the job code names (``glue_catalog.<database>.<table>``).
@@ -38,6 +39,19 @@ def spark_identifier(database: str, table: str) -> str:
     return f"{SPARK_CATALOG}.`{database}`.`{table}`"
 
 
+def is_iceberg(glue_table: Mapping[str, Any] | None) -> bool:
+    """Whether a Glue catalog entry is an Iceberg table (``table_type`` ICEBERG, as Athena,
+    Spark's GlueCatalog and PyIceberg write it); the steps' own tables are Hive tables."""
+    if glue_table is None:
+        return False
+    return str(glue_table.get("Parameters", {}).get("table_type", "")).upper() == "ICEBERG"
+
+
+def iceberg_tables(glue_tables: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The names of the Iceberg tables among these catalog entries, sorted."""
+    return sorted(str(t["Name"]) for t in glue_tables if is_iceberg(t))
+
+
 def metadata_location(glue: Any, database: str, table: str) -> str | None:
     """The table's current metadata file (the Glue entry's ``metadata_location``); None when
     the table does not exist or is not an Iceberg table."""
@@ -45,10 +59,9 @@ def metadata_location(glue: Any, database: str, table: str) -> str | None:
         entry = glue.get_table(DatabaseName=database, Name=table)["Table"]
     except glue.exceptions.EntityNotFoundException:
         return None
-    parameters = entry.get("Parameters", {})
-    if str(parameters.get("table_type", "")).upper() != "ICEBERG":
+    if not is_iceberg(entry):
         return None
-    return parameters.get("metadata_location") or None
+    return entry["Parameters"].get("metadata_location") or None
 
 
 def current_rows(s3: Any, location: str) -> int:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -98,16 +98,6 @@ def settings(retention_days: Any, orphan_age_hours: Any, target_mb: Any) -> Sett
     if target < 1 or target != int(target):
         raise UpkeepError(f"target_mb: must be a whole number of MB, 1 or more, not {target_mb!r}")
     return Settings(retention, orphan_age, int(target) * 1024 * 1024)
-
-
-def iceberg_tables(glue_tables: Iterable[Mapping[str, Any]]) -> list[str]:
-    """The names of the catalog's Iceberg tables (``table_type`` ICEBERG), sorted; the Hive
-    tables (the reports) have no snapshots to expire."""
-    found = []
-    for table in glue_tables:
-        if str(table.get("Parameters", {}).get("table_type", "")).upper() == "ICEBERG":
-            found.append(str(table["Name"]))
-    return sorted(found)
 
 
 def _checked(name: str, what: str) -> str:
