@@ -64,12 +64,15 @@ def metadata_location(glue: Any, database: str, table: str) -> str | None:
     return entry["Parameters"].get("metadata_location") or None
 
 
-def current_rows(s3: Any, location: str) -> int:
-    """Rows in the table's current snapshot, from its metadata file alone (the snapshot
-    summary's ``total-records``, which Spark, PyIceberg and Athena all write): one GET,
-    whatever the table's age."""
+def read_metadata(s3: Any, location: str) -> dict[str, Any]:
+    """A table's metadata file (``metadata_location``), one GET."""
     bucket, _, key = location.removeprefix("s3://").partition("/")
-    metadata = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+
+
+def rows_of(metadata: Mapping[str, Any], location: str) -> int:
+    """Rows in the table's current snapshot (its summary's ``total-records``, which Spark,
+    PyIceberg and Athena all write), whatever the table's age."""
     current = metadata.get("current-snapshot-id")
     if current in (None, -1):
         return 0
@@ -79,14 +82,35 @@ def current_rows(s3: Any, location: str) -> int:
     raise ValueError(f"{location}: current snapshot {current} is not in its snapshots")
 
 
-def snapshots_between(s3: Any, location: str, start_ms: int, end_ms: int) -> list[dict[str, str]]:
+def current_rows(s3: Any, location: str) -> int:
+    """Rows in the table's current snapshot, from its metadata file alone: one GET."""
+    return rows_of(read_metadata(s3, location), location)
+
+
+def snapshots_between(
+    metadata: Mapping[str, Any], start_ms: int, end_ms: int
+) -> list[dict[str, str]]:
     """The summaries of the table's snapshots committed between these times (epoch ms, both
-    included), from its metadata file alone: what a job run wrote (``added-records``,
-    ``added-files-size``)."""
-    bucket, _, key = location.removeprefix("s3://").partition("/")
-    metadata = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    included): what a job run wrote (``added-records``, ``added-files-size``)."""
     return [
         snapshot.get("summary", {})
         for snapshot in metadata.get("snapshots", [])
         if start_ms <= int(snapshot.get("timestamp-ms", -1)) <= end_ms
     ]
+
+
+class Metadata:
+    """Each Iceberg table's current metadata file, read at most once by a step (Notify counts
+    a table's rows and the Curate job's commits to it from the same file): one GetTable and
+    one GET per table."""
+
+    def __init__(self, glue: Any, s3: Any, database: str) -> None:
+        self.glue, self.s3, self.database = glue, s3, database
+        self._read: dict[str, tuple[str, dict[str, Any]] | None] = {}
+
+    def of(self, table: str) -> tuple[str, dict[str, Any]] | None:
+        """(metadata location, metadata) of the table; None when it is not an Iceberg table."""
+        if table not in self._read:
+            location = metadata_location(self.glue, self.database, table)
+            self._read[table] = (location, read_metadata(self.s3, location)) if location else None
+        return self._read[table]

@@ -71,7 +71,9 @@ class NotifyEvent(StepEvent):
     summary: RunSummary = Field(default_factory=RunSummary)
 
 
-def _collect(s3: Any, settings: Settings, run_id: str) -> dict[str, Any]:
+def _collect(
+    s3: Any, settings: Settings, run_id: str, metadata: iceberg.Metadata
+) -> dict[str, Any]:
     totals: dict[str, int] = {
         "objects": 0,
         "data_files": 0,
@@ -143,7 +145,7 @@ def _collect(s3: Any, settings: Settings, run_id: str) -> dict[str, Any]:
         "files": sorted(files, key=lambda f: f["key"]),
         "outputs": {
             "merged": sorted(merged),
-            "tables": _table_rows(s3, settings, touched, set(tables)),
+            "tables": _table_rows(s3, settings, metadata, touched, set(tables)),
         },
         "rows_by_metric": tables,
         "skipped": sorted(skipped, key=lambda f: f["key"]),
@@ -173,21 +175,20 @@ def _run_participants(s3: Any, settings: Settings, run_id: str) -> set[str]:
 
 
 def _table_rows(
-    s3: Any, settings: Settings, touched: set[str], metrics: set[str]
+    s3: Any, settings: Settings, metadata: iceberg.Metadata, touched: set[str], metrics: set[str]
 ) -> dict[str, int]:
     """Rows in each curated table of the sources this run touched (a table family's tables of
     the metrics the run converted, ``<source>.<metric>``): an Iceberg table's from its current
     snapshot's summary (one GET, whatever its history), any other table's from its Parquet
     footers."""
-    glue = storage.client("glue", settings.region)
     counts: dict[str, int] = {}
     for name in sorted(n for n in touched if n in sources.names()):
         seen = [m.partition(".")[2] for m in metrics if m.partition(".")[0] == name]
         declared = [t for spec in sources.get(name).spec.tables for t in spec.names(seen)]
         for table in declared:
-            location = iceberg.metadata_location(glue, settings.glue_database, table)
-            if location:
-                counts[table] = iceberg.current_rows(s3, location)
+            found = metadata.of(table)
+            if found:
+                counts[table] = iceberg.rows_of(found[1], found[0])
                 continue
             prefix = lake.curated_prefix(table)
             counts[table] = sum(
@@ -338,8 +339,7 @@ def batch_load_report(error: dict[str, Any]) -> str | None:
 
 
 def curate_flows(
-    s3: Any,
-    settings: Settings,
+    metadata: iceberg.Metadata,
     records: list[profile.Invocation],
     runs: list[dict[str, Any]],
     tables: list[str],
@@ -359,14 +359,13 @@ def curate_flows(
     ]
     if not windows:
         return flows
-    glue = storage.client("glue", settings.region)
     added = {"rows_out": 0, "bytes_out": 0}
     for table in tables:
-        location = iceberg.metadata_location(glue, settings.glue_database, table)
-        if not location:
+        found = metadata.of(table)
+        if not found:
             continue
         for summary in iceberg.snapshots_between(
-            s3, location, min(w[0] for w in windows), max(w[1] for w in windows)
+            found[1], min(w[0] for w in windows), max(w[1] for w in windows)
         ):
             added["rows_out"] += int(summary.get("added-records", 0))
             added["bytes_out"] += int(summary.get("added-files-size", 0))
@@ -374,7 +373,11 @@ def curate_flows(
 
 
 def run_profile(
-    s3: Any, settings: Settings, run_id: str, summary: RunSummary, tables: list[str]
+    settings: Settings,
+    metadata: iceberg.Metadata,
+    run_id: str,
+    summary: RunSummary,
+    tables: list[str],
 ) -> dict[str, Any]:
     """The run's profile: its invocations (the ledger's records of the Lambda steps, and the
     Curate job runs from the state's output) and the per-step table of them. Notify's own
@@ -386,7 +389,7 @@ def run_profile(
     )
     runs = [r for r in (getattr(summary, "curated", None) or []) if isinstance(r, dict)]
     if runs:
-        flows = curate_flows(s3, settings, records, runs, tables)
+        flows = curate_flows(metadata, records, runs, tables)
         records = [*records, *profile.of_glue_runs(runs, flows)]
     return {
         "steps": profile.steps(records),
@@ -413,7 +416,9 @@ def run(event: NotifyEvent, settings: Settings) -> dict[str, Any]:
         config = study.StudyConfig()
     settings = study.apply(settings, config)
     silent_days = study.thresholds(settings, config).silent_days  # resolved: never None
-    collected = _collect(s3, settings, event.run_id)
+    # the tables' metadata files, read once for their rows and for Curate's commits
+    metadata = iceberg.Metadata(storage.client("glue", settings.region), s3, settings.glue_database)
+    collected = _collect(s3, settings, event.run_id, metadata)
     failures = collect_failures(s3, settings, event.run_id)
     status = "PARTIAL" if failures and event.status == "SUCCEEDED" else event.status
     if failures:
@@ -425,7 +430,7 @@ def run(event: NotifyEvent, settings: Settings) -> dict[str, Any]:
     collected["silent"] = [vars(s) for s in silent]
     collected["timestream_loads"] = batch_loads(event.summary, event.error)
     collected["profile"] = run_profile(
-        s3, settings, event.run_id, event.summary, sorted(collected["outputs"]["tables"])
+        settings, metadata, event.run_id, event.summary, sorted(collected["outputs"]["tables"])
     )
     manifest = {
         "batch_load_report": batch_load_report(event.error) if event.error else None,
